@@ -1,0 +1,65 @@
+# The README's two commands: `make run` and `make test`. Both install what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+ADDR ?= 127.0.0.1:8000
+PYTEST_ARGS ?=
+
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test chromium totp messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q .
+	@rm -rf build *.egg-info
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q ".[test]"
+	@rm -rf build *.egg-info
+	touch $@ $(RUN_STAMP)
+
+# Development service on the embedded default: SQLite, django-q2 on the ORM broker,
+# console email, demo data. Ctrl-C stops the web server and the worker together.
+run: export RECOURSE_ENV = development
+run: $(RUN_STAMP)
+	@mkdir -p var
+	@test -f var/dev-keyring.json || $(BIN)/python manage.py keyring_add --file var/dev-keyring.json
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py seed_demo
+	@echo
+	@echo "Recourse is starting at http://$(ADDR)/  (reporter pages)"
+	@$(BIN)/python manage.py demo_logins
+	@echo
+	@$(BIN)/python manage.py qcluster & QPID=$$!; \
+	trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py runserver $(ADDR)
+
+# The whole suite, browser tests included (Debian's chromium, installed if missing).
+test: $(TEST_STAMP) chromium
+	@mkdir -p var
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Current TOTP code of a demo account: make totp USER=focal.dkr1
+totp: export RECOURSE_ENV = development
+totp:
+	@$(BIN)/python manage.py demo_logins --user $(USER)
+
+# Re-extract and compile translations (needs gettext: apt-get install gettext).
+messages:
+	RECOURSE_ENV=development $(BIN)/python manage.py makemessages -l fr -l es --no-obsolete --ignore .venv
+	RECOURSE_ENV=development $(BIN)/python manage.py compilemessages --ignore .venv
+
+clean:
+	rm -rf $(VENV) var staticfiles

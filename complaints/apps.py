@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+from django.core import checks
+
+
+class ComplaintsConfig(AppConfig):
+    name = "complaints"
+
+    def ready(self) -> None:
+        checks.register(check_keyring, checks.Tags.security)
+
+
+def check_keyring(app_configs=None, **kwargs):
+    """The key ring must load: without it no complaint can be stored or read."""
+    from complaints.crypto import KeyRingError, get_keyring
+
+    try:
+        get_keyring()
+    except KeyRingError as exc:
+        return [
+            checks.Error(
+                f"The key ring cannot be used: {exc}.",
+                hint="Create one with `manage.py keyring_add --file PATH` and point "
+                "RECOURSE_KEYRING_FILE at it.",
+                id="recourse.E001",
+            )
+        ]
+    return []

@@ -1,0 +1,253 @@
+"""Every cryptographic decision of Recourse, in one module (the only importer of
+`cryptography`).
+
+Who can decrypt what:
+- A case's sensitive fields (narrative, contact details, follow-up messages) are
+  encrypted with AES-256-GCM under that case's own random 256-bit data key. The
+  associated data names the table, row and field, so a ciphertext moved to another
+  row or field fails to decrypt.
+- The data key is stored only wrapped. Today it is wrapped by a key-encryption key
+  (KEK) of the server's key ring, so the running server can decrypt. The wrapping is
+  an "envelope" row per holder (complaints.CaseKey: holder kind + holder id), so a
+  later step can add copies wrapped to a person's or a unit's public key and drop the
+  server copy without touching any ciphertext.
+- Reporter follow-up codes are stored only as Argon2id hashes (PHC strings).
+- Blind indexes (e.g. a phone number, a client address in a throttle) are keyed
+  HMAC-SHA256 under the key ring's index key, which does not rotate with KEKs.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.exceptions import InvalidKey, InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+FORMAT_V1 = b"\x01"
+
+
+class CryptoError(Exception):
+    """Base class. Messages never contain key material or plaintext."""
+
+
+class KeyRingError(CryptoError):
+    pass
+
+
+class UnknownKeyError(CryptoError):
+    pass
+
+
+class DecryptionError(CryptoError):
+    pass
+
+
+# --- Key ring -----------------------------------------------------------------------------
+
+
+def _b64decode_key(value: str, name: str) -> bytes:
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise KeyRingError(f"key {name!r} is not valid base64") from exc
+    if len(key) != KEY_BYTES:
+        raise KeyRingError(f"key {name!r} must be {KEY_BYTES} bytes")
+    return key
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Key-encryption keys by id; `primary_id` wraps new data keys."""
+
+    primary_id: str
+    keys: dict[str, bytes] = field(repr=False)
+    index_key: bytes = field(repr=False, default=b"")
+
+    @classmethod
+    def from_json(cls, text: str) -> KeyRing:
+        try:
+            data = json.loads(text)
+            primary_id = data["primary"]
+            raw_keys = data["keys"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise KeyRingError(
+                'key ring must be JSON like {"primary": "id", "keys": {"id": "base64"}}'
+            ) from exc
+        keys = {str(kid): _b64decode_key(value, str(kid)) for kid, value in raw_keys.items()}
+        if primary_id not in keys:
+            raise KeyRingError("the primary key id is not in the key ring")
+        if data.get("index_key"):
+            index_key = _b64decode_key(data["index_key"], "index_key")
+        else:
+            # Older or hand-made rings: derive a stable index key from the first key.
+            first = keys[sorted(keys)[0]]
+            index_key = hmac.new(first, b"recourse:index-key:v1", hashlib.sha256).digest()
+        return cls(primary_id=primary_id, keys=keys, index_key=index_key)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "primary": self.primary_id,
+                "keys": {kid: base64.b64encode(k).decode() for kid, k in self.keys.items()},
+                "index_key": base64.b64encode(self.index_key).decode(),
+            },
+            indent=2,
+        )
+
+    def with_new_primary(self, key_id: str) -> KeyRing:
+        if key_id in self.keys:
+            raise KeyRingError(f"key id {key_id!r} already exists")
+        keys = dict(self.keys)
+        keys[key_id] = secrets.token_bytes(KEY_BYTES)
+        return KeyRing(primary_id=key_id, keys=keys, index_key=self.index_key)
+
+    @classmethod
+    def generate(cls, key_id: str) -> KeyRing:
+        return cls(
+            primary_id=key_id,
+            keys={key_id: secrets.token_bytes(KEY_BYTES)},
+            index_key=secrets.token_bytes(KEY_BYTES),
+        )
+
+    def kek(self, key_id: str) -> bytes:
+        try:
+            return self.keys[key_id]
+        except KeyError:
+            raise UnknownKeyError(f"key id {key_id!r} is not in the key ring") from None
+
+
+@lru_cache(maxsize=4)
+def _load_keyring(inline: str, path: str) -> KeyRing:
+    if inline:
+        return KeyRing.from_json(inline)
+    if path:
+        try:
+            return KeyRing.from_json(Path(path).read_text())
+        except OSError as exc:
+            raise KeyRingError(f"cannot read the key ring file ({exc.strerror})") from exc
+    raise KeyRingError("no key ring configured (RECOURSE_KEYRING or RECOURSE_KEYRING_FILE)")
+
+
+def get_keyring() -> KeyRing:
+    from django.conf import settings
+
+    return _load_keyring(settings.RECOURSE_KEYRING, settings.RECOURSE_KEYRING_FILE)
+
+
+def write_keyring_file(ring: KeyRing, path: Path) -> None:
+    """Write a key ring readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(ring.to_json())
+    os.replace(tmp, path)
+    _load_keyring.cache_clear()
+
+
+# --- Data keys and field encryption -----------------------------------------------------
+
+
+def new_data_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
+    blob = bytes(blob)
+    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+        raise DecryptionError("ciphertext is malformed")
+    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(key).decrypt(nonce, body, aad)
+    except InvalidTag:
+        raise DecryptionError("ciphertext failed authentication") from None
+
+
+def field_context(table: str, row_id: object, field_name: str) -> bytes:
+    """Associated data binding a ciphertext to one field of one row."""
+    return f"recourse:field:v1:{table}:{row_id}:{field_name}".encode()
+
+
+def encrypt_text(data_key: bytes, plaintext: str, *, context: bytes) -> bytes:
+    return _seal(data_key, plaintext.encode("utf-8"), context)
+
+
+def decrypt_text(data_key: bytes, blob: bytes, *, context: bytes) -> str:
+    return _open(data_key, blob, context).decode("utf-8")
+
+
+def _wrap_context(case_id: object, key_id: str) -> bytes:
+    return f"recourse:dek:v1:{case_id}:server:{key_id}".encode()
+
+
+def wrap_data_key_for_server(data_key: bytes, *, case_id: object) -> tuple[str, bytes]:
+    """Wrap a case's data key under the primary KEK. Returns (key id, wrapped key)."""
+    ring = get_keyring()
+    key_id = ring.primary_id
+    return key_id, _seal(ring.kek(key_id), data_key, _wrap_context(case_id, key_id))
+
+
+def unwrap_data_key_for_server(wrapped: bytes, *, case_id: object, key_id: str) -> bytes:
+    ring = get_keyring()
+    return _open(ring.kek(key_id), wrapped, _wrap_context(case_id, key_id))
+
+
+# --- Reporter follow-up codes -------------------------------------------------------------
+
+
+def _argon2id(salt: bytes) -> Argon2id:
+    from django.conf import settings
+
+    cost = settings.FOLLOWUP_CODE_KDF
+    return Argon2id(
+        salt=salt,
+        length=32,
+        iterations=cost["iterations"],
+        lanes=cost["lanes"],
+        memory_cost=cost["memory_cost"],
+    )
+
+
+def hash_followup_code(code: str) -> str:
+    """Argon2id PHC string (parameters, salt and hash) for a follow-up code."""
+    return _argon2id(secrets.token_bytes(16)).derive_phc_encoded(code.encode())
+
+
+def verify_followup_code(code: str, encoded: str) -> bool:
+    try:
+        Argon2id.verify_phc_encoded(code.encode(), encoded)
+    except (InvalidKey, ValueError):
+        return False
+    return True
+
+
+# A well-formed hash to verify against when a reference is unknown, so that a wrong
+# reference and a wrong code take the same time.
+@lru_cache(maxsize=1)
+def dummy_followup_hash() -> str:
+    return hash_followup_code("000000000000")
+
+
+# --- Blind indexes --------------------------------------------------------------------------
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """Keyed HMAC of a value, to find or count it again without storing it."""
+    key = get_keyring().index_key
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,181 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from policies.models import ChildProtectionPolicy, Unit, Urgency
+
+
+class Case(models.Model):
+    """A complaint. Sensitive fields are AES-GCM ciphertexts (complaints/crypto.py);
+    everything else is metadata that staff screens, statistics and the admin may show."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ASSESSING = "assessing", _("Being assessed")
+        INVESTIGATING = "investigating", _("Being investigated")
+        SUBSTANTIATED = "substantiated", _("Substantiated")
+        UNSUBSTANTIATED = "unsubstantiated", _("Not substantiated")
+        REFERRED = "referred", _("Referred")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        CLOSED = "closed", _("Closed")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web")
+        SMS = "sms", _("SMS")
+
+    class ContactPreference(models.TextChoices):
+        FOLLOW_UP_PAGE = "follow_up_page", _("I will check for answers on this website")
+        SMS = "sms", _("Send me a text message (SMS)")
+        PHONE = "phone", _("Call me")
+        EMAIL = "email", _("Send me an email")
+        NONE = "none", _("Do not contact me")
+
+    OPEN_STATUSES = (
+        Status.RECEIVED,
+        Status.ACKNOWLEDGED,
+        Status.ASSESSING,
+        Status.INVESTIGATING,
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(max_length=8, unique=True, editable=False)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="cases")
+    policy = models.ForeignKey(
+        ChildProtectionPolicy, on_delete=models.PROTECT, related_name="cases"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    category = models.CharField(max_length=40)
+    urgency = models.CharField(max_length=16, choices=Urgency.choices)
+    in_danger = models.BooleanField(default=False)
+    about_staff = models.BooleanField(default=False)
+    contact_preference = models.CharField(max_length=16, choices=ContactPreference.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    # Why the case went where it went (policies.routing.RoutingDecision.as_record()).
+    routing = models.JSONField(default=dict)
+
+    received_at = models.DateTimeField(default=timezone.now)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_due_at = models.DateTimeField(null=True, blank=True)
+    assess_due_at = models.DateTimeField(null=True, blank=True)
+    resolve_due_at = models.DateTimeField(null=True, blank=True)
+
+    # Ciphertexts under the case's data key; never shown by the admin.
+    narrative = models.BinaryField(editable=False)
+    contact_detail = models.BinaryField(null=True, editable=False)
+    followup_code_hash = models.CharField(max_length=200, editable=False)
+    # One random token per web form, so a double submission files one case.
+    submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [
+            models.Index(fields=["unit", "status", "urgency", "acknowledge_due_at"]),
+            models.Index(fields=["received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_reference
+
+    @property
+    def display_reference(self) -> str:
+        return f"{self.reference[:4]}-{self.reference[4:]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class CaseKey(models.Model):
+    """One wrapped copy of a case's data key, for one holder. Today the only holder is
+    the server key ring (holder_id = key id); per-person and per-unit public keys can
+    be added as further holders without re-encrypting any field."""
+
+    class HolderKind(models.TextChoices):
+        SERVER = "server", "Server key ring"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="keys")
+    holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)
+    holder_id = models.CharField(max_length=64)
+    wrapped_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "holder_kind"], name="casekey_one_per_kind")
+        ]
+        indexes = [models.Index(fields=["holder_kind", "holder_id"])]
+
+
+class CaseEvent(models.Model):
+    """A recorded step in a case's life: who, when, from, to, why."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Message(models.Model):
+    """Information the child adds, or a reply from staff; the body is a ciphertext."""
+
+    class Author(models.TextChoices):
+        REPORTER = "reporter", _("You")
+        STAFF = "staff", _("Complaints team")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")
+    author_kind = models.CharField(max_length=16, choices=Author.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    body = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+class ThrottleFailure(models.Model):
+    """A failed follow-up code check. The key is a reference or a keyed hash of the
+    client address, never the address itself."""
+
+    scope = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["scope", "key", "at"])]
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained log of what staff did, reads of decrypted content first.
+    `data` holds ids and codes only, never content."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL)
+    case_reference = models.CharField(max_length=8, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["case", "at"])]

@@ -1,0 +1,118 @@
+"""Reads on cases. Every decryption for staff goes through case_content_for_staff(),
+which writes an audit event first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case as SqlCase
+from django.db.models import F, IntegerField, QuerySet, Value, When
+from django.http import Http404
+
+from complaints import crypto
+from complaints.audit import audit_record
+from complaints.models import Case, CaseKey, Message
+from policies.models import URGENCY_RANK
+from policies.selectors import focal_point_unit_ids
+
+
+def case_data_key(case: Case) -> bytes:
+    envelope = CaseKey.objects.get(case=case, holder_kind=CaseKey.HolderKind.SERVER)
+    return crypto.unwrap_data_key_for_server(
+        envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id
+    )
+
+
+def message_context(message: Message) -> bytes:
+    return crypto.field_context("message", f"{message.case_id}/{message.id}", "body")
+
+
+@dataclass(frozen=True)
+class DecryptedMessage:
+    author_kind: str
+    author_label: str
+    body: str
+    created_at: object
+
+
+@dataclass(frozen=True)
+class CaseContent:
+    narrative: str
+    contact_detail: str
+    messages: list[DecryptedMessage]
+
+
+def _decrypt_messages(case: Case, data_key: bytes) -> list[DecryptedMessage]:
+    return [
+        DecryptedMessage(
+            author_kind=m.author_kind,
+            author_label=m.get_author_kind_display(),
+            body=crypto.decrypt_text(data_key, m.body, context=message_context(m)),
+            created_at=m.created_at,
+        )
+        for m in case.messages.order_by("created_at")
+    ]
+
+
+def case_content_for_staff(*, case: Case, actor) -> CaseContent:
+    """Decrypt a case for a staff member who may read it; audited before decrypting."""
+    audit_record(action="complaints.case.decrypted", actor=actor, case=case)
+    data_key = case_data_key(case)
+    contact = ""
+    if case.contact_detail:
+        contact = crypto.decrypt_text(
+            data_key, case.contact_detail, context=crypto.field_context("case", case.id, "contact")
+        )
+    return CaseContent(
+        narrative=crypto.decrypt_text(
+            data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
+        ),
+        contact_detail=contact,
+        messages=_decrypt_messages(case, data_key),
+    )
+
+
+def case_messages_for_reporter(case: Case) -> list[DecryptedMessage]:
+    return _decrypt_messages(case, case_data_key(case))
+
+
+def cases_for_focal_point(user) -> QuerySet[Case]:
+    return Case.objects.filter(unit_id__in=focal_point_unit_ids(user))
+
+
+def case_for_focal_point(user, reference: str) -> Case:
+    """The one way staff views load a case: another unit's case is a 404."""
+    try:
+        return cases_for_focal_point(user).select_related("unit", "policy").get(
+            reference=reference.replace("-", "").upper()
+        )
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def triage_queue(user, *, include_closed: bool = False) -> QuerySet[Case]:
+    """A focal point's queue: most urgent first, then the nearest acknowledgement
+    deadline."""
+    cases = cases_for_focal_point(user)
+    if not include_closed:
+        cases = cases.filter(status__in=Case.OPEN_STATUSES)
+    rank = SqlCase(
+        *[When(urgency=urgency, then=Value(r)) for urgency, r in URGENCY_RANK.items()],
+        default=Value(9),
+        output_field=IntegerField(),
+    )
+    next_due = SqlCase(
+        When(acknowledged_at__isnull=True, then=F("acknowledge_due_at")),
+        When(status__in=[Case.Status.ACKNOWLEDGED], then=F("assess_due_at")),
+        default=F("resolve_due_at"),
+    )
+    return (
+        cases.select_related("unit")
+        .annotate(urgency_rank=rank, next_due_at=next_due)
+        .order_by("urgency_rank", F("next_due_at").asc(nulls_last=True), "received_at")
+        .only(
+            "id", "reference", "unit__code", "unit__name", "category", "urgency", "status",
+            "channel", "language", "in_danger", "received_at", "acknowledge_due_at",
+            "acknowledged_at",
+        )
+    )

@@ -1,0 +1,273 @@
+"""Writes on cases. Both intake channels end in complaint_receive()."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from complaints import crypto
+from complaints.audit import audit_record
+from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleFailure
+from complaints.selectors import case_data_key, message_context
+from notifications.services import notify_focal_points
+from notifications.models import Notification
+from policies.models import Unit
+from policies.routing import route
+from policies.selectors import unit_current_policy
+
+MAX_TEXT_LENGTH = 5000
+# No 0/O, 1/I/L, 2/Z, 5/S? (S is out, 5 stays), 8/B or U/V: easy to read aloud and copy.
+REFERENCE_ALPHABET = "ACDEFGHJKMNPQRTVWXY345679"
+REFERENCE_LENGTH = 8
+FOLLOWUP_CODE_DIGITS = 12
+CONTACT_NEEDS_DETAIL = {
+    Case.ContactPreference.SMS,
+    Case.ContactPreference.PHONE,
+    Case.ContactPreference.EMAIL,
+}
+
+
+class ComplaintError(Exception):
+    """An error a reporter may see: the message is safe and translatable."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class FollowUpDenied(ComplaintError):
+    pass
+
+
+class FollowUpThrottled(ComplaintError):
+    pass
+
+
+@dataclass(frozen=True)
+class Receipt:
+    case: Case
+    # Shown to the child once, never stored; empty when the submission was a repeat.
+    followup_code: str
+    duplicate: bool = False
+
+    @property
+    def display_code(self) -> str:
+        code = self.followup_code
+        return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def clean_text(text: str) -> str:
+    """Normalise what a person typed: no NUL or other control characters, no lone
+    surrogates, Unix newlines, no surrounding blank space."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
+    )
+    return text.strip()
+
+
+def normalise_reference(value: str) -> str:
+    return re.sub(r"[\s\-]", "", value or "").upper()
+
+
+def normalise_code(value: str) -> str:
+    return re.sub(r"[\s\-]", "", value or "")
+
+
+def _new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def _new_followup_code() -> str:
+    return f"{secrets.randbelow(10**FOLLOWUP_CODE_DIGITS):0{FOLLOWUP_CODE_DIGITS}d}"
+
+
+def _validated_text(text: str, *, empty_message) -> str:
+    text = clean_text(text)
+    if not text:
+        raise ComplaintError(empty_message)
+    if len(text) > MAX_TEXT_LENGTH:
+        raise ComplaintError(
+            _("Please keep it under %(max)d characters. You can add more after sending.")
+            % {"max": MAX_TEXT_LENGTH}
+        )
+    return text
+
+
+@transaction.atomic
+def complaint_receive(
+    *,
+    unit: Unit,
+    channel: str,
+    language: str,
+    narrative: str,
+    category: str,
+    in_danger: bool,
+    about_staff: bool,
+    contact_preference: str,
+    contact_detail: str = "",
+    submission_token: str | None = None,
+) -> Receipt:
+    """Store a new complaint encrypted, route it under the unit's policy, and queue the
+    focal points' notifications. A repeated submission_token returns the first case."""
+    if submission_token:
+        existing = Case.objects.filter(submission_token=submission_token).first()
+        if existing:
+            return Receipt(case=existing, followup_code="", duplicate=True)
+
+    narrative = _validated_text(narrative, empty_message=_("Please tell us what happened."))
+    contact_detail = clean_text(contact_detail)
+    if contact_preference not in Case.ContactPreference.values:
+        raise ComplaintError(_("Please choose how we can contact you."))
+    if contact_preference in CONTACT_NEEDS_DETAIL and not contact_detail:
+        raise ComplaintError(_("Please give the number or email we can use to contact you."))
+    if contact_preference not in CONTACT_NEEDS_DETAIL:
+        contact_detail = ""
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    policy = unit_current_policy(unit)
+    if policy is None or not unit.is_active:
+        raise ComplaintError(
+            _("This place cannot receive complaints online right now. Please choose another.")
+        )
+
+    now = timezone.now()
+    decision = route(policy=policy, category=category, in_danger=in_danger, received_at=now)
+    case = Case(
+        id=uuid.uuid4(),
+        unit=unit,
+        policy=policy,
+        channel=channel,
+        language=language,
+        category=category,
+        urgency=decision.urgency,
+        in_danger=in_danger,
+        about_staff=about_staff,
+        contact_preference=contact_preference,
+        routing=decision.as_record(),
+        received_at=now,
+        acknowledge_due_at=decision.deadlines.get("acknowledge"),
+        assess_due_at=decision.deadlines.get("assess"),
+        resolve_due_at=decision.deadlines.get("resolve"),
+        submission_token=submission_token or None,
+    )
+    data_key = crypto.new_data_key()
+    case.narrative = crypto.encrypt_text(
+        data_key, narrative, context=crypto.field_context("case", case.id, "narrative")
+    )
+    if contact_detail:
+        case.contact_detail = crypto.encrypt_text(
+            data_key, contact_detail, context=crypto.field_context("case", case.id, "contact")
+        )
+    followup_code = _new_followup_code()
+    case.followup_code_hash = crypto.hash_followup_code(followup_code)
+
+    for _attempt in range(5):
+        case.reference = _new_reference()
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            break
+        except IntegrityError:
+            if submission_token and Case.objects.filter(submission_token=submission_token).exists():
+                # The same form won a race in another request: one case, not two.
+                existing = Case.objects.get(submission_token=submission_token)
+                return Receipt(case=existing, followup_code="", duplicate=True)
+    else:  # pragma: no cover - 25^8 references; five collisions in a row is a bug
+        raise RuntimeError("could not allocate a case reference")
+
+    key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case.id)
+    CaseKey.objects.create(
+        case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
+    )
+    CaseEvent.objects.create(
+        case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
+    )
+    notify_focal_points(case=case, kind=Notification.Kind.NEW_CASE)
+    return Receipt(case=case, followup_code=followup_code)
+
+
+# --- Reporter follow-up -------------------------------------------------------------------
+
+
+def _recent_failures(scope: str, key: str, since) -> int:
+    return ThrottleFailure.objects.filter(scope=scope, key=key, at__gte=since).count()
+
+
+def followup_open(*, reference: str, code: str, client_key: str) -> Case:
+    """Check a reference and follow-up code. Wrong guesses are counted per reference
+    and per client; past the limit every try is refused until the window passes."""
+    reference = normalise_reference(reference)
+    code = normalise_code(code)
+    now = timezone.now()
+    since = now - timedelta(minutes=settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES)
+    too_many = FollowUpThrottled(
+        _("Too many tries. For your safety, please wait %(minutes)d minutes and try again.")
+        % {"minutes": settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES}
+    )
+    if (
+        _recent_failures("reference", reference, since)
+        >= settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE
+        or _recent_failures("client", client_key, since)
+        >= settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT
+    ):
+        raise too_many
+
+    case = Case.objects.filter(reference=reference).first() if reference else None
+    # Verify against a dummy hash when the reference is unknown: same time either way.
+    stored = case.followup_code_hash if case else crypto.dummy_followup_hash()
+    if code.isdigit() and crypto.verify_followup_code(code, stored) and case is not None:
+        return case
+
+    ThrottleFailure.objects.bulk_create(
+        [
+            ThrottleFailure(scope="reference", key=reference[:64], at=now),
+            ThrottleFailure(scope="client", key=client_key, at=now),
+        ]
+    )
+    ThrottleFailure.objects.filter(at__lt=since).delete()
+    raise FollowUpDenied(
+        _("We could not find a complaint with that reference and code. Please check and try again.")
+    )
+
+
+@transaction.atomic
+def followup_add_message(*, case: Case, body: str) -> Message:
+    """The child adds information to their case."""
+    if not case.is_open:
+        raise ComplaintError(
+            _("This complaint is finished, so you cannot add to it. You can send a new one.")
+        )
+    body = _validated_text(body, empty_message=_("Please write your message first."))
+    message = _message_create(case=case, author_kind=Message.Author.REPORTER, body=body)
+    notify_focal_points(case=case, kind=Notification.Kind.CASE_UPDATED)
+    return message
+
+
+@transaction.atomic
+def case_reply(*, case: Case, actor, body: str) -> Message:
+    """A focal point answers the child (shown on the follow-up page)."""
+    body = _validated_text(body, empty_message=_("The reply is empty."))
+    message = _message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
+    audit_record(action="complaints.case.replied", actor=actor, case=case,
+                 data={"message_id": str(message.id)})
+    return message
+
+
+def _message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
+    message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
+    message.body = crypto.encrypt_text(
+        case_data_key(case), body, context=message_context(message)
+    )
+    message.save(force_insert=True)
+    return message

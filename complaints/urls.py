@@ -1,0 +1,14 @@
+from django.urls import path
+
+from complaints import views
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("verify/", views.verify, name="verify"),
+    path("enroll/", views.enroll, name="enroll"),
+    path("logout/", views.logout, name="logout"),
+    path("cases/<str:reference>/", views.case_detail, name="case"),
+]

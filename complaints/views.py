@@ -1,0 +1,149 @@
+"""Staff pages: password, then a TOTP code, then the triage queue."""
+
+from functools import wraps
+
+import segno
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.forms import OTPTokenForm
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from complaints.audit import audit_record
+from complaints.forms import EnrollForm, ReplyForm
+from complaints.selectors import case_content_for_staff, case_for_focal_point, triage_queue
+from complaints.services import ComplaintError, case_reply
+from policies.categories import formal_label
+from policies.models import Membership
+
+QUEUE_PAGE_SIZE = 50
+
+
+def verified_staff_required(view):
+    """Password and second factor both, or back to the step that is missing."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("staff:login"))
+        if not request.user.is_verified():
+            return redirect_to_login(request.get_full_path(), reverse("staff:verify"))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _safe_next(request, default: str = "staff:queue") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return reverse(default)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "staff/login.html"
+    redirect_authenticated_user = False
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    """Second step of the login: a code from the person's authenticator."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("staff:login"))
+    if request.user.is_verified():
+        return redirect(_safe_next(request))
+    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        return redirect(f"{reverse('staff:enroll')}?next={_safe_next(request)}")
+    form = OTPTokenForm(request.user, request, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        otp_login(request, form.get_user().otp_device)
+        audit_record(action="staff.login.verified", actor=request.user)
+        return redirect(_safe_next(request))
+    return render(request, "staff/verify.html", {"form": form, "next": _safe_next(request)})
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def enroll(request):
+    """First login: add an authenticator from a QR code, prove it with one code."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("staff:login"))
+    if TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+        # Only a verified session may change an enrolled factor (not built yet).
+        return redirect(f"{reverse('staff:verify')}?next={_safe_next(request)}")
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=request.user, confirmed=False, defaults={"name": "Authenticator"}
+    )
+    form = EnrollForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            audit_record(action="staff.otp.enrolled", actor=request.user)
+            messages.success(request, "Your authenticator is set up.")
+            return redirect(_safe_next(request))
+        form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    context = {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "next": _safe_next(request)}
+    return render(request, "staff/enroll.html", context)
+
+
+def _base32(device: TOTPDevice) -> str:
+    import base64
+
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+@require_POST
+def logout(request):
+    auth_views.auth_logout(request)
+    return redirect("staff:login")
+
+
+@verified_staff_required
+def queue(request):
+    show_closed = request.GET.get("show") == "all"
+    page = Paginator(triage_queue(request.user, include_closed=show_closed), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    managed_units = Membership.objects.filter(
+        user=request.user, role=Membership.Role.MANAGER, is_active=True
+    ).select_related("unit")
+    return render(
+        request,
+        "staff/queue.html",
+        {"page": page, "show_closed": show_closed, "managed": managed_units},
+    )
+
+
+@verified_staff_required
+@require_http_methods(["GET", "POST"])
+def case_detail(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    reply_form = ReplyForm(data=request.POST or None)
+    if request.method == "POST" and reply_form.is_valid():
+        try:
+            case_reply(case=case, actor=request.user, body=reply_form.cleaned_data["body"])
+        except ComplaintError as error:
+            reply_form.add_error("body", error.message)
+        else:
+            messages.success(request, "Reply saved. The child sees it on the follow-up page.")
+            return redirect("staff:case", reference=case.reference)
+    content = case_content_for_staff(case=case, actor=request.user)
+    context = {
+        "case": case,
+        "content": content,
+        "category_label": formal_label(case.category),
+        "events": case.events.select_related("actor"),
+        "reply_form": reply_form,
+    }
+    return render(request, "staff/case_detail.html", context)

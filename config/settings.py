@@ -1,0 +1,265 @@
+"""Recourse settings, read from environment variables (documented in .env.example).
+
+RECOURSE_ENV selects the defaults: "production" (the default, and the strict one),
+"development" (what `make run` sets) or "test" (config.settings_test).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+RECOURSE_ENV = env("RECOURSE_ENV", "production")
+if RECOURSE_ENV not in {"production", "development", "test"}:
+    raise ImproperlyConfigured("RECOURSE_ENV must be production, development or test.")
+PRODUCTION = RECOURSE_ENV == "production"
+
+DEBUG = env_bool("DJANGO_DEBUG", RECOURSE_ENV == "development")
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required in production. "
+            "For local development run `make run` (it sets RECOURSE_ENV=development)."
+        )
+    SECRET_KEY = "development-only-secret-key-never-use-in-production-" + "x" * 20
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
+)
+
+# The public URL the service is reached at (behind the TLS proxy). Used for links in
+# staff notifications and, later, to validate Twilio signatures.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not PUBLIC_BASE_URL:
+    raise ImproperlyConfigured("PUBLIC_BASE_URL is required in production.")
+
+# --- Key ring -------------------------------------------------------------------------
+# Key-encryption keys that wrap each case's data key (see complaints/crypto.py).
+# Either the JSON itself in RECOURSE_KEYRING, or a path in RECOURSE_KEYRING_FILE.
+RECOURSE_KEYRING = env("RECOURSE_KEYRING")
+RECOURSE_KEYRING_FILE = env(
+    "RECOURSE_KEYRING_FILE", "" if PRODUCTION else str(BASE_DIR / "var" / "dev-keyring.json")
+)
+if PRODUCTION and not (RECOURSE_KEYRING or RECOURSE_KEYRING_FILE):
+    raise ImproperlyConfigured(
+        "Production refuses to start without a key ring: set RECOURSE_KEYRING or "
+        "RECOURSE_KEYRING_FILE (create one with `manage.py keyring_add --file PATH`)."
+    )
+# Keyed HMAC for blind indexes and for pseudonymising client addresses in throttles.
+# Derived from the key ring when empty.
+
+# --- Applications -----------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_q",
+    "policies",
+    "complaints",
+    "intake",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.PrivacyHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "config.context_processors.recourse",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'recourse.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the worker write without blocking readers.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication ---------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "staff:login"
+LOGIN_REDIRECT_URL = "staff:queue"
+OTP_TOTP_ISSUER = "Recourse"
+OTP_LOGIN_URL = "staff:verify"
+
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Internationalisation ---------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("fr", _("Français")), ("es", _("Español"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = None  # a browser-session cookie: nothing lingers on a shared phone
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+TIME_ZONE = env("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------
+STATIC_URL = "static/"
+# Production serves the collected files (collectstatic); elsewhere WhiteNoise finds
+# them in place.
+STATIC_ROOT = BASE_DIR / "staticfiles" if PRODUCTION else None
+WHITENOISE_USE_FINDERS = not PRODUCTION
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- Email ------------------------------------------------------------------------------
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Recourse <no-reply@localhost>")
+
+# --- Background work (django-q2, ORM broker: the database records pending work) --------
+Q_CLUSTER = {
+    "name": "recourse",
+    "orm": "default",
+    "workers": env_int("Q_WORKERS", 2),
+    "timeout": 60,
+    "retry": 120,  # must exceed timeout, or a slow task runs twice at once
+    "max_attempts": 5,
+    "save_limit": 250,
+    "ack_failures": True,
+    "catch_up": False,  # a worker that was down does not replay every missed schedule
+    "poll": 1,
+}
+
+# --- Security headers -------------------------------------------------------------------
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", PUBLIC_BASE_URL)
+
+# --- Reporter-facing behaviour ----------------------------------------------------------
+# Where "Exit this page" goes: a neutral site, opened in place of ours.
+QUICK_EXIT_URL = env("QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
+# Argon2id cost for follow-up codes (RFC 9106 / OWASP minimum: 19 MiB, 2 passes).
+FOLLOWUP_CODE_KDF = {
+    "memory_cost": env_int("FOLLOWUP_KDF_MEMORY_KIB", 19 * 1024),
+    "iterations": env_int("FOLLOWUP_KDF_ITERATIONS", 2),
+    "lanes": 1,
+}
+# Wrong follow-up codes allowed in the window, per case reference and per client.
+FOLLOWUP_MAX_FAILURES_PER_REFERENCE = env_int("FOLLOWUP_MAX_FAILURES_PER_REFERENCE", 5)
+FOLLOWUP_MAX_FAILURES_PER_CLIENT = env_int("FOLLOWUP_MAX_FAILURES_PER_CLIENT", 20)
+FOLLOWUP_THROTTLE_WINDOW_MINUTES = env_int("FOLLOWUP_THROTTLE_WINDOW_MINUTES", 15)
+# A reporter's follow-up access ends after this long without activity.
+FOLLOWUP_SESSION_IDLE_MINUTES = env_int("FOLLOWUP_SESSION_IDLE_MINUTES", 15)
+
+# --- Logging: never complaint content; see tests/complaints/test_confidentiality.py ------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django logs POST bodies of failed requests nowhere, but keep SQL out of logs.
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# Behind a proxy, the request header that carries the client address, e.g.
+# HTTP_X_FORWARDED_FOR (the last address in it is used). Empty: REMOTE_ADDR.
+CLIENT_IP_HEADER = env("CLIENT_IP_HEADER")

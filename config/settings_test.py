@@ -1,0 +1,31 @@
+"""Settings for the test suite: config.settings under RECOURSE_ENV=test.
+
+DATABASE_URL selects PostgreSQL (as .ci/run does); the default is SQLite.
+"""
+
+import base64
+import json
+import os
+
+os.environ["RECOURSE_ENV"] = "test"
+# A fixed test key ring, so tests never touch a developer's key file.
+os.environ.setdefault(
+    "RECOURSE_KEYRING",
+    json.dumps({"primary": "test-1", "keys": {"test-1": base64.b64encode(b"k" * 32).decode()}}),
+)
+os.environ.setdefault("RECOURSE_KEYRING_FILE", "")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import BASE_DIR, DATABASES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
+# Cheaper follow-up code hashing keeps the suite fast; the production cost is tested
+# separately in tests/complaints/test_crypto.py.
+FOLLOWUP_CODE_KDF = {"memory_cost": 1024, "iterations": 1, "lanes": 1}
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A real file, so the confidentiality tests can read the bytes on disk.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django_otp.admin import OTPAdminSite
+
+# The admin asks for the second factor too.
+admin.site.__class__ = OTPAdminSite
+admin.site.site_header = "Recourse administration"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", include("complaints.urls")),
+    path("", include("intake.urls")),
+]

@@ -1,0 +1,107 @@
+from django import forms
+from django.core.validators import EmailValidator
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from complaints.models import Case
+from complaints.services import MAX_TEXT_LENGTH
+from policies.categories import child_label
+
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+YES_NO_UNSURE = [("yes", _("Yes")), ("no", _("No")), ("unsure", _("I am not sure"))]
+
+
+class ComplaintForm(forms.Form):
+    narrative = forms.CharField(
+        label=_("What happened?"),
+        help_text=format_lazy(
+            _(
+                "Say what happened, when and where, in your own words. You do not have "
+                "to give your name. Up to {max} characters."
+            ),
+            max=MAX_TEXT_LENGTH,
+        ),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        # No maxlength attribute: a browser would silently cut a long paste. The
+        # server says so instead, and gives the text back.
+        error_messages={"required": _("Please tell us what happened.")},
+    )
+    category = forms.ChoiceField(
+        label=_("Which is closest to what happened?"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose the closest answer. 'Something else' is fine.")},
+    )
+    in_danger = forms.ChoiceField(
+        label=_("Are you in danger right now?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please answer: are you in danger right now?")},
+    )
+    about_staff = forms.ChoiceField(
+        label=_("Is this about someone who works there?"),
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please answer yes, no or I am not sure.")},
+    )
+    contact_preference = forms.ChoiceField(
+        label=_("How can we tell you what happens next?"),
+        choices=Case.ContactPreference.choices,
+        widget=forms.RadioSelect,
+        initial=Case.ContactPreference.FOLLOW_UP_PAGE,
+        error_messages={"required": _("Please choose how we can contact you.")},
+    )
+    contact_detail = forms.CharField(
+        label=_("Your phone number or email"),
+        help_text=_("Only if you chose a text message, a call or an email. Only the complaints team sees it."),
+        required=False,
+        max_length=200,
+    )
+    submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, categories: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [(code, child_label(code)) for code in categories]
+
+    def clean(self):
+        data = super().clean()
+        preference = data.get("contact_preference")
+        detail = (data.get("contact_detail") or "").strip()
+        if preference in {Case.ContactPreference.SMS, Case.ContactPreference.PHONE}:
+            digits = detail.replace(" ", "").replace("-", "").removeprefix("+")
+            if not (digits.isdigit() and 6 <= len(digits) <= 20):
+                self.add_error(
+                    "contact_detail", _("Please write a phone number, like +221 77 123 45 67.")
+                )
+        elif preference == Case.ContactPreference.EMAIL:
+            try:
+                EmailValidator()(detail)
+            except forms.ValidationError:
+                self.add_error("contact_detail", _("Please write an email address, like name@example.org."))
+        return data
+
+
+class FollowUpForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Case reference"),
+        help_text=_("8 letters and numbers, like K7QM-4TPX"),
+        max_length=20,
+        error_messages={"required": _("Please write your case reference.")},
+    )
+    code = forms.CharField(
+        label=_("Secret code"),
+        help_text=_("The 12 numbers you were given"),
+        max_length=30,
+        widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("Please write your secret code.")},
+    )
+
+
+class FollowUpMessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Add something to your complaint"),
+        help_text=format_lazy(
+            _("Anything you want to add or ask. Up to {max} characters."), max=MAX_TEXT_LENGTH
+        ),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": _("Please write your message first.")},
+    )

@@ -1,0 +1,153 @@
+"""Reporter pages: no account, no JavaScript needed, nothing sensitive in URLs."""
+
+import secrets
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from complaints import crypto
+from complaints.models import Case
+from complaints.selectors import case_messages_for_reporter
+from complaints.services import (
+    ComplaintError,
+    FollowUpThrottled,
+    complaint_receive,
+    followup_add_message,
+    followup_open,
+)
+from config.middleware import client_address
+from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
+from intake.wording import status_for_child
+from policies.selectors import unit_current_policy, units_open_to_reporters
+
+FOLLOWUP_SESSION_KEY = "followup_case"
+FOLLOWUP_SEEN_KEY = "followup_seen"
+
+
+def start(request):
+    return render(request, "intake/start.html", {"units": units_open_to_reporters()})
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def complaint_form(request, code: str):
+    unit = get_object_or_404(units_open_to_reporters(), code=code.upper())
+    policy = unit_current_policy(unit)
+    categories = list(policy.categories)
+    if request.method == "POST":
+        form = ComplaintForm(request.POST, categories=categories)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                receipt = complaint_receive(
+                    unit=unit,
+                    channel=Case.Channel.WEB,
+                    language=request.LANGUAGE_CODE,
+                    narrative=data["narrative"],
+                    category=data["category"],
+                    in_danger=data["in_danger"] == "yes",
+                    about_staff=data["about_staff"] == "yes",
+                    contact_preference=data["contact_preference"],
+                    contact_detail=data["contact_detail"],
+                    submission_token=data["submission_token"] or None,
+                )
+            except ComplaintError as error:
+                form.add_error(None, error.message)
+            else:
+                # Rendered, not redirected: the code is shown once and stored nowhere.
+                return render(
+                    request, "intake/received.html", {"unit": unit, "receipt": receipt, "case": receipt.case}
+                )
+        status = 400
+    else:
+        form = ComplaintForm(
+            categories=categories, initial={"submission_token": secrets.token_urlsafe(32)}
+        )
+        status = 200
+    return render(request, "intake/complaint_form.html", {"unit": unit, "form": form}, status=status)
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def followup(request):
+    status = 200
+    if request.method == "POST":
+        form = FollowUpForm(request.POST)
+        if form.is_valid():
+            client_key = crypto.blind_index(client_address(request), purpose="client")
+            try:
+                case = followup_open(
+                    reference=form.cleaned_data["reference"],
+                    code=form.cleaned_data["code"],
+                    client_key=client_key,
+                )
+            except FollowUpThrottled as error:
+                form.add_error(None, error.message)
+                status = 429
+            except ComplaintError as error:
+                form.add_error(None, error.message)
+                status = 400
+            else:
+                request.session.cycle_key()
+                request.session[FOLLOWUP_SESSION_KEY] = str(case.pk)
+                request.session[FOLLOWUP_SEEN_KEY] = time.time()
+                request.session.set_expiry(0)  # ends when the browser closes
+                return redirect("intake:followup_case")
+        else:
+            status = 400
+    else:
+        form = FollowUpForm()
+    return render(request, "intake/followup.html", {"form": form}, status=status)
+
+
+def _followup_case(request) -> Case | None:
+    """The case this browser opened with its code, unless it sat idle too long."""
+    case_id = request.session.get(FOLLOWUP_SESSION_KEY)
+    seen = request.session.get(FOLLOWUP_SEEN_KEY, 0)
+    if not case_id:
+        return None
+    if time.time() - seen > settings.FOLLOWUP_SESSION_IDLE_MINUTES * 60:
+        request.session.flush()
+        return None
+    request.session[FOLLOWUP_SEEN_KEY] = time.time()
+    return Case.objects.filter(pk=case_id).select_related("unit").first()
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def followup_case(request):
+    case = _followup_case(request)
+    if case is None:
+        messages.info(request, _("Please enter your reference and code again."))
+        return redirect("intake:followup")
+    status = 200
+    form = FollowUpMessageForm()
+    if request.method == "POST":
+        form = FollowUpMessageForm(request.POST)
+        if form.is_valid():
+            try:
+                followup_add_message(case=case, body=form.cleaned_data["body"])
+            except ComplaintError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Thank you. We added this to your complaint."))
+                return redirect("intake:followup_case")
+        status = 400
+    context = {
+        "case": case,
+        "status_text": status_for_child(case.status),
+        "case_messages": case_messages_for_reporter(case),
+        "form": form,
+    }
+    return render(request, "intake/followup_case.html", context, status=status)
+
+
+@require_POST
+def followup_leave(request):
+    request.session.flush()
+    return redirect("intake:start")

@@ -1,0 +1,95 @@
+"""Staff notifications: rows are written in the caller's transaction, delivery runs
+in django-q2 tasks that carry the notification id only."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+# A claim older than this belongs to a worker that died; the notice may be retried.
+CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+def notify_focal_points(*, case, kind: str) -> list[Notification]:
+    from policies.selectors import unit_focal_points
+
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(case=case, recipient=user, kind=kind)
+            for user in unit_focal_points(case.unit)
+        ]
+    )
+    ids = [n.pk for n in notifications]
+    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
+    return notifications
+
+
+def enqueue_delivery(notification_id: int) -> None:
+    async_task("notifications.tasks.deliver_notification", notification_id,
+               task_name=f"notification-{notification_id}", save=False)
+
+
+def _message(notification: Notification) -> tuple[str, str]:
+    case = notification.case
+    link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
+    if notification.kind == Notification.Kind.NEW_CASE:
+        subject = f"[Recourse] New {case.urgency} case {case.display_reference} ({case.unit.code})"
+        lines = [f"A new case was received for {case.unit.name}.", ""]
+        if case.acknowledge_due_at:
+            due = timezone.localtime(case.acknowledge_due_at).strftime("%Y-%m-%d %H:%M %Z")
+            lines.append(f"Acknowledge it by {due}.")
+    else:
+        subject = f"[Recourse] New information on case {case.display_reference}"
+        lines = ["The reporter added information to this case.", ""]
+    lines += ["", f"Open the case after signing in: {link}", "",
+              "This message never contains what the child wrote."]
+    return subject, "\n".join(lines)
+
+
+def notification_deliver(notification_id: int) -> str:
+    """Send one notification. Safe to run twice: a notice is claimed with a
+    conditional update and sent only by the run that claimed it."""
+    now = timezone.now()
+    # Unclaimed, or claimed by a run that died long ago.
+    claimed = (
+        Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .update(claimed_at=now)
+    )
+    if claimed != 1:
+        return "not-claimed"
+    notification = Notification.objects.select_related("case__unit", "recipient").get(
+        pk=notification_id
+    )
+    if not notification.recipient.email:
+        Notification.objects.filter(pk=notification_id).update(status=Notification.Status.SKIPPED)
+        return "skipped"
+    subject, body = _message(notification)
+    try:
+        send_mail(subject, body, None, [notification.recipient.email])
+    except Exception as exc:  # noqa: BLE001 - any provider error counts as one attempt
+        attempts = notification.attempts + 1
+        status = Notification.Status.FAILED if attempts >= MAX_ATTEMPTS else Notification.Status.PENDING
+        Notification.objects.filter(pk=notification_id).update(
+            attempts=attempts, status=status, claimed_at=None
+        )
+        logger.warning("notification %s attempt %s failed: %s", notification_id, attempts,
+                       type(exc).__name__)
+        raise
+    Notification.objects.filter(pk=notification_id).update(
+        status=Notification.Status.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
+    )
+    return "sent"

@@ -1,0 +1,52 @@
+"""Complaint categories in a child's words.
+
+Codes and default urgencies are seeded from data/complaint_categories.json; the child
+labels are repeated here so Django's i18n can translate them (a test keeps the two in
+step).
+"""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+DATA_FILE = Path(__file__).parent / "data" / "complaint_categories.json"
+
+CHILD_LABELS = {
+    "sexual_abuse": _("Someone touched me or made me do sexual things"),
+    "physical_violence": _("Someone hurt my body"),
+    "ill_treatment": _("They hurt or scared me to make me talk, or to punish me"),
+    "reprisal": _("I was punished or threatened for complaining"),
+    "detention_conditions": _("I was locked up alone, with adults, or unfairly"),
+    "neglect": _("I did not get food, medicine or care"),
+    "emotional_abuse": _("They shouted at me, insulted me or made me feel ashamed"),
+    "online_harm": _("Someone hurt me online or shared pictures of me"),
+    "rights_denied": _("They did not let me call my family or a lawyer, or tell me my rights"),
+    "not_heard": _("They did not listen to me"),
+    "discrimination": _("They treated me badly because of who I am"),
+    "privacy": _("They shared my private information"),
+    "exploitation": _("Someone asked me for money, favours or work"),
+    "service_failure": _("Help was too slow or nobody helped me"),
+    "other": _("Something else, or I am not sure"),
+}
+
+
+@lru_cache(maxsize=1)
+def category_data() -> dict:
+    return json.loads(DATA_FILE.read_text())
+
+
+def default_category_urgencies() -> dict[str, str]:
+    return {c["code"]: c["urgency"] for c in category_data()["categories"]}
+
+
+def formal_label(code: str) -> str:
+    for category in category_data()["categories"]:
+        if category["code"] == code:
+            return category["formal"]
+    return code
+
+
+def child_label(code: str) -> str:
+    return CHILD_LABELS.get(code, code)

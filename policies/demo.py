@@ -1,0 +1,74 @@
+"""Demo data for `make run`: four units of different sectors, each with a focal point
+and a manager who sign in with a password and a TOTP code."""
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from policies.models import Membership, Unit
+from policies.services import unit_create_with_policy
+
+DEMO_PASSWORD = "recourse-demo-2026"
+
+DEMO_UNITS = [
+    {
+        "code": "DKR1",
+        "name": "Dakar Central Police: Minors Brigade",
+        "sector": Unit.Sector.SECURITY,
+        "default_language": "fr",
+        "emergency_contacts": [
+            {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
+            {"label": "Police", "number": "17"},
+        ],
+    },
+    {
+        "code": "RVS2",
+        "name": "Riverside Children's Social Services Office",
+        "sector": Unit.Sector.SOCIAL_SERVICES,
+        "default_language": "en",
+        "emergency_contacts": [
+            {"label": "Childline", "number": "116111"},
+            {"label": "Emergency services", "number": "112"},
+        ],
+    },
+    {
+        "code": "CMJ3",
+        "name": "Centro de Menores San José",
+        "sector": Unit.Sector.DEPRIVATION_OF_LIBERTY,
+        "default_language": "es",
+        "emergency_contacts": [
+            {"label": "Línea de ayuda a la infancia", "number": "116111"},
+            {"label": "Emergencias", "number": "112"},
+        ],
+    },
+    {
+        "code": "NCRC",
+        "name": "National Child Rights Commission",
+        "sector": Unit.Sector.OVERSIGHT,
+        "default_language": "en",
+        "emergency_contacts": [{"label": "Child helpline", "number": "116"}],
+    },
+]
+
+
+@transaction.atomic
+def seed_demo() -> list[str]:
+    """Create the demo units and staff. Returns the usernames created."""
+    User = get_user_model()
+    created = []
+    for spec in DEMO_UNITS:
+        unit = unit_create_with_policy(**spec)
+        for role, prefix in ((Membership.Role.FOCAL_POINT, "focal"), (Membership.Role.MANAGER, "manager")):
+            username = f"{prefix}.{unit.code.lower()}"
+            user = User.objects.create_user(
+                username=username, password=DEMO_PASSWORD, email=f"{username}@example.org"
+            )
+            Membership.objects.create(user=user, unit=unit, role=role)
+            TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+            created.append(username)
+    admin = User.objects.create_superuser(
+        username="admin", password=DEMO_PASSWORD, email="admin@example.org"
+    )
+    TOTPDevice.objects.create(user=admin, name="Demo authenticator", confirmed=True)
+    created.append("admin")
+    return created

@@ -1,0 +1,106 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Urgency(models.TextChoices):
+    EMERGENCY = "emergency", _("Emergency")
+    URGENT = "urgent", _("Urgent")
+    STANDARD = "standard", _("Standard")
+
+
+# Lower sorts first in a triage queue.
+URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.STANDARD: 2}
+
+DEADLINE_STEPS = ("acknowledge", "assess", "resolve")
+
+
+class Unit(models.Model):
+    """A child protection service unit: a police unit, a social services office, a
+    court, a detention centre, or an oversight body."""
+
+    class Sector(models.TextChoices):
+        SECURITY = "security", _("Security forces")
+        SOCIAL_SERVICES = "social_services", _("Social services")
+        JUSTICE = "justice", _("Justice")
+        DEPRIVATION_OF_LIBERTY = "deprivation_of_liberty", _("Deprivation of liberty")
+        OVERSIGHT = "oversight", _("Oversight body")
+
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        help_text="Short code: the unit's link /u/<code>/ and its SMS keyword.",
+    )
+    name = models.CharField(max_length=200)
+    sector = models.CharField(max_length=32, choices=Sector.choices)
+    default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    # [{"label": "Child helpline", "number": "116"}, ...]: public numbers, not secrets.
+    emergency_contacts = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def save(self, *args, **kwargs):
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)
+
+
+class ChildProtectionPolicy(models.Model):
+    """One version of a unit's child protection policy. A published version is never
+    edited; every case records the version it was routed under."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="policies")
+    version = models.PositiveIntegerField()
+    # {"<category code>": "<urgency>"}: the categories this unit handles.
+    categories = models.JSONField(default=dict)
+    # {"<urgency>": {"acknowledge": hours, "assess": hours, "resolve": hours}}
+    deadlines = models.JSONField(default=dict)
+    retention_days = models.PositiveIntegerField(default=5 * 365)
+    retraining_due_days = models.PositiveIntegerField(default=90)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "child protection policies"
+        ordering = ["unit", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "version"], name="policy_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else "draft"
+        return f"{self.unit.code} policy v{self.version} ({state})"
+
+    def deadline_hours(self, urgency: str, step: str) -> int | None:
+        return self.deadlines.get(urgency, {}).get(step)
+
+
+class Membership(models.Model):
+    """A staff account's role in a unit: focal point (receives and handles cases) or
+    manager (compliance and roster; no complaint content)."""
+
+    class Role(models.TextChoices):
+        FOCAL_POINT = "focal_point", _("Focal point")
+        MANAGER = "manager", _("Unit manager")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    is_backup = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit", "role"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.unit.code}"

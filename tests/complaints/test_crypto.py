@@ -1,0 +1,139 @@
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401  (imported to fail loudly if missing)
+
+from complaints import crypto
+from complaints.crypto import DecryptionError, KeyRing, KeyRingError, UnknownKeyError
+
+
+def ring_json(primary="k1", **keys) -> str:
+    keys = keys or {"k1": b"a" * 32}
+    return json.dumps({"primary": primary,
+                       "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}})
+
+
+@pytest.fixture
+def two_key_ring(settings):
+    settings.RECOURSE_KEYRING = ring_json("k2", k1=b"1" * 32, k2=b"2" * 32)
+    yield
+    crypto._load_keyring.cache_clear()
+
+
+def test_round_trip():
+    key = crypto.new_data_key()
+    context = crypto.field_context("case", "abc", "narrative")
+    blob = crypto.encrypt_text(key, "Él me empujó — 押した 🙁", context=context)
+    assert "Él".encode() not in blob
+    assert crypto.decrypt_text(key, blob, context=context) == "Él me empujó — 押した 🙁"
+
+
+def test_same_text_encrypts_differently_each_time():
+    key = crypto.new_data_key()
+    context = crypto.field_context("case", "abc", "narrative")
+    assert crypto.encrypt_text(key, "same", context=context) != crypto.encrypt_text(key, "same", context=context)
+
+
+@pytest.mark.parametrize("position", [0, 5, 20, -1])
+def test_tampered_ciphertext_fails(position):
+    key = crypto.new_data_key()
+    context = crypto.field_context("case", "abc", "narrative")
+    blob = bytearray(crypto.encrypt_text(key, "secret words", context=context))
+    blob[position] ^= 0x01
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(key, bytes(blob), context=context)
+
+
+def test_truncated_ciphertext_fails():
+    key = crypto.new_data_key()
+    context = crypto.field_context("case", "abc", "narrative")
+    blob = crypto.encrypt_text(key, "secret words", context=context)
+    for cut in (0, 5, 13, len(blob) - 1):
+        with pytest.raises(DecryptionError):
+            crypto.decrypt_text(key, blob[:cut], context=context)
+
+
+def test_ciphertext_swapped_between_rows_or_fields_fails():
+    key = crypto.new_data_key()
+    blob = crypto.encrypt_text(key, "narrative of case A", context=crypto.field_context("case", "A", "narrative"))
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(key, blob, context=crypto.field_context("case", "B", "narrative"))
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(key, blob, context=crypto.field_context("case", "A", "contact"))
+
+
+def test_wrong_data_key_fails():
+    context = crypto.field_context("case", "A", "narrative")
+    blob = crypto.encrypt_text(crypto.new_data_key(), "x", context=context)
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(crypto.new_data_key(), blob, context=context)
+
+
+def test_data_key_wrap_is_bound_to_its_case_and_key_id(two_key_ring):
+    data_key = crypto.new_data_key()
+    key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id="case-1")
+    assert key_id == "k2"
+    assert data_key not in wrapped
+    assert crypto.unwrap_data_key_for_server(wrapped, case_id="case-1", key_id="k2") == data_key
+    with pytest.raises(DecryptionError):
+        crypto.unwrap_data_key_for_server(wrapped, case_id="case-2", key_id="k2")
+    with pytest.raises(DecryptionError):  # right key material, wrong id: bound by AAD
+        crypto.unwrap_data_key_for_server(wrapped, case_id="case-1", key_id="k1")
+
+
+def test_unknown_key_id_is_a_clear_error(two_key_ring):
+    _key_id, wrapped = crypto.wrap_data_key_for_server(crypto.new_data_key(), case_id="c")
+    with pytest.raises(UnknownKeyError, match="'gone'"):
+        crypto.unwrap_data_key_for_server(wrapped, case_id="c", key_id="gone")
+
+
+@pytest.mark.parametrize("text", [
+    "not json",
+    json.dumps({"primary": "x", "keys": {}}),
+    json.dumps({"primary": "k", "keys": {"k": "c2hvcnQ="}}),  # too short
+    json.dumps({"primary": "k", "keys": {"k": "!!!"}}),
+])
+def test_bad_keyring_is_refused(text):
+    with pytest.raises(KeyRingError):
+        KeyRing.from_json(text)
+
+
+def test_keyring_errors_never_contain_key_material():
+    secret = base64.b64encode(b"z" * 31).decode()
+    with pytest.raises(KeyRingError) as info:
+        KeyRing.from_json(json.dumps({"primary": "k", "keys": {"k": secret}}))
+    assert secret not in str(info.value)
+
+
+def test_new_primary_keeps_old_keys_and_index_key():
+    ring = KeyRing.generate("one")
+    rotated = ring.with_new_primary("two")
+    assert rotated.primary_id == "two"
+    assert rotated.keys["one"] == ring.keys["one"]
+    assert rotated.index_key == ring.index_key
+    assert KeyRing.from_json(rotated.to_json()) == rotated
+
+
+def test_followup_code_hash_is_argon2id_with_the_configured_cost(settings):
+    settings.FOLLOWUP_CODE_KDF = {"memory_cost": 19456, "iterations": 2, "lanes": 1}
+    encoded = crypto.hash_followup_code("123456789012")
+    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert "123456789012" not in encoded
+    assert crypto.verify_followup_code("123456789012", encoded)
+    assert not crypto.verify_followup_code("123456789013", encoded)
+
+
+def test_production_default_kdf_cost_is_the_owasp_minimum():
+    from config import settings as production_defaults
+
+    # settings_test lowers the cost; the module default is what production runs.
+    assert production_defaults.FOLLOWUP_CODE_KDF["memory_cost"] >= 19 * 1024
+    assert production_defaults.FOLLOWUP_CODE_KDF["iterations"] >= 2
+
+
+def test_blind_index_is_keyed_and_stable():
+    a = crypto.blind_index("+221771234567", purpose="phone")
+    assert a == crypto.blind_index("+221771234567", purpose="phone")
+    assert a != crypto.blind_index("+221771234567", purpose="client")
+    assert "221771234567" not in a

@@ -1,0 +1,117 @@
+import pytest
+from django.urls import reverse
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from policies.models import Membership, Unit
+from policies.services import unit_create_with_policy
+
+PASSWORD = "correct horse battery staple"
+
+
+def totp_now(device: TOTPDevice) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def make_unit(code: str, sector: str = Unit.Sector.SECURITY, language: str = "en") -> Unit:
+    return unit_create_with_policy(
+        code=code,
+        name=f"Unit {code}",
+        sector=sector,
+        default_language=language,
+        emergency_contacts=[{"label": "Child helpline", "number": "116"},
+                            {"label": "Police", "number": "17"}],
+    )
+
+
+def make_staff(django_user_model, username: str, unit: Unit, role: str, enrolled: bool = True):
+    user = django_user_model.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.org"
+    )
+    Membership.objects.create(user=user, unit=unit, role=role)
+    if enrolled:
+        TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user
+
+
+@pytest.fixture
+def unit(db):
+    return make_unit("TST1")
+
+
+@pytest.fixture
+def other_unit(db):
+    return make_unit("OTH2", sector=Unit.Sector.SOCIAL_SERVICES, language="fr")
+
+
+@pytest.fixture
+def focal_point(django_user_model, unit):
+    return make_staff(django_user_model, "focal", unit, Membership.Role.FOCAL_POINT)
+
+
+@pytest.fixture
+def manager(django_user_model, unit):
+    return make_staff(django_user_model, "manager", unit, Membership.Role.MANAGER)
+
+
+@pytest.fixture
+def outsider(django_user_model, other_unit):
+    """A focal point of another unit: every case of `unit` is a 404 for them."""
+    return make_staff(django_user_model, "outsider", other_unit, Membership.Role.FOCAL_POINT)
+
+
+def staff_login(client, user) -> None:
+    """The real two-step login: password, then the current TOTP code."""
+    response = client.post(reverse("staff:login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.content
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    response = client.post(reverse("staff:verify"), {"otp_token": totp_now(device)})
+    assert response.status_code == 302, response.content
+    assert client.session.get("otp_device_id"), "the session is not OTP-verified"
+
+
+@pytest.fixture
+def staff_client(client):
+    def login(user):
+        staff_login(client, user)
+        return client
+
+    return login
+
+
+COMPLAINT = {
+    "narrative": "The officer at the front desk pushed me against the wall.",
+    "category": "physical_violence",
+    "in_danger": "no",
+    "about_staff": "yes",
+    "contact_preference": "follow_up_page",
+    "contact_detail": "",
+}
+
+
+def complaint_data(**overrides) -> dict:
+    return {**COMPLAINT, **overrides}
+
+
+@pytest.fixture
+def file_complaint(client):
+    """Files a complaint through the web form; returns the confirmation response."""
+
+    def post(unit, language: str = "en", **overrides):
+        client.cookies["django_language"] = language
+        return client.post(
+            reverse("intake:complaint_form", args=[unit.code]), complaint_data(**overrides)
+        )
+
+    return post
+
+
+def receipt_from(response) -> tuple[str, str]:
+    """(reference, follow-up code) as the confirmation page shows them."""
+    import re
+
+    html = response.content.decode()
+    reference = re.search(r'id="case-reference">([^<]+)<', html).group(1).strip()
+    code_match = re.search(r'id="followup-code">([^<]+)<', html)
+    return reference, (code_match.group(1).strip() if code_match else "")
