@@ -1,7 +1,7 @@
 from django import forms
 
 
-class EnrollForm(forms.Form):
+class TokenForm(forms.Form):
     token = forms.CharField(
         label="The 6-digit code your authenticator shows",
         max_length=8,

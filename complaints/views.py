@@ -13,11 +13,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
-from django_otp.forms import OTPTokenForm
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.audit import audit_record
-from complaints.forms import EnrollForm, ReplyForm
+from complaints.forms import ReplyForm, TokenForm
 from complaints.selectors import case_content_for_staff, case_for_focal_point, triage_queue
 from complaints.services import ComplaintError, case_reply
 from policies.categories import formal_label
@@ -52,6 +51,18 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = False
 
 
+def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
+    """Verify a code, honouring django-otp's throttle on repeated failures."""
+    allowed, _extra = device.verify_is_allowed()
+    if not allowed:
+        form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
+        return False
+    if device.verify_token(form.cleaned_data["token"]):
+        return True
+    form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+    return False
+
+
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def verify(request):
@@ -60,11 +71,12 @@ def verify(request):
         return redirect_to_login(request.get_full_path(), reverse("staff:login"))
     if request.user.is_verified():
         return redirect(_safe_next(request))
-    if not TOTPDevice.objects.filter(user=request.user, confirmed=True).exists():
+    device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
+    if device is None:
         return redirect(f"{reverse('staff:enroll')}?next={_safe_next(request)}")
-    form = OTPTokenForm(request.user, request, data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        otp_login(request, form.get_user().otp_device)
+    form = TokenForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid() and _check_token(device, form):
+        otp_login(request, device)
         audit_record(action="staff.login.verified", actor=request.user)
         return redirect(_safe_next(request))
     return render(request, "staff/verify.html", {"form": form, "next": _safe_next(request)})
@@ -82,16 +94,14 @@ def enroll(request):
     device, _created = TOTPDevice.objects.get_or_create(
         user=request.user, confirmed=False, defaults={"name": "Authenticator"}
     )
-    form = EnrollForm(data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            otp_login(request, device)
-            audit_record(action="staff.otp.enrolled", actor=request.user)
-            messages.success(request, "Your authenticator is set up.")
-            return redirect(_safe_next(request))
-        form.add_error("token", "That code did not match. Check the time on your phone and try again.")
+    form = TokenForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid() and _check_token(device, form):
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        otp_login(request, device)
+        audit_record(action="staff.otp.enrolled", actor=request.user)
+        messages.success(request, "Your authenticator is set up.")
+        return redirect(_safe_next(request))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
     context = {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "next": _safe_next(request)}
     return render(request, "staff/enroll.html", context)

@@ -66,7 +66,7 @@ def staff_login(client, user) -> None:
     response = client.post(reverse("staff:login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302, response.content
     device = TOTPDevice.objects.get(user=user, confirmed=True)
-    response = client.post(reverse("staff:verify"), {"otp_token": totp_now(device)})
+    response = client.post(reverse("staff:verify"), {"token": totp_now(device)})
     assert response.status_code == 302, response.content
     assert client.session.get("otp_device_id"), "the session is not OTP-verified"
 
