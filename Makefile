@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
+PUBLIC_BASE_URL ?= http://$(ADDR)
 PYTEST_ARGS ?=
 
 RUN_STAMP := $(VENV)/.installed-run
@@ -27,6 +28,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 # Development service on the embedded default: SQLite, django-q2 on the ORM broker,
 # console email, demo data. Ctrl-C stops the web server and the worker together.
 run: export RECOURSE_ENV = development
+run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: $(RUN_STAMP)
 	@mkdir -p var
 	@test -f var/dev-keyring.json || $(BIN)/python manage.py keyring_add --file var/dev-keyring.json
