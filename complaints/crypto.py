@@ -208,6 +208,37 @@ def unwrap_data_key_for_server(wrapped: bytes, *, case_id: object, key_id: str) 
     return _open(ring.kek(key_id), wrapped, _wrap_context(case_id, key_id))
 
 
+# --- Values the server must read without a person present ---------------------------------
+# (an SMS reporter's phone number, a half-collected SMS narrative): sealed directly under
+# a KEK of the ring. The key id travels in the blob so rotation can re-seal them.
+
+FORMAT_SERVER_V1 = b"\x02"
+
+
+def server_seal(plaintext: str, *, context: bytes) -> bytes:
+    ring = get_keyring()
+    key_id = ring.primary_id.encode()
+    if len(key_id) > 255:
+        raise KeyRingError("key id too long")
+    header = FORMAT_SERVER_V1 + bytes([len(key_id)]) + key_id
+    return header + _seal(ring.kek(ring.primary_id), plaintext.encode("utf-8"), header + context)
+
+
+def server_sealed_key_id(blob: bytes) -> str:
+    blob = bytes(blob)
+    if len(blob) < 2 or blob[:1] != FORMAT_SERVER_V1:
+        raise DecryptionError("ciphertext is malformed")
+    return blob[2 : 2 + blob[1]].decode()
+
+
+def server_open(blob: bytes, *, context: bytes) -> str:
+    blob = bytes(blob)
+    key_id = server_sealed_key_id(blob)
+    header_length = 2 + blob[1]
+    header = blob[:header_length]
+    return _open(get_keyring().kek(key_id), blob[header_length:], header + context).decode("utf-8")
+
+
 # --- Reporter follow-up codes -------------------------------------------------------------
 
 

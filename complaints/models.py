@@ -70,6 +70,10 @@ class Case(models.Model):
     followup_code_hash = models.CharField(max_length=200, editable=False)
     # One random token per web form, so a double submission files one case.
     submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # The phone that filed it, for SMS cases: replies and notices go back there.
+    sms_reporter = models.ForeignKey(
+        "intake.SmsReporter", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
 
     class Meta:
         ordering = ["-received_at"]

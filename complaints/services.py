@@ -20,6 +20,7 @@ from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleFailure
 from complaints.selectors import case_data_key, message_context
 from notifications.services import notify_focal_points
 from notifications.models import Notification
+from notifications.sms import render_sms, sms_queue
 from policies.models import Unit
 from policies.routing import route
 from policies.selectors import unit_current_policy
@@ -117,6 +118,7 @@ def complaint_receive(
     contact_preference: str,
     contact_detail: str = "",
     submission_token: str | None = None,
+    sms_reporter=None,
 ) -> Receipt:
     """Store a new complaint encrypted, route it under the unit's policy, and queue the
     focal points' notifications. A repeated submission_token returns the first case."""
@@ -129,7 +131,7 @@ def complaint_receive(
     contact_detail = clean_text(contact_detail)
     if contact_preference not in Case.ContactPreference.values:
         raise ComplaintError(_("Please choose how we can contact you."))
-    if contact_preference in CONTACT_NEEDS_DETAIL and not contact_detail:
+    if contact_preference in CONTACT_NEEDS_DETAIL and not contact_detail and not sms_reporter:
         raise ComplaintError(_("Please give the number or email we can use to contact you."))
     if contact_preference not in CONTACT_NEEDS_DETAIL:
         contact_detail = ""
@@ -160,6 +162,7 @@ def complaint_receive(
         assess_due_at=decision.deadlines.get("assess"),
         resolve_due_at=decision.deadlines.get("resolve"),
         submission_token=submission_token or None,
+        sms_reporter=sms_reporter,
     )
     data_key = crypto.new_data_key()
     case.narrative = crypto.encrypt_text(
@@ -256,9 +259,16 @@ def followup_add_message(*, case: Case, body: str) -> Message:
 
 @transaction.atomic
 def case_reply(*, case: Case, actor, body: str) -> Message:
-    """A focal point answers the child (shown on the follow-up page)."""
+    """A focal point answers the child: on the follow-up page, and by SMS when the
+    child wrote by SMS."""
     body = _validated_text(body, empty_message=_("The reply is empty."))
     message = _message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
+    if case.sms_reporter_id:
+        sms_queue(
+            reporter=case.sms_reporter,
+            case=case,
+            body=render_sms("staff_reply", case.language, case=case, body=body),
+        )
     audit_record(action="complaints.case.replied", actor=actor, case=case,
                  data={"message_id": str(message.id)})
     return message

@@ -258,9 +258,33 @@ LOGGING = {
     "loggers": {
         # Django logs POST bodies of failed requests nowhere, but keep SQL out of logs.
         "django.db.backends": {"level": "WARNING"},
+        # Twilio's HTTP client logs request parameters at INFO: phone numbers, texts.
+        "twilio": {"level": "WARNING"},
     },
 }
 
 # Behind a proxy, the request header that carries the client address, e.g.
 # HTTP_X_FORWARDED_FOR (the last address in it is used). Empty: REMOTE_ADDR.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER")
+
+# --- SMS (Twilio) -------------------------------------------------------------------------
+SMS_BACKEND = env(
+    "SMS_BACKEND",
+    "notifications.backends.twilio.TwilioSmsBackend"
+    if PRODUCTION
+    else "notifications.backends.console.ConsoleSmsBackend",
+)
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
+# Signs every webhook Twilio sends us. Development uses a fixed token so the SMS
+# simulator at /dev/sms/ can sign its requests the same way.
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "" if PRODUCTION else "development-twilio-token")
+TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID")
+# The number children text, shown in help texts (and later on posters).
+SMS_PUBLIC_NUMBER = env("SMS_PUBLIC_NUMBER", TWILIO_FROM_NUMBER)
+# Narrative messages are joined until DONE, or until this many minutes of silence.
+SMS_NARRATIVE_PAUSE_MINUTES = env_int("SMS_NARRATIVE_PAUSE_MINUTES", 10)
+# A conversation idle this long ends: a narrative already given is filed, not dropped.
+SMS_CONVERSATION_EXPIRY_HOURS = env_int("SMS_CONVERSATION_EXPIRY_HOURS", 24)
+# Numbered unit menu when the deployment has at most this many units.
+SMS_UNIT_MENU_MAX = env_int("SMS_UNIT_MENU_MAX", 6)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from intake import views
+from intake import sms_views, views
 
 app_name = "intake"
 
@@ -10,4 +10,7 @@ urlpatterns = [
     path("follow-up/", views.followup, name="followup"),
     path("follow-up/case/", views.followup_case, name="followup_case"),
     path("follow-up/leave/", views.followup_leave, name="followup_leave"),
+    path("sms/twilio/inbound/", sms_views.twilio_inbound, name="twilio_inbound"),
+    path("sms/twilio/status/", sms_views.twilio_status, name="twilio_status"),
+    path("dev/sms/", sms_views.sms_simulator, name="sms_simulator"),
 ]

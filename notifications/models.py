@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -33,3 +35,48 @@ class Notification(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
+
+
+class OutboundSms(models.Model):
+    """A text to an SMS reporter. The row is the work order: the sweep sends what is
+    due, so a lost task only delays a message. The body is sealed (server key ring)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"  # accepted by the provider
+        DELIVERED = "delivered"
+        UNDELIVERED = "undelivered"
+        FAILED = "failed"
+        SUPPRESSED = "suppressed"  # the number sent STOP
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reporter = models.ForeignKey("intake.SmsReporter", on_delete=models.CASCADE)
+    case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.BinaryField(editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    provider_status = models.CharField(max_length=16, blank=True)
+    error_code = models.CharField(max_length=16, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def body_context(self) -> bytes:
+        from complaints import crypto
+
+        return crypto.field_context("outbound_sms", self.pk, "body")
+
+
+class SmsStatusReport(models.Model):
+    """A delivery status callback, kept as received: callbacks may arrive before the
+    send call has stored the provider's id, out of order, or twice."""
+
+    provider_sid = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=16)
+    error_code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)

@@ -1,7 +1,32 @@
 """django-q2 tasks: thin, carry ids only."""
 
-from notifications.services import notification_deliver
+from datetime import timedelta
+
+from django.utils import timezone
+
+from notifications.models import Notification
+from notifications.services import CLAIM_TIMEOUT, enqueue_delivery, notification_deliver
+from notifications.sms import enqueue_sms, sms_deliver, sms_due_ids
 
 
 def deliver_notification(notification_id: int) -> str:
     return notification_deliver(notification_id)
+
+
+def deliver_sms(outbound_id: str) -> str:
+    return sms_deliver(outbound_id)
+
+
+def sweep() -> None:
+    """Every minute: what the database says is still to do, whatever the queue lost."""
+    from intake.sms import conversations_sweep
+
+    now = timezone.now()
+    conversations_sweep(now=now)
+    for outbound_id in sms_due_ids(now):
+        enqueue_sms(outbound_id)
+    stale = Notification.objects.filter(
+        status=Notification.Status.PENDING, created_at__lte=now - timedelta(minutes=2)
+    ).exclude(claimed_at__gt=now - CLAIM_TIMEOUT)
+    for notification_id in stale.values_list("pk", flat=True)[:500]:
+        enqueue_delivery(notification_id)

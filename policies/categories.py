@@ -50,3 +50,27 @@ def formal_label(code: str) -> str:
 
 def child_label(code: str) -> str:
     return CHILD_LABELS.get(code, code)
+
+
+# Shorter still, for a numbered SMS menu that must fit two segments.
+SMS_LABELS = {
+    "sexual_abuse": _("Sexual abuse"),
+    "physical_violence": _("Hit or hurt"),
+    "ill_treatment": _("Threats or torture"),
+    "reprisal": _("Punished for complaining"),
+    "detention_conditions": _("Locked up"),
+    "neglect": _("No food or care"),
+    "emotional_abuse": _("Insults"),
+    "online_harm": _("Online harm"),
+    "rights_denied": _("Rights denied"),
+    "not_heard": _("Not listened to"),
+    "discrimination": _("Discrimination"),
+    "privacy": _("Privacy"),
+    "exploitation": _("Money or favours"),
+    "service_failure": _("Too slow"),
+    "other": _("Other"),
+}
+
+
+def sms_label(code: str) -> str:
+    return SMS_LABELS.get(code, code)

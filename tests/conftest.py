@@ -115,3 +115,58 @@ def receipt_from(response) -> tuple[str, str]:
     reference = re.search(r'id="case-reference">([^<]+)<', html).group(1).strip()
     code_match = re.search(r'id="followup-code">([^<]+)<', html)
     return reference, (code_match.group(1).strip() if code_match else "")
+
+
+# --- SMS ------------------------------------------------------------------------------------
+
+import itertools  # noqa: E402
+
+from django.conf import settings as django_settings  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+_sid_counter = itertools.count(1)
+
+
+def sign_twilio(url: str, params: dict, token: str | None = None) -> str:
+    return RequestValidator(token or django_settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+
+
+@pytest.fixture
+def twilio_post(client):
+    """POST form parameters as Twilio does, signed with the real RequestValidator."""
+
+    def post(path: str, params: dict, *, signature: str | None = None, sign: bool = True):
+        url = django_settings.PUBLIC_BASE_URL + path
+        headers = {}
+        if sign:
+            headers["HTTP_X_TWILIO_SIGNATURE"] = signature or sign_twilio(url, params)
+        return client.post(path, params, **headers)
+
+    return post
+
+
+@pytest.fixture
+def sms(twilio_post):
+    """Text the service from a phone; returns the reply text ('' when none)."""
+    import re as _re
+    from html import unescape
+
+    def send(body: str, phone: str = "+221770000001", sid: str | None = None):
+        params = {"MessageSid": sid or f"SM{next(_sid_counter):032d}", "From": phone,
+                  "To": "+15005550000", "Body": body, "AccountSid": "ACtest"}
+        response = twilio_post("/sms/twilio/inbound/", params)
+        assert response.status_code == 200, response.content
+        messages = _re.findall(r"<Message>(.*?)</Message>", response.content.decode(), _re.S)
+        return unescape("\n".join(messages))
+
+    return send
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox():
+    from notifications.backends import locmem
+
+    locmem.outbox.clear()
+    locmem.fail_next.clear()
+    yield locmem.outbox
+    locmem.outbox.clear()

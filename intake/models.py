@@ -1,0 +1,90 @@
+from django.db import models
+from django.utils import timezone
+
+from complaints import crypto
+
+
+class SmsReporter(models.Model):
+    """A phone number that wrote to the service. The number is sealed under the server
+    key ring (the server must text it back with nobody present) and found again by a
+    keyed HMAC; staff screens say "SMS reporter", never the number."""
+
+    phone_index = models.CharField(max_length=64, unique=True)
+    phone = models.BinaryField(editable=False)
+    language = models.CharField(max_length=8, blank=True)
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"SMS reporter #{self.pk}"
+
+    @property
+    def opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+    @staticmethod
+    def index_for(phone: str) -> str:
+        return crypto.blind_index(phone, purpose="sms-reporter")
+
+    def phone_context(self) -> bytes:
+        return crypto.field_context("sms_reporter", self.phone_index, "phone")
+
+    def read_phone(self) -> str:
+        return crypto.server_open(self.phone, context=self.phone_context())
+
+
+class SmsConversation(models.Model):
+    """What an SMS reporter is in the middle of: choosing a unit, telling what happened,
+    picking a category, answering the danger question, or picking one of several cases.
+    The draft narrative is sealed; it becomes the case narrative when the case is filed."""
+
+    class Step(models.TextChoices):
+        CHOOSE_UNIT = "choose_unit"
+        CHOOSE_LANGUAGE = "choose_language"
+        NARRATIVE = "narrative"
+        CATEGORY = "category"
+        DANGER = "danger"
+        CHOOSE_CASE = "choose_case"
+        FINISHED = "finished"
+
+    reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="conversations")
+    step = models.CharField(max_length=16, choices=Step.choices)
+    unit = models.ForeignKey("policies.Unit", null=True, blank=True, on_delete=models.PROTECT)
+    draft = models.BinaryField(null=True, editable=False)
+    category = models.CharField(max_length=40, blank=True)
+    # For CHOOSE_CASE: the case references offered, in menu order.
+    choices = models.JSONField(default=list, blank=True)
+    case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Set when the narrative step was closed by silence, not by DONE.
+    prompted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["step", "updated_at"])]
+
+    def draft_context(self) -> bytes:
+        return crypto.field_context("sms_conversation", self.pk, "draft")
+
+    def read_draft(self) -> str:
+        return crypto.server_open(self.draft, context=self.draft_context()) if self.draft else ""
+
+    def append_draft(self, text: str) -> None:
+        current = self.read_draft()
+        self.draft = crypto.server_seal(
+            f"{current}\n{text}" if current else text, context=self.draft_context()
+        )
+
+
+class InboundSms(models.Model):
+    """One webhook delivery, kept by MessageSid so retries and replays count once. The
+    text itself is not kept here: it went into a draft, a case or a message."""
+
+    message_sid = models.CharField(max_length=64, unique=True)
+    reporter = models.ForeignKey(SmsReporter, null=True, on_delete=models.CASCADE)
+    # The TwiML reply, sealed: a retry of the same MessageSid gets the same answer.
+    reply = models.BinaryField(null=True, editable=False)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def reply_context(self) -> bytes:
+        return crypto.field_context("inbound_sms", self.message_sid, "reply")

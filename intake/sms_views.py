@@ -1,0 +1,123 @@
+"""Twilio webhooks and the development SMS simulator."""
+
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from functools import wraps
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from intake.sms import sms_receive
+from notifications.sms import sms_status_record
+
+
+def twilio_signature_valid(request) -> bool:
+    """Checked against the public URL (we sit behind a TLS proxy), never the
+    internal one."""
+    if not settings.TWILIO_AUTH_TOKEN:
+        return False
+    url = settings.PUBLIC_BASE_URL + request.get_full_path()
+    signature = request.META.get("HTTP_X_TWILIO_SIGNATURE", "")  # "" not None: the library raises
+    return RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(url, request.POST, signature)
+
+
+def twilio_signed(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not twilio_signature_valid(request):
+            return HttpResponseForbidden("Invalid Twilio signature.")
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(require_POST(wrapper))
+
+
+def twiml(reply: str) -> HttpResponse:
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return HttpResponse(str(response), content_type="text/xml")
+
+
+@twilio_signed
+def twilio_inbound(request):
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsMessageSid") or ""
+    sender = request.POST.get("From", "")
+    if not sid or not sender or len(sid) > 64:
+        return HttpResponseBadRequest("MessageSid and From are required.")
+    reply = sms_receive(message_sid=sid, from_number=sender, body=request.POST.get("Body", ""))
+    return twiml(reply)
+
+
+@twilio_signed
+def twilio_status(request):
+    sid = request.POST.get("MessageSid", "")
+    status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
+    if not sid or not status:
+        return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
+    sms_status_record(provider_sid=sid, status=status, error_code=request.POST.get("ErrorCode", ""))
+    return HttpResponse(status=204)
+
+
+# --- Development simulator -----------------------------------------------------------------
+
+SIMULATOR_KEY = "sms_simulator"
+
+
+def _signed_post(path: str, params: dict) -> str:
+    """A real, signed webhook request to this app, as Twilio would send it."""
+    url = settings.PUBLIC_BASE_URL + path
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    request = urllib.request.Request(
+        url,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": signature,
+                 "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - our own URL
+        return response.read().decode()
+
+
+@require_http_methods(["GET", "POST"])
+def sms_simulator(request):
+    if not settings.DEBUG:
+        raise Http404()
+    transcript = request.session.get(SIMULATOR_KEY, {"phone": "+15005550006", "lines": []})
+    if request.method == "POST":
+        if "reset" in request.POST:
+            request.session.pop(SIMULATOR_KEY, None)
+            return redirect("intake:sms_simulator")
+        phone = request.POST.get("phone", "").strip() or transcript["phone"]
+        text = request.POST.get("body", "")
+        params = {
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "AccountSid": "ACsimulator",
+            "From": phone,
+            "To": settings.SMS_PUBLIC_NUMBER or "+15005550000",
+            "Body": text,
+            "NumMedia": "0",
+        }
+        try:
+            xml = _signed_post(reverse("intake:twilio_inbound"), params)
+            reply = _reply_text(xml)
+        except (urllib.error.URLError, OSError) as exc:
+            reply = f"(the webhook could not be reached: {exc})"
+        transcript = {"phone": phone, "lines": [*transcript["lines"], ["child", text],
+                                                ["service", reply or "(no reply)"]][-40:]}
+        request.session[SIMULATOR_KEY] = transcript
+        return redirect("intake:sms_simulator")
+    return render(request, "intake/sms_simulator.html", {"transcript": transcript})
+
+
+def _reply_text(xml: str) -> str:
+    from xml.etree import ElementTree
+
+    root = ElementTree.fromstring(xml)
+    return "\n".join((node.text or "") for node in root.iter("Message"))

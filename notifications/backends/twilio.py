@@ -1,0 +1,41 @@
+"""The only module that imports twilio's REST client."""
+
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from notifications.backends.base import PermanentSendError, SmsBackend, TransientSendError
+
+# Twilio errors that retrying cannot fix: opted out (21610), invalid or unreachable
+# number (21211, 21214, 21614), region not enabled (21408), blocked (30004, 30005,
+# 30006, 30007 carrier filtering).
+PERMANENT_ERRORS = {21211, 21214, 21408, 21610, 21612, 21614, 30004, 30005, 30006, 30007}
+
+
+class TwilioSmsBackend(SmsBackend):
+    def __init__(self):
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=10),
+        )
+
+    def send(self, *, to: str, body: str, status_callback: str | None = None) -> str:
+        params = {"to": to, "body": body}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            params["from_"] = settings.TWILIO_FROM_NUMBER
+        if status_callback:
+            params["status_callback"] = status_callback
+        try:
+            message = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            code = exc.code or 0
+            if code in PERMANENT_ERRORS or (400 <= (exc.status or 0) < 500 and exc.status != 429):
+                raise PermanentSendError(str(code)) from None
+            raise TransientSendError(str(code)) from None
+        except Exception as exc:  # network errors: try again later
+            raise TransientSendError(type(exc).__name__) from None
+        return message.sid

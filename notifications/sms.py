@@ -1,0 +1,145 @@
+"""Outbound SMS: texts are rendered from templates/sms/, folded into GSM-7, sealed,
+written as OutboundSms rows, and sent by tasks that carry the row id only."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django_q.tasks import async_task
+
+from complaints import crypto
+from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
+from notifications.gsm import to_gsm
+from notifications.models import OutboundSms, SmsStatusReport
+
+logger = logging.getLogger(__name__)
+
+MAX_SMS_ATTEMPTS = 6
+CLAIM_TIMEOUT = timedelta(minutes=5)
+OPTED_OUT_ERROR = "21610"
+# Twilio's statuses, by how far along they are; a report never moves a message back.
+STATUS_RANK = {"accepted": 1, "queued": 1, "sending": 2, "sent": 3,
+               "delivered": 4, "undelivered": 4, "failed": 4}
+FINAL_STATUS = {"delivered": OutboundSms.Status.DELIVERED,
+                "undelivered": OutboundSms.Status.UNDELIVERED,
+                "failed": OutboundSms.Status.FAILED}
+
+
+def render_sms(name: str, language: str, **context) -> str:
+    """One SMS text in the reporter's language, on as few segments as it can take."""
+    with translation.override(language or settings.LANGUAGE_CODE):
+        text = render_to_string(f"sms/{name}.txt", context)
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return to_gsm("\n".join(line for line in lines if line))
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def sms_queue(*, reporter, body: str, case=None) -> OutboundSms:
+    """Record a text to send. Nothing is sent to a number that sent STOP."""
+    outbound = OutboundSms(id=uuid.uuid4(), reporter=reporter, case=case)
+    outbound.body = crypto.server_seal(body, context=outbound.body_context())
+    if reporter.opted_out:
+        outbound.status = OutboundSms.Status.SUPPRESSED
+    outbound.save(force_insert=True)
+    if outbound.status == OutboundSms.Status.PENDING:
+        transaction.on_commit(lambda: enqueue_sms(outbound.pk))
+    return outbound
+
+
+def enqueue_sms(outbound_id) -> None:
+    async_task("notifications.tasks.deliver_sms", str(outbound_id), save=False)
+
+
+def sms_deliver(outbound_id) -> str:
+    """Send one due text. Safe to run twice: only the run that claims the row sends."""
+    now = timezone.now()
+    claimed = (
+        OutboundSms.objects.filter(
+            pk=outbound_id, status=OutboundSms.Status.PENDING, next_attempt_at__lte=now
+        )
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .update(claimed_at=now)
+    )
+    if claimed != 1:
+        return "not-claimed"
+    outbound = OutboundSms.objects.select_related("reporter").get(pk=outbound_id)
+    reporter = outbound.reporter
+    if reporter.opted_out:
+        OutboundSms.objects.filter(pk=outbound.pk).update(status=OutboundSms.Status.SUPPRESSED)
+        return "suppressed"
+    attempts = outbound.attempts + 1
+    try:
+        sid = get_sms_backend().send(
+            to=reporter.read_phone(),
+            body=crypto.server_open(outbound.body, context=outbound.body_context()),
+            status_callback=settings.PUBLIC_BASE_URL + reverse("intake:twilio_status"),
+        )
+    except PermanentSendError as exc:
+        OutboundSms.objects.filter(pk=outbound.pk).update(
+            status=OutboundSms.Status.FAILED, error_code=exc.code, attempts=attempts, claimed_at=None
+        )
+        if exc.code == OPTED_OUT_ERROR:
+            type(reporter).objects.filter(pk=reporter.pk, opted_out_at__isnull=True).update(
+                opted_out_at=now
+            )
+        logger.warning("sms %s failed permanently (error %s)", outbound.pk, exc.code)
+        return "failed"
+    except TransientSendError as exc:
+        status = OutboundSms.Status.FAILED if attempts >= MAX_SMS_ATTEMPTS else OutboundSms.Status.PENDING
+        OutboundSms.objects.filter(pk=outbound.pk).update(
+            status=status, error_code=exc.code, attempts=attempts, claimed_at=None,
+            next_attempt_at=now + backoff(attempts),
+        )
+        logger.warning("sms %s attempt %s failed (error %s)", outbound.pk, attempts, exc.code)
+        return "retry" if status == OutboundSms.Status.PENDING else "failed"
+    OutboundSms.objects.filter(pk=outbound.pk).update(
+        status=OutboundSms.Status.SENT, provider_sid=sid, attempts=attempts, claimed_at=None,
+        sent_at=timezone.now(), error_code="",
+    )
+    _apply_status_reports(sid)
+    return "sent"
+
+
+@transaction.atomic
+def sms_status_record(*, provider_sid: str, status: str, error_code: str = "") -> None:
+    """A delivery status callback: kept, then applied if the message is known yet."""
+    SmsStatusReport.objects.create(
+        provider_sid=provider_sid[:64], status=status[:16].lower(), error_code=error_code[:16]
+    )
+    _apply_status_reports(provider_sid)
+
+
+def _apply_status_reports(provider_sid: str) -> None:
+    outbound = OutboundSms.objects.select_for_update().filter(provider_sid=provider_sid).first()
+    if outbound is None:
+        return  # the send call has not stored the id yet; it applies these when it does
+    reports = list(SmsStatusReport.objects.filter(provider_sid=provider_sid))
+    best = max(reports, key=lambda r: STATUS_RANK.get(r.status, 0), default=None)
+    if best is None or STATUS_RANK.get(best.status, 0) <= STATUS_RANK.get(outbound.provider_status, 0):
+        return
+    outbound.provider_status = best.status
+    outbound.status = FINAL_STATUS.get(best.status, outbound.status)
+    if best.error_code:
+        outbound.error_code = best.error_code
+    outbound.save(update_fields=["provider_status", "status", "error_code"])
+
+
+def sms_due_ids(now=None) -> list:
+    """Texts a lost task or a retry left waiting."""
+    now = now or timezone.now()
+    return list(
+        OutboundSms.objects.filter(status=OutboundSms.Status.PENDING, next_attempt_at__lte=now)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .values_list("pk", flat=True)[:500]
+    )
