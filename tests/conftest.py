@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -168,5 +169,21 @@ def sms_outbox():
 
     locmem.outbox.clear()
     locmem.fail_next.clear()
+    locmem.next_sids.clear()
     yield locmem.outbox
     locmem.outbox.clear()
+
+
+def all_rows_as_text() -> str:
+    """Every value of every table, as a database dump would show it."""
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            for row in cursor.fetchall():
+                for value in row:
+                    if isinstance(value, (bytes, bytearray, memoryview)):
+                        chunks.append(bytes(value).decode("latin-1"))
+                    else:
+                        chunks.append(str(value))
+    return "\n".join(chunks)

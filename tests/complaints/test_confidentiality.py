@@ -16,22 +16,7 @@ from django_q.signing import SignedPackage
 from complaints.models import Case
 from notifications.models import Notification
 from notifications.services import notification_deliver
-from tests.conftest import complaint_data, receipt_from, staff_login
-
-
-def _all_rows_as_text() -> str:
-    """Every value of every table, as a database dump would show it."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            for row in cursor.fetchall():
-                for value in row:
-                    if isinstance(value, (bytes, bytearray, memoryview)):
-                        chunks.append(bytes(value).decode("latin-1"))
-                    else:
-                        chunks.append(str(value))
-    return "\n".join(chunks)
+from tests.conftest import all_rows_as_text, complaint_data, receipt_from, staff_login
 
 
 @pytest.mark.django_db(transaction=True)
@@ -73,7 +58,7 @@ def test_canary_appears_nowhere_it_should_not(client, unit, focal_point, caplog)
         assert reference in message.subject + message.body
 
     # Not in any table (cases, messages, queue, sessions, audit, admin log) ...
-    dump = _all_rows_as_text()
+    dump = all_rows_as_text()
     assert canary not in dump
     assert "Il m'a frappé" not in dump
     # ... nor in the session table specifically, decoded ...

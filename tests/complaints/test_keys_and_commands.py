@@ -150,3 +150,16 @@ def test_production_refuses_an_unreadable_keyring(tmp_path):
                      "check")
     assert result.returncode != 0
     assert "recourse.E001" in result.stderr
+
+
+@pytest.mark.django_db
+def test_rotation_reseals_what_the_server_reads_alone(settings, unit, sms, restore_keyring_cache):
+    from intake.models import SmsConversation, SmsReporter
+
+    set_ring(settings, "old", old=b"o" * 32)
+    sms("TST1 they hit me")
+    set_ring(settings, "new", old=b"o" * 32, new=b"n" * 32)
+    call_command("rotate_keys", stdout=StringIO())
+    set_ring(settings, "new", new=b"n" * 32)  # the old key is retired
+    assert SmsReporter.objects.get().read_phone() == "+221770000001"
+    assert SmsConversation.objects.get().read_draft() == "they hit me"
