@@ -28,6 +28,7 @@ from complaints.services import (
 )
 from intake.models import InboundSms, SmsConversation, SmsReporter
 from intake.wording import status_for_child
+from notifications.gsm import segments
 from notifications.sms import render_sms, sms_queue
 from policies.categories import sms_label
 from policies.models import Unit
@@ -152,8 +153,15 @@ def _respond(reporter: SmsReporter, body: str) -> str:
 
 def _welcome(language: str) -> str:
     units = list(units_open_to_reporters()[: settings.SMS_UNIT_MENU_MAX + 1])
-    menu = units if len(units) <= settings.SMS_UNIT_MENU_MAX else []
-    return render_sms("welcome", language, units=menu)
+    return welcome_text(language, units if len(units) <= settings.SMS_UNIT_MENU_MAX else [])
+
+
+def welcome_text(language: str, units: list[Unit]) -> str:
+    """The numbered unit menu when it fits two segments; else ask for the code."""
+    text = render_sms("welcome", language, units=units)
+    if units and segments(text) > 2:
+        text = render_sms("welcome", language, units=[])
+    return text
 
 
 def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:

@@ -15,7 +15,7 @@ from complaints.models import Case, Message
 from complaints.selectors import case_content_for_staff
 from complaints.services import case_reply
 from intake.models import InboundSms, SmsConversation, SmsReporter
-from intake.sms import conversations_sweep
+from intake.sms import conversations_sweep, welcome_text
 from notifications.backends import PermanentSendError, TransientSendError, locmem
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms
@@ -137,6 +137,14 @@ def test_many_units_are_asked_by_code_not_by_menu(sms, unit, settings):
     settings.SMS_UNIT_MENU_MAX = 0
     reply = sms("hello")
     assert "Reply with its code" in reply and "1 TST1" not in reply
+
+
+def test_a_unit_menu_too_long_for_two_segments_asks_for_the_code():
+    units = [Unit(code=f"LONGCODE{i:08d}", name="Centre national de protection") for i in range(6)]
+    text = welcome_text("en", units)
+    assert segments(text) <= 2 and "Reply with its code" in text
+    short = welcome_text("en", units[:2])
+    assert "1 LONGCODE00000000" in short
 
 
 @pytest.mark.django_db
@@ -392,7 +400,10 @@ def test_every_sms_template_fits_two_segments(language, settings):
         if name == "staff_reply":
             continue  # carries the focal point's own free text
         get_template(f"sms/{name}.txt")
-        text = render_sms(name, language, **context)
+        if name == "welcome":  # a long unit menu falls back to asking for the code
+            text = welcome_text(language, context["units"])
+        else:
+            text = render_sms(name, language, **context)
         assert segments(text) <= 2, f"{name} [{language}] is {segments(text)} segments: {text!r}"
 
 
@@ -432,3 +443,10 @@ def test_simulator_posts_real_signed_webhooks(client, live_server, settings, uni
     html = response.content.decode()
     assert "Got it. Send more, or DONE when you have finished." in html
     assert InboundSms.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sms_texts_are_not_html_escaped(sms_case, focal_point):
+    case_reply(case=sms_case, actor=focal_point, body="Don't worry: we'll call you & your mum <soon>.")
+    sms_deliver(OutboundSms.objects.get().pk)
+    assert locmem.outbox[0]["body"].endswith("Don't worry: we'll call you & your mum <soon>.")
