@@ -197,21 +197,27 @@ def _start(reporter: SmsReporter, unit: Unit, rest: str) -> str:
 
 
 def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> str:
+    """The unit is known. A first-time reporter speaks the unit's language until they
+    pick another: the language menu (or the EN/FR/ES hint) is offered once."""
+    reporter = conversation.reporter
+    first_contact = not reporter.language
+    if first_contact:
+        reporter.language = unit.default_language
+        reporter.save(update_fields=["language"])
     conversation.unit = unit
     if rest:
         conversation.append_draft(rest)
     if conversation.draft:
         conversation.step = Step.NARRATIVE
         _touch(conversation)
-        return render_sms("narrative_received", _language(conversation.reporter, unit),
-                          offer_language=not conversation.reporter.language)
-    if conversation.reporter.language:
-        conversation.step = Step.NARRATIVE
+        return render_sms("narrative_received", reporter.language, offer_language=first_contact)
+    if first_contact:
+        conversation.step = Step.CHOOSE_LANGUAGE
         _touch(conversation)
-        return render_sms("ask_narrative", conversation.reporter.language)
-    conversation.step = Step.CHOOSE_LANGUAGE
+        return render_sms("choose_language", reporter.language, unit=unit)
+    conversation.step = Step.NARRATIVE
     _touch(conversation)
-    return render_sms("choose_language", unit.default_language, unit=unit)
+    return render_sms("ask_narrative", reporter.language)
 
 
 def _touch(conversation: SmsConversation) -> None:

@@ -450,3 +450,14 @@ def test_sms_texts_are_not_html_escaped(sms_case, focal_point):
     case_reply(case=sms_case, actor=focal_point, body="Don't worry: we'll call you & your mum <soon>.")
     sms_deliver(OutboundSms.objects.get().pk)
     assert locmem.outbox[0]["body"].endswith("Don't worry: we'll call you & your mum <soon>.")
+
+
+@pytest.mark.django_db
+def test_a_reporter_who_never_picked_a_language_keeps_the_units(sms, unit, other_unit):
+    assert other_unit.default_language == "fr"
+    sms("OTH2 le surveillant m'a giflé")
+    sms("FIN")
+    sms("2")
+    sms("2")
+    assert sms("STATUT").startswith("Plainte")
+    assert "STATUT" in sms("AIDE")
