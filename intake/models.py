@@ -70,6 +70,8 @@ class SmsConversation(models.Model):
         return crypto.server_open(self.draft, context=self.draft_context()) if self.draft else ""
 
     def append_draft(self, text: str) -> None:
+        if not text:
+            return  # a picture-only MMS has no text to keep
         current = self.read_draft()
         self.draft = crypto.server_seal(
             f"{current}\n{text}" if current else text, context=self.draft_context()

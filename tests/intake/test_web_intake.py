@@ -305,3 +305,14 @@ def test_form_post_with_null_origin_from_our_own_page_is_accepted(unit):
     missing = client.post(url, complaint_data(), HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin")
     assert missing.status_code == 403
     assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_no_cookie_outlives_the_browser_session(client, file_complaint, unit):
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    client.get(f"/u/{unit.code}/")
+    reference, code = receipt_from(file_complaint(unit, language="es"))
+    client.post(reverse("intake:followup"), {"reference": reference, "code": code})
+    assert {"csrftoken", "sessionid", "django_language"} <= set(client.cookies)
+    for morsel in client.cookies.values():
+        assert not morsel["expires"] and not morsel["max-age"], morsel.key
