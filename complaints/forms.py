@@ -15,3 +15,17 @@ class ReplyForm(forms.Form):
         help_text="Plain words a child understands. Shown on the follow-up page.",
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+class TransitionForm(forms.Form):
+    to_status = forms.ChoiceField(label="Move the case to")
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=200,
+        help_text="Required for a decision or closing. Metadata only: no names, no details of what happened.",
+    )
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = choices

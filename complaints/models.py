@@ -34,6 +34,13 @@ class Case(models.Model):
         EMAIL = "email", _("Send me an email")
         NONE = "none", _("Do not contact me")
 
+    DECIDED_STATUSES = (
+        Status.SUBSTANTIATED,
+        Status.UNSUBSTANTIATED,
+        Status.REFERRED,
+        Status.WITHDRAWN,
+    )
+
     OPEN_STATUSES = (
         Status.RECEIVED,
         Status.ACKNOWLEDGED,
@@ -60,6 +67,13 @@ class Case(models.Model):
 
     received_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # When the child was told the decision: they opened the follow-up page after it
+    # was posted, or the SMS carrying it was sent.
+    outcome_told_at = models.DateTimeField(null=True, blank=True)
+    # Last time the child opened the follow-up page (web) for this case.
+    reporter_seen_at = models.DateTimeField(null=True, blank=True)
     acknowledge_due_at = models.DateTimeField(null=True, blank=True)
     assess_due_at = models.DateTimeField(null=True, blank=True)
     resolve_due_at = models.DateTimeField(null=True, blank=True)

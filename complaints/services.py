@@ -252,7 +252,7 @@ def followup_add_message(*, case: Case, body: str) -> Message:
             _("This complaint is finished, so you cannot add to it. You can send a new one.")
         )
     body = _validated_text(body, empty_message=_("Please write your message first."))
-    message = _message_create(case=case, author_kind=Message.Author.REPORTER, body=body)
+    message = message_create(case=case, author_kind=Message.Author.REPORTER, body=body)
     notify_focal_points(case=case, kind=Notification.Kind.CASE_UPDATED)
     return message
 
@@ -262,7 +262,7 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
     """A focal point answers the child: on the follow-up page, and by SMS when the
     child wrote by SMS."""
     body = _validated_text(body, empty_message=_("The reply is empty."))
-    message = _message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
+    message = message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
     if case.sms_reporter_id:
         sms_queue(
             reporter=case.sms_reporter,
@@ -274,7 +274,7 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
     return message
 
 
-def _message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
+def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
     message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
     message.body = crypto.encrypt_text(
         case_data_key(case), body, context=message_context(message)

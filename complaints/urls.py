@@ -11,4 +11,5 @@ urlpatterns = [
     path("enroll/", views.enroll, name="enroll"),
     path("logout/", views.logout, name="logout"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
+    path("cases/<str:reference>/status/", views.case_status, name="case_status"),
 ]

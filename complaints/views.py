@@ -16,7 +16,9 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.audit import audit_record
-from complaints.forms import ReplyForm, TokenForm
+from complaints.forms import ReplyForm, TokenForm, TransitionForm
+from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
+from complaints.models import Case
 from complaints.selectors import case_content_for_staff, case_for_focal_point, triage_queue
 from complaints.services import ComplaintError, case_reply
 from policies.categories import formal_label
@@ -150,6 +152,7 @@ def case_detail(request, reference: str):
             return redirect("staff:case", reference=case.reference)
     content = case_content_for_staff(case=case, actor=request.user)
     context = {
+        "transition_form": _transition_form(case),
         "case": case,
         "content": content,
         "category_label": formal_label(case.category),
@@ -157,3 +160,26 @@ def case_detail(request, reference: str):
         "reply_form": reply_form,
     }
     return render(request, "staff/case_detail.html", context)
+
+
+def _transition_form(case, data=None) -> TransitionForm | None:
+    choices = [(s, Case.Status(s).label) for s in allowed_transitions(case)]
+    return TransitionForm(data=data, choices=choices) if choices else None
+
+
+@verified_staff_required
+@require_POST
+def case_status(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    form = _transition_form(case, data=request.POST)
+    if form is None or not form.is_valid():
+        messages.error(request, "That change is not possible for this case now.")
+    else:
+        try:
+            case_transition(case=case, actor=request.user, to_status=form.cleaned_data["to_status"],
+                            reason=form.cleaned_data["reason"])
+        except TransitionRefused as error:
+            messages.error(request, str(error.message))
+        else:
+            messages.success(request, f"Case moved to: {Case.Status(form.cleaned_data['to_status']).label}.")
+    return redirect("staff:case", reference=case.reference)

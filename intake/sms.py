@@ -30,7 +30,7 @@ from intake.models import InboundSms, SmsConversation, SmsReporter
 from intake.wording import status_for_child
 from notifications.gsm import segments
 from notifications.sms import render_sms, sms_queue
-from policies.categories import sms_label
+from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
 from policies.selectors import unit_current_policy, units_open_to_reporters
 
@@ -305,7 +305,7 @@ def _unit_from_menu(word: str) -> Unit | None:
 
 def _categories(unit: Unit) -> list[str]:
     policy = unit_current_policy(unit)
-    return list(policy.categories) if policy else ["other"]
+    return policy_category_codes(policy.categories) if policy else ["other"]
 
 
 def _ask_category(conversation: SmsConversation, language: str) -> str:
@@ -389,7 +389,7 @@ def conversations_sweep(*, now: datetime) -> dict:
     ).exclude(draft=None).values_list("pk", flat=True)
     for pk in list(paused[:200]):
         with transaction.atomic():
-            conversation = SmsConversation.objects.select_for_update().select_related(
+            conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
                 "reporter", "unit").get(pk=pk)
             if conversation.step != Step.NARRATIVE or conversation.prompted_at:
                 continue
@@ -401,7 +401,7 @@ def conversations_sweep(*, now: datetime) -> dict:
     stale = SmsConversation.objects.filter(updated_at__lt=expiry).exclude(step=Step.FINISHED)
     for pk in list(stale.values_list("pk", flat=True)[:200]):
         with transaction.atomic():
-            conversation = SmsConversation.objects.select_for_update().select_related(
+            conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
                 "reporter", "unit").get(pk=pk)
             if conversation.step == Step.FINISHED:
                 continue

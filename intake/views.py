@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from complaints import crypto
+from complaints.lifecycle import reporter_viewed
 from complaints.models import Case
 from complaints.selectors import case_messages_for_reporter
 from complaints.services import (
@@ -23,6 +24,7 @@ from complaints.services import (
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
 from intake.wording import status_for_child
+from policies.categories import policy_category_codes
 from policies.selectors import unit_current_policy, units_open_to_reporters
 
 FOLLOWUP_SESSION_KEY = "followup_case"
@@ -38,7 +40,7 @@ def start(request):
 def complaint_form(request, code: str):
     unit = get_object_or_404(units_open_to_reporters(), code=code.upper())
     policy = unit_current_policy(unit)
-    categories = list(policy.categories)
+    categories = policy_category_codes(policy.categories)
     if request.method == "POST":
         form = ComplaintForm(request.POST, categories=categories)
         if form.is_valid():
@@ -138,6 +140,7 @@ def followup_case(request):
                 messages.success(request, _("Thank you. We added this to your complaint."))
                 return redirect("intake:followup_case")
         status = 400
+    reporter_viewed(case)
     context = {
         "case": case,
         "status_text": status_for_child(case.status),

@@ -53,6 +53,8 @@ class OutboundSms(models.Model):
     reporter = models.ForeignKey("intake.SmsReporter", on_delete=models.CASCADE)
     case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.SET_NULL)
     body = models.BinaryField(editable=False)
+    # True when this text tells the child the decision on their case.
+    carries_outcome = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
     provider_status = models.CharField(max_length=16, blank=True)

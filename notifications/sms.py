@@ -45,9 +45,11 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def sms_queue(*, reporter, body: str, case=None) -> OutboundSms:
+def sms_queue(*, reporter, body: str, case=None, carries_outcome: bool = False) -> OutboundSms:
     """Record a text to send. Nothing is sent to a number that sent STOP."""
-    outbound = OutboundSms(id=uuid.uuid4(), reporter=reporter, case=case)
+    outbound = OutboundSms(
+        id=uuid.uuid4(), reporter=reporter, case=case, carries_outcome=carries_outcome
+    )
     outbound.body = crypto.server_seal(body, context=outbound.body_context())
     if reporter.opted_out:
         outbound.status = OutboundSms.Status.SUPPRESSED
@@ -108,6 +110,12 @@ def sms_deliver(outbound_id) -> str:
         sent_at=timezone.now(), error_code="",
     )
     _apply_status_reports(sid)
+    if outbound.carries_outcome and outbound.case_id:
+        from complaints.models import Case
+
+        Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
+            outcome_told_at=timezone.now()
+        )
     return "sent"
 
 
@@ -120,6 +128,7 @@ def sms_status_record(*, provider_sid: str, status: str, error_code: str = "") -
     _apply_status_reports(provider_sid)
 
 
+@transaction.atomic
 def _apply_status_reports(provider_sid: str) -> None:
     outbound = OutboundSms.objects.select_for_update().filter(provider_sid=provider_sid).first()
     if outbound is None:

@@ -37,6 +37,14 @@ def category_data() -> dict:
     return json.loads(DATA_FILE.read_text())
 
 
+def policy_category_codes(categories: dict) -> list[str]:
+    """A policy's categories in the canonical order of the data file (then any the
+    policy added, alphabetically). JSON object order is not kept by PostgreSQL."""
+    canonical = [c["code"] for c in category_data()["categories"]]
+    known = [code for code in canonical if code in categories]
+    return known + sorted(code for code in categories if code not in canonical)
+
+
 def default_category_urgencies() -> dict[str, str]:
     return {c["code"]: c["urgency"] for c in category_data()["categories"]}
 

@@ -62,6 +62,9 @@ class ChildProtectionPolicy(models.Model):
     deadlines = models.JSONField(default=dict)
     retention_days = models.PositiveIntegerField(default=5 * 365)
     retraining_due_days = models.PositiveIntegerField(default=90)
+    # A child who chose no contact and has not come back this long after the decision
+    # may have their case closed untold (and the record says so).
+    outcome_wait_days = models.PositiveIntegerField(default=30)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
