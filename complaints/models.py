@@ -84,6 +84,20 @@ class Case(models.Model):
     followup_code_hash = models.CharField(max_length=200, editable=False)
     # One random token per web form, so a double submission files one case.
     submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # Who handles it: the unit itself, or the oversight unit when the complaint is about
+    # the unit's manager or all of its focal points.
+    handling_unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="handled_cases", null=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="case_assignments",
+    )
+    about_staff_member = models.ForeignKey(
+        "competencies.StaffMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
     # The phone that filed it, for SMS cases: replies and notices go back there.
     sms_reporter = models.ForeignKey(
         "intake.SmsReporter", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
@@ -128,6 +142,22 @@ class CaseKey(models.Model):
             models.UniqueConstraint(fields=["case", "holder_kind"], name="casekey_one_per_kind")
         ]
         indexes = [models.Index(fields=["holder_kind", "holder_id"])]
+
+
+class CaseExclusion(models.Model):
+    """A person who must never see this case: its subject, or a focal point who recused."""
+
+    class Reason(models.TextChoices):
+        SUBJECT = "subject", "The complaint is about this person"
+        RECUSED = "recused", "Recused"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exclusions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["case", "user"], name="case_exclusion_unique")]
 
 
 class CaseEvent(models.Model):

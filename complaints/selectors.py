@@ -11,7 +11,7 @@ from django.http import Http404
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import Case, CaseKey, Message
+from complaints.models import Case, CaseExclusion, CaseKey, Message
 from policies.models import URGENCY_RANK
 from policies.selectors import focal_point_unit_ids
 
@@ -77,7 +77,25 @@ def case_messages_for_reporter(case: Case) -> list[DecryptedMessage]:
 
 
 def cases_for_focal_point(user) -> QuerySet[Case]:
-    return Case.objects.filter(unit_id__in=focal_point_unit_ids(user))
+    """Cases handled by the person's units, except those they are excluded from (the
+    subject of the complaint, or recused)."""
+    return Case.objects.filter(handling_unit_id__in=focal_point_unit_ids(user)).exclude(
+        exclusions__user=user
+    )
+
+
+def case_readers(case: Case) -> list[int]:
+    """Everyone who may read this case now."""
+    from policies.models import Membership
+
+    excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
+    return list(
+        Membership.objects.filter(
+            unit_id=case.handling_unit_id, role=Membership.Role.FOCAL_POINT, is_active=True
+        )
+        .exclude(user_id__in=excluded)
+        .values_list("user_id", flat=True)
+    )
 
 
 def case_for_focal_point(user, reference: str) -> Case:

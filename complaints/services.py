@@ -18,12 +18,12 @@ from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleFailure
 from complaints.selectors import case_data_key, message_context
-from notifications.services import notify_focal_points
+from notifications.services import notify_case_handlers, notify_users
 from notifications.models import Notification
 from notifications.sms import render_sms, sms_queue
 from policies.models import Unit
 from policies.routing import route
-from policies.selectors import unit_current_policy
+from policies.selectors import staff_snapshot, unit_current_policy
 
 MAX_TEXT_LENGTH = 5000
 # No 0/O, 1/I/L, 2/Z, 5/S? (S is out, 5 stays), 8/B or U/V: easy to read aloud and copy.
@@ -144,7 +144,10 @@ def complaint_receive(
         )
 
     now = timezone.now()
-    decision = route(policy=policy, category=category, in_danger=in_danger, received_at=now)
+    decision = route(
+        policy=policy, category=category, in_danger=in_danger, received_at=now,
+        staff=staff_snapshot(policy),
+    )
     case = Case(
         id=uuid.uuid4(),
         unit=unit,
@@ -157,6 +160,8 @@ def complaint_receive(
         about_staff=about_staff,
         contact_preference=contact_preference,
         routing=decision.as_record(),
+        handling_unit_id=decision.handling_unit_id,
+        assignee_id=decision.assignee_id,
         received_at=now,
         acknowledge_due_at=decision.deadlines.get("acknowledge"),
         assess_due_at=decision.deadlines.get("assess"),
@@ -196,7 +201,7 @@ def complaint_receive(
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )
-    notify_focal_points(case=case, kind=Notification.Kind.NEW_CASE)
+    notify_users(case=case, user_ids=decision.alert_ids, kind=Notification.Kind.NEW_CASE)
     return Receipt(case=case, followup_code=followup_code)
 
 
@@ -253,7 +258,7 @@ def followup_add_message(*, case: Case, body: str) -> Message:
         )
     body = _validated_text(body, empty_message=_("Please write your message first."))
     message = message_create(case=case, author_kind=Message.Author.REPORTER, body=body)
-    notify_focal_points(case=case, kind=Notification.Kind.CASE_UPDATED)
+    notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
     return message
 
 

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "complaints",
     "intake",
     "notifications",
+    "competencies",
 ]
 
 MIDDLEWARE = [

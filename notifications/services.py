@@ -23,18 +23,21 @@ MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
-def notify_focal_points(*, case, kind: str) -> list[Notification]:
-    from policies.selectors import unit_focal_points
-
+def notify_users(*, case, user_ids, kind: str) -> list[Notification]:
     notifications = Notification.objects.bulk_create(
-        [
-            Notification(case=case, recipient=user, kind=kind)
-            for user in unit_focal_points(case.unit)
-        ]
+        [Notification(case=case, recipient_id=user_id, kind=kind) for user_id in user_ids]
     )
     ids = [n.pk for n in notifications]
     transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
     return notifications
+
+
+def notify_case_handlers(*, case, kind: str) -> list[Notification]:
+    """The assignee, or, when nobody is assigned, every focal point who may see it."""
+    from complaints.selectors import case_readers
+
+    user_ids = [case.assignee_id] if case.assignee_id else case_readers(case)
+    return notify_users(case=case, user_ids=user_ids, kind=kind)
 
 
 def enqueue_delivery(notification_id: int) -> None:

@@ -56,8 +56,13 @@ def seed_demo() -> list[str]:
     """Create the demo units and staff. Returns the usernames created."""
     User = get_user_model()
     created = []
-    for spec in DEMO_UNITS:
-        unit = unit_create_with_policy(**spec)
+    oversight = None
+    # The oversight body first: the other units' policies escalate to it.
+    for spec in sorted(DEMO_UNITS, key=lambda s: s["sector"] != Unit.Sector.OVERSIGHT):
+        is_oversight = spec["sector"] == Unit.Sector.OVERSIGHT
+        unit = unit_create_with_policy(**spec, oversight_unit=None if is_oversight else oversight)
+        if is_oversight:
+            oversight = unit
         for role, prefix in ((Membership.Role.FOCAL_POINT, "focal"), (Membership.Role.MANAGER, "manager")):
             username = f"{prefix}.{unit.code.lower()}"
             user = User.objects.create_user(

@@ -54,6 +54,10 @@ class ChildProtectionPolicy(models.Model):
     """One version of a unit's child protection policy. A published version is never
     edited; every case records the version it was routed under."""
 
+    class AssignmentRule(models.TextChoices):
+        LEAST_LOADED = "least_loaded", "Least loaded focal point"
+        ROUND_ROBIN = "round_robin", "Round robin"
+
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="policies")
     version = models.PositiveIntegerField()
     # {"<category code>": "<urgency>"}: the categories this unit handles.
@@ -65,6 +69,15 @@ class ChildProtectionPolicy(models.Model):
     # A child who chose no contact and has not come back this long after the decision
     # may have their case closed untold (and the record says so).
     outcome_wait_days = models.PositiveIntegerField(default=30)
+    assignment_rule = models.CharField(
+        max_length=16, choices=AssignmentRule.choices, default=AssignmentRule.LEAST_LOADED
+    )
+    # Last step of the escalation chain (backup focal point -> unit manager -> here), and
+    # where complaints about the unit's manager or all its focal points go.
+    oversight_unit = models.ForeignKey(
+        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="overseen_policies",
+        limit_choices_to={"sector": Unit.Sector.OVERSIGHT},
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,8 +1,16 @@
-"""Routing: a pure function of a complaint's metadata and the unit's policy.
+"""Routing: a pure function of a complaint's metadata, the unit's policy and a snapshot
+of the unit's staff. No database access here; policies.selectors builds the snapshot.
 
-This first version decides urgency and deadlines; assignees, conflicts of interest
-and escalation build on the same RoutingDecision.
+Rules, in order:
+- urgency: the danger flag makes a case an emergency; else the policy's category
+  urgency; else standard;
+- conflict of interest: the person a complaint is about never receives it; a complaint
+  about the unit's manager, or about every focal point, goes to the oversight unit;
+- assignee: a primary focal point (backups when no primary is free), by the policy's
+  rule (least loaded, or round robin); an emergency alerts every eligible focal point.
 """
+
+from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,11 +19,35 @@ from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Urgency
 
 
 @dataclass(frozen=True)
+class FocalPoint:
+    user_id: int
+    is_backup: bool = False
+    open_cases: int = 0
+    last_assigned_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StaffSnapshot:
+    """Who can handle a case: the unit's focal points and managers, and the oversight
+    unit's focal points."""
+
+    unit_id: int
+    focal_points: tuple[FocalPoint, ...] = ()
+    manager_ids: tuple[int, ...] = ()
+    oversight_unit_id: int | None = None
+    oversight_focal_points: tuple[FocalPoint, ...] = ()
+
+
+@dataclass(frozen=True)
 class RoutingDecision:
     unit_id: int
     policy_id: int
+    handling_unit_id: int
     urgency: str
     deadlines: dict[str, datetime]
+    assignee_id: int | None = None
+    alert_ids: tuple[int, ...] = ()
+    excluded_ids: tuple[int, ...] = ()
     reasons: list[str] = field(default_factory=list)
 
     def as_record(self) -> dict:
@@ -23,8 +55,12 @@ class RoutingDecision:
         return {
             "unit_id": self.unit_id,
             "policy_id": self.policy_id,
+            "handling_unit_id": self.handling_unit_id,
             "urgency": self.urgency,
             "deadlines": {step: at.isoformat() for step, at in self.deadlines.items()},
+            "assignee_id": self.assignee_id,
+            "alert_ids": list(self.alert_ids),
+            "excluded_ids": list(self.excluded_ids),
             "reasons": self.reasons,
         }
 
@@ -35,18 +71,85 @@ def route(
     category: str,
     in_danger: bool,
     received_at: datetime,
+    staff: StaffSnapshot | None = None,
+    excluded_ids: frozenset[int] = frozenset(),
+    subject_id: int | None = None,
 ) -> RoutingDecision:
+    """`subject_id`: the account of the staff member the complaint is about, if any.
+    `excluded_ids`: people who recused themselves or were excluded earlier."""
+    staff = staff or StaffSnapshot(unit_id=policy.unit_id)
     reasons = [f"Unit {policy.unit.code} under its policy version {policy.version}."]
-    if in_danger:
-        urgency = Urgency.EMERGENCY
-        reasons.append("The child said they are in danger right now: emergency.")
-    elif category in policy.categories:
-        urgency = policy.categories[category]
-        reasons.append(f"Category {category!r} is {urgency} under the policy.")
-    else:
-        urgency = Urgency.STANDARD
-        reasons.append(f"Category {category!r} is not listed in the policy: standard.")
+    urgency = _urgency(policy, category, in_danger, reasons)
+    deadlines = _deadlines(policy, urgency, received_at, reasons)
 
+    excluded = set(excluded_ids)
+    if subject_id is not None:
+        excluded.add(subject_id)
+        reasons.append("The complaint is about a member of staff: that person never sees it.")
+    unit_focal_ids = {fp.user_id for fp in staff.focal_points}
+    eligible = [fp for fp in staff.focal_points if fp.user_id not in excluded]
+
+    handling_unit_id = policy.unit_id
+    about_manager = subject_id is not None and subject_id in staff.manager_ids
+    about_every_focal_point = bool(unit_focal_ids) and subject_id is not None and not (
+        unit_focal_ids - {subject_id}
+    )
+    if about_manager or about_every_focal_point or not eligible:
+        if about_manager:
+            reasons.append("It is about the unit's manager: it goes to the oversight unit.")
+        elif about_every_focal_point:
+            reasons.append("It is about every focal point of the unit: it goes to the oversight unit.")
+        else:
+            reasons.append("No focal point of the unit can receive it: it goes to the oversight unit.")
+        if staff.oversight_unit_id is None:
+            reasons.append("The policy names no oversight unit: nobody is assigned. Fix the policy.")
+            return RoutingDecision(
+                unit_id=policy.unit_id, policy_id=policy.pk, handling_unit_id=handling_unit_id,
+                urgency=urgency, deadlines=deadlines, excluded_ids=tuple(sorted(excluded)),
+                reasons=reasons,
+            )
+        handling_unit_id = staff.oversight_unit_id
+        eligible = [fp for fp in staff.oversight_focal_points if fp.user_id not in excluded]
+
+    assignee = _pick(eligible, policy.assignment_rule)
+    if assignee is None:
+        reasons.append("No focal point is available: nobody is assigned.")
+    else:
+        rule = policy.get_assignment_rule_display().lower()
+        kind = "backup" if assignee.is_backup else "primary"
+        reasons.append(f"Assigned to a {kind} focal point ({rule}).")
+    alerts: tuple[int, ...] = ()
+    if urgency == Urgency.EMERGENCY:
+        alerts = tuple(sorted(fp.user_id for fp in eligible))
+        reasons.append("Emergency: every eligible focal point is alerted at once.")
+    elif assignee is not None:
+        alerts = (assignee.user_id,)
+    return RoutingDecision(
+        unit_id=policy.unit_id,
+        policy_id=policy.pk,
+        handling_unit_id=handling_unit_id,
+        urgency=urgency,
+        deadlines=deadlines,
+        assignee_id=assignee.user_id if assignee else None,
+        alert_ids=alerts,
+        excluded_ids=tuple(sorted(excluded)),
+        reasons=reasons,
+    )
+
+
+def _urgency(policy, category: str, in_danger: bool, reasons: list[str]) -> str:
+    if in_danger:
+        reasons.append("The child said they are in danger right now: emergency.")
+        return str(Urgency.EMERGENCY)
+    if category in policy.categories:
+        urgency = str(policy.categories[category])
+        reasons.append(f"Category {category!r} is {urgency} under the policy.")
+        return urgency
+    reasons.append(f"Category {category!r} is not listed in the policy: standard.")
+    return str(Urgency.STANDARD)
+
+
+def _deadlines(policy, urgency: str, received_at: datetime, reasons: list[str]) -> dict:
     deadlines = {}
     for step in DEADLINE_STEPS:
         hours = policy.deadline_hours(urgency, step)
@@ -59,10 +162,15 @@ def route(
         reasons.append(f"Deadlines for {urgency} cases: {summary}.")
     else:
         reasons.append(f"The policy sets no deadlines for {urgency} cases.")
-    return RoutingDecision(
-        unit_id=policy.unit_id,
-        policy_id=policy.pk,
-        urgency=str(urgency),
-        deadlines=deadlines,
-        reasons=reasons,
-    )
+    return deadlines
+
+
+def _pick(eligible: list[FocalPoint], rule: str) -> FocalPoint | None:
+    pool = [fp for fp in eligible if not fp.is_backup] or list(eligible)
+    if not pool:
+        return None
+    if rule == ChildProtectionPolicy.AssignmentRule.ROUND_ROBIN:
+        # The one who waited longest since their last assignment; never-assigned first.
+        return min(pool, key=lambda fp: (fp.last_assigned_at is not None,
+                                         fp.last_assigned_at or datetime.min, fp.user_id))
+    return min(pool, key=lambda fp: (fp.open_cases, fp.user_id))

@@ -26,10 +26,44 @@ def focal_point_unit_ids(user) -> list[int]:
     )
 
 
-def unit_focal_points(unit: Unit):
-    return [
-        m.user
-        for m in Membership.objects.filter(
+def _focal_points(unit: Unit) -> tuple:
+    """The unit's active focal points with their current load, for routing."""
+    from django.db.models import Count, Max, Q
+
+    from complaints.models import Case
+    from policies.routing import FocalPoint
+
+    rows = (
+        Membership.objects.filter(
             unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True, user__is_active=True
-        ).select_related("user")
-    ]
+        )
+        .annotate(
+            open_cases=Count("user__case_assignments",
+                             filter=Q(user__case_assignments__status__in=Case.OPEN_STATUSES)),
+            last_assigned=Max("user__case_assignments__received_at"),
+        )
+        .order_by("user_id")
+    )
+    return tuple(
+        FocalPoint(user_id=m.user_id, is_backup=m.is_backup, open_cases=m.open_cases,
+                   last_assigned_at=m.last_assigned)
+        for m in rows
+    )
+
+
+def staff_snapshot(policy: ChildProtectionPolicy):
+    """Everything routing needs to know about people, read in a few queries."""
+    from policies.routing import StaffSnapshot
+
+    unit = policy.unit
+    oversight = policy.oversight_unit
+    return StaffSnapshot(
+        unit_id=unit.pk,
+        focal_points=_focal_points(unit),
+        manager_ids=tuple(
+            Membership.objects.filter(unit=unit, role=Membership.Role.MANAGER, is_active=True)
+            .values_list("user_id", flat=True)
+        ),
+        oversight_unit_id=oversight.pk if oversight else None,
+        oversight_focal_points=_focal_points(oversight) if oversight else (),
+    )

@@ -15,7 +15,13 @@ DEFAULT_DEADLINES = {
 
 @transaction.atomic
 def unit_create_with_policy(
-    *, code: str, name: str, sector: str, default_language: str, emergency_contacts: list[dict]
+    *,
+    code: str,
+    name: str,
+    sector: str,
+    default_language: str,
+    emergency_contacts: list[dict],
+    oversight_unit: Unit | None = None,
 ) -> Unit:
     """A unit with a first published policy from the default categories and deadlines."""
     unit = Unit.objects.create(
@@ -30,6 +36,7 @@ def unit_create_with_policy(
         version=1,
         categories=default_category_urgencies(),
         deadlines={str(u): steps for u, steps in DEFAULT_DEADLINES.items()},
+        oversight_unit=oversight_unit,
         published_at=timezone.now(),
     )
     return unit
