@@ -12,4 +12,6 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
+    path("cases/<str:reference>/about/", views.case_about, name="case_about"),
+    path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
 ]

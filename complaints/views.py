@@ -19,7 +19,14 @@ from complaints.audit import audit_record
 from complaints.forms import ReplyForm, TokenForm, TransitionForm
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
-from complaints.selectors import case_content_for_staff, case_for_focal_point, triage_queue
+from complaints.selectors import (
+    case_content_for_staff,
+    case_for_focal_point,
+    cases_for_focal_point,
+    triage_queue,
+)
+from complaints.triage import case_mark_about_staff, case_recuse
+from competencies.models import StaffMember
 from complaints.services import ComplaintError, case_reply
 from policies.categories import formal_label
 from policies.models import Membership
@@ -152,6 +159,7 @@ def case_detail(request, reference: str):
             return redirect("staff:case", reference=case.reference)
     content = case_content_for_staff(case=case, actor=request.user)
     context = {
+        "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "transition_form": _transition_form(case),
         "case": case,
         "content": content,
@@ -183,3 +191,38 @@ def case_status(request, reference: str):
         else:
             messages.success(request, f"Case moved to: {Case.Status(form.cleaned_data['to_status']).label}.")
     return redirect("staff:case", reference=case.reference)
+
+
+@verified_staff_required
+@require_POST
+def case_about(request, reference: str):
+    """Mark whom on the unit's roster the complaint is about."""
+    case = case_for_focal_point(request.user, reference)
+    member = StaffMember.objects.filter(
+        pk=request.POST.get("staff_member") or 0, unit=case.unit, is_active=True
+    ).first()
+    if member is None:
+        messages.error(request, "Choose a person from the unit's roster.")
+        return redirect("staff:case", reference=case.reference)
+    case_mark_about_staff(case=case, actor=request.user, staff_member=member)
+    return _after_reroute(request, case)
+
+
+@verified_staff_required
+@require_POST
+def case_recuse_view(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    try:
+        case_recuse(case=case, actor=request.user, reason=request.POST.get("reason", ""))
+    except ComplaintError as error:
+        messages.error(request, str(error.message))
+        return redirect("staff:case", reference=case.reference)
+    return _after_reroute(request, case)
+
+
+def _after_reroute(request, case):
+    if cases_for_focal_point(request.user).filter(pk=case.pk).exists():
+        messages.success(request, "The case was routed again. See why below.")
+        return redirect("staff:case", reference=case.reference)
+    messages.success(request, f"Case {case.display_reference} was routed away from you.")
+    return redirect("staff:queue")

@@ -1,0 +1,65 @@
+"""Triage actions that change who handles a case: marking whom it is about, recusal."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from complaints.audit import audit_record
+from complaints.models import Case, CaseEvent, CaseExclusion
+from complaints.services import ComplaintError
+from notifications.models import Notification
+from notifications.services import notify_users
+from policies.routing import route
+from policies.selectors import staff_snapshot
+
+
+@transaction.atomic
+def case_reroute(*, case: Case, actor, why: str) -> Case:
+    """Route the case again under the policy version it was received under, with the
+    current staff and exclusions. Deadlines do not move."""
+    case = Case.objects.select_for_update(of=("self",)).select_related(
+        "policy__unit", "about_staff_member"
+    ).get(pk=case.pk)
+    subject_id = case.about_staff_member.user_id if case.about_staff_member else None
+    excluded = frozenset(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
+    decision = route(
+        policy=case.policy, category=case.category, in_danger=case.in_danger,
+        received_at=case.received_at, staff=staff_snapshot(case.policy),
+        excluded_ids=excluded, subject_id=subject_id,
+    )
+    if subject_id is not None:
+        CaseExclusion.objects.get_or_create(
+            case=case, user_id=subject_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
+        )
+    previous_assignee = case.assignee_id
+    case.handling_unit_id = decision.handling_unit_id
+    case.assignee_id = decision.assignee_id
+    case.routing = {**decision.as_record(), "urgency": case.urgency}
+    case.save(update_fields=["handling_unit", "assignee", "routing"])
+    CaseEvent.objects.create(case=case, actor=actor, from_status=case.status,
+                             to_status=case.status, reason=f"Re-routed: {why}"[:200])
+    audit_record(action="complaints.case.rerouted", actor=actor, case=case,
+                 data={"why": why, "handling_unit": decision.handling_unit_id,
+                       "assignee": decision.assignee_id})
+    if decision.assignee_id and decision.assignee_id != previous_assignee:
+        notify_users(case=case, user_ids=[decision.assignee_id], kind=Notification.Kind.NEW_CASE)
+    return case
+
+
+def case_mark_about_staff(*, case: Case, actor, staff_member) -> Case:
+    """The complaint is about this person on the unit's roster: they never see it."""
+    if staff_member.unit_id != case.unit_id:
+        raise ComplaintError("That person is not on this unit's roster.")
+    Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
+    return case_reroute(case=case, actor=actor, why="the complaint is about a member of staff")
+
+
+def case_recuse(*, case: Case, actor, reason: str) -> Case:
+    """A focal point steps away from a case (with a reason); it is routed again at once."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ComplaintError("Please say why you recuse yourself.")
+    CaseExclusion.objects.get_or_create(
+        case=case, user=actor, defaults={"reason": CaseExclusion.Reason.RECUSED}
+    )
+    return case_reroute(case=case, actor=actor, why=f"a focal point recused: {reason}")
