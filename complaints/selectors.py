@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Case as SqlCase
-from django.db.models import F, IntegerField, QuerySet, Value, When
+from django.db.models import F, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 
 from complaints import crypto
@@ -14,6 +14,9 @@ from complaints.audit import audit_record
 from complaints.models import Case, CaseExclusion, CaseKey, Message
 from policies.models import URGENCY_RANK
 from policies.selectors import focal_point_unit_ids
+
+# complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
+OVERSIGHT_LEVEL = 3
 
 
 def case_data_key(case: Case) -> bytes:
@@ -79,7 +82,9 @@ def case_messages_for_reporter(case: Case) -> list[DecryptedMessage]:
 def cases_for_focal_point(user) -> QuerySet[Case]:
     """Cases handled by the person's units, except those they are excluded from (the
     subject of the complaint, or recused)."""
-    return Case.objects.filter(handling_unit_id__in=focal_point_unit_ids(user)).exclude(
+    units = focal_point_unit_ids(user)
+    escalated_to_oversight = Q(escalation_level__gte=OVERSIGHT_LEVEL, policy__oversight_unit_id__in=units)
+    return Case.objects.filter(Q(handling_unit_id__in=units) | escalated_to_oversight).exclude(
         exclusions__user=user
     )
 

@@ -13,6 +13,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         NEW_CASE = "new_case", "New case"
         CASE_UPDATED = "case_updated", "Reporter added information"
+        ESCALATION = "escalation", "Deadline missed: escalated"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

@@ -54,6 +54,10 @@ def _message(notification: Notification) -> tuple[str, str]:
         if case.acknowledge_due_at:
             due = timezone.localtime(case.acknowledge_due_at).strftime("%Y-%m-%d %H:%M %Z")
             lines.append(f"Acknowledge it by {due}.")
+    elif notification.kind == Notification.Kind.ESCALATION:
+        subject = f"[Recourse] Deadline missed on {case.urgency} case {case.display_reference}"
+        lines = [f"A deadline set by the child protection policy of {case.unit.name} has "
+                 "passed, and the case was escalated to you.", ""]
     else:
         subject = f"[Recourse] New information on case {case.display_reference}"
         lines = ["The reporter added information to this case.", ""]

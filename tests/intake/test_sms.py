@@ -382,6 +382,8 @@ def _worst_case_context(unit):
         "references": ["K7QM-4TPX"] * 5,
         "status_text": "We looked carefully but could not show that it happened.",
         "more": 4,
+        "date": timezone.now(),
+        "status": "substantiated",  # the longest case_update text
     }
 
 

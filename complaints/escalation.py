@@ -1,0 +1,98 @@
+"""Deadlines: a case past its next deadline climbs the policy's escalation chain one
+step at a time (backup focal points -> unit managers -> oversight unit), each step
+claimed with a conditional update so a sweep run twice, or after an outage, sends
+each notice once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from complaints.audit import audit_record
+from complaints.models import Case, CaseEvent, CaseExclusion, Message
+from complaints.selectors import OVERSIGHT_LEVEL
+from complaints.services import message_create
+from notifications.models import Notification
+from notifications.services import notify_users
+from notifications.sms import render_sms, sms_queue
+from policies.models import Membership
+
+BACKUP, MANAGER = 1, 2
+OVERSIGHT = OVERSIGHT_LEVEL
+STEP_NAMES = {BACKUP: "backup focal points", MANAGER: "unit manager", OVERSIGHT: "oversight unit"}
+MIN_STEP_GAP = timedelta(hours=1)
+
+
+def overdue_cases(now: datetime):
+    """Open cases past the deadline of the step they are at."""
+    return Case.objects.filter(status__in=Case.OPEN_STATUSES, escalation_level__lt=OVERSIGHT).filter(
+        Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+        | Q(status=Case.Status.ACKNOWLEDGED, assess_due_at__lt=now)
+        | Q(status__in=[Case.Status.ASSESSING, Case.Status.INVESTIGATING], resolve_due_at__lt=now)
+    )
+
+
+def _step_gap(case: Case) -> timedelta:
+    """Time the previous step gets before the next: the urgency's acknowledge window."""
+    hours = case.policy.deadline_hours(case.urgency, "acknowledge")
+    return max(timedelta(hours=hours or 0), MIN_STEP_GAP)
+
+
+def escalation_sweep(*, now: datetime | None = None) -> int:
+    """Escalate every overdue case by at most one step. Returns the steps taken."""
+    now = now or timezone.now()
+    taken = 0
+    for case in overdue_cases(now).select_related("policy", "unit", "sms_reporter")[:500]:
+        if case.escalated_at and now - case.escalated_at < _step_gap(case):
+            continue
+        if _escalate(case, now):
+            taken += 1
+    return taken
+
+
+@transaction.atomic
+def _escalate(case: Case, now: datetime) -> bool:
+    level = case.escalation_level + 1
+    claimed = Case.objects.filter(pk=case.pk, escalation_level=case.escalation_level).update(
+        escalation_level=F("escalation_level") + 1, escalated_at=now
+    )
+    if claimed != 1:
+        return False  # another sweep took this step
+    case.escalation_level, case.escalated_at = level, now
+    recipients = _recipients(case, level)
+    CaseEvent.objects.create(case=case, at=now, from_status=case.status, to_status=case.status,
+                             reason=f"Deadline missed: escalated to the {STEP_NAMES[level]}.")
+    audit_record(action="complaints.case.escalated", case=case,
+                 data={"level": level, "recipients": len(recipients)})
+    notify_users(case=case, user_ids=recipients, kind=Notification.Kind.ESCALATION)
+    if level == BACKUP:
+        _tell_child_we_are_late(case, now)
+    return True
+
+
+def _recipients(case: Case, level: int) -> list[int]:
+    excluded = set(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
+    if level == BACKUP:
+        members = Membership.objects.filter(unit_id=case.handling_unit_id, is_backup=True,
+                                            role=Membership.Role.FOCAL_POINT, is_active=True)
+    elif level == MANAGER:
+        members = Membership.objects.filter(unit_id=case.unit_id, role=Membership.Role.MANAGER,
+                                            is_active=True)
+    else:
+        members = Membership.objects.filter(unit_id=case.policy.oversight_unit_id,
+                                            role=Membership.Role.FOCAL_POINT, is_active=True)
+    return [uid for uid in members.values_list("user_id", flat=True) if uid not in excluded]
+
+
+def _tell_child_we_are_late(case: Case, now: datetime) -> None:
+    new_date = now + _step_gap(case)
+    with translation.override(case.language):
+        text = render_to_string("complaints/child_late.txt", {"date": new_date}).strip()
+    message_create(case=case, author_kind=Message.Author.STAFF, body=text)
+    if case.sms_reporter_id:
+        sms_queue(reporter=case.sms_reporter, case=case,
+                  body=render_sms("late", case.language, case=case, date=new_date))
