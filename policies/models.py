@@ -92,6 +92,12 @@ class ChildProtectionPolicy(models.Model):
         state = "published" if self.published_at else "draft"
         return f"{self.unit.code} policy v{self.version} ({state})"
 
+    def save(self, *args, **kwargs):
+        # A published version is never edited in place: edit a new draft instead.
+        if self.pk and type(self).objects.filter(pk=self.pk, published_at__isnull=False).exists():
+            raise ValueError("A published policy version cannot be changed; create a new draft.")
+        super().save(*args, **kwargs)
+
     def deadline_hours(self, urgency: str, step: str) -> int | None:
         return self.deadlines.get(urgency, {}).get(step)
 

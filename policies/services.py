@@ -2,7 +2,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from policies.categories import default_category_urgencies
-from policies.models import ChildProtectionPolicy, Unit, Urgency
+from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Membership, Unit, Urgency
 
 # Hours. Standard follows the Scottish model complaints procedure (acknowledge in 3
 # days, investigate in 20 working days); emergency acknowledges within the hour.
@@ -40,3 +40,62 @@ def unit_create_with_policy(
         published_at=timezone.now(),
     )
     return unit
+
+
+class PolicyError(Exception):
+    """Why a policy cannot be published or edited, in words for the manager."""
+
+
+def policy_problems(policy: ChildProtectionPolicy) -> list[str]:
+    """What stops this policy version from protecting children as promised."""
+    problems = []
+    focal = Membership.objects.filter(unit=policy.unit, role=Membership.Role.FOCAL_POINT,
+                                      is_active=True, user__is_active=True)
+    if not focal.filter(is_backup=False).exists():
+        problems.append("The unit has no active focal point.")
+    if not focal.filter(is_backup=True).exists():
+        problems.append("The unit has no backup focal point.")
+    if not policy.categories:
+        problems.append("The policy handles no category.")
+    needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
+    for urgency in sorted(needed):
+        missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]
+        if missing:
+            problems.append(f"No {', '.join(missing)} deadline for {urgency} cases.")
+    return problems
+
+
+@transaction.atomic
+def policy_draft_get_or_create(*, unit: Unit) -> ChildProtectionPolicy:
+    """The unit's draft, or a new one copied from its newest version."""
+    draft = ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=True).first()
+    if draft:
+        return draft
+    latest = ChildProtectionPolicy.objects.filter(unit=unit).order_by("-version").first()
+    fields = {}
+    if latest:
+        fields = {f.name: getattr(latest, f.name) for f in ChildProtectionPolicy._meta.fields
+                  if f.name not in {"id", "version", "published_at", "created_at", "unit"}}
+    else:
+        fields = {"categories": default_category_urgencies(),
+                  "deadlines": {str(u): steps for u, steps in DEFAULT_DEADLINES.items()}}
+    return ChildProtectionPolicy.objects.create(
+        unit=unit, version=(latest.version + 1) if latest else 1, **fields
+    )
+
+
+@transaction.atomic
+def policy_publish(*, policy: ChildProtectionPolicy, actor) -> ChildProtectionPolicy:
+    policy = ChildProtectionPolicy.objects.select_for_update().get(pk=policy.pk)
+    if policy.published_at:
+        raise PolicyError("This version is already published.")
+    problems = policy_problems(policy)
+    if problems:
+        raise PolicyError(" ".join(problems))
+    policy.published_at = timezone.now()
+    policy.save(update_fields=["published_at"])
+    from complaints.audit import audit_record
+
+    audit_record(action="policies.policy.published", actor=actor,
+                 data={"unit": policy.unit.code, "version": policy.version})
+    return policy

@@ -1,0 +1,67 @@
+from django import forms
+
+from policies.categories import category_data, formal_label, policy_category_codes
+from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Unit, Urgency
+
+
+class PolicyDraftForm(forms.Form):
+    """A draft policy version: categories and their urgency, deadlines in hours per
+    urgency and step, assignment, escalation and periods."""
+
+    assignment_rule = forms.ChoiceField(choices=ChildProtectionPolicy.AssignmentRule.choices)
+    oversight_unit = forms.ModelChoiceField(
+        queryset=Unit.objects.filter(sector=Unit.Sector.OVERSIGHT, is_active=True), required=False,
+        help_text="Last step of the escalation chain; receives complaints about the manager "
+        "or all focal points.",
+    )
+    retention_days = forms.IntegerField(min_value=30, max_value=36500)
+    retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
+    outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
+
+    def __init__(self, *args, policy: ChildProtectionPolicy, **kwargs):
+        initial = {
+            "assignment_rule": policy.assignment_rule,
+            "oversight_unit": policy.oversight_unit_id,
+            "retention_days": policy.retention_days,
+            "retraining_due_days": policy.retraining_due_days,
+            "outcome_wait_days": policy.outcome_wait_days,
+        }
+        codes = policy_category_codes(policy.categories)
+        codes += [c["code"] for c in category_data()["categories"] if c["code"] not in codes]
+        self.category_codes = codes
+        for code in codes:
+            initial[f"cat_{code}"] = policy.categories.get(code, "")
+        for urgency in Urgency.values:
+            for step in DEADLINE_STEPS:
+                initial[f"dl_{urgency}_{step}"] = policy.deadline_hours(urgency, step)
+        super().__init__(*args, initial=initial, **kwargs)
+        for code in codes:
+            self.fields[f"cat_{code}"] = forms.ChoiceField(
+                label=formal_label(code), required=False,
+                choices=[("", "Not handled"), *Urgency.choices],
+            )
+        for urgency in Urgency.values:
+            for step in DEADLINE_STEPS:
+                self.fields[f"dl_{urgency}_{step}"] = forms.IntegerField(
+                    label=f"{urgency} · {step} (hours)", required=False, min_value=1, max_value=24 * 365
+                )
+
+    def category_fields(self):
+        return [self[f"cat_{code}"] for code in self.category_codes]
+
+    def deadline_rows(self):
+        return [(urgency, [self[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS])
+                for urgency in Urgency.values]
+
+    def apply_to(self, policy: ChildProtectionPolicy) -> None:
+        data = self.cleaned_data
+        policy.categories = {code: data[f"cat_{code}"] for code in self.category_codes
+                             if data[f"cat_{code}"]}
+        policy.deadlines = {
+            urgency: {step: data[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS
+                      if data[f"dl_{urgency}_{step}"]}
+            for urgency in Urgency.values
+        }
+        for name in ("assignment_rule", "oversight_unit", "retention_days",
+                     "retraining_due_days", "outcome_wait_days"):
+            setattr(policy, name, data[name])

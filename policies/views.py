@@ -1,0 +1,77 @@
+"""Unit managers keep their unit's child protection policy: edit a draft, publish it."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from complaints.views import verified_staff_required
+from policies.forms import PolicyDraftForm
+from policies.models import ChildProtectionPolicy, Membership, Unit
+from policies.selectors import unit_current_policy
+from policies.services import (
+    PolicyError,
+    policy_draft_get_or_create,
+    policy_problems,
+    policy_publish,
+)
+
+
+def _managed_unit(user, code: str) -> Unit:
+    membership = (
+        Membership.objects.filter(user=user, unit__code=code.upper(), role=Membership.Role.MANAGER,
+                                  is_active=True)
+        .select_related("unit")
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such unit.")
+    return membership.unit
+
+
+@verified_staff_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request, code: str):
+    unit = _managed_unit(request.user, code)
+    draft = ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=True).first()
+    form = None
+    if draft:
+        form = PolicyDraftForm(request.POST or None, policy=draft)
+        if request.method == "POST" and form.is_valid():
+            form.apply_to(draft)
+            draft.save()
+            messages.success(request, f"Draft version {draft.version} saved.")
+            return redirect("policies:edit", code=unit.code)
+    context = {
+        "unit": unit,
+        "current": unit_current_policy(unit),
+        "draft": draft,
+        "form": form,
+        "problems": policy_problems(draft) if draft else [],
+        "versions": ChildProtectionPolicy.objects.filter(unit=unit).order_by("-version"),
+    }
+    return render(request, "policies/policy_edit.html", context)
+
+
+@verified_staff_required
+@require_POST
+def policy_new_draft(request, code: str):
+    unit = _managed_unit(request.user, code)
+    policy_draft_get_or_create(unit=unit)
+    return redirect("policies:edit", code=unit.code)
+
+
+@verified_staff_required
+@require_POST
+def policy_publish_view(request, code: str):
+    unit = _managed_unit(request.user, code)
+    draft = ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=True).first()
+    if draft is None:
+        raise Http404("No draft.")
+    try:
+        policy_publish(policy=draft, actor=request.user)
+    except PolicyError as error:
+        messages.error(request, f"Not published: {error}")
+    else:
+        messages.success(request, f"Version {draft.version} is published. New cases follow it.")
+    return redirect("policies:edit", code=unit.code)
