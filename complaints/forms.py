@@ -1,5 +1,7 @@
 from django import forms
 
+from complaints.reply_templates import reply_template_choices
+
 
 class TokenForm(forms.Form):
     token = forms.CharField(
@@ -10,11 +12,36 @@ class TokenForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    template = forms.ChoiceField(
+        label="Start from", required=False, choices=reply_template_choices,
+        help_text="Sent in the child's language.",
+    )
     body = forms.CharField(
         label="Reply to the child",
-        help_text="Plain words a child understands. Shown on the follow-up page.",
+        help_text="Plain words a child understands. Shown on the follow-up page, and sent by SMS "
+        "to a child who wrote by SMS.",
         widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
     )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("template") and not (data.get("body") or "").strip():
+            raise forms.ValidationError("Choose a template or write a reply.")
+        return data
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text="Only staff who can read this case see notes.")
+
+
+class AssignForm(forms.Form):
+    assignee = forms.TypedChoiceField(label="Assign to", coerce=int)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = choices
 
 
 class TransitionForm(forms.Form):

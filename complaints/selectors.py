@@ -45,7 +45,10 @@ class CaseContent:
     messages: list[DecryptedMessage]
 
 
-def _decrypt_messages(case: Case, data_key: bytes) -> list[DecryptedMessage]:
+def _decrypt_messages(case: Case, data_key: bytes, *, notes: bool) -> list[DecryptedMessage]:
+    messages = case.messages.order_by("created_at")
+    if not notes:
+        messages = messages.exclude(author_kind=Message.Author.NOTE)
     return [
         DecryptedMessage(
             author_kind=m.author_kind,
@@ -53,7 +56,7 @@ def _decrypt_messages(case: Case, data_key: bytes) -> list[DecryptedMessage]:
             body=crypto.decrypt_text(data_key, m.body, context=message_context(m)),
             created_at=m.created_at,
         )
-        for m in case.messages.order_by("created_at")
+        for m in messages
     ]
 
 
@@ -71,12 +74,12 @@ def case_content_for_staff(*, case: Case, actor) -> CaseContent:
             data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
         ),
         contact_detail=contact,
-        messages=_decrypt_messages(case, data_key),
+        messages=_decrypt_messages(case, data_key, notes=True),
     )
 
 
 def case_messages_for_reporter(case: Case) -> list[DecryptedMessage]:
-    return _decrypt_messages(case, case_data_key(case))
+    return _decrypt_messages(case, case_data_key(case), notes=False)
 
 
 def cases_for_focal_point(user) -> QuerySet[Case]:

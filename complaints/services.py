@@ -279,6 +279,16 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
     return message
 
 
+@transaction.atomic
+def case_note(*, case: Case, actor, body: str) -> Message:
+    """An internal note, encrypted like everything else; the child never sees it."""
+    body = _validated_text(body, empty_message="The note is empty.")
+    message = message_create(case=case, author_kind=Message.Author.NOTE, body=body, author=actor)
+    audit_record(action="complaints.case.noted", actor=actor, case=case,
+                 data={"message_id": str(message.id)})
+    return message
+
+
 def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
     message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
     message.body = crypto.encrypt_text(

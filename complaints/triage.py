@@ -63,3 +63,35 @@ def case_recuse(*, case: Case, actor, reason: str) -> Case:
         case=case, user=actor, defaults={"reason": CaseExclusion.Reason.RECUSED}
     )
     return case_reroute(case=case, actor=actor, why=f"a focal point recused: {reason}")
+
+
+def eligible_assignees(case: Case):
+    """Active focal points of the handling unit who are not excluded from the case."""
+    from django.contrib.auth import get_user_model
+
+    from policies.models import Membership
+
+    excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
+    return (
+        get_user_model().objects.filter(
+            memberships__unit_id=case.handling_unit_id, memberships__is_active=True,
+            memberships__role=Membership.Role.FOCAL_POINT, is_active=True,
+        )
+        .exclude(pk__in=excluded)
+        .order_by("username")
+        .distinct()
+    )
+
+
+@transaction.atomic
+def case_reassign(*, case: Case, actor, assignee_id: int) -> Case:
+    if not eligible_assignees(case).filter(pk=assignee_id).exists():
+        raise ComplaintError("That person cannot handle this case.")
+    Case.objects.filter(pk=case.pk).update(assignee_id=assignee_id)
+    CaseEvent.objects.create(case=case, actor=actor, from_status=case.status,
+                             to_status=case.status, reason="Reassigned within the unit.")
+    audit_record(action="complaints.case.reassigned", actor=actor, case=case,
+                 data={"assignee": assignee_id})
+    notify_users(case=case, user_ids=[assignee_id], kind=Notification.Kind.NEW_CASE)
+    case.assignee_id = assignee_id
+    return case

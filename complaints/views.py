@@ -16,7 +16,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.audit import audit_record
-from complaints.forms import ReplyForm, TokenForm, TransitionForm
+from complaints.forms import AssignForm, NoteForm, ReplyForm, TokenForm, TransitionForm
+from complaints.reply_templates import compose_reply
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
 from complaints.selectors import (
@@ -25,9 +26,9 @@ from complaints.selectors import (
     cases_for_focal_point,
     triage_queue,
 )
-from complaints.triage import case_mark_about_staff, case_recuse
+from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from competencies.models import StaffMember
-from complaints.services import ComplaintError, case_reply
+from complaints.services import ComplaintError, case_note, case_reply
 from policies.categories import formal_label
 from policies.models import Membership
 
@@ -150,8 +151,10 @@ def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     reply_form = ReplyForm(data=request.POST or None)
     if request.method == "POST" and reply_form.is_valid():
+        body = compose_reply(template=reply_form.cleaned_data["template"],
+                             body=reply_form.cleaned_data["body"], language=case.language)
         try:
-            case_reply(case=case, actor=request.user, body=reply_form.cleaned_data["body"])
+            case_reply(case=case, actor=request.user, body=body)
         except ComplaintError as error:
             reply_form.add_error("body", error.message)
         else:
@@ -160,6 +163,8 @@ def case_detail(request, reference: str):
     content = case_content_for_staff(case=case, actor=request.user)
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
+        "note_form": NoteForm(),
+        "assign_form": _assign_form(case),
         "transition_form": _transition_form(case),
         "case": case,
         "content": content,
@@ -226,3 +231,34 @@ def _after_reroute(request, case):
         return redirect("staff:case", reference=case.reference)
     messages.success(request, f"Case {case.display_reference} was routed away from you.")
     return redirect("staff:queue")
+
+
+@verified_staff_required
+@require_POST
+def case_note_view(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    form = NoteForm(request.POST)
+    if form.is_valid():
+        case_note(case=case, actor=request.user, body=form.cleaned_data["body"])
+        messages.success(request, "Note saved.")
+    else:
+        messages.error(request, "The note is empty.")
+    return redirect("staff:case", reference=case.reference)
+
+
+def _assign_form(case, data=None) -> AssignForm:
+    choices = [(u.pk, u.get_full_name() or u.get_username()) for u in eligible_assignees(case)]
+    return AssignForm(data=data, choices=choices, initial={"assignee": case.assignee_id})
+
+
+@verified_staff_required
+@require_POST
+def case_assign(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    form = _assign_form(case, data=request.POST)
+    if form.is_valid():
+        case_reassign(case=case, actor=request.user, assignee_id=form.cleaned_data["assignee"])
+        messages.success(request, "Case reassigned.")
+    else:
+        messages.error(request, "Choose a focal point who can handle this case.")
+    return redirect("staff:case", reference=case.reference)

@@ -1,0 +1,61 @@
+import pytest
+from django.urls import reverse
+
+from complaints.models import AuditEvent, Case, Message
+from complaints.selectors import case_messages_for_reporter
+from complaints.services import complaint_receive
+from notifications.models import Notification
+from policies.models import Membership
+from tests.conftest import make_staff
+
+
+def receive(unit, language="en"):
+    return complaint_receive(unit=unit, channel="web", language=language, narrative="x",
+                             category="neglect", in_danger=False, about_staff=False,
+                             contact_preference="follow_up_page").case
+
+
+@pytest.mark.django_db
+def test_internal_notes_are_encrypted_and_never_shown_to_the_child(staff_client, unit, focal_point):
+    case = receive(unit)
+    client = staff_client(focal_point)
+    client.post(reverse("staff:case_note", args=[case.reference]), {"body": "Spoke to the shift lead."})
+    note = Message.objects.get(author_kind=Message.Author.NOTE)
+    assert b"shift lead" not in bytes(note.body)
+    assert "Spoke to the shift lead." in client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert case_messages_for_reporter(case) == []
+    assert AuditEvent.objects.filter(action="complaints.case.noted").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language, text", [
+    ("en", "Can you tell us more about when and where it happened?"),
+    ("fr", "Peux-tu nous en dire plus sur quand et où c'est arrivé ?"),
+    ("es", "¿Puedes contarnos más sobre cuándo y dónde pasó?"),
+])
+def test_reply_template_is_sent_in_the_childs_language(staff_client, unit, focal_point, language, text):
+    case = receive(unit, language=language)
+    client = staff_client(focal_point)
+    client.post(reverse("staff:case", args=[case.reference]), {"template": "more", "body": "Merci / Gracias"})
+    assert [m.body for m in case_messages_for_reporter(case)] == [f"{text}\n\nMerci / Gracias"]
+
+
+@pytest.mark.django_db
+def test_an_empty_reply_is_refused(staff_client, unit, focal_point):
+    case = receive(unit)
+    response = staff_client(focal_point).post(reverse("staff:case", args=[case.reference]),
+                                              {"template": "", "body": " "})
+    assert "Choose a template or write a reply." in response.content.decode()
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reassign_within_the_unit_only(staff_client, django_user_model, unit, focal_point, outsider):
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    case = receive(unit)
+    client = staff_client(focal_point)
+    client.post(reverse("staff:case_assign", args=[case.reference]), {"assignee": outsider.pk})
+    assert Case.objects.get().assignee != outsider
+    client.post(reverse("staff:case_assign", args=[case.reference]), {"assignee": colleague.pk})
+    assert Case.objects.get().assignee == colleague
+    assert Notification.objects.filter(recipient=colleague).exists()
