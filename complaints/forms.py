@@ -56,3 +56,16 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_status"].choices = choices
+
+
+class ReferForm(forms.Form):
+    to_unit = forms.ModelChoiceField(queryset=None, required=False, label="Refer to a unit",
+                                     empty_label="(not a unit)")
+    partner = forms.ChoiceField(required=False, label="or to a partner service")
+    consent = forms.BooleanField(label="The child agreed to this referral", required=False)
+    reason = forms.CharField(label="Reason", max_length=120, required=False)
+
+    def __init__(self, *args, units, partners, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_unit"].queryset = units
+        self.fields["partner"].choices = [("", "(not a partner)")] + [(p, p) for p in partners]

@@ -96,6 +96,10 @@ class Case(models.Model):
     about_staff_member = models.ForeignKey(
         "competencies.StaffMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A case referred here from another unit's case (the child keeps the same code).
+    referred_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_to"
+    )
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     # The phone that filed it, for SMS cases: replies and notices go back there.

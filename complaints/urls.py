@@ -15,5 +15,6 @@ urlpatterns = [
     path("cases/<str:reference>/about/", views.case_about, name="case_about"),
     path("cases/<str:reference>/note/", views.case_note_view, name="case_note"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
+    path("cases/<str:reference>/refer/", views.case_refer_view, name="case_refer"),
     path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
 ]

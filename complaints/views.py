@@ -16,7 +16,8 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.audit import audit_record
-from complaints.forms import AssignForm, NoteForm, ReplyForm, TokenForm, TransitionForm
+from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
+from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
@@ -164,6 +165,7 @@ def case_detail(request, reference: str):
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),
+        "refer_form": _refer_form(case) if case.status == Case.Status.ASSESSING else None,
         "assign_form": _assign_form(case),
         "transition_form": _transition_form(case),
         "case": case,
@@ -261,4 +263,31 @@ def case_assign(request, reference: str):
         messages.success(request, "Case reassigned.")
     else:
         messages.error(request, "Choose a focal point who can handle this case.")
+    return redirect("staff:case", reference=case.reference)
+
+
+def _refer_form(case, data=None) -> ReferForm:
+    from policies.selectors import units_open_to_reporters
+
+    partners = [p.get("name", "") for p in case.policy.referral_partners if p.get("name")]
+    return ReferForm(data=data, units=units_open_to_reporters().exclude(pk=case.unit_id),
+                     partners=partners)
+
+
+@verified_staff_required
+@require_POST
+def case_refer_view(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    form = _refer_form(case, data=request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose where to refer the case.")
+        return redirect("staff:case", reference=case.reference)
+    try:
+        linked = case_refer(case=case, actor=request.user, consent=form.cleaned_data["consent"],
+                            reason=form.cleaned_data["reason"], to_unit=form.cleaned_data["to_unit"],
+                            partner=form.cleaned_data["partner"])
+    except ComplaintError as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, f"Referred{f': new case {linked.display_reference}' if linked else ''}.")
     return redirect("staff:case", reference=case.reference)

@@ -69,6 +69,9 @@ class ChildProtectionPolicy(models.Model):
     # A child who chose no contact and has not come back this long after the decision
     # may have their case closed untold (and the record says so).
     outcome_wait_days = models.PositiveIntegerField(default=30)
+    # Services outside Recourse a case may be referred to:
+    # [{"name": "...", "kind": "health|psychosocial|legal_aid|other", "contact": "..."}]
+    referral_partners = models.JSONField(default=list, blank=True)
     assignment_rule = models.CharField(
         max_length=16, choices=AssignmentRule.choices, default=AssignmentRule.LEAST_LOADED
     )

@@ -59,3 +59,34 @@ def test_reassign_within_the_unit_only(staff_client, django_user_model, unit, fo
     client.post(reverse("staff:case_assign", args=[case.reference]), {"assignee": colleague.pk})
     assert Case.objects.get().assignee == colleague
     assert Notification.objects.filter(recipient=colleague).exists()
+
+
+@pytest.mark.django_db
+def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
+        client, staff_client, unit, other_unit, focal_point, outsider):
+    from complaints.lifecycle import case_transition
+    from tests.conftest import complaint_data, receipt_from
+
+    response = client.post(reverse("intake:complaint_form", args=[unit.code]),
+                           complaint_data(narrative="They refused to call my mother."))
+    reference, code = receipt_from(response)
+    case = Case.objects.get()
+    for status in ("acknowledged", "assessing"):
+        case_transition(case=case, actor=focal_point, to_status=status)
+    staff = staff_client(focal_point)
+    url = reverse("staff:case_refer", args=[case.reference])
+    staff.post(url, {"to_unit": other_unit.pk, "reason": "Their jurisdiction"})
+    assert Case.objects.count() == 1  # no consent: nothing happened
+    staff.post(url, {"to_unit": other_unit.pk, "consent": "on", "reason": "Their jurisdiction"})
+    case.refresh_from_db()
+    linked = Case.objects.get(referred_from=case)
+    assert case.status == "referred" and linked.unit == other_unit
+    from complaints.selectors import case_content_for_staff
+
+    assert case_content_for_staff(case=linked, actor=outsider).narrative == "They refused to call my mother."
+    messages = [m.body for m in case_messages_for_reporter(case)]
+    assert any(linked.display_reference in m for m in messages)
+    # The child follows the new case with the code they already have.
+    assert client.post(reverse("intake:followup"),
+                       {"reference": linked.display_reference, "code": code}).status_code == 302
+    assert AuditEvent.objects.filter(action="complaints.case.referred", data__consent=True).exists()

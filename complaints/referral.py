@@ -1,0 +1,56 @@
+"""Referral: a case passes to another unit (a linked case there) or to a referral
+partner of the policy, with the child's consent recorded."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from complaints.audit import audit_record
+from complaints.lifecycle import case_transition
+from complaints.models import Case, Message
+from complaints.selectors import case_content_for_staff
+from complaints.services import ComplaintError, complaint_receive, message_create
+from policies.models import Unit
+
+
+@transaction.atomic
+def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit | None = None,
+               partner: str = "") -> Case | None:
+    """Refer a case being assessed. To a unit: a linked case is filed there with the
+    same content and the same follow-up code, and the child is told its reference.
+    To a partner service: recorded by name. Either way the child's consent is required."""
+    if not consent:
+        raise ComplaintError("Record the child's consent to the referral first.")
+    if (to_unit is None) == (not partner):
+        raise ComplaintError("Refer to one unit or one partner service.")
+    if to_unit is not None and to_unit.pk == case.unit_id:
+        raise ComplaintError("A case cannot be referred to its own unit.")
+    linked = None
+    if to_unit is not None:
+        content = case_content_for_staff(case=case, actor=actor)
+        linked = complaint_receive(
+            unit=to_unit, channel=case.channel, language=case.language,
+            narrative=content.narrative, category=case.category, in_danger=case.in_danger,
+            about_staff=case.about_staff, contact_preference=case.contact_preference,
+            contact_detail=content.contact_detail, sms_reporter=case.sms_reporter,
+        ).case
+        # The child follows the new case with the code they already have.
+        Case.objects.filter(pk=linked.pk).update(
+            referred_from=case, followup_code_hash=case.followup_code_hash
+        )
+        target = f"unit {to_unit.code} (case {linked.display_reference})"
+    else:
+        target = f"partner service {partner}"
+    case_transition(case=case, actor=actor, to_status=Case.Status.REFERRED,
+                    reason=f"Referred to {target}, with the child's consent. {reason}"[:200])
+    audit_record(action="complaints.case.referred", actor=actor, case=case,
+                 data={"to_unit": to_unit.code if to_unit else "", "partner": partner,
+                       "linked_case": linked.reference if linked else "", "consent": True})
+    if linked is not None:
+        with translation.override(case.language):
+            text = render_to_string("complaints/child_referred.txt",
+                                    {"reference": linked.display_reference}).strip()
+        message_create(case=case, author_kind=Message.Author.STAFF, body=text)
+    return linked
