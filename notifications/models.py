@@ -17,6 +17,7 @@ class Notification(models.Model):
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
+        SMS = "sms", "SMS"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -24,9 +24,15 @@ CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 def notify_users(*, case, user_ids, kind: str) -> list[Notification]:
-    notifications = Notification.objects.bulk_create(
-        [Notification(case=case, recipient_id=user_id, kind=kind) for user_id in user_ids]
-    )
+    """Email each person; for an emergency, also an SMS to those with an alert phone."""
+    rows = [Notification(case=case, recipient_id=user_id, kind=kind) for user_id in user_ids]
+    if case.urgency == "emergency" and kind == Notification.Kind.NEW_CASE:
+        from policies.models import StaffProfile
+
+        with_phone = StaffProfile.objects.filter(user_id__in=user_ids).exclude(alert_phone="")
+        rows += [Notification(case=case, recipient_id=uid, kind=kind, channel=Notification.Channel.SMS)
+                 for uid in with_phone.values_list("user_id", flat=True)]
+    notifications = Notification.objects.bulk_create(rows)
     ids = [n.pk for n in notifications]
     transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
     return notifications
@@ -81,6 +87,8 @@ def notification_deliver(notification_id: int) -> str:
     notification = Notification.objects.select_related("case__unit", "recipient").get(
         pk=notification_id
     )
+    if notification.channel == Notification.Channel.SMS:
+        return _deliver_sms(notification)
     if not notification.recipient.email:
         Notification.objects.filter(pk=notification_id).update(status=Notification.Status.SKIPPED)
         return "skipped"
@@ -98,5 +106,35 @@ def notification_deliver(notification_id: int) -> str:
         raise
     Notification.objects.filter(pk=notification_id).update(
         status=Notification.Status.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
+    )
+    return "sent"
+
+
+def _deliver_sms(notification: Notification) -> str:
+    """An urgent alert to a staff phone: reference, unit and a link only."""
+    from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
+    from policies.models import StaffProfile
+
+    profile = StaffProfile.objects.filter(user_id=notification.recipient_id).first()
+    if profile is None or not profile.alert_phone:
+        Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.SKIPPED)
+        return "skipped"
+    case = notification.case
+    link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
+    body = f"Recourse: EMERGENCY case {case.display_reference} at {case.unit.code}. Act now: {link}"
+    attempts = notification.attempts + 1
+    try:
+        get_sms_backend().send(to=profile.alert_phone, body=body)
+    except (PermanentSendError, TransientSendError) as exc:
+        permanent = isinstance(exc, PermanentSendError) or attempts >= MAX_ATTEMPTS
+        Notification.objects.filter(pk=notification.pk).update(
+            attempts=attempts, claimed_at=None,
+            status=Notification.Status.FAILED if permanent else Notification.Status.PENDING,
+        )
+        logger.warning("staff sms alert %s attempt %s failed (error %s)", notification.pk,
+                       attempts, exc.code)
+        return "failed" if permanent else "retry"
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Notification.Status.SENT, sent_at=timezone.now(), attempts=attempts
     )
     return "sent"

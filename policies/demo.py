@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from policies.models import Membership, Unit
+from policies.models import Membership, StaffProfile, Unit
 from policies.services import unit_create_with_policy
 
 DEMO_PASSWORD = "recourse-demo-2026"
@@ -69,6 +69,9 @@ def seed_demo() -> list[str]:
                 username=username, password=DEMO_PASSWORD, email=f"{username}@example.org"
             )
             Membership.objects.create(user=user, unit=unit, role=role)
+            if role == Membership.Role.FOCAL_POINT:
+                # Fake numbers: the console SMS backend prints emergency alerts.
+                StaffProfile.objects.create(user=user, alert_phone=f"+1500555{len(created):04d}")
             TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
             created.append(username)
     admin = User.objects.create_superuser(

@@ -129,3 +129,13 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.get_role_display()} · {self.unit.code}"
+
+
+class StaffProfile(models.Model):
+    """How to reach a staff member urgently. Staff data, not a child's: still kept out
+    of logs and notices."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="staff_profile")
+    alert_phone = models.CharField(max_length=32, blank=True,
+                                   help_text="Emergency cases are also sent here by SMS.")

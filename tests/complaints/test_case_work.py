@@ -90,3 +90,24 @@ def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
     assert client.post(reverse("intake:followup"),
                        {"reference": linked.display_reference, "code": code}).status_code == 302
     assert AuditEvent.objects.filter(action="complaints.case.referred", data__consent=True).exists()
+
+
+@pytest.mark.django_db
+def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, unit, focal_point):
+    from django.core import mail
+
+    from notifications.backends import locmem
+    from notifications.services import notification_deliver
+    from policies.models import StaffProfile
+
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    StaffProfile.objects.create(user=colleague, alert_phone="+221779999999")
+    case = complaint_receive(unit=unit, channel="web", language="en", narrative="He is hitting me now",
+                             category="physical_violence", in_danger=True, about_staff=True,
+                             contact_preference="none").case
+    for notification in Notification.objects.all():
+        notification_deliver(notification.pk)
+    assert sorted(m.to[0] for m in mail.outbox) == ["colleague@example.org", "focal@example.org"]
+    assert [m["to"] for m in locmem.outbox] == ["+221779999999"]
+    assert case.display_reference in locmem.outbox[0]["body"]
+    assert "hitting" not in locmem.outbox[0]["body"] + "".join(m.body for m in mail.outbox)

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from policies.models import Membership, Unit
+from policies.models import Membership, StaffProfile, Unit
 
 
 class Command(BaseCommand):
@@ -22,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=Membership.Role.values)
         parser.add_argument("--email", default="")
         parser.add_argument("--backup", action="store_true", help="a backup focal point")
+        parser.add_argument("--alert-phone", default="", help="receives emergency alerts by SMS")
         parser.add_argument("--password", help="omit to be asked (safer: not in shell history)")
 
     def handle(self, *args, **options):
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                 user=user, unit=unit, role=options["role"], is_backup=options["backup"]
             )
             device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True)
+            if options["alert_phone"]:
+                StaffProfile.objects.create(user=user, alert_phone=options["alert_phone"])
         self.stdout.write(self.style.SUCCESS(
             f"Created {user.username}: {options['role']} of {unit.code}."
         ))
