@@ -1,5 +1,5 @@
-"""Demo data for `make run`: four units of different sectors, each with a focal point
-and a manager who sign in with a password and a TOTP code."""
+"""Demo data for `make run`: four units of different sectors, each with a focal point,
+a backup focal point and a manager who sign in with a password and a TOTP code."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -63,12 +63,16 @@ def seed_demo() -> list[str]:
         unit = unit_create_with_policy(**spec, oversight_unit=None if is_oversight else oversight)
         if is_oversight:
             oversight = unit
-        for role, prefix in ((Membership.Role.FOCAL_POINT, "focal"), (Membership.Role.MANAGER, "manager")):
+        for role, prefix, is_backup in (
+            (Membership.Role.FOCAL_POINT, "focal", False),
+            (Membership.Role.FOCAL_POINT, "backup", True),
+            (Membership.Role.MANAGER, "manager", False),
+        ):
             username = f"{prefix}.{unit.code.lower()}"
             user = User.objects.create_user(
                 username=username, password=DEMO_PASSWORD, email=f"{username}@example.org"
             )
-            Membership.objects.create(user=user, unit=unit, role=role)
+            Membership.objects.create(user=user, unit=unit, role=role, is_backup=is_backup)
             if role == Membership.Role.FOCAL_POINT:
                 # Fake numbers: the console SMS backend prints emergency alerts.
                 StaffProfile.objects.create(user=user, alert_phone=f"+1500555{len(created):04d}")
