@@ -18,7 +18,7 @@ def remove_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0002_smsstatusreport_outboundsms"),
+        ("notifications", "0001_initial"),
         ("django_q", "0018_task_success_index"),
     ]
 
