@@ -163,3 +163,8 @@ def test_rotation_reseals_what_the_server_reads_alone(settings, unit, sms, resto
     set_ring(settings, "new", new=b"n" * 32)  # the old key is retired
     assert SmsReporter.objects.get().read_phone() == "+221770000001"
     assert SmsConversation.objects.get().read_draft() == "they hit me"
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_are_in_step():
+    call_command("makemigrations", "--check", "--dry-run", stdout=StringIO())
