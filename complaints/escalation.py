@@ -14,15 +14,14 @@ from django.utils import timezone, translation
 
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, CaseExclusion, Message
-from complaints.selectors import OVERSIGHT_LEVEL
+from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from complaints.services import message_create
 from notifications.models import Notification
 from notifications.services import notify_users
 from notifications.sms import render_sms, sms_queue
 from policies.models import Membership
 
-BACKUP, MANAGER = 1, 2
-OVERSIGHT = OVERSIGHT_LEVEL
+BACKUP, MANAGER, OVERSIGHT = 1, MANAGER_LEVEL, OVERSIGHT_LEVEL
 STEP_NAMES = {BACKUP: "backup focal points", MANAGER: "unit manager", OVERSIGHT: "oversight unit"}
 MIN_STEP_GAP = timedelta(hours=1)
 

@@ -142,3 +142,25 @@ def triage_queue(user, *, include_closed: bool = False) -> QuerySet[Case]:
             "acknowledged_at",
         )
     )
+
+
+# complaints.escalation.MANAGER: from this step on, the unit's managers see the metadata.
+MANAGER_LEVEL = 2
+
+
+def escalated_to_manager(user) -> QuerySet[Case]:
+    """Open cases of the units the person manages that missed deadlines up to the
+    manager step: metadata only (no content is ever decrypted for a manager)."""
+    from policies.models import Membership
+
+    units = Membership.objects.filter(
+        user=user, role=Membership.Role.MANAGER, is_active=True
+    ).values_list("unit_id", flat=True)
+    return (
+        Case.objects.filter(unit_id__in=units, escalation_level__gte=MANAGER_LEVEL,
+                            status__in=Case.OPEN_STATUSES)
+        .select_related("unit", "assignee")
+        .order_by("acknowledge_due_at")
+        .only("reference", "urgency", "status", "unit__code", "assignee__username",
+              "acknowledge_due_at", "resolve_due_at", "escalation_level", "received_at")[:200]
+    )

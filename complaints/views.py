@@ -25,6 +25,7 @@ from complaints.selectors import (
     case_content_for_staff,
     case_for_focal_point,
     cases_for_focal_point,
+    escalated_to_manager,
     triage_queue,
 )
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
@@ -142,7 +143,8 @@ def queue(request):
     return render(
         request,
         "staff/queue.html",
-        {"page": page, "show_closed": show_closed, "managed": managed_units},
+        {"page": page, "show_closed": show_closed, "managed": managed_units,
+         "escalated": escalated_to_manager(request.user) if managed_units else []},
     )
 
 

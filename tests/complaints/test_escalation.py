@@ -94,3 +94,15 @@ def test_oversight_reads_the_case_only_once_escalated_to_it(unit, chain, staff_c
     assert client.get(url).status_code == 404
     escalation_sweep(now=case.received_at + timedelta(minutes=183))
     assert client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_manager_sees_metadata_of_cases_escalated_to_them_never_content(unit, chain, staff_client):
+    case = receive(unit, in_danger=True)
+    client = staff_client(chain["manager"])
+    assert case.display_reference not in client.get(reverse("staff:queue")).content.decode()
+    for minutes in (61, 122):
+        escalation_sweep(now=case.received_at + timedelta(minutes=minutes))
+    page = client.get(reverse("staff:queue")).content.decode()
+    assert case.display_reference in page and "Il m'a frappé" not in page
+    assert client.get(reverse("staff:case", args=[case.reference])).status_code == 404

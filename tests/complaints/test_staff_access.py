@@ -188,3 +188,24 @@ def test_admin_shows_case_metadata_but_no_content(client, django_user_model, cas
     assert "narrative" not in html.lower()
     assert not AuditEvent.objects.filter(action="complaints.case.decrypted").exists()
     assert Case.objects.count() == 1
+
+
+def _case_url_names():
+    from complaints.urls import urlpatterns
+
+    return [p.name for p in urlpatterns if "<str:reference>" in str(p.pattern)]
+
+
+@pytest.mark.django_db
+def test_outsider_gets_404_on_every_case_url(staff_client, case, outsider):
+    names = _case_url_names()
+    assert len(names) == 7  # case, status, about, note, assign, refer, recuse
+    client = staff_client(outsider)
+    for name in names:
+        url = reverse(f"staff:{name}", args=[case.reference])
+        assert client.get(url).status_code in (404, 405), name
+        assert client.post(url, {"body": "x", "reason": "x", "to_status": "withdrawn", "consent": "on",
+                                 "assignee": outsider.pk, "staff_member": 1}).status_code == 404, name
+    case.refresh_from_db()
+    assert case.status == "received" and case.assignee != outsider
+    assert not AuditEvent.objects.filter(actor=outsider, case=case).exists()
