@@ -106,3 +106,16 @@ def test_manager_sees_metadata_of_cases_escalated_to_them_never_content(unit, ch
     page = client.get(reverse("staff:queue")).content.decode()
     assert case.display_reference in page and "Il m'a frappé" not in page
     assert client.get(reverse("staff:case", args=[case.reference])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_sweep_finds_work_a_lost_task_left_behind(unit, chain):
+    from django_q.models import OrmQ
+
+    from notifications.tasks import sweep
+
+    receive(unit)
+    OrmQ.objects.all().delete()  # the queue lost everything
+    Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+    sweep()
+    assert OrmQ.objects.count() == Notification.objects.filter(status="pending").count() >= 1

@@ -89,3 +89,19 @@ def test_only_the_units_manager_reaches_its_policy(staff_client, unit, focal_poi
         assert client.get(reverse("policies:edit", args=[unit.code])).status_code == 404
         assert client.post(reverse("policies:new_draft", args=[unit.code])).status_code == 404
     assert not ChildProtectionPolicy.objects.filter(published_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_admin_publishes_a_draft_or_says_why_not(client, django_user_model, unit, focal_point, backup):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import PASSWORD, staff_login
+
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
+    staff_login(client, admin_user)
+    draft = policy_draft_get_or_create(unit=unit)
+    client.post("/admin/policies/childprotectionpolicy/",
+                {"action": "publish", "_selected_action": [draft.pk]})
+    draft.refresh_from_db()
+    assert draft.published_at is not None
