@@ -152,7 +152,9 @@ def queue(request):
 @require_http_methods(["GET", "POST"])
 def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
-    reply_form = ReplyForm(data=request.POST or None)
+    # "Insert" fills the reply box with a template in the child's language, to edit.
+    inserted = compose_reply(template=request.GET.get("template", ""), body="", language=case.language)
+    reply_form = ReplyForm(data=request.POST or None, initial={"body": inserted})
     if request.method == "POST" and reply_form.is_valid():
         body = compose_reply(template=reply_form.cleaned_data["template"],
                              body=reply_form.cleaned_data["body"], language=case.language)

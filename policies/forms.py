@@ -4,6 +4,9 @@ from policies.categories import category_data, formal_label, policy_category_cod
 from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Unit, Urgency
 
 
+PARTNER_KINDS = ("health", "psychosocial", "legal_aid", "other")
+
+
 class PolicyDraftForm(forms.Form):
     """A draft policy version: categories and their urgency, deadlines in hours per
     urgency and step, assignment, escalation and periods."""
@@ -17,6 +20,10 @@ class PolicyDraftForm(forms.Form):
     retention_days = forms.IntegerField(min_value=30, max_value=36500)
     retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
     outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
+    referral_partners = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One service per line: name | kind (health, psychosocial, legal_aid, other) | contact",
+    )
 
     def __init__(self, *args, policy: ChildProtectionPolicy, **kwargs):
         initial = {
@@ -25,6 +32,10 @@ class PolicyDraftForm(forms.Form):
             "retention_days": policy.retention_days,
             "retraining_due_days": policy.retraining_due_days,
             "outcome_wait_days": policy.outcome_wait_days,
+            "referral_partners": "\n".join(
+                " | ".join(p.get(k, "") for k in ("name", "kind", "contact"))
+                for p in policy.referral_partners
+            ),
         }
         codes = policy_category_codes(policy.categories)
         codes += [c["code"] for c in category_data()["categories"] if c["code"] not in codes]
@@ -46,6 +57,21 @@ class PolicyDraftForm(forms.Form):
                     label=f"{urgency} · {step} (hours)", required=False, min_value=1, max_value=24 * 365
                 )
 
+    def clean_referral_partners(self):
+        partners = []
+        for line in self.cleaned_data["referral_partners"].splitlines():
+            parts = [part.strip() for part in line.split("|")]
+            if not parts[0]:
+                continue
+            parts += [""] * (3 - len(parts))
+            kind = parts[1] or "other"
+            if kind not in PARTNER_KINDS:
+                raise forms.ValidationError(
+                    f"Unknown kind {kind!r}: use one of {', '.join(PARTNER_KINDS)}."
+                )
+            partners.append({"name": parts[0][:120], "kind": kind, "contact": parts[2][:200]})
+        return partners
+
     def category_fields(self):
         return [self[f"cat_{code}"] for code in self.category_codes]
 
@@ -63,5 +89,5 @@ class PolicyDraftForm(forms.Form):
             for urgency in Urgency.values
         }
         for name in ("assignment_rule", "oversight_unit", "retention_days",
-                     "retraining_due_days", "outcome_wait_days"):
+                     "retraining_due_days", "outcome_wait_days", "referral_partners"):
             setattr(policy, name, data[name])

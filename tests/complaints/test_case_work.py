@@ -111,3 +111,35 @@ def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, 
     assert [m["to"] for m in locmem.outbox] == ["+221779999999"]
     assert case.display_reference in locmem.outbox[0]["body"]
     assert "hitting" not in locmem.outbox[0]["body"] + "".join(m.body for m in mail.outbox)
+
+
+@pytest.mark.django_db
+def test_a_template_can_be_inserted_in_the_childs_language_and_edited(staff_client, unit, focal_point):
+    case = receive(unit, language="fr")
+    client = staff_client(focal_point)
+    page = client.get(reverse("staff:case", args=[case.reference]), {"template": "more"}).content.decode()
+    import html
+
+    assert "Peux-tu nous en dire plus sur quand et où c'est arrivé ?" in html.unescape(page)
+    client.post(reverse("staff:case", args=[case.reference]),
+                {"template": "", "body": "Peux-tu nous dire quel jour c'était ?"})
+    assert [m.body for m in case_messages_for_reporter(case)] == ["Peux-tu nous dire quel jour c'était ?"]
+
+
+@pytest.mark.django_db
+def test_manager_lists_referral_partners_in_the_draft(unit, focal_point):
+    from policies.forms import PolicyDraftForm
+    from policies.services import policy_draft_get_or_create
+
+    draft = policy_draft_get_or_create(unit=unit)
+    form = PolicyDraftForm(policy=draft)
+    data = {k: ("" if v is None else v) for k, v in form.initial.items()}
+    data["referral_partners"] = "City clinic | health | +221 33 000 00 00\nLegal aid bureau | legal_aid |"
+    form = PolicyDraftForm(data, policy=draft)
+    assert form.is_valid(), form.errors
+    form.apply_to(draft)
+    draft.save()
+    draft.refresh_from_db()
+    assert [p["name"] for p in draft.referral_partners] == ["City clinic", "Legal aid bureau"]
+    bad = PolicyDraftForm({**data, "referral_partners": "Clinic | hospital |"}, policy=draft)
+    assert not bad.is_valid() and "Unknown kind" in str(bad.errors)
