@@ -21,3 +21,83 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.unit.code})"
+
+
+class Facet(models.TextChoices):
+    KNOWLEDGE = "knowledge", "Knowledge"
+    SKILLS = "skills", "Skills"
+    ATTRIBUTES = "attributes", "Attributes"
+
+
+class TrainingLevel(models.TextChoices):
+    BASIC = "basic", "Basic training (new hires)"
+    SPECIALISED = "specialised", "Specialised course"
+    PROFESSIONAL_DEVELOPMENT = "professional_development", "Professional development"
+
+
+class Rating(models.TextChoices):
+    SATISFACTORY = "satisfactory", "Satisfactory"
+    MEETS_EXPECTATIONS = "meets_expectations", "Meets expectations"
+    BELOW_EXPECTATIONS = "below_expectations", "Below expectations"
+
+
+class CompetencyFramework(models.Model):
+    """A sector's core competencies (IBCR), adaptable per deployment."""
+
+    sector = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    adopted = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Competency(models.Model):
+    """Renamed or retired in place; assignments keep the title they were made under."""
+
+    framework = models.ForeignKey(CompetencyFramework, on_delete=models.PROTECT,
+                                  related_name="competencies")
+    number = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=300)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["framework", "number"]
+        verbose_name_plural = "competencies"
+        constraints = [
+            models.UniqueConstraint(fields=["framework", "number"], name="competency_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}"
+
+
+class RetrainingAssignment(models.Model):
+    """Retraining of one staff member on one breached competency. It names the case by
+    reference only: no child's words, no contact detail, ever."""
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        COMPLETED = "completed", "Completed"
+
+    staff_member = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="retraining")
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    competency_title = models.CharField(max_length=300)
+    facets = models.JSONField(default=list)
+    training_level = models.CharField(max_length=32, choices=TrainingLevel.choices)
+    due_date = models.DateField()
+    case_reference = models.CharField(max_length=8, blank=True)
+    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="follow_ups")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSIGNED)
+    # {"knowledge": "meets_expectations", ...} for the facets trained.
+    evaluation = models.JSONField(default=dict, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["status", "due_date"])]

@@ -46,7 +46,8 @@ def allowed_transitions(case: Case) -> list[str]:
 
 
 @transaction.atomic
-def case_transition(*, case: Case, actor, to_status: str, reason: str = "") -> CaseEvent:
+def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
+                    breaches_recorded: bool = False) -> CaseEvent:
     """Move a case along its lifecycle: validated, recorded (event and audit), and
     told to the child where the step concerns them."""
     case = Case.objects.select_for_update(of=("self",)).select_related(
@@ -59,6 +60,11 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "") -> C
         target = S(to_status).label.lower() if to_status in S.values else to_status
         raise TransitionRefused(
             f"A case that is {case.get_status_display().lower()} cannot become {target}."
+        )
+    if to_status == S.SUBSTANTIATED and not breaches_recorded:
+        # competencies.services.case_substantiate records whom and which competencies.
+        raise TransitionRefused(
+            "Substantiate from the decision form: pick the staff member and the breached competencies."
         )
     if to_status in NEEDS_REASON and not reason:
         raise TransitionRefused("Please give the reason for this decision.")

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from competencies import views as competencies_views
 from complaints import views
 
 app_name = "staff"
@@ -16,5 +17,7 @@ urlpatterns = [
     path("cases/<str:reference>/note/", views.case_note_view, name="case_note"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/refer/", views.case_refer_view, name="case_refer"),
+    path("cases/<str:reference>/substantiate/", competencies_views.case_substantiate_view,
+         name="case_substantiate"),
     path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
 ]

@@ -170,6 +170,7 @@ def case_detail(request, reference: str):
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),
         "refer_form": _refer_form(case) if case.status == Case.Status.ASSESSING else None,
+        "substantiate_form": _substantiate_form(case) if case.status == Case.Status.INVESTIGATING else None,
         "assign_form": _assign_form(case),
         "transition_form": _transition_form(case),
         "case": case,
@@ -182,7 +183,9 @@ def case_detail(request, reference: str):
 
 
 def _transition_form(case, data=None) -> TransitionForm | None:
-    choices = [(s, Case.Status(s).label) for s in allowed_transitions(case)]
+    # Substantiating records whom and which competencies: it has its own form.
+    choices = [(s, Case.Status(s).label) for s in allowed_transitions(case)
+               if s != Case.Status.SUBSTANTIATED]
     return TransitionForm(data=data, choices=choices) if choices else None
 
 
@@ -268,6 +271,12 @@ def case_assign(request, reference: str):
     else:
         messages.error(request, "Choose a focal point who can handle this case.")
     return redirect("staff:case", reference=case.reference)
+
+
+def _substantiate_form(case):
+    from competencies.views import substantiate_form
+
+    return substantiate_form(case)
 
 
 def _refer_form(case, data=None) -> ReferForm:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/units/", include("policies.urls")),
+    path("staff/units/", include("competencies.urls")),
     path("staff/", include("complaints.urls")),
     path("", include("intake.urls")),
 ]

@@ -14,6 +14,8 @@ class Notification(models.Model):
         NEW_CASE = "new_case", "New case"
         CASE_UPDATED = "case_updated", "Reporter added information"
         ESCALATION = "escalation", "Deadline missed: escalated"
+        RETRAINING = "retraining", "Retraining assigned"
+        RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -25,9 +27,12 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (no address)"
 
-    case = models.ForeignKey("complaints.Case", on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    assignment = models.ForeignKey("competencies.RetrainingAssignment", null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

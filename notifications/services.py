@@ -23,10 +23,11 @@ MAX_ATTEMPTS = 5
 CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
-def notify_users(*, case, user_ids, kind: str) -> list[Notification]:
+def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notification]:
     """Email each person; for an emergency, also an SMS to those with an alert phone."""
-    rows = [Notification(case=case, recipient_id=user_id, kind=kind) for user_id in user_ids]
-    if case.urgency == "emergency" and kind == Notification.Kind.NEW_CASE:
+    rows = [Notification(case=case, assignment=assignment, recipient_id=user_id, kind=kind)
+            for user_id in user_ids]
+    if case is not None and case.urgency == "emergency" and kind == Notification.Kind.NEW_CASE:
         from policies.models import StaffProfile
 
         with_phone = StaffProfile.objects.filter(user_id__in=user_ids).exclude(alert_phone="")
@@ -52,6 +53,8 @@ def enqueue_delivery(notification_id: int) -> None:
 
 
 def _message(notification: Notification) -> tuple[str, str]:
+    if notification.kind in (Notification.Kind.RETRAINING, Notification.Kind.RETRAINING_OVERDUE):
+        return _retraining_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
     if notification.kind == Notification.Kind.NEW_CASE:
@@ -72,6 +75,21 @@ def _message(notification: Notification) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+def _retraining_message(notification: Notification) -> tuple[str, str]:
+    """To managers: a case reference or an assignment, a link; no child's words."""
+    if notification.kind == Notification.Kind.RETRAINING:
+        case = notification.case
+        unit_code = case.unit.code
+        subject = f"[Recourse] Retraining assigned after case {case.display_reference}"
+        intro = "A complaint was substantiated; retraining on the breached competencies is assigned."
+    else:
+        unit_code = notification.assignment.staff_member.unit.code
+        subject = "[Recourse] A retraining assignment is overdue"
+        intro = "A retraining assignment of your unit passed its due date."
+    link = settings.PUBLIC_BASE_URL + reverse("competencies:retraining", args=[unit_code])
+    return subject, f"{intro}\n\nSee it after signing in: {link}\n"
+
+
 def notification_deliver(notification_id: int) -> str:
     """Send one notification. Safe to run twice: a notice is claimed with a
     conditional update and sent only by the run that claimed it."""
@@ -84,9 +102,9 @@ def notification_deliver(notification_id: int) -> str:
     )
     if claimed != 1:
         return "not-claimed"
-    notification = Notification.objects.select_related("case__unit", "recipient").get(
-        pk=notification_id
-    )
+    notification = Notification.objects.select_related(
+        "case__unit", "recipient", "assignment__staff_member__unit"
+    ).get(pk=notification_id)
     if notification.channel == Notification.Channel.SMS:
         return _deliver_sms(notification)
     if not notification.recipient.email:

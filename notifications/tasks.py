@@ -19,11 +19,13 @@ def deliver_sms(outbound_id: str) -> str:
 
 def sweep() -> None:
     """Every minute: what the database says is still to do, whatever the queue lost."""
+    from competencies.services import retraining_overdue_sweep
     from complaints.escalation import escalation_sweep
     from intake.sms import conversations_sweep
 
     now = timezone.now()
     escalation_sweep(now=now)
+    retraining_overdue_sweep(now=now)
     conversations_sweep(now=now)
     for outbound_id in sms_due_ids(now):
         enqueue_sms(outbound_id)

@@ -1,0 +1,49 @@
+from django import forms
+
+from competencies.models import Facet, Rating, StaffMember, TrainingLevel
+
+
+class StaffMemberForm(forms.ModelForm):
+    class Meta:
+        model = StaffMember
+        fields = ["name", "role_title", "in_service_since", "is_active"]
+        widgets = {"in_service_since": forms.DateInput(attrs={"type": "date"})}
+
+
+class EvaluationForm(forms.Form):
+    """One rating per facet the retraining covered."""
+
+    def __init__(self, *args, facets, **kwargs):
+        super().__init__(*args, **kwargs)
+        for facet in facets:
+            self.fields[facet] = forms.ChoiceField(label=Facet(facet).label, choices=Rating.choices)
+
+
+class SubstantiateForm(forms.Form):
+    staff_member = forms.ModelChoiceField(queryset=StaffMember.objects.none(),
+                                          label="Substantiated against")
+    training_level = forms.ChoiceField(
+        required=False, label="Training level",
+        choices=[("", "From the person's situation"), *TrainingLevel.choices],
+    )
+    reason = forms.CharField(max_length=150, label="Reason",
+                             help_text="Metadata only: no names, no details of what happened.")
+
+    def __init__(self, *args, unit, competencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff_member"].queryset = StaffMember.objects.filter(unit=unit, is_active=True)
+        self.competencies = list(competencies)
+        for competency in self.competencies:
+            self.fields[f"breach_{competency.pk}"] = forms.MultipleChoiceField(
+                label=str(competency), required=False, choices=Facet.choices,
+                widget=forms.CheckboxSelectMultiple,
+            )
+
+    def breach_fields(self):
+        return [self[f"breach_{c.pk}"] for c in self.competencies]
+
+    def breaches(self):
+        from competencies.services import Breach
+
+        return [Breach(competency=c, facets=tuple(self.cleaned_data[f"breach_{c.pk}"]))
+                for c in self.competencies if self.cleaned_data.get(f"breach_{c.pk}")]

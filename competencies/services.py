@@ -1,0 +1,141 @@
+"""From a substantiated complaint to retraining on the competencies that were breached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from competencies.models import (
+    Competency,
+    Facet,
+    Rating,
+    RetrainingAssignment,
+    StaffMember,
+    TrainingLevel,
+)
+from complaints.audit import audit_record
+from complaints.models import Case
+from complaints.services import ComplaintError
+
+NEW_HIRE = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Breach:
+    competency: Competency
+    facets: tuple[str, ...]
+
+
+def training_level_for(staff_member: StaffMember, today: date) -> str:
+    """Basic training for someone in service under a year; professional development
+    for personnel already in service (IBCR training levels)."""
+    since = staff_member.in_service_since
+    if since is None or today - since < NEW_HIRE:
+        return TrainingLevel.BASIC
+    return TrainingLevel.PROFESSIONAL_DEVELOPMENT
+
+
+def sector_competencies(unit):
+    return Competency.objects.filter(framework__sector=unit.sector, is_active=True)
+
+
+@transaction.atomic
+def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches: list[Breach],
+                      reason: str, training_level: str = "") -> list[RetrainingAssignment]:
+    """Decide a case substantiated against a staff member: at least one breached
+    competency of the unit's sector framework, each with its facets; one retraining
+    assignment per breach; the unit's managers are told (reference only)."""
+    from complaints.lifecycle import case_transition
+
+    if staff_member.unit_id != case.unit_id:
+        raise ComplaintError("That person is not on this unit's roster.")
+    if not breaches:
+        raise ComplaintError("Pick at least one breached competency, with its facets.")
+    allowed = set(sector_competencies(case.unit).values_list("pk", flat=True))
+    for breach in breaches:
+        if breach.competency.pk not in allowed:
+            raise ComplaintError("That competency is not in this unit's sector framework.")
+        if not breach.facets or not set(breach.facets) <= set(Facet.values):
+            raise ComplaintError(f"Pick the facets breached for {breach.competency}.")
+    if training_level and training_level not in TrainingLevel.values:
+        raise ComplaintError("Unknown training level.")
+
+    case_transition(case=case, actor=actor, to_status=Case.Status.SUBSTANTIATED, reason=reason,
+                    breaches_recorded=True)
+    today = timezone.localdate()
+    level = training_level or training_level_for(staff_member, today)
+    due = today + timedelta(days=case.policy.retraining_due_days)
+    assignments = RetrainingAssignment.objects.bulk_create([
+        RetrainingAssignment(
+            staff_member=staff_member, competency=b.competency, competency_title=b.competency.title,
+            facets=sorted(set(b.facets)), training_level=level, due_date=due,
+            case_reference=case.reference,
+        )
+        for b in breaches
+    ])
+    Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
+    audit_record(action="competencies.retraining.assigned", actor=actor, case=case,
+                 data={"staff_member": staff_member.pk, "competencies": [b.competency.pk for b in breaches]})
+    _notify_managers(case.unit_id, case, kind="retraining")
+    return assignments
+
+
+@transaction.atomic
+def retraining_complete(*, assignment: RetrainingAssignment, actor,
+                        evaluation: dict[str, str]) -> RetrainingAssignment | None:
+    """Record completion and a rating per facet trained. Below expectations on any
+    facet opens a follow-up assignment on those facets. Returns the follow-up, if any."""
+    assignment = RetrainingAssignment.objects.select_for_update().get(pk=assignment.pk)
+    if assignment.status == RetrainingAssignment.Status.COMPLETED:
+        raise ComplaintError("This retraining is already completed.")
+    if set(evaluation) != set(assignment.facets) or not set(evaluation.values()) <= set(Rating.values):
+        raise ComplaintError("Rate each facet that was trained.")
+    assignment.status = RetrainingAssignment.Status.COMPLETED
+    assignment.evaluation = evaluation
+    assignment.completed_at = timezone.now()
+    assignment.completed_by = actor
+    assignment.save()
+    audit_record(action="competencies.retraining.completed", actor=actor,
+                 data={"assignment": assignment.pk, "evaluation": evaluation})
+    below = sorted(f for f, rating in evaluation.items() if rating == Rating.BELOW_EXPECTATIONS)
+    if not below:
+        return None
+    follow_up = RetrainingAssignment.objects.create(
+        staff_member=assignment.staff_member, competency=assignment.competency,
+        competency_title=assignment.competency_title, facets=below,
+        training_level=assignment.training_level,
+        due_date=timezone.localdate() + (assignment.due_date - assignment.created_at.date()),
+        case_reference=assignment.case_reference, follow_up_of=assignment,
+    )
+    audit_record(action="competencies.retraining.follow_up", actor=actor,
+                 data={"assignment": follow_up.pk, "follow_up_of": assignment.pk})
+    return follow_up
+
+
+def retraining_overdue_sweep(*, now: datetime) -> int:
+    """Overdue retraining reaches the unit's managers once, like a missed case deadline."""
+    today = timezone.localdate(now)
+    overdue = RetrainingAssignment.objects.filter(
+        status=RetrainingAssignment.Status.ASSIGNED, due_date__lt=today, overdue_notified_at__isnull=True
+    ).select_related("staff_member")
+    count = 0
+    for assignment in overdue[:500]:
+        claimed = RetrainingAssignment.objects.filter(
+            pk=assignment.pk, overdue_notified_at__isnull=True).update(overdue_notified_at=now)
+        if claimed:
+            _notify_managers(assignment.staff_member.unit_id, None, kind="retraining_overdue",
+                             assignment=assignment)
+            count += 1
+    return count
+
+
+def _notify_managers(unit_id: int, case: Case | None, *, kind: str, assignment=None) -> None:
+    from notifications.services import notify_users
+    from policies.models import Membership
+
+    managers = list(Membership.objects.filter(unit_id=unit_id, role=Membership.Role.MANAGER,
+                                              is_active=True).values_list("user_id", flat=True))
+    notify_users(case=case, user_ids=managers, kind=kind, assignment=assignment)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from competencies import views
+
+app_name = "competencies"
+
+urlpatterns = [
+    path("<str:code>/roster/", views.roster, name="roster"),
+    path("<str:code>/retraining/", views.retraining, name="retraining"),
+    path("<str:code>/retraining/<int:pk>/complete/", views.retraining_complete_view,
+         name="retraining_complete"),
+]
