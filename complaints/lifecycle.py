@@ -80,9 +80,10 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
         case.acknowledged_at = now
     if to_status in Case.DECIDED_STATUSES:
         case.decided_at = now
+        case.outcome = to_status
     if to_status == S.CLOSED:
         case.closed_at = now
-    case.save(update_fields=["status", "acknowledged_at", "decided_at", "closed_at"])
+    case.save(update_fields=["status", "acknowledged_at", "decided_at", "outcome", "closed_at"])
     audit_record(action="complaints.case.transitioned", actor=actor, case=case,
                  data={"from": event.from_status, "to": to_status})
     if to_status in TELL_CHILD:

@@ -68,6 +68,8 @@ class Case(models.Model):
     received_at = models.DateTimeField(default=timezone.now)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The decision, kept after the case is closed (status then says "closed").
+    outcome = models.CharField(max_length=16, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     # When the child was told the decision: they opened the follow-up page after it
     # was posted, or the SMS carrying it was sent.
@@ -111,6 +113,8 @@ class Case(models.Model):
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["unit", "status", "urgency", "acknowledge_due_at"]),
+            models.Index(fields=["handling_unit", "status"]),
+            models.Index(fields=["unit", "received_at"]),
             models.Index(fields=["received_at"]),
         ]
 

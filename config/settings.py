@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "intake",
     "notifications",
     "competencies",
+    "oversight",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ admin.site.site_header = "Recourse administration"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/compliance/", include("oversight.urls")),
     path("staff/units/", include("policies.urls")),
     path("staff/units/", include("competencies.urls")),
     path("staff/", include("complaints.urls")),

@@ -46,15 +46,16 @@ class PolicyError(Exception):
     """Why a policy cannot be published or edited, in words for the manager."""
 
 
-def policy_problems(policy: ChildProtectionPolicy) -> list[str]:
+def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) -> list[str]:
     """What stops this policy version from protecting children as promised."""
     problems = []
-    focal = Membership.objects.filter(unit=policy.unit, role=Membership.Role.FOCAL_POINT,
-                                      is_active=True, user__is_active=True)
-    if not focal.filter(is_backup=False).exists():
-        problems.append("The unit has no active focal point.")
-    if not focal.filter(is_backup=True).exists():
-        problems.append("The unit has no backup focal point.")
+    if check_staff:
+        focal = Membership.objects.filter(unit=policy.unit, role=Membership.Role.FOCAL_POINT,
+                                          is_active=True, user__is_active=True)
+        if not focal.filter(is_backup=False).exists():
+            problems.append("The unit has no active focal point.")
+        if not focal.filter(is_backup=True).exists():
+            problems.append("The unit has no backup focal point.")
     if not policy.categories:
         problems.append("The policy handles no category.")
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}

@@ -1,0 +1,298 @@
+"""Compliance review: database aggregates over case metadata, never content.
+
+Every figure comes from a fixed set of grouped queries over all units in scope, so
+the number of queries does not grow with cases or units. Cross-unit views (oversight
+staff) show counts from 1 to 4 as "<5", and no share computed from them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q
+from django.db.models.functions import Extract
+from django.utils import timezone
+
+from competencies.models import RetrainingAssignment
+from complaints.models import Case
+from policies.models import ChildProtectionPolicy, Membership, Unit, Urgency
+from policies.services import policy_problems
+
+SMALL = 5
+URGENCIES = [str(u) for u in Urgency.values]
+AGE_BUCKETS = [("under 7 days", 0, 7), ("7 to 30 days", 7, 30), ("30 to 90 days", 30, 90),
+               ("over 90 days", 90, None)]
+OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES]
+STALE_DRAFT = timedelta(days=30)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+
+
+@dataclass
+class Period:
+    start: datetime
+    end: datetime
+    label: str
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate, for medians and 90th percentiles."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=fraction, **extra)
+
+
+def compliance_scope(user) -> tuple[list[Unit], bool]:
+    """(units, cross_unit). Staff of an oversight unit review every unit; a manager
+    reviews the units they manage."""
+    memberships = Membership.objects.filter(user=user, is_active=True).select_related("unit")
+    if any(m.unit.sector == Unit.Sector.OVERSIGHT for m in memberships):
+        return list(Unit.objects.filter(is_active=True).exclude(sector=Unit.Sector.OVERSIGHT)), True
+    managed = [m.unit for m in memberships if m.role == Membership.Role.MANAGER]
+    return sorted(managed, key=lambda u: u.name), False
+
+
+def period_from(params, now: datetime) -> Period:
+    choice = params.get("period", "90")
+    if choice == "custom":
+        try:
+            start = date.fromisoformat(params.get("from", ""))
+            end = date.fromisoformat(params.get("to", ""))
+        except ValueError:
+            choice = "90"
+        else:
+            if start <= end:
+                tz = timezone.get_current_timezone()
+                return Period(
+                    start=datetime.combine(start, datetime.min.time(), tz),
+                    end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tz),
+                    label=f"{start.isoformat()} to {end.isoformat()}",
+                )
+            choice = "90"
+    days = int(choice) if choice in {"30", "90", "365"} else 90
+    return Period(start=now - timedelta(days=days), end=now, label=f"last {days} days")
+
+
+class Cell:
+    """Formats counts and shares, hiding small counts in cross-unit views."""
+
+    def __init__(self, cross_unit: bool):
+        self.cross_unit = cross_unit
+
+    def count(self, n: int):
+        return "<5" if self.cross_unit and 0 < n < SMALL else n
+
+    def share(self, part: int, whole: int):
+        if not whole or (self.cross_unit and (0 < part < SMALL or 0 < whole - part < SMALL)):
+            return "—"
+        return f"{round(100 * part / whole)}%"
+
+
+def _percentiles(cases, unit_ids) -> dict[int, tuple[float | None, float | None]]:
+    """Hours from receipt to acknowledgement: median and 90th percentile per unit."""
+    acknowledged = cases.filter(acknowledged_at__isnull=False)
+    if connection.vendor == "postgresql":
+        seconds = Extract(F("acknowledged_at") - F("received_at"), "epoch")
+        rows = acknowledged.values("unit_id").annotate(
+            p50=PercentileCont(seconds, 0.5), p90=PercentileCont(seconds, 0.9)
+        )
+        return {r["unit_id"]: (r["p50"] / 3600, r["p90"] / 3600) for r in rows}
+    # SQLite (development) has no ordered-set aggregates: one query, computed here.
+    durations = defaultdict(list)
+    for unit_id, received, acknowledged_at in acknowledged.values_list(
+        "unit_id", "received_at", "acknowledged_at"
+    ):
+        durations[unit_id].append((acknowledged_at - received).total_seconds() / 3600)
+    return {uid: (_quantile(v, 0.5), _quantile(v, 0.9)) for uid, v in durations.items()}
+
+
+def _quantile(values: list[float], q: float) -> float | None:
+    """Linear interpolation, as PERCENTILE_CONT."""
+    if not values:
+        return None
+    values = sorted(values)
+    position = (len(values) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross_unit: bool) -> dict:
+    cell = Cell(cross_unit)
+    unit_ids = [u.pk for u in units]
+    names = {u.pk: u.code for u in units}
+    in_period = Case.objects.filter(unit_id__in=unit_ids, received_at__gte=period.start,
+                                    received_at__lt=period.end)
+    tables: dict[str, Table] = {}
+
+    # Deadlines met, by urgency.
+    ack_eligible = Q(acknowledged_at__isnull=False) | Q(acknowledge_due_at__lt=now)
+    res_eligible = Q(decided_at__isnull=False) | Q(resolve_due_at__lt=now)
+    deadline_rows = in_period.values("unit_id", "urgency").annotate(
+        total=Count("id"),
+        ack_eligible=Count("id", filter=ack_eligible & Q(acknowledge_due_at__isnull=False)),
+        ack_met=Count("id", filter=Q(acknowledged_at__lte=F("acknowledge_due_at"))),
+        res_eligible=Count("id", filter=res_eligible & Q(resolve_due_at__isnull=False)),
+        res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at"))),
+    )
+    by_unit_urgency = {(r["unit_id"], r["urgency"]): r for r in deadline_rows}
+    table = Table("deadlines", "Deadlines met, by urgency",
+                  ["Unit", "Urgency", "Cases", "Acknowledged in time", "Share", "Resolved in time", "Share"])
+    totals = defaultdict(lambda: defaultdict(int))
+    for unit in units:
+        for urgency in URGENCIES:
+            r = by_unit_urgency.get((unit.pk, urgency))
+            if not r:
+                continue
+            table.rows.append([unit.code, urgency, cell.count(r["total"]),
+                               cell.count(r["ack_met"]), cell.share(r["ack_met"], r["ack_eligible"]),
+                               cell.count(r["res_met"]), cell.share(r["res_met"], r["res_eligible"])])
+            for key in ("ack_met", "ack_eligible"):
+                totals[urgency][key] += r[key]
+    tables["deadlines"] = table
+    chart = [(u, totals[u]["ack_met"], totals[u]["ack_eligible"]) for u in URGENCIES]
+
+    # Time to acknowledge.
+    percentiles = _percentiles(in_period, unit_ids)
+    table = Table("time_to_acknowledge", "Time to acknowledge (hours)", ["Unit", "Median", "90th percentile"])
+    for unit in units:
+        p50, p90 = percentiles.get(unit.pk, (None, None))
+        table.rows.append([unit.code, _hours(p50), _hours(p90)])
+    tables["time_to_acknowledge"] = table
+
+    # Open cases now: by age, overdue, escalated.
+    open_cases = Case.objects.filter(unit_id__in=unit_ids, status__in=Case.OPEN_STATUSES)
+    age = {f"age_{i}": Count("id", filter=_age_filter(now, low, high))
+           for i, (_label, low, high) in enumerate(AGE_BUCKETS)}
+    overdue = (Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+               | Q(acknowledged_at__isnull=False, resolve_due_at__lt=now))
+    open_rows = {r["unit_id"]: r for r in open_cases.values("unit_id").annotate(
+        total=Count("id"), overdue=Count("id", filter=overdue),
+        escalated=Count("id", filter=Q(escalation_level__gt=0)), **age)}
+    table = Table("open_cases", "Open cases now",
+                  ["Unit", "Open", *[label for label, *_ in AGE_BUCKETS], "Overdue", "Escalated"])
+    for unit in units:
+        r = open_rows.get(unit.pk, {})
+        table.rows.append([unit.code, cell.count(r.get("total", 0)),
+                           *[cell.count(r.get(f"age_{i}", 0)) for i in range(len(AGE_BUCKETS))],
+                           cell.count(r.get("overdue", 0)), cell.count(r.get("escalated", 0))])
+    tables["open_cases"] = table
+
+    # Outcomes, substantiation rate, child told.
+    outcome_rows = {r["unit_id"]: r for r in in_period.values("unit_id").annotate(
+        decided=Count("id", filter=~Q(outcome="")),
+        told=Count("id", filter=~Q(outcome="") & Q(outcome_told_at__isnull=False)),
+        **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES})}
+    table = Table("outcomes", "Outcomes",
+                  ["Unit", "Decided", *[o.capitalize() for o in OUTCOMES], "Substantiation rate",
+                   "Child told the outcome"])
+    for unit in units:
+        r = outcome_rows.get(unit.pk, {})
+        sub, unsub = r.get("substantiated", 0), r.get("unsubstantiated", 0)
+        table.rows.append([unit.code, cell.count(r.get("decided", 0)),
+                           *[cell.count(r.get(o, 0)) for o in OUTCOMES],
+                           cell.share(sub, sub + unsub), cell.share(r.get("told", 0), r.get("decided", 0))])
+    tables["outcomes"] = table
+
+    # Channel and language mix.
+    mix = Table("mix", "Channel and language", ["Unit", "Channel", "Language", "Cases"])
+    for r in in_period.values("unit_id", "channel", "language").annotate(n=Count("id")).order_by(
+            "unit_id", "channel", "language"):
+        mix.rows.append([names[r["unit_id"]], r["channel"], r["language"], cell.count(r["n"])])
+    tables["mix"] = mix
+
+    # Retraining.
+    assignments = RetrainingAssignment.objects.filter(
+        staff_member__unit_id__in=unit_ids, created_at__gte=period.start, created_at__lt=period.end)
+    today = timezone.localdate(now)
+    retraining_rows = {r["staff_member__unit_id"]: r for r in assignments.values(
+        "staff_member__unit_id").annotate(
+        assigned=Count("id"), completed=Count("id", filter=Q(status="completed")),
+        overdue=Count("id", filter=Q(status="assigned", due_date__lt=today)))}
+    table = Table("retraining", "Retraining", ["Unit", "Assigned", "Completed", "Overdue"])
+    for unit in units:
+        r = retraining_rows.get(unit.pk, {})
+        table.rows.append([unit.code, cell.count(r.get("assigned", 0)), cell.count(r.get("completed", 0)),
+                           cell.count(r.get("overdue", 0))])
+    tables["retraining"] = table
+
+    heat = defaultdict(int)
+    competencies = {}
+    for r in assignments.values("competency_id", "competency__number", "competency__framework__sector",
+                                "competency_title", "staff_member__unit_id").annotate(n=Count("id")):
+        key = (r["competency__framework__sector"], r["competency__number"])
+        competencies[key] = f"{r['competency__number']}. {r['competency_title']}"
+        heat[(key, r["staff_member__unit_id"])] += r["n"]
+    table = Table("breaches", "Breached competencies (competency × unit)",
+                  ["Competency", *[u.code for u in units]])
+    for key in sorted(competencies):
+        table.rows.append([competencies[key], *[cell.count(heat.get((key, u.pk), 0)) for u in units]])
+    tables["breaches"] = table
+
+    repeated = (RetrainingAssignment.objects.filter(staff_member__unit_id__in=unit_ids)
+                .values("staff_member_id", "staff_member__name", "staff_member__unit__code")
+                .annotate(cases=Count("case_reference", distinct=True)).filter(cases__gte=2)
+                .order_by("-cases", "staff_member__name"))
+    table = Table("repeated", "Staff with two or more substantiated complaints",
+                  ["Staff member", "Unit", "Substantiated complaints"])
+    for r in repeated:
+        table.rows.append([r["staff_member__name"], r["staff_member__unit__code"], cell.count(r["cases"])])
+    tables["repeated"] = table
+
+    tables["policy_health"] = _policy_health(units, now)
+    return {"tables": tables, "ack_chart": chart, "heat": tables["breaches"], "cell": cell}
+
+
+def _age_filter(now, low_days, high_days) -> Q:
+    q = Q(received_at__lte=now - timedelta(days=low_days))
+    if high_days is not None:
+        q &= Q(received_at__gt=now - timedelta(days=high_days))
+    return q
+
+
+def _hours(value: float | None):
+    return "—" if value is None else round(value, 1)
+
+
+def _policy_health(units: list[Unit], now: datetime) -> Table:
+    """The unit's current policy and roster, checked as publishing would check them."""
+    unit_ids = [u.pk for u in units]
+    policies = defaultdict(list)
+    for policy in ChildProtectionPolicy.objects.filter(unit_id__in=unit_ids).select_related("unit"):
+        policies[policy.unit_id].append(policy)
+    focal = defaultdict(lambda: {"primary": 0, "backup": 0})
+    for r in Membership.objects.filter(unit_id__in=unit_ids, role=Membership.Role.FOCAL_POINT,
+                                       is_active=True, user__is_active=True).values(
+            "unit_id", "is_backup").annotate(n=Count("id")):
+        focal[r["unit_id"]]["backup" if r["is_backup"] else "primary"] += r["n"]
+    table = Table("policy_health", "Policy health", ["Unit", "Policy version", "Problems"])
+    for unit in units:
+        versions = policies.get(unit.pk, [])
+        published = max((p for p in versions if p.published_at), key=lambda p: p.version, default=None)
+        problems = []
+        if not focal[unit.pk]["primary"]:
+            problems.append("no active focal point")
+        if not focal[unit.pk]["backup"]:
+            problems.append("no backup focal point")
+        if published is None:
+            problems.append("no published policy")
+        else:
+            problems += [p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)]
+        if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
+            problems.append("stale draft (over 30 days)")
+        table.rows.append([unit.code, published.version if published else "—",
+                           "; ".join(problems) or "OK"])
+    return table
