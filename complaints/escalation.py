@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -28,10 +28,8 @@ MIN_STEP_GAP = timedelta(hours=1)
 
 def overdue_cases(now: datetime):
     """Open cases past the deadline of the step they are at."""
-    return Case.objects.filter(status__in=Case.OPEN_STATUSES, escalation_level__lt=OVERSIGHT).filter(
-        Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
-        | Q(status=Case.Status.ACKNOWLEDGED, assess_due_at__lt=now)
-        | Q(status__in=[Case.Status.ASSESSING, Case.Status.INVESTIGATING], resolve_due_at__lt=now)
+    return Case.objects.filter(
+        status__in=Case.OPEN_STATUSES, escalation_level__lt=OVERSIGHT, next_due_at__lt=now
     )
 
 

@@ -83,7 +83,9 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
         case.outcome = to_status
     if to_status == S.CLOSED:
         case.closed_at = now
-    case.save(update_fields=["status", "acknowledged_at", "decided_at", "outcome", "closed_at"])
+    case.next_due_at = case.current_next_due()
+    case.save(update_fields=["status", "acknowledged_at", "decided_at", "outcome", "closed_at",
+                             "next_due_at"])
     audit_record(action="complaints.case.transitioned", actor=actor, case=case,
                  data={"from": event.from_status, "to": to_status})
     if to_status in TELL_CHILD:

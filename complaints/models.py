@@ -102,6 +102,10 @@ class Case(models.Model):
     referred_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_to"
     )
+    # Kept for the triage queue's index: the urgency's rank (emergency first) and the
+    # deadline of the step the case is at (none once decided). Set by the services.
+    queue_priority = models.PositiveSmallIntegerField(default=2)
+    next_due_at = models.DateTimeField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
     # The phone that filed it, for SMS cases: replies and notices go back there.
@@ -114,12 +118,27 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["unit", "status", "urgency", "acknowledge_due_at"]),
             models.Index(fields=["handling_unit", "status"]),
+            models.Index(
+                fields=["handling_unit", "queue_priority", "next_due_at"],
+                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating"]),
+                name="case_open_queue_idx",
+            ),
             models.Index(fields=["unit", "received_at"]),
             models.Index(fields=["received_at"]),
         ]
 
     def __str__(self) -> str:
         return self.display_reference
+
+    def current_next_due(self):
+        """The deadline of the step the case is at."""
+        if self.status not in self.OPEN_STATUSES:
+            return None
+        if self.acknowledged_at is None:
+            return self.acknowledge_due_at
+        if self.status == self.Status.ACKNOWLEDGED:
+            return self.assess_due_at
+        return self.resolve_due_at
 
     @property
     def display_reference(self) -> str:

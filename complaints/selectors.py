@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case as SqlCase
-from django.db.models import F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
 from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import Case, CaseExclusion, CaseKey, Message
-from policies.models import URGENCY_RANK
+from policies.models import Unit
 from policies.selectors import focal_point_unit_ids
 
 # complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
@@ -86,10 +85,12 @@ def cases_for_focal_point(user) -> QuerySet[Case]:
     """Cases handled by the person's units, except those they are excluded from (the
     subject of the complaint, or recused)."""
     units = focal_point_unit_ids(user)
-    escalated_to_oversight = Q(escalation_level__gte=OVERSIGHT_LEVEL, policy__oversight_unit_id__in=units)
-    return Case.objects.filter(Q(handling_unit_id__in=units) | escalated_to_oversight).exclude(
-        exclusions__user=user
-    )
+    visible = Q(handling_unit_id__in=units)
+    if Unit.objects.filter(pk__in=units, sector=Unit.Sector.OVERSIGHT).exists():
+        visible |= Q(escalation_level__gte=OVERSIGHT_LEVEL, policy__oversight_unit_id__in=units)
+    # A subquery, not a join: the person's exclusions are few, the cases many.
+    excluded = CaseExclusion.objects.filter(user=user).values("case_id")
+    return Case.objects.filter(visible).exclude(pk__in=excluded)
 
 
 def case_readers(case: Case) -> list[int]:
@@ -117,29 +118,17 @@ def case_for_focal_point(user, reference: str) -> Case:
 
 
 def triage_queue(user, *, include_closed: bool = False) -> QuerySet[Case]:
-    """A focal point's queue: most urgent first, then the nearest acknowledgement
-    deadline."""
+    """A focal point's queue: most urgent first, then the nearest deadline of the step
+    each case is at (served by the partial index case_open_queue_idx)."""
     cases = cases_for_focal_point(user)
     if not include_closed:
         cases = cases.filter(status__in=Case.OPEN_STATUSES)
-    rank = SqlCase(
-        *[When(urgency=urgency, then=Value(r)) for urgency, r in URGENCY_RANK.items()],
-        default=Value(9),
-        output_field=IntegerField(),
-    )
-    next_due = SqlCase(
-        When(acknowledged_at__isnull=True, then=F("acknowledge_due_at")),
-        When(status__in=[Case.Status.ACKNOWLEDGED], then=F("assess_due_at")),
-        default=F("resolve_due_at"),
-    )
     return (
         cases.select_related("unit")
-        .annotate(urgency_rank=rank, next_due_at=next_due)
-        .order_by("urgency_rank", F("next_due_at").asc(nulls_last=True), "received_at")
+        .order_by("queue_priority", F("next_due_at").asc(nulls_last=True), "received_at")
         .only(
             "id", "reference", "unit__code", "unit__name", "category", "urgency", "status",
-            "channel", "language", "in_danger", "received_at", "acknowledge_due_at",
-            "acknowledged_at",
+            "channel", "language", "in_danger", "received_at", "next_due_at", "acknowledged_at",
         )
     )
 

@@ -21,7 +21,7 @@ from complaints.selectors import case_data_key, message_context
 from notifications.services import notify_case_handlers, notify_users
 from notifications.models import Notification
 from notifications.sms import render_sms, sms_queue
-from policies.models import Unit
+from policies.models import URGENCY_RANK, Unit
 from policies.routing import route
 from policies.selectors import staff_snapshot, unit_current_policy
 
@@ -164,6 +164,8 @@ def complaint_receive(
         assignee_id=decision.assignee_id,
         received_at=now,
         acknowledge_due_at=decision.deadlines.get("acknowledge"),
+        next_due_at=decision.deadlines.get("acknowledge"),
+        queue_priority=URGENCY_RANK.get(decision.urgency, 2),
         assess_due_at=decision.deadlines.get("assess"),
         resolve_due_at=decision.deadlines.get("resolve"),
         submission_token=submission_token or None,

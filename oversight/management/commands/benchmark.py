@@ -1,0 +1,65 @@
+"""Time the focal point queue and the compliance review as a browser would get them."""
+
+import statistics
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, reset_queries
+from django.db.models import Count
+from django.test import Client
+from django.test.utils import override_settings
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from complaints.models import Case
+from policies.models import Membership, Unit
+
+
+def signed_in_client(user) -> Client:
+    """A client past both login steps (password and second factor)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["otp_device_id"] = TOTPDevice.objects.filter(user=user, confirmed=True).first().persistent_id
+    session.save()
+    return client
+
+
+class Command(BaseCommand):
+    help = "Print the time and query count of the queue's first page and of the compliance review."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--unit", help="unit code (default: the one with the most cases)")
+        parser.add_argument("--runs", type=int, default=15)
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("Run the benchmark with RECOURSE_ENV=development.")
+        unit = (Unit.objects.get(code=options["unit"].upper()) if options["unit"]
+                else Unit.objects.annotate(n=Count("cases")).order_by("-n").first())
+        focal = Membership.objects.filter(unit=unit, role="focal_point", is_active=True).first()
+        manager = Membership.objects.filter(unit=unit, role="manager", is_active=True).first()
+        if not focal or not manager:
+            raise CommandError(f"{unit.code} needs a focal point and a manager with TOTP devices.")
+        self.stdout.write(f"{connection.vendor}: {Case.objects.filter(unit=unit).count()} cases in "
+                          f"{unit.code}, {Case.objects.count()} in all; {options['runs']} runs each")
+        self.stdout.write(f"{'page':<34} {'median ms':>10} {'p90 ms':>8} {'queries':>8}")
+        for label, user, path in (
+            ("focal point queue, first page", focal.user, "/staff/"),
+            ("compliance review, 90 days", manager.user, "/staff/compliance/?period=90"),
+            ("compliance review, 365 days", manager.user, "/staff/compliance/?period=365"),
+        ):
+            client = signed_in_client(user)
+            timings, queries = [], 0
+            with override_settings(DEBUG=True, ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
+                for _ in range(options["runs"] + 1):
+                    reset_queries()
+                    start = time.perf_counter()
+                    response = client.get(path)
+                    timings.append((time.perf_counter() - start) * 1000)
+                    queries = len(connection.queries)
+                    if response.status_code != 200:
+                        raise CommandError(f"{path} answered {response.status_code}")
+            timings = timings[1:]  # the first run warms caches
+            p90 = statistics.quantiles(timings, n=10)[-1]
+            self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {p90:>8.1f} {queries:>8}")

@@ -1,0 +1,95 @@
+"""Seed a realistic volume of cases for the benchmark (never in production)."""
+
+import random
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from complaints import crypto
+from complaints.models import Case, CaseKey
+from complaints.services import REFERENCE_ALPHABET
+from policies.models import URGENCY_RANK, Membership, Unit
+from policies.selectors import unit_current_policy
+
+BATCH = 2000
+STATUS_MIX = [("received", 8), ("acknowledged", 10), ("assessing", 6), ("investigating", 6),
+              ("substantiated", 8), ("unsubstantiated", 12), ("referred", 3), ("withdrawn", 2),
+              ("closed", 45)]
+
+
+class Command(BaseCommand):
+    help = "Add N synthetic, encrypted cases to one unit (default: the first), spread over a year."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, default=100_000)
+        parser.add_argument("--unit", help="unit code")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            raise CommandError("seed_volume is for benchmarks, not production.")
+        unit = (Unit.objects.get(code=options["unit"].upper()) if options["unit"]
+                else Unit.objects.exclude(sector=Unit.Sector.OVERSIGHT).order_by("pk").first())
+        if unit is None:
+            raise CommandError("No unit: run seed_demo first.")
+        policy = unit_current_policy(unit)
+        focal_ids = list(Membership.objects.filter(unit=unit, role="focal_point").values_list("user_id", flat=True))
+        rng = random.Random(options["seed"])
+        statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
+        categories = list(policy.categories)
+        # One hash for every synthetic case: Argon2id per case would take an hour.
+        code_hash = crypto.hash_followup_code("000000000000")
+        now = timezone.now()
+        offset = Case.objects.count()
+        created = 0
+        while created < options["cases"]:
+            size = min(BATCH, options["cases"] - created)
+            cases, keys = [], []
+            for i in range(size):
+                n = offset + created + i
+                reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25 ** k) % 25] for k in range(7))
+                received = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+                category = rng.choice(categories)
+                urgency = "emergency" if rng.random() < 0.03 else policy.categories[category]
+                hours = {s: policy.deadline_hours(urgency, s) or 72 for s in ("acknowledge", "assess", "resolve")}
+                status = rng.choice(statuses)
+                acknowledged = status != "received" or received > now - timedelta(hours=hours["acknowledge"])
+                ack_at = received + timedelta(hours=rng.uniform(0.2, hours["acknowledge"] * 1.4)) if status != "received" else None
+                decided = status in {"substantiated", "unsubstantiated", "referred", "withdrawn", "closed"}
+                outcome = (rng.choice(["substantiated", "unsubstantiated", "referred", "withdrawn"])
+                           if status == "closed" else (status if decided else ""))
+                case_id = uuid.uuid4()
+                data_key = crypto.new_data_key()
+                case = Case(
+                    id=case_id, reference=reference, unit=unit, handling_unit=unit, policy=policy,
+                    channel=rng.choice(["web", "web", "sms"]), language=rng.choice(["en", "fr", "es"]),
+                    category=category, urgency=urgency, in_danger=urgency == "emergency",
+                    contact_preference="follow_up_page", status=status, outcome=outcome,
+                    assignee_id=rng.choice(focal_ids) if focal_ids else None,
+                    received_at=received, acknowledged_at=ack_at if acknowledged else None,
+                    acknowledge_due_at=received + timedelta(hours=hours["acknowledge"]),
+                    assess_due_at=received + timedelta(hours=hours["assess"]),
+                    resolve_due_at=received + timedelta(hours=hours["resolve"]),
+                    decided_at=(received + timedelta(hours=rng.uniform(1, hours["resolve"] * 1.3))) if decided else None,
+                    outcome_told_at=(now if decided and rng.random() < 0.8 else None),
+                    escalation_level=rng.choice([0, 0, 0, 0, 1, 2]) if not decided else 0,
+                    followup_code_hash=code_hash, routing={"reasons": ["Seeded for a benchmark."]},
+                    queue_priority=URGENCY_RANK[urgency],
+                )
+                case.next_due_at = case.current_next_due()
+                case.narrative = crypto.encrypt_text(
+                    data_key, f"Synthetic case {n}.", context=crypto.field_context("case", case_id, "narrative"))
+                key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case_id)
+                cases.append(case)
+                keys.append(CaseKey(case_id=case_id, holder_kind="server", holder_id=key_id, wrapped_key=wrapped))
+            with transaction.atomic():
+                Case.objects.bulk_create(cases)
+                CaseKey.objects.bulk_create(keys)
+            created += size
+            self.stdout.write(f"\r{created} cases", ending="")
+            self.stdout.flush()
+        self.stdout.write(self.style.SUCCESS(f"\nSeeded {created} cases into {unit.code}."))
