@@ -146,3 +146,33 @@ def test_query_count_is_constant_as_cases_grow(staff_client, unit, manager, othe
         case_at(other_unit, received=now - days * D)
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(reverse("oversight:compliance"))
+
+
+@pytest.mark.django_db
+def test_retraining_metrics_heat_map_and_repeated_staff(unit, focal_point, manager):
+    from datetime import date
+
+    from competencies.models import RetrainingAssignment, StaffMember
+    from competencies.services import sector_competencies
+
+    first, second = sector_competencies(unit)[:2]
+    officer = StaffMember.objects.create(unit=unit, name="Officer A")
+    guard = StaffMember.objects.create(unit=unit, name="Guard B")
+    today = timezone.localdate()
+
+    def assign(member, competency, case_reference, **extra):
+        return RetrainingAssignment.objects.create(
+            staff_member=member, competency=competency, competency_title=competency.title,
+            facets=["skills"], training_level="basic", case_reference=case_reference,
+            due_date=extra.pop("due_date", today + 30 * D), **extra)
+
+    # Officer A: two cases (first twice, second once); Guard B: one case.
+    assign(officer, first, "AAAA1111", status="completed")
+    assign(officer, second, "AAAA1111", due_date=today - 2 * D)  # overdue
+    assign(officer, first, "BBBB2222")
+    assign(guard, first, "CCCC3333", due_date=date(2000, 1, 1), status="completed")
+    tables = report_for([unit], timezone.now())
+    assert rows(tables["retraining"]) == [["TST1", 4, 2, 1]]
+    assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 3],
+                                        [f"{second.number}. {second.title}", 1]]
+    assert rows(tables["repeated"]) == [["Officer A", "TST1", 2]]
