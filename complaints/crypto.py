@@ -29,8 +29,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidKey, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -273,6 +277,100 @@ def verify_followup_code(code: str, encoded: str) -> bool:
 @lru_cache(maxsize=1)
 def dummy_followup_hash() -> str:
     return hash_followup_code("000000000000")
+
+
+# --- Per-person keys (X25519) -------------------------------------------------------------
+# Each staff member holds an X25519 key pair; the private key is stored only wrapped
+# under a key derived from their password (Argon2id, parameters in the blob). A case's
+# data key is wrapped to a public key with an ephemeral X25519 exchange, HKDF-SHA256
+# and AES-256-GCM, bound to the case and the holder: whoever holds the private key
+# can unwrap it; the server, holding only public keys, cannot.
+
+FORMAT_PRIVATE_V1 = b"\x03"
+FORMAT_TO_PUBLIC_V1 = b"\x04"
+
+
+def _staff_kdf(password: str, salt: bytes, memory_cost: int, iterations: int) -> bytes:
+    return Argon2id(salt=salt, length=32, iterations=iterations, lanes=1,
+                    memory_cost=memory_cost).derive(password.encode("utf-8"))
+
+
+def generate_keypair() -> tuple[bytes, bytes]:
+    """(public key, private key), raw 32 bytes each."""
+    private = X25519PrivateKey.generate()
+    return (private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+            private.private_bytes_raw())
+
+
+def wrap_private_key(private_key: bytes, password: str) -> bytes:
+    """The private key sealed under a key derived from the password."""
+    from django.conf import settings
+
+    cost = settings.STAFF_KEY_KDF
+    salt = secrets.token_bytes(16)
+    header = (FORMAT_PRIVATE_V1 + cost["memory_cost"].to_bytes(4, "big")
+              + cost["iterations"].to_bytes(1, "big") + salt)
+    key = _staff_kdf(password, salt, cost["memory_cost"], cost["iterations"])
+    return header + _seal(key, private_key, header)
+
+
+def unwrap_private_key(blob: bytes, password: str) -> bytes:
+    blob = bytes(blob)
+    if len(blob) < 22 or blob[:1] != FORMAT_PRIVATE_V1:
+        raise DecryptionError("private key blob is malformed")
+    memory_cost = int.from_bytes(blob[1:5], "big")
+    iterations = blob[5]
+    salt, header = blob[6:22], blob[:22]
+    key = _staff_kdf(password, salt, memory_cost, iterations)
+    return _open(key, blob[22:], header)
+
+
+def _to_public_context(case_id: object, holder: str) -> bytes:
+    return f"recourse:dek-to-public:v1:{case_id}:{holder}".encode()
+
+
+def _exchange_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes, context: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"recourse:x25519-wrap:v1|" + ephemeral_public + recipient_public + context
+                ).derive(shared)
+
+
+def wrap_data_key_to_public(data_key: bytes, public_key: bytes, *, case_id: object, holder: str) -> bytes:
+    """Seal a case's data key so that only the holder of the private key opens it."""
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    context = _to_public_context(case_id, holder)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(public_key)))
+    key = _exchange_key(shared, ephemeral_public, bytes(public_key), context)
+    return FORMAT_TO_PUBLIC_V1 + ephemeral_public + _seal(key, data_key, context)
+
+
+def unwrap_data_key_with_private(blob: bytes, private_key: bytes, *, case_id: object, holder: str) -> bytes:
+    blob = bytes(blob)
+    if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_TO_PUBLIC_V1:
+        raise DecryptionError("wrapped key is malformed")
+    ephemeral_public = blob[1:33]
+    private = X25519PrivateKey.from_private_bytes(bytes(private_key))
+    recipient_public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    context = _to_public_context(case_id, holder)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        raise DecryptionError("wrapped key is malformed") from None
+    key = _exchange_key(shared, ephemeral_public, recipient_public, context)
+    return _open(key, blob[33:], context)
+
+
+def session_wrap_private_key(private_key: bytes) -> tuple[bytes, bytes]:
+    """Re-wrap an unwrapped private key for one login session: the random key goes to
+    the browser (a cookie), the blob to the server-side session. Neither side alone
+    can read it; logout or expiry loses one of them."""
+    cookie_key = secrets.token_bytes(KEY_BYTES)
+    return cookie_key, _seal(cookie_key, private_key, b"recourse:session-private:v1")
+
+
+def session_unwrap_private_key(blob: bytes, cookie_key: bytes) -> bytes:
+    return _open(cookie_key, blob, b"recourse:session-private:v1")
 
 
 # --- Blind indexes --------------------------------------------------------------------------

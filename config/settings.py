@@ -244,6 +244,12 @@ FOLLOWUP_CODE_KDF = {
     "iterations": env_int("FOLLOWUP_KDF_ITERATIONS", 2),
     "lanes": 1,
 }
+# Argon2id cost of the key that wraps each staff member's private key, derived from
+# their password at every login (64 MiB, 2 passes: about 0.17 s on these machines).
+STAFF_KEY_KDF = {
+    "memory_cost": env_int("STAFF_KEY_KDF_MEMORY_KIB", 64 * 1024),
+    "iterations": env_int("STAFF_KEY_KDF_ITERATIONS", 2),
+}
 # Wrong follow-up codes allowed in the window, per case reference and per client.
 FOLLOWUP_MAX_FAILURES_PER_REFERENCE = env_int("FOLLOWUP_MAX_FAILURES_PER_REFERENCE", 5)
 FOLLOWUP_MAX_FAILURES_PER_CLIENT = env_int("FOLLOWUP_MAX_FAILURES_PER_CLIENT", 20)

@@ -137,3 +137,50 @@ def test_blind_index_is_keyed_and_stable():
     assert a == crypto.blind_index("+221771234567", purpose="phone")
     assert a != crypto.blind_index("+221771234567", purpose="client")
     assert "221771234567" not in a
+
+
+# --- Per-person keys ---------------------------------------------------------------------
+
+
+def test_data_key_wrapped_to_a_public_key_opens_only_with_its_private_key():
+    public, private = crypto.generate_keypair()
+    other_public, other_private = crypto.generate_keypair()
+    data_key = crypto.new_data_key()
+    blob = crypto.wrap_data_key_to_public(data_key, public, case_id="c1", holder="user:7")
+    assert data_key not in blob
+    assert crypto.unwrap_data_key_with_private(blob, private, case_id="c1", holder="user:7") == data_key
+    with pytest.raises(DecryptionError):
+        crypto.unwrap_data_key_with_private(blob, other_private, case_id="c1", holder="user:7")
+    with pytest.raises(DecryptionError):  # swapped to another case or holder
+        crypto.unwrap_data_key_with_private(blob, private, case_id="c2", holder="user:7")
+    with pytest.raises(DecryptionError):
+        crypto.unwrap_data_key_with_private(blob, private, case_id="c1", holder="user:8")
+    for bad in (blob[:40], blob[:-1], blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]):
+        with pytest.raises(DecryptionError):
+            crypto.unwrap_data_key_with_private(bad, private, case_id="c1", holder="user:7")
+
+
+def test_private_key_is_stored_only_under_the_password():
+    public, private = crypto.generate_keypair()
+    blob = crypto.wrap_private_key(private, "correct horse battery staple")
+    assert private not in blob
+    assert crypto.unwrap_private_key(blob, "correct horse battery staple") == private
+    with pytest.raises(DecryptionError):
+        crypto.unwrap_private_key(blob, "wrong password")
+
+
+def test_staff_key_kdf_parameters_travel_with_the_blob(settings):
+    settings.STAFF_KEY_KDF = {"memory_cost": 2048, "iterations": 3}
+    _public, private = crypto.generate_keypair()
+    blob = crypto.wrap_private_key(private, "pw")
+    assert int.from_bytes(blob[1:5], "big") == 2048 and blob[5] == 3
+    settings.STAFF_KEY_KDF = {"memory_cost": 1024, "iterations": 1}  # a later change...
+    assert crypto.unwrap_private_key(blob, "pw") == private  # ...still opens older blobs
+
+
+def test_session_copy_needs_both_the_cookie_key_and_the_session_blob():
+    _public, private = crypto.generate_keypair()
+    cookie_key, blob = crypto.session_wrap_private_key(private)
+    assert crypto.session_unwrap_private_key(blob, cookie_key) == private
+    with pytest.raises(DecryptionError):
+        crypto.session_unwrap_private_key(blob, crypto.new_data_key())
