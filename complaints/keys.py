@@ -1,5 +1,6 @@
 """Key rotation: re-wrap data keys under the primary KEK, batch by batch."""
 
+import base64
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -90,3 +91,83 @@ def server_sealed_reseal(*, batch_size: int = 500) -> int:
                 model.objects.bulk_update(changed, [field_name])
             resealed += len(changed)
     return resealed
+
+
+# --- Per-person keys ---------------------------------------------------------------------
+
+
+def staff_key_create(*, user, password: str) -> "StaffKey":
+    """A new key pair for a staff member, its private half wrapped under the password.
+    A forgotten password means a new key pair (and grants from colleagues)."""
+    from complaints.models import StaffKey
+
+    public, private = crypto.generate_keypair()
+    key, _ = StaffKey.objects.update_or_create(
+        user=user, defaults={"public_key": public,
+                             "wrapped_private_key": crypto.wrap_private_key(private, password)})
+    return key
+
+
+def staff_key_rewrap(*, user, old_password: str, new_password: str) -> None:
+    """A password change keeps the key pair: only its wrapping changes."""
+    key = user.staff_key
+    private = crypto.unwrap_private_key(key.wrapped_private_key, old_password)
+    key.wrapped_private_key = crypto.wrap_private_key(private, new_password)
+    key.save(update_fields=["wrapped_private_key", "updated_at"])
+
+
+def recovery_key_create(*, unit) -> str:
+    """A new offline recovery key pair for a unit. Returns the private half, base64, to
+    show once; only the public half is stored."""
+    public, private = crypto.generate_keypair()
+    type(unit).objects.filter(pk=unit.pk).update(recovery_public_key=public)
+    unit.recovery_public_key = public
+    return base64.b64encode(private).decode()
+
+
+def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: list[int]) -> int:
+    """Wrap a new case's data key to each reader's public key (released now), to the
+    people further up the escalation chain (released when it reaches them) and to the
+    unit's recovery key. People without a key pair yet get nothing here."""
+    from complaints.models import StaffKey
+
+    now = timezone.now()
+    keys = {k.user_id: bytes(k.public_key)
+            for k in StaffKey.objects.filter(user_id__in=[*readers, *later])}
+    rows = []
+    for user_id, released in [*((u, now) for u in readers), *((u, None) for u in later)]:
+        if user_id in keys and all(r.holder_id != str(user_id) for r in rows):
+            holder = f"user:{user_id}"
+            rows.append(CaseKey(
+                case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
+                wrapped_key=crypto.wrap_data_key_to_public(data_key, keys[user_id], case_id=case.id,
+                                                           holder=holder),
+                released_at=released))
+    unit = case.unit
+    if unit.recovery_public_key:
+        rows.append(CaseKey(
+            case=case, holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
+            wrapped_key=crypto.wrap_data_key_to_public(data_key, bytes(unit.recovery_public_key),
+                                                       case_id=case.id, holder=f"recovery:{unit.code}"),
+            released_at=now))
+    CaseKey.objects.bulk_create(rows)
+    return len(rows)
+
+
+SESSION_PRIVATE_KEY = "private_key_blob"
+
+
+def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes]:
+    """At login: unwrap the person's private key with their password (creating the key
+    pair on a first login) and re-wrap it for the session. Returns (cookie key, blob)."""
+    from complaints.models import StaffKey
+
+    key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
+    try:
+        private = crypto.unwrap_private_key(key.wrapped_private_key, password)
+    except crypto.DecryptionError:
+        # The password was reset by an administrator: a new key pair; colleagues or
+        # the recovery key grant access to existing cases again.
+        key = staff_key_create(user=user, password=password)
+        private = crypto.unwrap_private_key(key.wrapped_private_key, password)
+    return crypto.session_wrap_private_key(private)

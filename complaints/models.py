@@ -156,17 +156,26 @@ class CaseKey(models.Model):
 
     class HolderKind(models.TextChoices):
         SERVER = "server", "Server key ring"
+        USER = "user", "A staff member's public key"
+        RECOVERY = "recovery", "The unit's offline recovery key"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="keys")
     holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)
     holder_id = models.CharField(max_length=64)
     wrapped_key = models.BinaryField()
+    # Copies for the next steps of the escalation chain are made at intake, but the
+    # server hands them out only once the case reaches that step.
+    released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "holder_kind"], name="casekey_one_per_kind")
+            models.UniqueConstraint(fields=["case", "holder_kind"],
+                                    condition=models.Q(holder_kind="server"),
+                                    name="casekey_one_server_copy"),
+            models.UniqueConstraint(fields=["case", "holder_kind", "holder_id"],
+                                    name="casekey_one_per_holder"),
         ]
         indexes = [models.Index(fields=["holder_kind", "holder_id"])]
 
@@ -255,3 +264,15 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["case", "at"])]
+
+
+class StaffKey(models.Model):
+    """A staff member's X25519 key pair: the public key in clear, the private key only
+    wrapped under a key derived from their password (complaints/crypto.py)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="staff_key")
+    public_key = models.BinaryField()
+    wrapped_private_key = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)

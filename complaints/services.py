@@ -144,9 +144,9 @@ def complaint_receive(
         )
 
     now = timezone.now()
+    staff = staff_snapshot(policy)
     decision = route(
-        policy=policy, category=category, in_danger=in_danger, received_at=now,
-        staff=staff_snapshot(policy),
+        policy=policy, category=category, in_danger=in_danger, received_at=now, staff=staff
     )
     case = Case(
         id=uuid.uuid4(),
@@ -200,6 +200,14 @@ def complaint_receive(
     CaseKey.objects.create(
         case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
     )
+    # Per-person copies (issue 6): readers now, the oversight unit when escalated to it.
+    from complaints.keys import case_keys_for_holders
+
+    readers = [fp.user_id for fp in (staff.oversight_focal_points
+                                     if decision.handling_unit_id != unit.pk else staff.focal_points)
+               if fp.user_id not in decision.excluded_ids]
+    later = [fp.user_id for fp in staff.oversight_focal_points if fp.user_id not in decision.excluded_ids]
+    case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=later)
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )

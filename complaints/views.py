@@ -1,8 +1,10 @@
 """Staff pages: password, then a TOTP code, then the triage queue."""
 
+import base64
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
@@ -16,6 +18,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.audit import audit_record
+from complaints.keys import SESSION_PRIVATE_KEY, staff_session_key_open
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
@@ -58,9 +61,25 @@ def _safe_next(request, default: str = "staff:queue") -> str:
     return reverse(default)
 
 
+PRIVATE_KEY_COOKIE = "recourse_rk"
+
+
 class LoginView(auth_views.LoginView):
+    """Password step. The password also unlocks the person's private key, which is
+    re-wrapped for this session only: the key to it in a Strict cookie, the blob in the
+    server-side session."""
+
     template_name = "staff/login.html"
     redirect_authenticated_user = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        cookie_key, blob = staff_session_key_open(user=form.get_user(),
+                                                  password=form.cleaned_data["password"])
+        self.request.session[SESSION_PRIVATE_KEY] = base64.b64encode(blob).decode()
+        response.set_cookie(PRIVATE_KEY_COOKIE, base64.urlsafe_b64encode(cookie_key).decode(),
+                            secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict")
+        return response
 
 
 def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
@@ -128,7 +147,9 @@ def _base32(device: TOTPDevice) -> str:
 @require_POST
 def logout(request):
     auth_views.auth_logout(request)
-    return redirect("staff:login")
+    response = redirect("staff:login")
+    response.delete_cookie(PRIVATE_KEY_COOKIE, samesite="Strict")
+    return response
 
 
 @verified_staff_required

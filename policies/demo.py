@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints.keys import staff_key_create
 from policies.models import Membership, StaffProfile, Unit
 from policies.services import unit_create_with_policy
 
@@ -77,6 +78,8 @@ def seed_demo() -> list[str]:
                 # Fake numbers: the console SMS backend prints emergency alerts.
                 StaffProfile.objects.create(user=user, alert_phone=f"+1500555{len(created):04d}")
             TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+            if role == Membership.Role.FOCAL_POINT:
+                staff_key_create(user=user, password=DEMO_PASSWORD)
             created.append(username)
     admin = User.objects.create_superuser(
         username="admin", password=DEMO_PASSWORD, email="admin@example.org"

@@ -37,6 +37,9 @@ class Unit(models.Model):
     # [{"label": "Child helpline", "number": "116"}, ...]: public numbers, not secrets.
     emergency_contacts = models.JSONField(default=list, blank=True)
     is_active = models.BooleanField(default=True)
+    # Public half of the unit's offline recovery key; the private half was shown once,
+    # to be printed and kept in a safe (manage.py recovery_key_create).
+    recovery_public_key = models.BinaryField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints.keys import staff_key_create
+
 from policies.models import Membership, StaffProfile, Unit
 
 
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                 user=user, unit=unit, role=options["role"], is_backup=options["backup"]
             )
             device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True)
+            staff_key_create(user=user, password=password)
             if options["alert_phone"]:
                 StaffProfile.objects.create(user=user, alert_phone=options["alert_phone"])
         self.stdout.write(self.style.SUCCESS(

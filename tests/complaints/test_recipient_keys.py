@@ -1,0 +1,95 @@
+"""Issue 6, first part: at intake the case's data key is also wrapped to each reader's
+public key and to the unit's recovery key."""
+
+import base64
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from complaints import crypto
+from complaints.keys import staff_key_create, staff_key_rewrap
+from complaints.models import CaseKey, StaffKey
+from complaints.services import complaint_receive
+from policies.models import ChildProtectionPolicy, Membership, Unit
+from tests.conftest import PASSWORD, make_staff, make_unit
+
+NARRATIVE = "The guard kept me alone in the dark room."
+
+
+def receive(unit):
+    return complaint_receive(unit=unit, channel="web", language="en", narrative=NARRATIVE,
+                             category="neglect", in_danger=False, about_staff=False,
+                             contact_preference="none").case
+
+
+def narrative_with(case, holder_kind, holder_id, private_key):
+    envelope = CaseKey.objects.get(case=case, holder_kind=holder_kind, holder_id=holder_id)
+    holder = f"{'user' if holder_kind == 'user' else 'recovery'}:{holder_id}"
+    data_key = crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key,
+                                                   case_id=case.id, holder=holder)
+    return crypto.decrypt_text(data_key, case.narrative,
+                               context=crypto.field_context("case", case.id, "narrative"))
+
+
+@pytest.mark.django_db
+def test_each_reader_gets_a_copy_that_their_password_opens(unit, focal_point, manager, django_user_model):
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    for user in (focal_point, colleague, manager):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    copies = set(CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True))
+    assert copies == {str(focal_point.pk), str(colleague.pk)}  # never the manager
+    private = crypto.unwrap_private_key(focal_point.staff_key.wrapped_private_key, PASSWORD)
+    assert narrative_with(case, "user", str(focal_point.pk), private) == NARRATIVE
+
+
+@pytest.mark.django_db
+def test_oversight_copy_is_made_but_not_released_until_escalation(unit, focal_point, django_user_model):
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
+    for user in (focal_point, ombud):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    copy = CaseKey.objects.get(case=case, holder_kind="user", holder_id=str(ombud.pk))
+    assert copy.released_at is None
+    assert CaseKey.objects.get(case=case, holder_id=str(focal_point.pk)).released_at is not None
+
+
+@pytest.mark.django_db
+def test_recovery_key_opens_every_new_case_and_is_not_stored(unit, focal_point):
+    out = StringIO()
+    call_command("recovery_key_create", "--unit", unit.code, stdout=out)
+    private = base64.b64decode(out.getvalue().strip().splitlines()[-1])
+    unit.refresh_from_db()
+    assert private not in bytes(unit.recovery_public_key)
+    case = receive(unit)
+    assert narrative_with(case, "recovery", unit.code, private) == NARRATIVE
+
+
+@pytest.mark.django_db
+def test_password_change_keeps_the_key_pair(unit, focal_point):
+    staff_key_create(user=focal_point, password=PASSWORD)
+    case = receive(unit)
+    staff_key_rewrap(user=focal_point, old_password=PASSWORD, new_password="a new long passphrase")
+    key = StaffKey.objects.get(user=focal_point)
+    private = crypto.unwrap_private_key(key.wrapped_private_key, "a new long passphrase")
+    assert narrative_with(case, "user", str(focal_point.pk), private) == NARRATIVE
+    with pytest.raises(crypto.DecryptionError):
+        crypto.unwrap_private_key(key.wrapped_private_key, PASSWORD)
+
+
+@pytest.mark.django_db
+def test_login_puts_the_private_key_in_the_session_only_wrapped(client, unit, focal_point):
+    client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
+    key = StaffKey.objects.get(user=focal_point)  # created at first login
+    cookie = client.cookies["recourse_rk"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    blob = base64.b64decode(client.session["private_key_blob"])
+    private = crypto.session_unwrap_private_key(blob, base64.urlsafe_b64decode(cookie.value))
+    assert private == crypto.unwrap_private_key(key.wrapped_private_key, PASSWORD)
+    assert private not in blob
+    client.post(reverse("staff:logout"))
+    assert client.cookies["recourse_rk"].value == ""
