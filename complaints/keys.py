@@ -159,7 +159,8 @@ SESSION_PRIVATE_KEY = "private_key_blob"
 
 def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes]:
     """At login: unwrap the person's private key with their password (creating the key
-    pair on a first login) and re-wrap it for the session. Returns (cookie key, blob)."""
+    pair on a first login), grant colleagues who wait for a copy of cases this person
+    holds, and re-wrap the key for the session. Returns (cookie key, blob)."""
     from complaints.models import StaffKey
 
     key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
@@ -170,4 +171,63 @@ def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes]:
         # the recovery key grant access to existing cases again.
         key = staff_key_create(user=user, password=password)
         private = crypto.unwrap_private_key(key.wrapped_private_key, password)
+    grants_fulfil(granter=user, private_key=private)
     return crypto.session_wrap_private_key(private)
+
+
+def case_keys_revoke(*, case, user_ids) -> int:
+    """A person excluded after intake (the subject, or recused) loses their copy."""
+    deleted, _ = CaseKey.objects.filter(
+        case=case, holder_kind=CaseKey.HolderKind.USER, holder_id__in=[str(u) for u in user_ids]
+    ).delete()
+    return deleted
+
+
+def case_keys_release(*, case, user_ids) -> int:
+    """The case reached these people (escalation, re-routing): hand out the copies made
+    for them at intake. Those without one wait for a grant."""
+    return CaseKey.objects.filter(
+        case=case, holder_kind=CaseKey.HolderKind.USER, holder_id__in=[str(u) for u in user_ids],
+        released_at__isnull=True,
+    ).update(released_at=timezone.now())
+
+
+def case_keys_missing(*, case, user_ids) -> list[int]:
+    """Who may read the case but holds no released copy yet (a pending grant)."""
+    held = set(CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
+                                      released_at__isnull=False).values_list("holder_id", flat=True))
+    return [u for u in user_ids if str(u) not in held]
+
+
+def grants_fulfil(*, granter, private_key: bytes, limit: int = 500) -> int:
+    """Run in a session that holds a private key: for every case this person can open,
+    wrap its data key to readers who have a key pair but no copy yet."""
+    from complaints.models import StaffKey
+    from complaints.selectors import case_readers
+
+    mine = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(granter.pk),
+                                  released_at__isnull=False).select_related("case")[:limit]
+    public_keys = {}
+    granted = 0
+    for envelope in mine:
+        missing = case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
+        missing = [u for u in missing if u != granter.pk]
+        if not missing:
+            continue
+        if any(u not in public_keys for u in missing):
+            public_keys.update({k.user_id: bytes(k.public_key)
+                                for k in StaffKey.objects.filter(user_id__in=missing)})
+        data_key = crypto.unwrap_data_key_with_private(
+            envelope.wrapped_key, private_key, case_id=envelope.case_id, holder=f"user:{granter.pk}")
+        for user_id in missing:
+            if user_id not in public_keys:
+                continue
+            CaseKey.objects.update_or_create(
+                case_id=envelope.case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
+                defaults={"wrapped_key": crypto.wrap_data_key_to_public(
+                    data_key, public_keys[user_id], case_id=envelope.case_id, holder=f"user:{user_id}"),
+                    "released_at": timezone.now()})
+            granted += 1
+    if granted:
+        audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
+    return granted

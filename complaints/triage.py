@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from complaints.audit import audit_record
+from complaints.keys import case_keys_release, case_keys_revoke
 from complaints.models import Case, CaseEvent, CaseExclusion
 from complaints.services import ComplaintError
 from notifications.models import Notification
@@ -31,6 +32,9 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
         CaseExclusion.objects.get_or_create(
             case=case, user_id=subject_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
         )
+    # Whoever is excluded loses their copy of the data key; whoever now handles the case
+    # gets the copy made for them at intake, if any.
+    case_keys_revoke(case=case, user_ids=excluded | ({subject_id} if subject_id else set()))
     previous_assignee = case.assignee_id
     case.handling_unit_id = decision.handling_unit_id
     case.assignee_id = decision.assignee_id
@@ -41,6 +45,9 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
     audit_record(action="complaints.case.rerouted", actor=actor, case=case,
                  data={"why": why, "handling_unit": decision.handling_unit_id,
                        "assignee": decision.assignee_id})
+    from complaints.selectors import case_readers
+
+    case_keys_release(case=case, user_ids=case_readers(case))
     if decision.assignee_id and decision.assignee_id != previous_assignee:
         notify_users(case=case, user_ids=[decision.assignee_id], kind=Notification.Kind.NEW_CASE)
     return case

@@ -93,3 +93,43 @@ def test_login_puts_the_private_key_in_the_session_only_wrapped(client, unit, fo
     assert private not in blob
     client.post(reverse("staff:logout"))
     assert client.cookies["recourse_rk"].value == ""
+
+
+@pytest.mark.django_db
+def test_recusal_removes_the_copy_and_a_later_focal_point_is_granted_at_a_colleagues_login(
+        client, unit, focal_point, django_user_model):
+    from complaints.triage import case_recuse
+
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    for user in (focal_point, colleague):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    case_recuse(case=case, actor=colleague, reason="My neighbour")
+    assert not CaseKey.objects.filter(case=case, holder_id=str(colleague.pk)).exists()
+
+    newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
+    staff_key_create(user=newcomer, password=PASSWORD)
+    assert not CaseKey.objects.filter(case=case, holder_id=str(newcomer.pk)).exists()
+    client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
+    private = crypto.unwrap_private_key(StaffKey.objects.get(user=newcomer).wrapped_private_key, PASSWORD)
+    assert narrative_with(case, "user", str(newcomer.pk), private) == NARRATIVE
+    # The recused colleague is not granted again.
+    assert not CaseKey.objects.filter(case=case, holder_id=str(colleague.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_escalation_to_oversight_releases_its_copies(unit, focal_point, django_user_model):
+    from datetime import timedelta
+
+    from complaints.escalation import escalation_sweep
+
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
+    for user in (focal_point, ombud):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    start = case.received_at
+    for hours in (73, 146, 219):  # standard: acknowledge within 72 h, one step per window
+        escalation_sweep(now=start + timedelta(hours=hours))
+    assert CaseKey.objects.get(case=case, holder_id=str(ombud.pk)).released_at is not None

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints import crypto
 from complaints.models import Case
 from policies.models import Membership, Unit
 
@@ -63,3 +64,19 @@ class Command(BaseCommand):
             timings = timings[1:]  # the first run warms caches
             p90 = statistics.quantiles(timings, n=10)[-1]
             self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {p90:>8.1f} {queries:>8}")
+        self._key_derivation(options["runs"])
+
+    def _key_derivation(self, runs: int) -> None:
+        """The deliberate costs: per staff login and per complaint filed."""
+        _public, private = crypto.generate_keypair()
+        blob = crypto.wrap_private_key(private, "benchmark password")
+        for label, work in (
+            ("staff login: private key unwrap", lambda: crypto.unwrap_private_key(blob, "benchmark password")),
+            ("complaint: follow-up code hash", lambda: crypto.hash_followup_code("123456789012")),
+        ):
+            timings = []
+            for _ in range(max(runs // 3, 3)):
+                start = time.perf_counter()
+                work()
+                timings.append((time.perf_counter() - start) * 1000)
+            self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {max(timings):>8.1f} {'-':>8}")
