@@ -146,3 +146,25 @@ def test_focal_point_moves_a_case_from_its_page_and_outsider_cannot(staff_client
     for name in ("staff:case", "staff:case_status"):
         assert other.post(reverse(name, args=[case.reference]), {"to_status": "withdrawn"}).status_code == 404
     assert Case.objects.get().status == S.ACKNOWLEDGED
+
+
+@pytest.mark.django_db
+def test_case_page_renders_at_every_step(staff_client, unit, focal_point):
+    from competencies.models import StaffMember
+
+    StaffMember.objects.create(unit=unit, name="Officer K.")
+    case = receive(unit).case
+    client = staff_client(focal_point)
+    url = reverse("staff:case", args=[case.reference])
+    seen = {}
+    for status, reason in [(None, ""), *PATH, (S.CLOSED, "Done")]:
+        if status == S.CLOSED:
+            Case.objects.filter(pk=case.pk).update(outcome_told_at=timezone.now())
+        if status:
+            walk(case, focal_point, [(status, reason)])
+        html = client.get(url).content.decode()
+        seen[status] = html
+        assert "What the child wrote" in html and "Why is this case here?" in html
+    assert "Substantiate against a staff member" in seen[S.INVESTIGATING]
+    assert "refer-title" in seen[S.ASSESSING]
+    assert 'value="acknowledged"' in seen[None] and "transition-form" not in seen[S.CLOSED]

@@ -209,3 +209,29 @@ def test_outsider_gets_404_on_every_case_url(staff_client, case, outsider):
     case.refresh_from_db()
     assert case.status == "received" and case.assignee != outsider
     assert not AuditEvent.objects.filter(actor=outsider, case=case).exists()
+
+
+@pytest.mark.django_db
+def test_every_admin_page_renders_and_shows_no_complaint_content(client, django_user_model, unit,
+                                                                  focal_point, sms):
+    from django.contrib import admin as django_admin
+
+    for text in ("TST1 " + NARRATIVE, "DONE", "2", "2"):
+        sms(text)
+    receive(unit)
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    for model, model_admin in django_admin.site._registry.items():
+        opts = model._meta
+        changelist = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        assert changelist.status_code == 200, opts.label
+        pages = [changelist]
+        first = model.objects.first()
+        if first is not None:
+            pages.append(client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
+                                            args=[first.pk])))
+            assert pages[-1].status_code == 200, opts.label
+        for page in pages:
+            html = page.content.decode()
+            assert NARRATIVE not in html and "+221770000001" not in html, opts.label
