@@ -193,6 +193,11 @@ def encrypt_text(data_key: bytes, plaintext: str, *, context: bytes) -> bytes:
 
 
 def decrypt_text(data_key: bytes, blob: bytes, *, context: bytes) -> str:
+    """Opens both forms: sealed with the data key itself, or sealed to the case's
+    public key (content added after intake)."""
+    blob = bytes(blob)
+    if blob[:1] == FORMAT_SEALED_TO_CASE_V1:
+        return _open_sealed_to_case(blob, data_key, context)
     return _open(data_key, blob, context).decode("utf-8")
 
 
@@ -359,6 +364,41 @@ def unwrap_data_key_with_private(blob: bytes, private_key: bytes, *, case_id: ob
         raise DecryptionError("wrapped key is malformed") from None
     key = _exchange_key(shared, ephemeral_public, recipient_public, context)
     return _open(key, blob[33:], context)
+
+
+# A case's own X25519 key pair, derived from its data key. Its public half is stored
+# with the case, so the server can add content (a child's message, a reply, a note)
+# that only holders of the data key can read, without being able to read it itself.
+FORMAT_SEALED_TO_CASE_V1 = b"\x05"
+
+
+def case_keypair(data_key: bytes) -> tuple[bytes, bytes]:
+    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"recourse:case-x25519:v1").derive(data_key)
+    private = X25519PrivateKey.from_private_bytes(seed)
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), seed
+
+
+def seal_to_case(plaintext: str, case_public_key: bytes, *, context: bytes) -> bytes:
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(case_public_key)))
+    key = _exchange_key(shared, ephemeral_public, bytes(case_public_key), context)
+    return FORMAT_SEALED_TO_CASE_V1 + ephemeral_public + _seal(key, plaintext.encode("utf-8"), context)
+
+
+def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> str:
+    if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16:
+        raise DecryptionError("ciphertext is malformed")
+    public, private = case_keypair(data_key)
+    ephemeral_public = blob[1:33]
+    try:
+        shared = X25519PrivateKey.from_private_bytes(private).exchange(
+            X25519PublicKey.from_public_bytes(ephemeral_public))
+    except ValueError:
+        raise DecryptionError("ciphertext is malformed") from None
+    key = _exchange_key(shared, ephemeral_public, public, context)
+    return _open(key, blob[33:], context).decode("utf-8")
 
 
 def session_wrap_private_key(private_key: bytes) -> tuple[bytes, bytes]:

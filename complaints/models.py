@@ -84,6 +84,9 @@ class Case(models.Model):
     narrative = models.BinaryField(editable=False)
     contact_detail = models.BinaryField(null=True, editable=False)
     followup_code_hash = models.CharField(max_length=200, editable=False)
+    # The case's X25519 public key (crypto.case_keypair): content added after intake is
+    # sealed to it, so writing never needs the data key.
+    public_key = models.BinaryField(null=True, editable=False)
     # One random token per web form, so a double submission files one case.
     submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
     # Who handles it: the unit itself, or the oversight unit when the complaint is about

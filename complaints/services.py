@@ -179,6 +179,7 @@ def complaint_receive(
         case.contact_detail = crypto.encrypt_text(
             data_key, contact_detail, context=crypto.field_context("case", case.id, "contact")
         )
+    case.public_key = crypto.case_keypair(data_key)[0]
     followup_code = _new_followup_code()
     case.followup_code_hash = crypto.hash_followup_code(followup_code)
 
@@ -301,8 +302,9 @@ def case_note(*, case: Case, actor, body: str) -> Message:
 
 def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
     message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
-    message.body = crypto.encrypt_text(
-        case_data_key(case), body, context=message_context(message)
-    )
+    if case.public_key:  # no data key needed: the server writes but cannot read
+        message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
+    else:  # a case from before case public keys
+        message.body = crypto.encrypt_text(case_data_key(case), body, context=message_context(message))
     message.save(force_insert=True)
     return message

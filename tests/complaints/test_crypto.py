@@ -184,3 +184,18 @@ def test_session_copy_needs_both_the_cookie_key_and_the_session_blob():
     assert crypto.session_unwrap_private_key(blob, cookie_key) == private
     with pytest.raises(DecryptionError):
         crypto.session_unwrap_private_key(blob, crypto.new_data_key())
+
+
+def test_content_sealed_to_the_case_public_key_opens_only_with_the_data_key():
+    data_key = crypto.new_data_key()
+    public, _private = crypto.case_keypair(data_key)
+    assert crypto.case_keypair(data_key)[0] == public  # derived, so nothing else to store
+    context = crypto.field_context("message", "c/m", "body")
+    blob = crypto.seal_to_case("Encore une chose.", public, context=context)
+    assert crypto.decrypt_text(data_key, blob, context=context) == "Encore une chose."
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(crypto.new_data_key(), blob, context=context)
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(data_key, blob, context=crypto.field_context("message", "c/x", "body"))
+    with pytest.raises(DecryptionError):
+        crypto.decrypt_text(data_key, blob[:-3], context=context)

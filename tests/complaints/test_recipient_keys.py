@@ -133,3 +133,19 @@ def test_escalation_to_oversight_releases_its_copies(unit, focal_point, django_u
     for hours in (73, 146, 219):  # standard: acknowledge within 72 h, one step per window
         escalation_sweep(now=start + timedelta(hours=hours))
     assert CaseKey.objects.get(case=case, holder_id=str(ombud.pk)).released_at is not None
+
+
+@pytest.mark.django_db
+def test_adding_a_message_never_unwraps_the_data_key(unit, focal_point, monkeypatch):
+    from complaints import selectors
+    from complaints.selectors import case_messages_for_reporter
+    from complaints.services import followup_add_message
+
+    case = receive(unit)
+    def refuse(*args, **kwargs):
+        raise AssertionError("the server unwrapped a data key to write")
+    monkeypatch.setattr(selectors, "case_data_key", refuse)
+    monkeypatch.setattr("complaints.services.case_data_key", refuse)
+    followup_add_message(case=case, body="It happened again.")
+    monkeypatch.undo()
+    assert [m.body for m in case_messages_for_reporter(case)] == ["It happened again."]

@@ -81,6 +81,7 @@ class Command(BaseCommand):
                     queue_priority=URGENCY_RANK[urgency],
                 )
                 case.next_due_at = case.current_next_due()
+                case.public_key = crypto.case_keypair(data_key)[0]
                 case.narrative = crypto.encrypt_text(
                     data_key, f"Synthetic case {n}.", context=crypto.field_context("case", case_id, "narrative"))
                 key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case_id)
