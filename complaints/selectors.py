@@ -59,10 +59,25 @@ def _decrypt_messages(case: Case, data_key: bytes, *, notes: bool) -> list[Decry
     ]
 
 
-def case_content_for_staff(*, case: Case, actor) -> CaseContent:
-    """Decrypt a case for a staff member who may read it; audited before decrypting."""
-    audit_record(action="complaints.case.decrypted", actor=actor, case=case)
-    data_key = case_data_key(case)
+def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> bytes | None:
+    if private_key is None or actor is None:
+        return None
+    envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
+                                      holder_id=str(actor.pk), released_at__isnull=False).first()
+    if envelope is None:
+        return None
+    return crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key,
+                                               case_id=case.id, holder=f"user:{actor.pk}")
+
+
+def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> CaseContent:
+    """Decrypt a case for a staff member who may read it; audited before decrypting.
+    With the person's private key (from their session) their own copy of the data key
+    is used; otherwise the server's copy, which the move to per-person keys removes."""
+    data_key = _data_key_from_own_copy(case, actor, private_key)
+    audit_record(action="complaints.case.decrypted", actor=actor, case=case,
+                 data={"via": "own key" if data_key else "server key ring"})
+    data_key = data_key or case_data_key(case)
     contact = ""
     if case.contact_detail:
         contact = crypto.decrypt_text(

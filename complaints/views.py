@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints import crypto
 from complaints.audit import audit_record
 from complaints.keys import SESSION_PRIVATE_KEY, staff_session_key_open
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
@@ -144,6 +145,17 @@ def _base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
+def session_private_key(request) -> bytes | None:
+    """The person's private key, if this browser and this session both hold their half."""
+    blob, cookie = request.session.get(SESSION_PRIVATE_KEY), request.COOKIES.get(PRIVATE_KEY_COOKIE)
+    if not blob or not cookie:
+        return None
+    try:
+        return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
+    except (crypto.DecryptionError, ValueError):
+        return None
+
+
 @require_POST
 def logout(request):
     auth_views.auth_logout(request)
@@ -186,7 +198,8 @@ def case_detail(request, reference: str):
         else:
             messages.success(request, "Reply saved. The child sees it on the follow-up page.")
             return redirect("staff:case", reference=case.reference)
-    content = case_content_for_staff(case=case, actor=request.user)
+    content = case_content_for_staff(case=case, actor=request.user,
+                                     private_key=session_private_key(request))
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),

@@ -149,3 +149,19 @@ def test_adding_a_message_never_unwraps_the_data_key(unit, focal_point, monkeypa
     followup_add_message(case=case, body="It happened again.")
     monkeypatch.undo()
     assert [m.body for m in case_messages_for_reporter(case)] == ["It happened again."]
+
+
+@pytest.mark.django_db
+def test_a_signed_in_focal_point_reads_through_their_own_key(staff_client, unit, focal_point):
+    from complaints.models import AuditEvent
+
+    staff_key_create(user=focal_point, password=PASSWORD)
+    case = receive(unit)
+    client = staff_client(focal_point)
+    assert NARRATIVE in client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert AuditEvent.objects.get(action="complaints.case.decrypted").data == {"via": "own key"}
+    # Another browser with the session but not the cookie falls back (and says so).
+    client.cookies.pop("recourse_rk")
+    client.get(reverse("staff:case", args=[case.reference]))
+    assert AuditEvent.objects.filter(action="complaints.case.decrypted").last().data == {
+        "via": "server key ring"}
