@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from cryptography.exceptions import InvalidKey, InvalidTag
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -264,24 +264,72 @@ def _argon2id(salt: bytes) -> Argon2id:
     )
 
 
-def hash_followup_code(code: str) -> str:
-    """Argon2id PHC string (parameters, salt and hash) for a follow-up code."""
-    return _argon2id(secrets.token_bytes(16)).derive_phc_encoded(code.encode())
+FOLLOWUP_SCHEME = "recourse-argon2id"
 
 
-def verify_followup_code(code: str, encoded: str) -> bool:
+def _hkdf(raw: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(raw)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class FollowupSecret:
+    """From one Argon2id run over a follow-up code: what may be stored (a verifier)
+    and what may not (the child's X25519 key, which opens their copy of the case key)."""
+
+    stored: str
+    reporter_private: bytes = field(repr=False)
+    reporter_public: bytes
+
+
+def _followup_from_raw(raw: bytes, stored: str) -> FollowupSecret:
+    private = X25519PrivateKey.from_private_bytes(_hkdf(raw, b"recourse:followup:reporter-x25519"))
+    return FollowupSecret(stored=stored, reporter_private=private.private_bytes_raw(),
+                          reporter_public=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def followup_secret_new(code: str) -> FollowupSecret:
+    """Argon2id over a new follow-up code. The stored string holds the parameters, the
+    salt and an HKDF of the result, never the result itself."""
+    from django.conf import settings
+
+    cost = settings.FOLLOWUP_CODE_KDF
+    salt = secrets.token_bytes(16)
+    raw = _argon2id(salt).derive(code.encode())
+    stored = (f"${FOLLOWUP_SCHEME}$v=1$m={cost['memory_cost']},t={cost['iterations']},"
+              f"p={cost['lanes']}${_b64(salt)}${_b64(_hkdf(raw, b'recourse:followup:verify'))}")
+    return _followup_from_raw(raw, stored)
+
+
+def followup_secret_check(code: str, stored: str) -> FollowupSecret | None:
+    """The child's secret if the code is right; None otherwise (same work either way)."""
     try:
-        Argon2id.verify_phc_encoded(code.encode(), encoded)
-    except (InvalidKey, ValueError):
-        return False
-    return True
+        _, scheme, _version, params, salt_text, verifier_text = stored.split("$")
+        cost = dict(item.split("=") for item in params.split(","))
+        salt, verifier = _unb64(salt_text), _unb64(verifier_text)
+        if scheme != FOLLOWUP_SCHEME:
+            return None
+        raw = Argon2id(salt=salt, length=32, iterations=int(cost["t"]), lanes=int(cost["p"]),
+                       memory_cost=int(cost["m"])).derive(code.encode())
+    except (ValueError, KeyError):
+        return None
+    if not hmac.compare_digest(_hkdf(raw, b"recourse:followup:verify"), verifier):
+        return None
+    return _followup_from_raw(raw, stored)
 
 
-# A well-formed hash to verify against when a reference is unknown, so that a wrong
+# A well-formed verifier to check against when a reference is unknown, so that a wrong
 # reference and a wrong code take the same time.
 @lru_cache(maxsize=1)
-def dummy_followup_hash() -> str:
-    return hash_followup_code("000000000000")
+def dummy_followup_stored() -> str:
+    return followup_secret_new("000000000000").stored
 
 
 # --- Per-person keys (X25519) -------------------------------------------------------------

@@ -87,6 +87,9 @@ class Case(models.Model):
     # The case's X25519 public key (crypto.case_keypair): content added after intake is
     # sealed to it, so writing never needs the data key.
     public_key = models.BinaryField(null=True, editable=False)
+    # The child's X25519 public key, derived from their follow-up code: their copy of
+    # the data key is wrapped to it, and only the code opens it again.
+    reporter_public_key = models.BinaryField(null=True, editable=False)
     # One random token per web form, so a double submission files one case.
     submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
     # Who handles it: the unit itself, or the oversight unit when the complaint is about
@@ -161,6 +164,7 @@ class CaseKey(models.Model):
         SERVER = "server", "Server key ring"
         USER = "user", "A staff member's public key"
         RECOVERY = "recovery", "The unit's offline recovery key"
+        REPORTER = "reporter", "The child's follow-up code"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="keys")
     holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)

@@ -9,9 +9,14 @@ from django.utils import translation
 
 from complaints.audit import audit_record
 from complaints.lifecycle import case_transition
-from complaints.models import Case, Message
-from complaints.selectors import case_content_for_staff
-from complaints.services import ComplaintError, complaint_receive, message_create
+from complaints.models import Case, CaseKey, Message
+from complaints.selectors import case_content_for_staff, case_data_key
+from complaints.services import (
+    ComplaintError,
+    complaint_receive,
+    message_create,
+    reporter_copy_create,
+)
 from policies.models import Unit
 
 
@@ -36,10 +41,15 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
             about_staff=case.about_staff, contact_preference=case.contact_preference,
             contact_detail=content.contact_detail, sms_reporter=case.sms_reporter,
         ).case
-        # The child follows the new case with the code they already have.
+        # The child follows the new case with the code they already have: same verifier,
+        # and their copy of the new case key is wrapped to the same code-derived key.
         Case.objects.filter(pk=linked.pk).update(
-            referred_from=case, followup_code_hash=case.followup_code_hash
+            referred_from=case, followup_code_hash=case.followup_code_hash,
+            reporter_public_key=case.reporter_public_key,
         )
+        linked.reporter_public_key = case.reporter_public_key
+        CaseKey.objects.filter(case=linked, holder_kind=CaseKey.HolderKind.REPORTER).delete()
+        reporter_copy_create(case=linked, data_key=case_data_key(linked))
         target = f"unit {to_unit.code} (case {linked.display_reference})"
     else:
         target = f"partner service {partner}"

@@ -92,8 +92,17 @@ def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = Non
     )
 
 
-def case_messages_for_reporter(case: Case) -> list[DecryptedMessage]:
-    return _decrypt_messages(case, case_data_key(case), notes=False)
+def case_messages_for_reporter(case: Case, *, reporter_private: bytes | None = None
+                               ) -> list[DecryptedMessage]:
+    """What the child reads: through their own copy of the case key when their code's
+    key is at hand, otherwise (older cases, server-side checks) the server's copy."""
+    data_key = None
+    if reporter_private is not None:
+        envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.REPORTER).first()
+        if envelope is not None:
+            data_key = crypto.unwrap_data_key_with_private(
+                envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter")
+    return _decrypt_messages(case, data_key or case_data_key(case), notes=False)
 
 
 def cases_for_focal_point(user) -> QuerySet[Case]:

@@ -181,7 +181,9 @@ def complaint_receive(
         )
     case.public_key = crypto.case_keypair(data_key)[0]
     followup_code = _new_followup_code()
-    case.followup_code_hash = crypto.hash_followup_code(followup_code)
+    secret = crypto.followup_secret_new(followup_code)
+    case.followup_code_hash = secret.stored
+    case.reporter_public_key = secret.reporter_public
 
     for _attempt in range(5):
         case.reference = _new_reference()
@@ -201,6 +203,7 @@ def complaint_receive(
     CaseKey.objects.create(
         case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
     )
+    reporter_copy_create(case=case, data_key=data_key)
     # Per-person copies (issue 6): readers now, the oversight unit when escalated to it.
     from complaints.keys import case_keys_for_holders
 
@@ -219,11 +222,27 @@ def complaint_receive(
 # --- Reporter follow-up -------------------------------------------------------------------
 
 
+def reporter_copy_create(*, case: Case, data_key: bytes) -> None:
+    """The child's copy of the data key, wrapped to the key their follow-up code derives."""
+    CaseKey.objects.create(
+        case=case, holder_kind=CaseKey.HolderKind.REPORTER, holder_id="reporter",
+        released_at=timezone.now(),
+        wrapped_key=crypto.wrap_data_key_to_public(
+            data_key, bytes(case.reporter_public_key), case_id=case.id, holder="reporter"),
+    )
+
+
+@dataclass(frozen=True)
+class FollowupAccess:
+    case: Case
+    reporter_private: bytes
+
+
 def _recent_failures(scope: str, key: str, since) -> int:
     return ThrottleFailure.objects.filter(scope=scope, key=key, at__gte=since).count()
 
 
-def followup_open(*, reference: str, code: str, client_key: str) -> Case:
+def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAccess:
     """Check a reference and follow-up code. Wrong guesses are counted per reference
     and per client; past the limit every try is refused until the window passes."""
     reference = normalise_reference(reference)
@@ -243,10 +262,11 @@ def followup_open(*, reference: str, code: str, client_key: str) -> Case:
         raise too_many
 
     case = Case.objects.filter(reference=reference).first() if reference else None
-    # Verify against a dummy hash when the reference is unknown: same time either way.
-    stored = case.followup_code_hash if case else crypto.dummy_followup_hash()
-    if code.isdigit() and crypto.verify_followup_code(code, stored) and case is not None:
-        return case
+    # Check against a dummy verifier when the reference is unknown: same time either way.
+    stored = case.followup_code_hash if case else crypto.dummy_followup_stored()
+    secret = crypto.followup_secret_check(code, stored) if code.isdigit() else None
+    if secret is not None and case is not None:
+        return FollowupAccess(case=case, reporter_private=secret.reporter_private)
 
     ThrottleFailure.objects.bulk_create(
         [

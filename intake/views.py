@@ -1,5 +1,6 @@
 """Reporter pages: no account, no JavaScript needed, nothing sensitive in URLs."""
 
+import base64
 import secrets
 import time
 
@@ -29,6 +30,8 @@ from policies.selectors import unit_current_policy, units_open_to_reporters
 
 FOLLOWUP_SESSION_KEY = "followup_case"
 FOLLOWUP_SEEN_KEY = "followup_seen"
+FOLLOWUP_KEY_BLOB = "followup_key_blob"
+FOLLOWUP_KEY_COOKIE = "recourse_fk"
 
 
 def start(request):
@@ -83,7 +86,7 @@ def followup(request):
         if form.is_valid():
             client_key = crypto.blind_index(client_address(request), purpose="client")
             try:
-                case = followup_open(
+                access = followup_open(
                     reference=form.cleaned_data["reference"],
                     code=form.cleaned_data["code"],
                     client_key=client_key,
@@ -96,15 +99,32 @@ def followup(request):
                 status = 400
             else:
                 request.session.cycle_key()
-                request.session[FOLLOWUP_SESSION_KEY] = str(case.pk)
+                request.session[FOLLOWUP_SESSION_KEY] = str(access.case.pk)
                 request.session[FOLLOWUP_SEEN_KEY] = time.time()
                 request.session.set_expiry(0)  # ends when the browser closes
-                return redirect("intake:followup_case")
+                # The child's key, for this visit only: half in a cookie, half here.
+                cookie_key, blob = crypto.session_wrap_private_key(access.reporter_private)
+                request.session[FOLLOWUP_KEY_BLOB] = base64.b64encode(blob).decode()
+                response = redirect("intake:followup_case")
+                response.set_cookie(FOLLOWUP_KEY_COOKIE, base64.urlsafe_b64encode(cookie_key).decode(),
+                                    secure=settings.SESSION_COOKIE_SECURE, httponly=True,
+                                    samesite="Strict")
+                return response
         else:
             status = 400
     else:
         form = FollowUpForm()
     return render(request, "intake/followup.html", {"form": form}, status=status)
+
+
+def _reporter_private_key(request) -> bytes | None:
+    blob, cookie = request.session.get(FOLLOWUP_KEY_BLOB), request.COOKIES.get(FOLLOWUP_KEY_COOKIE)
+    if not blob or not cookie:
+        return None
+    try:
+        return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
+    except (crypto.DecryptionError, ValueError):
+        return None
 
 
 def _followup_case(request) -> Case | None:
@@ -144,7 +164,8 @@ def followup_case(request):
     context = {
         "case": case,
         "status_text": status_for_child(case.status),
-        "case_messages": case_messages_for_reporter(case),
+        "case_messages": case_messages_for_reporter(
+            case, reporter_private=_reporter_private_key(request)),
         "form": form,
     }
     return render(request, "intake/followup_case.html", context, status=status)
@@ -153,4 +174,6 @@ def followup_case(request):
 @require_POST
 def followup_leave(request):
     request.session.flush()
-    return redirect("intake:start")
+    response = redirect("intake:start")
+    response.delete_cookie(FOLLOWUP_KEY_COOKIE, samesite="Strict")
+    return response

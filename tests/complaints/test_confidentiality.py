@@ -89,4 +89,4 @@ def test_narrative_is_not_stored_in_plaintext(file_complaint, unit):
     case = Case.objects.get()
     assert b"cold room" not in bytes(case.narrative)
     assert "cold room" not in str(case.routing)
-    assert "$argon2id$" in case.followup_code_hash
+    assert case.followup_code_hash.startswith("$recourse-argon2id$")

@@ -117,11 +117,16 @@ def test_new_primary_keeps_old_keys_and_index_key():
 
 def test_followup_code_hash_is_argon2id_with_the_configured_cost(settings):
     settings.FOLLOWUP_CODE_KDF = {"memory_cost": 19456, "iterations": 2, "lanes": 1}
-    encoded = crypto.hash_followup_code("123456789012")
-    assert encoded.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert "123456789012" not in encoded
-    assert crypto.verify_followup_code("123456789012", encoded)
-    assert not crypto.verify_followup_code("123456789013", encoded)
+    secret = crypto.followup_secret_new("123456789012")
+    assert secret.stored.startswith("$recourse-argon2id$v=1$m=19456,t=2,p=1$")
+    assert "123456789012" not in secret.stored
+    again = crypto.followup_secret_check("123456789012", secret.stored)
+    assert again is not None and again.reporter_private == secret.reporter_private
+    assert crypto.followup_secret_check("123456789013", secret.stored) is None
+    # What is stored does not give the child's key away.
+    assert secret.reporter_private not in secret.stored.encode()
+    for part in secret.stored.split("$")[-2:]:
+        assert crypto._unb64(part) != secret.reporter_private
 
 
 def test_production_default_kdf_cost_is_the_owasp_minimum():

@@ -165,3 +165,25 @@ def test_a_signed_in_focal_point_reads_through_their_own_key(staff_client, unit,
     client.get(reverse("staff:case", args=[case.reference]))
     assert AuditEvent.objects.filter(action="complaints.case.decrypted").last().data == {
         "via": "server key ring"}
+
+
+@pytest.mark.django_db
+def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit, focal_point, monkeypatch):
+    from complaints import selectors
+    from complaints.services import case_reply
+    from tests.conftest import complaint_data, receipt_from
+
+    reference, code = receipt_from(client.post(reverse("intake:complaint_form", args=[unit.code]),
+                                               complaint_data()))
+    case = CaseKey.objects.get(holder_kind="reporter").case
+    case_reply(case=case, actor=focal_point, body="We are sorry this happened.")
+    client.post(reverse("intake:followup"), {"reference": reference, "code": code})
+    assert client.cookies["recourse_fk"]["samesite"] == "Strict"
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the server's copy was used")
+    monkeypatch.setattr(selectors, "case_data_key", refuse)
+    page = client.get(reverse("intake:followup_case")).content.decode()
+    assert "We are sorry this happened." in page
+    client.post(reverse("intake:followup_leave"))
+    assert client.cookies["recourse_fk"].value == ""

@@ -72,7 +72,7 @@ class Command(BaseCommand):
         blob = crypto.wrap_private_key(private, "benchmark password")
         for label, work in (
             ("staff login: private key unwrap", lambda: crypto.unwrap_private_key(blob, "benchmark password")),
-            ("complaint: follow-up code hash", lambda: crypto.hash_followup_code("123456789012")),
+            ("complaint: follow-up code hash", lambda: crypto.followup_secret_new("123456789012")),
         ):
             timings = []
             for _ in range(max(runs // 3, 3)):

@@ -42,7 +42,7 @@ class Command(BaseCommand):
         statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
         categories = list(policy.categories)
         # One hash for every synthetic case: Argon2id per case would take an hour.
-        code_hash = crypto.hash_followup_code("000000000000")
+        code_hash = crypto.followup_secret_new("000000000000").stored
         now = timezone.now()
         offset = Case.objects.count()
         created = 0
