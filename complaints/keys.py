@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import CaseKey
+from complaints.models import CaseKey, StaffKey
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,9 @@ def server_sealed_reseal(*, batch_size: int = 500) -> int:
 # --- Per-person keys ---------------------------------------------------------------------
 
 
-def staff_key_create(*, user, password: str) -> "StaffKey":
+def staff_key_create(*, user, password: str) -> StaffKey:
     """A new key pair for a staff member, its private half wrapped under the password.
     A forgotten password means a new key pair (and grants from colleagues)."""
-    from complaints.models import StaffKey
-
     public, private = crypto.generate_keypair()
     key, _ = StaffKey.objects.update_or_create(
         user=user, defaults={"public_key": public,

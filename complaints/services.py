@@ -18,8 +18,8 @@ from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleFailure
 from complaints.selectors import case_data_key, message_context
-from notifications.services import notify_case_handlers, notify_users
 from notifications.models import Notification
+from notifications.services import notify_case_handlers, notify_users
 from notifications.sms import render_sms, sms_queue
 from policies.models import URGENCY_RANK, Unit
 from policies.routing import route

@@ -17,14 +17,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from competencies.models import StaffMember
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.keys import SESSION_PRIVATE_KEY, staff_session_key_open
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
-from complaints.referral import case_refer
-from complaints.reply_templates import compose_reply
+from complaints.keys import SESSION_PRIVATE_KEY, staff_session_key_open
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
+from complaints.referral import case_refer
+from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     case_content_for_staff,
     case_for_focal_point,
@@ -32,9 +33,8 @@ from complaints.selectors import (
     escalated_to_manager,
     triage_queue,
 )
-from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
-from competencies.models import StaffMember
 from complaints.services import ComplaintError, case_note, case_reply
+from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from policies.categories import formal_label
 from policies.models import Membership
 

@@ -3,7 +3,6 @@ from django import forms
 from policies.categories import category_data, formal_label, policy_category_codes
 from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Unit, Urgency
 
-
 PARTNER_KINDS = ("health", "psychosocial", "legal_aid", "other")
 
 

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 
 from complaints import crypto
 from complaints.keys import data_keys_rewrap
-from complaints.models import AuditEvent, Case, CaseKey
+from complaints.models import AuditEvent, CaseKey
 from complaints.selectors import case_content_for_staff
 from complaints.services import complaint_receive
 from policies.models import Membership

@@ -222,7 +222,7 @@ def test_every_admin_page_renders_and_shows_no_complaint_content(client, django_
     root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
     TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
     staff_login(client, root)
-    for model, model_admin in django_admin.site._registry.items():
+    for model, _model_admin in django_admin.site._registry.items():
         opts = model._meta
         changelist = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         assert changelist.status_code == 200, opts.label

@@ -21,7 +21,7 @@ from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms
 from notifications.sms import render_sms, sms_deliver
 from policies.models import Unit
-from tests.conftest import all_rows_as_text, make_unit, sign_twilio
+from tests.conftest import all_rows_as_text, sign_twilio
 
 INBOUND = "/sms/twilio/inbound/"
 STATUS = "/sms/twilio/status/"

@@ -8,7 +8,6 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.keys import staff_key_create
-
 from policies.models import Membership, StaffProfile, Unit
 
 
