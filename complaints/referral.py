@@ -9,20 +9,15 @@ from django.utils import translation
 
 from complaints.audit import audit_record
 from complaints.lifecycle import case_transition
-from complaints.models import Case, CaseKey, Message
-from complaints.selectors import case_content_for_staff, case_data_key
-from complaints.services import (
-    ComplaintError,
-    complaint_receive,
-    message_create,
-    reporter_copy_create,
-)
+from complaints.models import Case, Message
+from complaints.selectors import case_content_for_staff
+from complaints.services import ComplaintError, complaint_receive, message_create
 from policies.models import Unit
 
 
 @transaction.atomic
 def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit | None = None,
-               partner: str = "") -> Case | None:
+               partner: str = "", private_key: bytes | None = None) -> Case | None:
     """Refer a case being assessed. To a unit: a linked case is filed there with the
     same content and the same follow-up code, and the child is told its reference.
     To a partner service: recorded by name. Either way the child's consent is required."""
@@ -34,22 +29,16 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
         raise ComplaintError("A case cannot be referred to its own unit.")
     linked = None
     if to_unit is not None:
-        content = case_content_for_staff(case=case, actor=actor)
+        content = case_content_for_staff(case=case, actor=actor, private_key=private_key)
+        # The child follows the new case with the code they already have.
         linked = complaint_receive(
             unit=to_unit, channel=case.channel, language=case.language,
             narrative=content.narrative, category=case.category, in_danger=case.in_danger,
             about_staff=case.about_staff, contact_preference=case.contact_preference,
             contact_detail=content.contact_detail, sms_reporter=case.sms_reporter,
+            same_child_as=case,
         ).case
-        # The child follows the new case with the code they already have: same verifier,
-        # and their copy of the new case key is wrapped to the same code-derived key.
-        Case.objects.filter(pk=linked.pk).update(
-            referred_from=case, followup_code_hash=case.followup_code_hash,
-            reporter_public_key=case.reporter_public_key,
-        )
-        linked.reporter_public_key = case.reporter_public_key
-        CaseKey.objects.filter(case=linked, holder_kind=CaseKey.HolderKind.REPORTER).delete()
-        reporter_copy_create(case=linked, data_key=case_data_key(linked))
+        Case.objects.filter(pk=linked.pk).update(referred_from=case)
         target = f"unit {to_unit.code} (case {linked.display_reference})"
     else:
         target = f"partner service {partner}"

@@ -18,8 +18,15 @@ from policies.selectors import focal_point_unit_ids
 OVERSIGHT_LEVEL = 3
 
 
+class CaseLocked(Exception):
+    """Nobody present holds a key to this case: the person waits for a grant."""
+
+
 def case_data_key(case: Case) -> bytes:
-    envelope = CaseKey.objects.get(case=case, holder_kind=CaseKey.HolderKind.SERVER)
+    """The server's copy, while deployments still make one (CASE_SERVER_COPY)."""
+    envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.SERVER).first()
+    if envelope is None:
+        raise CaseLocked("no key to this case is available here")
     return crypto.unwrap_data_key_for_server(
         envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id
     )
@@ -74,10 +81,10 @@ def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = Non
     """Decrypt a case for a staff member who may read it; audited before decrypting.
     With the person's private key (from their session) their own copy of the data key
     is used; otherwise the server's copy, which the move to per-person keys removes."""
-    data_key = _data_key_from_own_copy(case, actor, private_key)
+    own = _data_key_from_own_copy(case, actor, private_key)
+    data_key = own or case_data_key(case)  # CaseLocked when neither is there
     audit_record(action="complaints.case.decrypted", actor=actor, case=case,
-                 data={"via": "own key" if data_key else "server key ring"})
-    data_key = data_key or case_data_key(case)
+                 data={"via": "own key" if own else "server key ring"})
     contact = ""
     if case.contact_detail:
         contact = crypto.decrypt_text(

@@ -119,6 +119,7 @@ def complaint_receive(
     contact_detail: str = "",
     submission_token: str | None = None,
     sms_reporter=None,
+    same_child_as: Case | None = None,
 ) -> Receipt:
     """Store a new complaint encrypted, route it under the unit's policy, and queue the
     focal points' notifications. A repeated submission_token returns the first case."""
@@ -180,10 +181,16 @@ def complaint_receive(
             data_key, contact_detail, context=crypto.field_context("case", case.id, "contact")
         )
     case.public_key = crypto.case_keypair(data_key)[0]
-    followup_code = _new_followup_code()
-    secret = crypto.followup_secret_new(followup_code)
-    case.followup_code_hash = secret.stored
-    case.reporter_public_key = secret.reporter_public
+    if same_child_as is not None:
+        # A referral: the child keeps their reference's code, and their key opens this too.
+        followup_code = ""
+        case.followup_code_hash = same_child_as.followup_code_hash
+        case.reporter_public_key = same_child_as.reporter_public_key
+    else:
+        followup_code = _new_followup_code()
+        secret = crypto.followup_secret_new(followup_code)
+        case.followup_code_hash = secret.stored
+        case.reporter_public_key = secret.reporter_public
 
     for _attempt in range(5):
         case.reference = _new_reference()
@@ -199,10 +206,13 @@ def complaint_receive(
     else:  # pragma: no cover - 25^8 references; five collisions in a row is a bug
         raise RuntimeError("could not allocate a case reference")
 
-    key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case.id)
-    CaseKey.objects.create(
-        case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
-    )
+    if settings.CASE_SERVER_COPY:
+        # Transitional: the server key ring can open the case too. Off, only the people
+        # the case is routed to, the child and the unit's recovery key can.
+        key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case.id)
+        CaseKey.objects.create(
+            case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
+        )
     reporter_copy_create(case=case, data_key=data_key)
     # Per-person copies (issue 6): readers now, the oversight unit when escalated to it.
     from complaints.keys import case_keys_for_holders

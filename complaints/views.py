@@ -29,6 +29,7 @@ from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     case_content_for_staff,
     case_for_focal_point,
+    CaseLocked,
     cases_for_focal_point,
     escalated_to_manager,
     triage_queue,
@@ -198,8 +199,13 @@ def case_detail(request, reference: str):
         else:
             messages.success(request, "Reply saved. The child sees it on the follow-up page.")
             return redirect("staff:case", reference=case.reference)
-    content = case_content_for_staff(case=case, actor=request.user,
-                                     private_key=session_private_key(request))
+    try:
+        content = case_content_for_staff(case=case, actor=request.user,
+                                         private_key=session_private_key(request))
+    except CaseLocked:
+        # Routed to this person, but no copy of its key reached them yet: the next
+        # sign-in of a colleague who holds one grants it.
+        return render(request, "staff/case_locked.html", {"case": case})
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),
@@ -332,7 +338,8 @@ def case_refer_view(request, reference: str):
     try:
         linked = case_refer(case=case, actor=request.user, consent=form.cleaned_data["consent"],
                             reason=form.cleaned_data["reason"], to_unit=form.cleaned_data["to_unit"],
-                            partner=form.cleaned_data["partner"])
+                            partner=form.cleaned_data["partner"],
+                            private_key=session_private_key(request))
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
