@@ -129,12 +129,16 @@ def case_readers(case: Case) -> list[int]:
     from policies.models import Membership
 
     excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
+    units = [case.handling_unit_id]
+    if case.escalation_level >= OVERSIGHT_LEVEL and case.policy.oversight_unit_id:
+        units.append(case.policy.oversight_unit_id)
     return list(
         Membership.objects.filter(
-            unit_id=case.handling_unit_id, role=Membership.Role.FOCAL_POINT, is_active=True
+            unit_id__in=units, role=Membership.Role.FOCAL_POINT, is_active=True
         )
         .exclude(user_id__in=excluded)
         .values_list("user_id", flat=True)
+        .distinct()
     )
 
 

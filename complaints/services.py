@@ -214,14 +214,14 @@ def complaint_receive(
             case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
         )
     reporter_copy_create(case=case, data_key=data_key)
-    # Per-person copies (issue 6): readers now, the oversight unit when escalated to it.
+    # Per-person copies (issue 6) for the people it is routed to. The oversight unit gets
+    # its copies only once a case escalates to it, from a colleague's next sign-in: a
+    # copy made now could be opened with the database and one oversight password.
     from complaints.keys import case_keys_for_holders
 
-    readers = [fp.user_id for fp in (staff.oversight_focal_points
-                                     if decision.handling_unit_id != unit.pk else staff.focal_points)
-               if fp.user_id not in decision.excluded_ids]
-    later = [fp.user_id for fp in staff.oversight_focal_points if fp.user_id not in decision.excluded_ids]
-    case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=later)
+    pool = staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
+    readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
+    case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=[])
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )

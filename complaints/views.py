@@ -27,9 +27,9 @@ from complaints.models import Case
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
+    CaseLocked,
     case_content_for_staff,
     case_for_focal_point,
-    CaseLocked,
     cases_for_focal_point,
     escalated_to_manager,
     triage_queue,

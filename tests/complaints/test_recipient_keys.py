@@ -46,15 +46,14 @@ def test_each_reader_gets_a_copy_that_their_password_opens(unit, focal_point, ma
 
 
 @pytest.mark.django_db
-def test_oversight_copy_is_made_but_not_released_until_escalation(unit, focal_point, django_user_model):
+def test_the_oversight_unit_gets_no_copy_before_escalation(unit, focal_point, django_user_model):
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
     ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
     ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
     for user in (focal_point, ombud):
         staff_key_create(user=user, password=PASSWORD)
     case = receive(unit)
-    copy = CaseKey.objects.get(case=case, holder_kind="user", holder_id=str(ombud.pk))
-    assert copy.released_at is None
+    assert not CaseKey.objects.filter(case=case, holder_id=str(ombud.pk)).exists()
     assert CaseKey.objects.get(case=case, holder_id=str(focal_point.pk)).released_at is not None
 
 
@@ -118,7 +117,8 @@ def test_recusal_removes_the_copy_and_a_later_focal_point_is_granted_at_a_collea
 
 
 @pytest.mark.django_db
-def test_escalation_to_oversight_releases_its_copies(unit, focal_point, django_user_model):
+def test_escalation_to_oversight_grants_its_copies_at_a_holders_next_login(client, unit, focal_point,
+                                                                          django_user_model):
     from datetime import timedelta
 
     from complaints.escalation import escalation_sweep
@@ -132,7 +132,10 @@ def test_escalation_to_oversight_releases_its_copies(unit, focal_point, django_u
     start = case.received_at
     for hours in (73, 146, 219):  # standard: acknowledge within 72 h, one step per window
         escalation_sweep(now=start + timedelta(hours=hours))
-    assert CaseKey.objects.get(case=case, holder_id=str(ombud.pk)).released_at is not None
+    assert not CaseKey.objects.filter(case=case, holder_id=str(ombud.pk)).exists()
+    client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
+    private = crypto.unwrap_private_key(StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD)
+    assert narrative_with(case, "user", str(ombud.pk), private) == NARRATIVE
 
 
 @pytest.mark.django_db

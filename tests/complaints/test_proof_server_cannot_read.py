@@ -1,0 +1,112 @@
+"""Issue 6's proof: a copy of the database plus every server setting and key file
+opens no narrative; one focal point's password opens exactly the cases routed to them.
+
+The "thief" below works from a raw dump (every row of every table) and the server's
+key ring, through the same cryptographic primitives the service uses."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from competencies.models import StaffMember
+from complaints import crypto
+from complaints.keys import staff_key_create
+from complaints.services import complaint_receive, followup_add_message
+from complaints.triage import case_mark_about_staff
+from policies.models import ChildProtectionPolicy, Membership, Unit
+from tests.conftest import PASSWORD, make_staff, make_unit
+
+
+def dump_database() -> dict[str, list[dict]]:
+    tables = {}
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            columns = [c[0] for c in cursor.description]
+            tables[table] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    return tables
+
+
+def thief(dump: dict, keyring_json: str, *, username: str = "", password: str = "") -> set[str]:
+    """Every narrative this dump, this key ring and (optionally) one password open."""
+    ring = crypto.KeyRing.from_json(keyring_json)
+    users = {row["id"]: row["username"] for row in dump["auth_user"]}
+    private_keys = {}
+    if username:
+        for row in dump["complaints_staffkey"]:
+            if users[row["user_id"]] == username:
+                private_keys[str(row["user_id"])] = crypto.unwrap_private_key(
+                    bytes(row["wrapped_private_key"]), password)
+    opened = set()
+    for case in dump["complaints_case"]:
+        case_id = case["id"]
+        for envelope in dump["complaints_casekey"]:
+            if str(envelope["case_id"]).replace("-", "") != str(case_id).replace("-", ""):
+                continue
+            data_key = None
+            try:
+                if envelope["holder_kind"] == "server" and envelope["holder_id"] in ring.keys:
+                    data_key = crypto._open(ring.keys[envelope["holder_id"]], bytes(envelope["wrapped_key"]),
+                                            f"recourse:dek:v1:{_uuid(case_id)}:server:{envelope['holder_id']}".encode())
+                elif envelope["holder_kind"] == "user" and envelope["holder_id"] in private_keys:
+                    data_key = crypto.unwrap_data_key_with_private(
+                        bytes(envelope["wrapped_key"]), private_keys[envelope["holder_id"]],
+                        case_id=_uuid(case_id), holder=f"user:{envelope['holder_id']}")
+            except crypto.DecryptionError:
+                continue
+            if data_key:
+                crypto.decrypt_text(data_key, bytes(case["narrative"]),
+                                    context=crypto.field_context("case", _uuid(case_id), "narrative"))
+                opened.add(case["reference"])
+    return opened
+
+
+def _uuid(value) -> str:
+    import uuid
+
+    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
+
+
+def receive(unit, text):
+    return complaint_receive(unit=unit, channel="web", language="en", narrative=text, category="neglect",
+                             in_danger=False, about_staff=False, contact_preference="none").case
+
+
+@pytest.mark.django_db
+def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settings, django_user_model):
+    settings.CASE_SERVER_COPY = False
+    police, office = make_unit("POL1"), make_unit("SOC2", sector=Unit.Sector.SOCIAL_SERVICES)
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ChildProtectionPolicy.objects.filter(unit__in=[police, office]).update(oversight_unit=oversight)
+    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
+    bakary = make_staff(django_user_model, "bakary", police, Membership.Role.FOCAL_POINT)
+    chantal = make_staff(django_user_model, "chantal", office, Membership.Role.FOCAL_POINT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    boss = make_staff(django_user_model, "boss", police, Membership.Role.MANAGER)
+    for user in (amina, bakary, chantal, ombud, boss):
+        staff_key_create(user=user, password=PASSWORD)
+
+    police_cases = [receive(police, f"police story {i}") for i in range(3)]
+    office_cases = [receive(office, f"office story {i}") for i in range(2)]
+    followup_add_message(case=police_cases[0], body="more words from the child")
+    # A complaint about Amina: she loses her copy; Bakary keeps reading it.
+    about_amina = receive(police, "it was Amina")
+    case_mark_about_staff(case=about_amina, actor=bakary,
+                          staff_member=StaffMember.objects.create(unit=police, name="Amina", user=amina))
+
+    dump = dump_database()
+    keyring = settings.RECOURSE_KEYRING
+    raw = json.dumps(dump, default=str)
+    assert "story" not in raw and "more words" not in raw and "it was Amina" not in raw
+
+    assert "server" not in {r["holder_kind"] for r in dump["complaints_casekey"]}
+    assert thief(dump, keyring) == set()
+    police_refs = {c.reference for c in police_cases}
+    assert thief(dump, keyring, username="amina", password=PASSWORD) == police_refs
+    assert thief(dump, keyring, username="bakary", password=PASSWORD) == police_refs | {about_amina.reference}
+    assert thief(dump, keyring, username="chantal", password=PASSWORD) == {c.reference for c in office_cases}
+    assert thief(dump, keyring, username="boss", password=PASSWORD) == set()  # managers read no narrative
+    assert thief(dump, keyring, username="ombud", password=PASSWORD) == set()  # not escalated to them
+    with pytest.raises(crypto.DecryptionError):
+        thief(dump, keyring, username="amina", password="a guessed password")
