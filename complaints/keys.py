@@ -123,12 +123,11 @@ def recovery_key_create(*, unit) -> str:
     return base64.b64encode(private).decode()
 
 
-def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: list[int]) -> int:
+def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: list[int],
+                          recovery: bool = True) -> int:
     """Wrap a new case's data key to each reader's public key (released now), to the
     people further up the escalation chain (released when it reaches them) and to the
     unit's recovery key. People without a key pair yet get nothing here."""
-    from complaints.models import StaffKey
-
     now = timezone.now()
     keys = {k.user_id: bytes(k.public_key)
             for k in StaffKey.objects.filter(user_id__in=[*readers, *later])}
@@ -142,7 +141,7 @@ def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: l
                                                            holder=holder),
                 released_at=released))
     unit = case.unit
-    if unit.recovery_public_key:
+    if recovery and unit.recovery_public_key:
         rows.append(CaseKey(
             case=case, holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
             wrapped_key=crypto.wrap_data_key_to_public(data_key, bytes(unit.recovery_public_key),
@@ -229,3 +228,47 @@ def grants_fulfil(*, granter, private_key: bytes, limit: int = 500) -> int:
     if granted:
         audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
     return granted
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    migrated: int
+    kept: int
+
+
+def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
+    """Move an existing deployment to per-person keys: wrap each case's data key (opened
+    with the server's copy) to everyone who may read it and to the unit's recovery key,
+    then delete the server's copy. A case nobody could open afterwards keeps it, and is
+    counted, until someone it is routed to has a key pair. Resumable batch by batch."""
+    from complaints.selectors import case_readers
+
+    migrated = kept = 0
+    last = None
+    while True:
+        envelopes = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.SERVER).select_related(
+            "case__unit").order_by("pk")
+        if last is not None:
+            envelopes = envelopes.filter(pk__gt=last)
+        batch = list(envelopes[:batch_size])
+        if not batch:
+            break
+        last = batch[-1].pk
+        for envelope in batch:
+            with transaction.atomic():
+                case = envelope.case
+                data_key = crypto.unwrap_data_key_for_server(
+                    envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id)
+                readers = case_keys_missing(case=case, user_ids=case_readers(case))
+                case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=[],
+                                      recovery=not CaseKey.objects.filter(
+                                          case=case, holder_kind=CaseKey.HolderKind.RECOVERY).exists())
+                if CaseKey.objects.filter(case=case).exclude(
+                        holder_kind__in=[CaseKey.HolderKind.SERVER, CaseKey.HolderKind.REPORTER]).exists():
+                    envelope.delete()
+                    migrated += 1
+                else:
+                    kept += 1
+    if migrated:
+        audit_record(action="complaints.keys.server_copies_removed", data={"cases": migrated, "kept": kept})
+    return MigrationResult(migrated=migrated, kept=kept)

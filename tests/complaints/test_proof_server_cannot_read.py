@@ -110,3 +110,60 @@ def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settin
     assert thief(dump, keyring, username="ombud", password=PASSWORD) == set()  # not escalated to them
     with pytest.raises(crypto.DecryptionError):
         thief(dump, keyring, username="amina", password="a guessed password")
+
+
+@pytest.mark.django_db
+def test_existing_cases_migrate_then_the_server_cannot_read_them(settings, django_user_model):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    police = make_unit("POL1")
+    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
+    old_cases = [receive(police, f"old story {i}") for i in range(3)]  # before anyone had keys
+    assert thief(dump_database(), settings.RECOURSE_KEYRING) == {c.reference for c in old_cases}
+
+    out = StringIO()
+    call_command("case_keys_migrate", stdout=out)  # nobody has a key pair yet: nothing moves
+    assert "0 cases" in out.getvalue() and "3 kept" in out.getvalue()
+    staff_key_create(user=amina, password=PASSWORD)
+    call_command("case_keys_migrate", "--batch-size", "2", stdout=out)
+    dump = dump_database()
+    assert thief(dump, settings.RECOURSE_KEYRING) == set()
+    assert thief(dump, settings.RECOURSE_KEYRING, username="amina", password=PASSWORD) == {
+        c.reference for c in old_cases}
+
+
+@pytest.mark.django_db
+def test_without_a_server_copy_the_people_still_do_their_work(settings, client, staff_client, unit,
+                                                               focal_point, django_user_model):
+    """The web flow end to end with CASE_SERVER_COPY off, as production runs it."""
+    from django.urls import reverse
+
+    from tests.conftest import complaint_data, receipt_from
+
+    settings.CASE_SERVER_COPY = False
+    staff_key_create(user=focal_point, password=PASSWORD)
+    reference, code = receipt_from(client.post(reverse("intake:complaint_form", args=[unit.code]),
+                                               complaint_data(narrative="Nobody else may read this.")))
+    staff = staff_client(focal_point)
+    case_url = reverse("staff:case", args=[reference.replace("-", "")])
+    assert "Nobody else may read this." in staff.get(case_url).content.decode()
+    staff.post(case_url, {"template": "", "body": "We hear you."})
+    client.post(reverse("intake:followup"), {"reference": reference, "code": code})
+    assert "We hear you." in client.get(reverse("intake:followup_case")).content.decode()
+
+    newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
+    from django.test import Client
+
+    other = Client()
+    other.post(reverse("staff:login"), {"username": "newcomer", "password": PASSWORD})
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import totp_now
+
+    other.post(reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=newcomer))})
+    assert "You cannot read this case yet" in other.get(case_url).content.decode()
+    staff.post(reverse("staff:logout"))
+    staff.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})  # grants
+    assert "Nobody else may read this." in other.get(case_url).content.decode()
