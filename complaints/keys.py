@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import CaseKey, StaffKey
+from complaints.models import Case, CaseKey, StaffKey
 
 
 @dataclass(frozen=True)
@@ -272,3 +272,37 @@ def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
     if migrated:
         audit_record(action="complaints.keys.server_copies_removed", data={"cases": migrated, "kept": kept})
     return MigrationResult(migrated=migrated, kept=kept)
+
+
+def focal_point_removed(*, membership) -> int:
+    """A focal point leaves a unit: their copies of its cases' keys go with them."""
+    case_ids = Case.objects.filter(handling_unit_id=membership.unit_id).values("pk")
+    deleted, _ = CaseKey.objects.filter(
+        holder_kind=CaseKey.HolderKind.USER, holder_id=str(membership.user_id), case_id__in=case_ids
+    ).delete()
+    audit_record(action="complaints.keys.revoked_on_removal", data={
+        "user": membership.user_id, "unit": membership.unit.code, "copies": deleted})
+    return deleted
+
+
+def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> int:
+    """With the unit's offline recovery key: give every reader of the unit's cases who
+    has a key pair but no copy one (after a lost password, or a new team)."""
+    from complaints.selectors import case_readers
+
+    public = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.all()}
+    granted = 0
+    envelopes = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
+                                       case__unit=unit).select_related("case")[:limit]
+    for envelope in envelopes:
+        missing = [u for u in case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
+                   if u in public]
+        if not missing:
+            continue
+        data_key = crypto.unwrap_data_key_with_private(
+            envelope.wrapped_key, recovery_private_key, case_id=envelope.case_id,
+            holder=f"recovery:{unit.code}")
+        granted += case_keys_for_holders(case=envelope.case, data_key=data_key, readers=missing,
+                                         later=[], recovery=False)
+    audit_record(action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
+    return granted

@@ -10,12 +10,28 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+def _revoke_removed_focal_points(formset):
+    """A focal point made inactive or removed loses their copies of the unit's keys."""
+    from complaints.keys import focal_point_removed
+
+    for membership in formset.deleted_objects:
+        focal_point_removed(membership=membership)
+    for membership in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
+        if membership.role == Membership.Role.FOCAL_POINT and not membership.is_active:
+            focal_point_removed(membership=membership)
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "sector", "default_language", "is_active")
     list_filter = ("sector", "is_active")
     search_fields = ("code", "name")
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Membership:
+            _revoke_removed_focal_points(formset)
 
 
 @admin.register(ChildProtectionPolicy)

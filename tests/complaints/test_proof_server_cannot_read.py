@@ -167,3 +167,80 @@ def test_without_a_server_copy_the_people_still_do_their_work(settings, client, 
     staff.post(reverse("staff:logout"))
     staff.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})  # grants
     assert "Nobody else may read this." in other.get(case_url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(settings, django_user_model,
+                                                                          monkeypatch):
+    import base64
+    import io
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from complaints.keys import focal_point_removed
+
+    settings.CASE_SERVER_COPY = False
+    police = make_unit("POL1")
+    out = StringIO()
+    call_command("recovery_key_create", "--unit", "POL1", stdout=out)
+    recovery_private = out.getvalue().strip().splitlines()[-1]
+    police.refresh_from_db()
+    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
+    staff_key_create(user=amina, password=PASSWORD)
+    cases = {receive(police, f"story {i}").reference for i in range(2)}
+    keyring = settings.RECOURSE_KEYRING
+    assert thief(dump_database(), keyring, username="amina", password=PASSWORD) == cases
+
+    membership = Membership.objects.get(user=amina)
+    membership.is_active = False
+    membership.save()
+    focal_point_removed(membership=membership)
+    assert thief(dump_database(), keyring, username="amina", password=PASSWORD) == set()
+
+    # Amina's successor arrives after the cases: the recovery key gives her access.
+    dado = make_staff(django_user_model, "dado", police, Membership.Role.FOCAL_POINT)
+    staff_key_create(user=dado, password=PASSWORD)
+    assert thief(dump_database(), keyring, username="dado", password=PASSWORD) == set()
+    monkeypatch.setattr("sys.stdin", io.StringIO(recovery_private + "\n"))
+    call_command("recovery_grant", "--unit", "POL1", stdout=StringIO())
+    assert thief(dump_database(), keyring, username="dado", password=PASSWORD) == cases
+
+    from django.core.management.base import CommandError
+
+    erin = make_staff(django_user_model, "erin", police, Membership.Role.FOCAL_POINT)
+    staff_key_create(user=erin, password=PASSWORD)
+    monkeypatch.setattr("sys.stdin", io.StringIO(base64.b64encode(b"x" * 32).decode() + "\n"))
+    with pytest.raises(CommandError, match="recovery key"):
+        call_command("recovery_grant", "--unit", "POL1", stdout=StringIO())
+    assert thief(dump_database(), keyring, username="erin", password=PASSWORD) == set()
+
+
+@pytest.mark.django_db
+def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(client, settings, django_user_model):
+    from django.urls import reverse
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from complaints.models import CaseKey
+    from tests.conftest import staff_login
+
+    police = make_unit("POL1")
+    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
+    staff_key_create(user=amina, password=PASSWORD)
+    receive(police, "story")
+    assert CaseKey.objects.filter(holder_kind="user", holder_id=str(amina.pk)).exists()
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    membership = Membership.objects.get(user=amina)
+    response = client.post(reverse("admin:policies_unit_change", args=[police.pk]), {
+        "code": "POL1", "name": police.name, "sector": police.sector, "default_language": "en",
+        "emergency_contacts": json.dumps(police.emergency_contacts), "is_active": "on",
+        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": membership.pk, "memberships-0-unit": police.pk,
+        "memberships-0-user": amina.pk, "memberships-0-role": "focal_point",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert not Membership.objects.get(pk=membership.pk).is_active
+    assert not CaseKey.objects.filter(holder_kind="user", holder_id=str(amina.pk)).exists()
