@@ -154,22 +154,27 @@ def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: l
 SESSION_PRIVATE_KEY = "private_key_blob"
 
 
-def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes]:
+def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes, bool]:
     """At login: unwrap the person's private key with their password (creating the key
     pair on a first login), grant colleagues who wait for a copy of cases this person
-    holds, and re-wrap the key for the session. Returns (cookie key, blob)."""
+    holds, and re-wrap the key for the session. Returns (cookie key, blob, whether the
+    key pair is new because the password was reset)."""
     from complaints.models import StaffKey
 
     key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
+    renewed = False
     try:
         private = crypto.unwrap_private_key(key.wrapped_private_key, password)
     except crypto.DecryptionError:
-        # The password was reset by an administrator: a new key pair; colleagues or
-        # the recovery key grant access to existing cases again.
+        # The password was reset by an administrator: a new key pair, and the old
+        # copies are useless; colleagues or the recovery key grant access again.
+        CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(user.pk)).delete()
         key = staff_key_create(user=user, password=password)
         private = crypto.unwrap_private_key(key.wrapped_private_key, password)
+        renewed = True
     grants_fulfil(granter=user, private_key=private)
-    return crypto.session_wrap_private_key(private)
+    cookie_key, blob = crypto.session_wrap_private_key(private)
+    return cookie_key, blob, renewed
 
 
 def case_keys_revoke(*, case, user_ids) -> int:

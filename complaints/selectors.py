@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from complaints import crypto
@@ -158,8 +158,11 @@ def triage_queue(user, *, include_closed: bool = False) -> QuerySet[Case]:
     cases = cases_for_focal_point(user)
     if not include_closed:
         cases = cases.filter(status__in=Case.OPEN_STATUSES)
+    own_copy = CaseKey.objects.filter(case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER,
+                                      holder_id=str(user.pk), released_at__isnull=False)
     return (
         cases.select_related("unit")
+        .annotate(readable=Exists(own_copy))
         .order_by("queue_priority", F("next_due_at").asc(nulls_last=True), "received_at")
         .only(
             "id", "reference", "unit__code", "unit__name", "category", "urgency", "status",

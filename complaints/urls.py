@@ -11,6 +11,7 @@ urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("enroll/", views.enroll, name="enroll"),
     path("logout/", views.logout, name="logout"),
+    path("password/", views.password_change, name="password_change"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/about/", views.case_about, name="case_about"),

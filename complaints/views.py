@@ -21,7 +21,7 @@ from competencies.models import StaffMember
 from complaints import crypto
 from complaints.audit import audit_record
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
-from complaints.keys import SESSION_PRIVATE_KEY, staff_session_key_open
+from complaints.keys import SESSION_PRIVATE_KEY, staff_key_rewrap, staff_session_key_open
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
 from complaints.referral import case_refer
@@ -76,8 +76,12 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        cookie_key, blob = staff_session_key_open(user=form.get_user(),
-                                                  password=form.cleaned_data["password"])
+        cookie_key, blob, renewed = staff_session_key_open(user=form.get_user(),
+                                                           password=form.cleaned_data["password"])
+        if renewed:
+            messages.warning(self.request, (
+                "Your password was reset, so you have a new key. Cases you could read before stay "
+                "closed to you until a colleague signs in or the unit's recovery key is used."))
         self.request.session[SESSION_PRIVATE_KEY] = base64.b64encode(blob).decode()
         response.set_cookie(PRIVATE_KEY_COOKIE, base64.urlsafe_b64encode(cookie_key).decode(),
                             secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict")
@@ -155,6 +159,24 @@ def session_private_key(request) -> bytes | None:
         return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
     except (crypto.DecryptionError, ValueError):
         return None
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Changing a password re-wraps the private key: every case stays readable."""
+
+    template_name = "staff/password_change.html"
+
+    def form_valid(self, form):
+        staff_key_rewrap(user=self.request.user, old_password=form.cleaned_data["old_password"],
+                         new_password=form.cleaned_data["new_password1"])
+        messages.success(self.request, "Your password is changed. You can still read your cases.")
+        return super().form_valid(form)
+
+    def get_success_url(self):
+        return reverse("staff:queue")
+
+
+password_change = verified_staff_required(PasswordChangeView.as_view())
 
 
 @require_POST

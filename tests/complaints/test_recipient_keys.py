@@ -190,3 +190,40 @@ def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit
     assert "We are sorry this happened." in page
     client.post(reverse("intake:followup_leave"))
     assert client.cookies["recourse_fk"].value == ""
+
+
+@pytest.mark.django_db
+def test_changing_the_password_keeps_every_case_readable(settings, staff_client, unit, focal_point):
+    settings.CASE_SERVER_COPY = False
+    staff_key_create(user=focal_point, password=PASSWORD)
+    case = receive(unit)
+    client = staff_client(focal_point)
+    response = client.post(reverse("staff:password_change"), {
+        "old_password": PASSWORD, "new_password1": "another long passphrase 42",
+        "new_password2": "another long passphrase 42"})
+    assert response.status_code == 302
+    private = crypto.unwrap_private_key(StaffKey.objects.get(user=focal_point).wrapped_private_key,
+                                        "another long passphrase 42")
+    assert narrative_with(case, "user", str(focal_point.pk), private) == NARRATIVE
+
+
+@pytest.mark.django_db
+def test_a_reset_password_means_a_new_key_said_plainly_and_the_queue_shows_what_waits(
+        settings, client, staff_client, unit, focal_point):
+    settings.CASE_SERVER_COPY = False
+    staff_key_create(user=focal_point, password=PASSWORD)
+    case = receive(unit)
+    focal_point.set_password("reset by the administrator 1")
+    focal_point.save()
+    response = client.post(reverse("staff:login"), {"username": "focal",
+                                                    "password": "reset by the administrator 1"},
+                           follow=True)
+    assert "you have a new key" in response.content.decode()
+    assert not CaseKey.objects.filter(case=case, holder_kind="user", holder_id=str(focal_point.pk)).exists()
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import totp_now
+
+    client.post(reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=focal_point))})
+    queue = client.get(reverse("staff:queue")).content.decode()
+    assert case.display_reference in queue and "cannot read yet" in queue
