@@ -18,4 +18,4 @@ def test_seed_volume_then_benchmark(settings):
     call_command("benchmark", "--unit", "DKR1", "--runs", "3", stdout=out)
     text = out.getvalue()
     assert "focal point queue, first page" in text and "compliance review, 90 days" in text
-    assert "300 cases in DKR1" in text
+    assert "300 cases in DKR1" in text and "SMS webhook, 2 logins running" in text

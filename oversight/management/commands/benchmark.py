@@ -65,6 +65,51 @@ class Command(BaseCommand):
             p90 = statistics.quantiles(timings, n=10)[-1]
             self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {p90:>8.1f} {queries:>8}")
         self._key_derivation(options["runs"])
+        self._sms_while_logins(unit, options["runs"])
+
+    def _sms_while_logins(self, unit, runs: int) -> None:
+        """SMS intake latency alone, then while two threads derive login keys."""
+        import secrets
+        import threading
+
+        from twilio.request_validator import RequestValidator
+
+        _public, private = crypto.generate_keypair()
+        blob = crypto.wrap_private_key(private, "benchmark password")
+        client = Client()
+        path = "/sms/twilio/inbound/"
+        validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+
+        def one_sms() -> float:
+            params = {"MessageSid": "SM" + secrets.token_hex(16), "From": "+1500555" + secrets.token_hex(2),
+                      "Body": f"{unit.code} benchmark message"}
+            signature = validator.compute_signature(settings.PUBLIC_BASE_URL + path, params)
+            start = time.perf_counter()
+            response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+            elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code != 200:
+                raise CommandError(f"SMS webhook answered {response.status_code}")
+            return elapsed
+
+        with override_settings(ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
+            alone = [one_sms() for _ in range(runs)]
+            stop = threading.Event()
+
+            def logins():
+                while not stop.is_set():
+                    crypto.unwrap_private_key(blob, "benchmark password")
+
+            threads = [threading.Thread(target=logins) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            try:
+                busy = [one_sms() for _ in range(runs)]
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join()
+        self.stdout.write(f"{'SMS webhook, alone':<34} {statistics.median(alone):>10.1f} {max(alone):>8.1f} {'-':>8}")
+        self.stdout.write(f"{'SMS webhook, 2 logins running':<34} {statistics.median(busy):>10.1f} {max(busy):>8.1f} {'-':>8}")
 
     def _key_derivation(self, runs: int) -> None:
         """The deliberate costs: per staff login and per complaint filed."""
