@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints.keys import staff_key_create
+from complaints.keys import recovery_key_create, staff_key_create
 from policies.models import Membership, StaffProfile, Unit
 from policies.services import unit_create_with_policy
 
@@ -53,10 +53,12 @@ DEMO_UNITS = [
 
 
 @transaction.atomic
-def seed_demo() -> list[str]:
-    """Create the demo units and staff. Returns the usernames created."""
+def seed_demo() -> tuple[list[str], dict[str, str]]:
+    """Create the demo units and staff. Returns the usernames created and each unit's
+    recovery key (to show once)."""
     User = get_user_model()
     created = []
+    recovery = {}
     oversight = None
     # The oversight body first: the other units' policies escalate to it.
     for spec in sorted(DEMO_UNITS, key=lambda s: s["sector"] != Unit.Sector.OVERSIGHT):
@@ -64,6 +66,7 @@ def seed_demo() -> list[str]:
         unit = unit_create_with_policy(**spec, oversight_unit=None if is_oversight else oversight)
         if is_oversight:
             oversight = unit
+        recovery[unit.code] = recovery_key_create(unit=unit)
         for role, prefix, is_backup in (
             (Membership.Role.FOCAL_POINT, "focal", False),
             (Membership.Role.FOCAL_POINT, "backup", True),
@@ -86,4 +89,4 @@ def seed_demo() -> list[str]:
     )
     TOTPDevice.objects.create(user=admin, name="Demo authenticator", confirmed=True)
     created.append("admin")
-    return created
+    return created, recovery

@@ -11,7 +11,9 @@ from policies.services import policy_problems
 
 @pytest.mark.django_db
 def test_demo_data_is_ready_to_use_and_seeded_once():
-    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "DKR1: " in out.getvalue()  # recovery keys, shown once
     call_command("seed_demo", stdout=StringIO())  # a second run adds nothing
     units = Unit.objects.all()
     assert units.count() == 4
@@ -21,7 +23,7 @@ def test_demo_data_is_ready_to_use_and_seeded_once():
     for unit in units:
         policy = unit_current_policy(unit)
         assert policy is not None and policy_problems(policy) == []
-        assert unit.emergency_contacts
+        assert unit.emergency_contacts and unit.recovery_public_key
         if unit != oversight:
             assert policy.oversight_unit == oversight
     case = complaint_receive(unit=units.get(code="DKR1"), channel="web", language="fr",
@@ -31,3 +33,22 @@ def test_demo_data_is_ready_to_use_and_seeded_once():
     out = StringIO()
     call_command("demo_logins", stdout=out)
     assert "focal.dkr1" in out.getvalue() and "recourse-demo-2026" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_unit_added_in_the_admin_shows_its_recovery_key_once(client, django_user_model):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import PASSWORD, staff_login
+
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    response = client.post("/admin/policies/unit/add/", {
+        "code": "new1", "name": "New unit", "sector": "justice", "default_language": "en",
+        "emergency_contacts": "[]", "is_active": "on",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"}, follow=True)
+    assert "Recovery key of NEW1, shown this once" in response.content.decode()
+    assert Unit.objects.get(code="NEW1").recovery_public_key
+    assert "shown this once" not in client.get("/admin/policies/unit/").content.decode()
