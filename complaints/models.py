@@ -240,9 +240,10 @@ class Message(models.Model):
         ordering = ["created_at"]
 
 
-class ThrottleFailure(models.Model):
-    """A failed follow-up code check. The key is a reference or a keyed hash of the
-    client address, never the address itself."""
+class ThrottleEvent(models.Model):
+    """Something counted against a limit: a wrong follow-up code (per reference and per
+    client) or a complaint filed (per client). The key is a reference or a keyed hash
+    of the client address, never the address itself."""
 
     scope = models.CharField(max_length=16)
     key = models.CharField(max_length=64)

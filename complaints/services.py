@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleFailure
+from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleEvent
 from complaints.selectors import case_data_key, message_context
 from notifications.models import Notification
 from notifications.services import notify_case_handlers, notify_users
@@ -249,7 +249,17 @@ class FollowupAccess:
 
 
 def _recent_failures(scope: str, key: str, since) -> int:
-    return ThrottleFailure.objects.filter(scope=scope, key=key, at__gte=since).count()
+    return ThrottleEvent.objects.filter(scope=scope, key=key, at__gte=since).count()
+
+
+def submission_allowed(*, client_key: str) -> bool:
+    """Per-client limit on complaints filed from the web, against floods."""
+    since = timezone.now() - timedelta(minutes=settings.SUBMISSION_THROTTLE_WINDOW_MINUTES)
+    return _recent_failures("submit", client_key, since) < settings.SUBMISSIONS_PER_CLIENT
+
+
+def submission_count(*, client_key: str) -> None:
+    ThrottleEvent.objects.create(scope="submit", key=client_key)
 
 
 def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAccess:
@@ -278,13 +288,13 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
     if secret is not None and case is not None:
         return FollowupAccess(case=case, reporter_private=secret.reporter_private)
 
-    ThrottleFailure.objects.bulk_create(
+    ThrottleEvent.objects.bulk_create(
         [
-            ThrottleFailure(scope="reference", key=reference[:64], at=now),
-            ThrottleFailure(scope="client", key=client_key, at=now),
+            ThrottleEvent(scope="reference", key=reference[:64], at=now),
+            ThrottleEvent(scope="client", key=client_key, at=now),
         ]
     )
-    ThrottleFailure.objects.filter(at__lt=since).delete()
+    ThrottleEvent.objects.filter(at__lt=since).delete()
     raise FollowUpDenied(
         _("We could not find a complaint with that reference and code. Please check and try again.")
     )

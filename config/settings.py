@@ -259,6 +259,12 @@ STAFF_KEY_KDF = {
 FOLLOWUP_MAX_FAILURES_PER_REFERENCE = env_int("FOLLOWUP_MAX_FAILURES_PER_REFERENCE", 5)
 FOLLOWUP_MAX_FAILURES_PER_CLIENT = env_int("FOLLOWUP_MAX_FAILURES_PER_CLIENT", 20)
 FOLLOWUP_THROTTLE_WINDOW_MINUTES = env_int("FOLLOWUP_THROTTLE_WINDOW_MINUTES", 15)
+# Complaints one client may file from the web in the window (a family may file several).
+SUBMISSIONS_PER_CLIENT = env_int("SUBMISSIONS_PER_CLIENT", 10)
+SUBMISSION_THROTTLE_WINDOW_MINUTES = env_int("SUBMISSION_THROTTLE_WINDOW_MINUTES", 60)
+# Request bodies past this are refused before they are read (a complaint is at most
+# 5,000 characters: 64 KiB leaves room for any script).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 # A reporter's follow-up access ends after this long without activity.
 FOLLOWUP_SESSION_IDLE_MINUTES = env_int("FOLLOWUP_SESSION_IDLE_MINUTES", 15)
 

@@ -1,11 +1,13 @@
 """Reporter pages: no account, no JavaScript needed, nothing sensitive in URLs."""
 
 import base64
+import logging
 import secrets
 import time
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -21,12 +23,16 @@ from complaints.services import (
     complaint_receive,
     followup_add_message,
     followup_open,
+    submission_allowed,
+    submission_count,
 )
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
 from intake.wording import status_for_child
 from policies.categories import policy_category_codes
 from policies.selectors import unit_current_policy, units_open_to_reporters
+
+logger = logging.getLogger(__name__)
 
 FOLLOWUP_SESSION_KEY = "followup_case"
 FOLLOWUP_SEEN_KEY = "followup_seen"
@@ -46,6 +52,13 @@ def complaint_form(request, code: str):
     categories = policy_category_codes(policy.categories)
     if request.method == "POST":
         form = ComplaintForm(request.POST, categories=categories)
+        client_key = crypto.blind_index(client_address(request), purpose="client")
+        if not submission_allowed(client_key=client_key):
+            form.add_error(None, _(
+                "You have sent many complaints in a short time. Please wait an hour and try "
+                "again. If you are in danger, call the child helpline on 116."))
+            return render(request, "intake/complaint_form.html", {"unit": unit, "form": form},
+                          status=429)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -63,7 +76,16 @@ def complaint_form(request, code: str):
                 )
             except ComplaintError as error:
                 form.add_error(None, error.message)
+            except DatabaseError:
+                # Nothing was stored (one transaction); the child's words are still here.
+                logger.exception("complaint could not be stored")
+                form.add_error(None, _(
+                    "Sorry, something went wrong on our side and your complaint was not sent. "
+                    "Nothing is lost: please press Send again in a minute."))
+                return render(request, "intake/complaint_form.html", {"unit": unit, "form": form},
+                              status=503)
             else:
+                submission_count(client_key=client_key)
                 # Rendered, not redirected: the code is shown once and stored nowhere.
                 return render(
                     request, "intake/received.html", {"unit": unit, "receipt": receipt, "case": receipt.case}
