@@ -114,6 +114,7 @@ def verify(request):
     form = TokenForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid() and _check_token(device, form):
         otp_login(request, device)
+        request.session.cycle_key()  # a new session id for the fully signed-in session
         audit_record(action="staff.login.verified", actor=request.user)
         return redirect(_safe_next(request))
     return render(request, "staff/verify.html", {"form": form, "next": _safe_next(request)})
@@ -136,6 +137,7 @@ def enroll(request):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         otp_login(request, device)
+        request.session.cycle_key()
         audit_record(action="staff.otp.enrolled", actor=request.user)
         messages.success(request, "Your authenticator is set up.")
         return redirect(_safe_next(request))
