@@ -209,14 +209,18 @@ Q_CLUSTER = {
     "name": "recourse",
     "orm": "default",
     "workers": env_int("Q_WORKERS", 2),
-    "timeout": 60,
-    "retry": 120,  # must exceed timeout, or a slow task runs twice at once
+    "timeout": env_int("Q_TIMEOUT", 60),
+    # Must exceed timeout, or a slow task runs twice at once.
+    "retry": env_int("Q_RETRY", 120),
     "max_attempts": 5,
     "save_limit": 250,
     "ack_failures": True,
     "catch_up": False,  # a worker that was down does not replay every missed schedule
     "poll": 1,
 }
+
+# A notice or text claimed by a worker that then died may be retried after this long.
+NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", 300)
 
 # --- Security headers -------------------------------------------------------------------
 SECURE_REFERRER_POLICY = "no-referrer"

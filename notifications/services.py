@@ -19,8 +19,9 @@ from notifications.models import Notification
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# A claim older than this belongs to a worker that died; the notice may be retried.
-CLAIM_TIMEOUT = timedelta(minutes=5)
+def claim_timeout() -> timedelta:
+    """A claim older than this belongs to a worker that died; the notice may be retried."""
+    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
 
 
 def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notification]:
@@ -97,7 +98,7 @@ def notification_deliver(notification_id: int) -> str:
     # Unclaimed, or claimed by a run that died long ago.
     claimed = (
         Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
         .update(claimed_at=now)
     )
     if claimed != 1:

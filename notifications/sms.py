@@ -19,11 +19,11 @@ from complaints import crypto
 from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
 from notifications.gsm import to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
+from notifications.services import claim_timeout
 
 logger = logging.getLogger(__name__)
 
 MAX_SMS_ATTEMPTS = 6
-CLAIM_TIMEOUT = timedelta(minutes=5)
 OPTED_OUT_ERROR = "21610"
 # Twilio's statuses, by how far along they are; a report never moves a message back.
 STATUS_RANK = {"accepted": 1, "queued": 1, "sending": 2, "sent": 3,
@@ -70,7 +70,7 @@ def sms_deliver(outbound_id) -> str:
         OutboundSms.objects.filter(
             pk=outbound_id, status=OutboundSms.Status.PENDING, next_attempt_at__lte=now
         )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
         .update(claimed_at=now)
     )
     if claimed != 1:
@@ -149,6 +149,6 @@ def sms_due_ids(now=None) -> list:
     now = now or timezone.now()
     return list(
         OutboundSms.objects.filter(status=OutboundSms.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - CLAIM_TIMEOUT))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
         .values_list("pk", flat=True)[:500]
     )

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import CLAIM_TIMEOUT, enqueue_delivery, notification_deliver
+from notifications.services import claim_timeout, enqueue_delivery, notification_deliver
 from notifications.sms import enqueue_sms, sms_deliver, sms_due_ids
 
 
@@ -31,6 +31,6 @@ def sweep() -> None:
         enqueue_sms(outbound_id)
     stale = Notification.objects.filter(
         status=Notification.Status.PENDING, created_at__lte=now - timedelta(minutes=2)
-    ).exclude(claimed_at__gt=now - CLAIM_TIMEOUT)
+    ).exclude(claimed_at__gt=now - claim_timeout())
     for notification_id in stale.values_list("pk", flat=True)[:500]:
         enqueue_delivery(notification_id)

@@ -134,3 +134,51 @@ def test_queue_configuration(settings):
     with mock.patch("notifications.sms.async_task") as task:
         enqueue_sms("abc")
     assert task.call_args.kwargs["save"] is False
+
+
+class BrokenEmail:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.mark.django_db
+def test_a_poison_notification_stops_after_bounded_attempts_and_shows_in_the_admin(
+        settings, unit, focal_point, client, django_user_model):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from notifications.models import Notification
+    from notifications.services import MAX_ATTEMPTS, notification_deliver
+    from tests.conftest import PASSWORD, staff_login
+
+    settings.EMAIL_BACKEND = f"{__name__}.BrokenEmail"
+    complaint_receive_for(unit)
+    notification = Notification.objects.get()
+    for _attempt in range(MAX_ATTEMPTS + 2):
+        try:
+            notification_deliver(notification.pk)
+        except ConnectionRefusedError:
+            pass
+        Notification.objects.filter(pk=notification.pk).update(claimed_at=None)  # as the sweep would find it
+    notification.refresh_from_db()
+    assert notification.status == "failed" and notification.attempts == MAX_ATTEMPTS
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    page = client.get("/admin/notifications/notification/?status__exact=failed").content.decode()
+    assert "failed" in page.lower() and "1 notification" in page
+
+
+def complaint_receive_for(unit):
+    from complaints.services import complaint_receive
+
+    return complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
+                             in_danger=False, about_staff=False, contact_preference="none").case
