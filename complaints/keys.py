@@ -151,14 +151,11 @@ def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: l
     return len(rows)
 
 
-SESSION_PRIVATE_KEY = "private_key_blob"
-
-
-def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes, bool]:
+def staff_private_key_open(*, user, password: str) -> tuple[bytes, bool]:
     """At login: unwrap the person's private key with their password (creating the key
-    pair on a first login), grant colleagues who wait for a copy of cases this person
-    holds, and re-wrap the key for the session. Returns (cookie key, blob, whether the
-    key pair is new because the password was reset)."""
+    pair on a first login) and grant colleagues who wait for a copy of cases this
+    person holds. Returns (private key, whether the key pair is new because the
+    password was reset)."""
     from complaints.models import StaffKey
 
     key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
@@ -173,8 +170,7 @@ def staff_session_key_open(*, user, password: str) -> tuple[bytes, bytes, bool]:
         private = crypto.unwrap_private_key(key.wrapped_private_key, password)
         renewed = True
     grants_fulfil(granter=user, private_key=private)
-    cookie_key, blob = crypto.session_wrap_private_key(private)
-    return cookie_key, blob, renewed
+    return private, renewed
 
 
 def case_keys_revoke(*, case, user_ids) -> int:

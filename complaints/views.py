@@ -4,7 +4,6 @@ import base64
 from functools import wraps
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
@@ -18,10 +17,10 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import StaffMember
-from complaints import crypto
+from complaints import session_keys
 from complaints.audit import audit_record
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
-from complaints.keys import SESSION_PRIVATE_KEY, staff_key_rewrap, staff_session_key_open
+from complaints.keys import staff_key_rewrap, staff_private_key_open
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
 from complaints.referral import case_refer
@@ -63,9 +62,6 @@ def _safe_next(request, default: str = "staff:queue") -> str:
     return reverse(default)
 
 
-PRIVATE_KEY_COOKIE = "recourse_rk"
-
-
 class LoginView(auth_views.LoginView):
     """Password step. The password also unlocks the person's private key, which is
     re-wrapped for this session only: the key to it in a Strict cookie, the blob in the
@@ -76,15 +72,13 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        cookie_key, blob, renewed = staff_session_key_open(user=form.get_user(),
-                                                           password=form.cleaned_data["password"])
+        private, renewed = staff_private_key_open(user=form.get_user(),
+                                                  password=form.cleaned_data["password"])
+        session_keys.store(self.request, response, session_keys.STAFF, private)
         if renewed:
             messages.warning(self.request, (
                 "Your password was reset, so you have a new key. Cases you could read before stay "
                 "closed to you until a colleague signs in or the unit's recovery key is used."))
-        self.request.session[SESSION_PRIVATE_KEY] = base64.b64encode(blob).decode()
-        response.set_cookie(PRIVATE_KEY_COOKIE, base64.urlsafe_b64encode(cookie_key).decode(),
-                            secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict")
         return response
 
 
@@ -147,20 +141,13 @@ def enroll(request):
 
 
 def _base32(device: TOTPDevice) -> str:
-    import base64
 
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
 def session_private_key(request) -> bytes | None:
     """The person's private key, if this browser and this session both hold their half."""
-    blob, cookie = request.session.get(SESSION_PRIVATE_KEY), request.COOKIES.get(PRIVATE_KEY_COOKIE)
-    if not blob or not cookie:
-        return None
-    try:
-        return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
-    except (crypto.DecryptionError, ValueError):
-        return None
+    return session_keys.load(request, session_keys.STAFF)
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -185,7 +172,7 @@ password_change = verified_staff_required(PasswordChangeView.as_view())
 def logout(request):
     auth_views.auth_logout(request)
     response = redirect("staff:login")
-    response.delete_cookie(PRIVATE_KEY_COOKIE, samesite="Strict")
+    session_keys.forget(response, session_keys.STAFF)
     return response
 
 

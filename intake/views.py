@@ -1,6 +1,5 @@
 """Reporter pages: no account, no JavaScript needed, nothing sensitive in URLs."""
 
-import base64
 import logging
 import secrets
 import time
@@ -13,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from complaints import crypto
+from complaints import crypto, session_keys
 from complaints.lifecycle import reporter_viewed
 from complaints.models import Case
 from complaints.selectors import case_messages_for_reporter
@@ -36,8 +35,6 @@ logger = logging.getLogger(__name__)
 
 FOLLOWUP_SESSION_KEY = "followup_case"
 FOLLOWUP_SEEN_KEY = "followup_seen"
-FOLLOWUP_KEY_BLOB = "followup_key_blob"
-FOLLOWUP_KEY_COOKIE = "recourse_fk"
 
 
 def start(request):
@@ -125,28 +122,14 @@ def followup(request):
                 request.session[FOLLOWUP_SEEN_KEY] = time.time()
                 request.session.set_expiry(0)  # ends when the browser closes
                 # The child's key, for this visit only: half in a cookie, half here.
-                cookie_key, blob = crypto.session_wrap_private_key(access.reporter_private)
-                request.session[FOLLOWUP_KEY_BLOB] = base64.b64encode(blob).decode()
                 response = redirect("intake:followup_case")
-                response.set_cookie(FOLLOWUP_KEY_COOKIE, base64.urlsafe_b64encode(cookie_key).decode(),
-                                    secure=settings.SESSION_COOKIE_SECURE, httponly=True,
-                                    samesite="Strict")
+                session_keys.store(request, response, session_keys.REPORTER, access.reporter_private)
                 return response
         else:
             status = 400
     else:
         form = FollowUpForm()
     return render(request, "intake/followup.html", {"form": form}, status=status)
-
-
-def _reporter_private_key(request) -> bytes | None:
-    blob, cookie = request.session.get(FOLLOWUP_KEY_BLOB), request.COOKIES.get(FOLLOWUP_KEY_COOKIE)
-    if not blob or not cookie:
-        return None
-    try:
-        return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
-    except (crypto.DecryptionError, ValueError):
-        return None
 
 
 def _followup_case(request) -> Case | None:
@@ -187,7 +170,7 @@ def followup_case(request):
         "case": case,
         "status_text": status_for_child(case.status),
         "case_messages": case_messages_for_reporter(
-            case, reporter_private=_reporter_private_key(request)),
+            case, reporter_private=session_keys.load(request, session_keys.REPORTER)),
         "form": form,
     }
     return render(request, "intake/followup_case.html", context, status=status)
@@ -197,5 +180,5 @@ def followup_case(request):
 def followup_leave(request):
     request.session.flush()
     response = redirect("intake:start")
-    response.delete_cookie(FOLLOWUP_KEY_COOKIE, samesite="Strict")
+    session_keys.forget(response, session_keys.REPORTER)
     return response
