@@ -13,7 +13,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from complaints.audit import audit_record
-from complaints.keys import case_keys_release
 from complaints.models import Case, CaseEvent, CaseExclusion, Message
 from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from complaints.services import message_create
@@ -67,8 +66,6 @@ def _escalate(case: Case, now: datetime) -> bool:
     audit_record(action="complaints.case.escalated", case=case,
                  data={"level": level, "recipients": len(recipients)})
     notify_users(case=case, user_ids=recipients, kind=Notification.Kind.ESCALATION)
-    if level == OVERSIGHT:
-        case_keys_release(case=case, user_ids=recipients)
     if level == BACKUP:
         _tell_child_we_are_late(case, now)
     return True

@@ -9,6 +9,7 @@ from django.utils import timezone
 from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import Case, CaseKey, StaffKey
+from complaints.selectors import case_readers
 
 
 @dataclass(frozen=True)
@@ -123,23 +124,22 @@ def recovery_key_create(*, unit) -> str:
     return base64.b64encode(private).decode()
 
 
-def case_keys_for_holders(*, case, data_key: bytes, readers: list[int], later: list[int],
+def case_keys_for_holders(*, case, data_key: bytes, readers: list[int],
                           recovery: bool = True) -> int:
-    """Wrap a new case's data key to each reader's public key (released now), to the
-    people further up the escalation chain (released when it reaches them) and to the
-    unit's recovery key. People without a key pair yet get nothing here."""
+    """Wrap a case's data key to each reader's public key and to the unit's recovery
+    key. People without a key pair yet get nothing here: a grant reaches them later."""
     now = timezone.now()
     keys = {k.user_id: bytes(k.public_key)
-            for k in StaffKey.objects.filter(user_id__in=[*readers, *later])}
+            for k in StaffKey.objects.filter(user_id__in=readers)}
     rows = []
-    for user_id, released in [*((u, now) for u in readers), *((u, None) for u in later)]:
-        if user_id in keys and all(r.holder_id != str(user_id) for r in rows):
+    for user_id in dict.fromkeys(readers):  # each once, in order
+        if user_id in keys:
             holder = f"user:{user_id}"
             rows.append(CaseKey(
                 case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
                 wrapped_key=crypto.wrap_data_key_to_public(data_key, keys[user_id], case_id=case.id,
                                                            holder=holder),
-                released_at=released))
+                released_at=now))
     unit = case.unit
     if recovery and unit.recovery_public_key:
         rows.append(CaseKey(
@@ -156,8 +156,6 @@ def staff_private_key_open(*, user, password: str) -> tuple[bytes, bool]:
     pair on a first login) and grant colleagues who wait for a copy of cases this
     person holds. Returns (private key, whether the key pair is new because the
     password was reset)."""
-    from complaints.models import StaffKey
-
     key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
     renewed = False
     try:
@@ -181,15 +179,6 @@ def case_keys_revoke(*, case, user_ids) -> int:
     return deleted
 
 
-def case_keys_release(*, case, user_ids) -> int:
-    """The case reached these people (escalation, re-routing): hand out the copies made
-    for them at intake. Those without one wait for a grant."""
-    return CaseKey.objects.filter(
-        case=case, holder_kind=CaseKey.HolderKind.USER, holder_id__in=[str(u) for u in user_ids],
-        released_at__isnull=True,
-    ).update(released_at=timezone.now())
-
-
 def case_keys_missing(*, case, user_ids) -> list[int]:
     """Who may read the case but holds no released copy yet (a pending grant)."""
     held = set(CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
@@ -200,9 +189,6 @@ def case_keys_missing(*, case, user_ids) -> list[int]:
 def grants_fulfil(*, granter, private_key: bytes, limit: int = 500) -> int:
     """Run in a session that holds a private key: for every case this person can open,
     wrap its data key to readers who have a key pair but no copy yet."""
-    from complaints.models import StaffKey
-    from complaints.selectors import case_readers
-
     mine = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(granter.pk),
                                   released_at__isnull=False).select_related("case")[:limit]
     public_keys = {}
@@ -242,8 +228,6 @@ def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
     with the server's copy) to everyone who may read it and to the unit's recovery key,
     then delete the server's copy. A case nobody could open afterwards keeps it, and is
     counted, until someone it is routed to has a key pair. Resumable batch by batch."""
-    from complaints.selectors import case_readers
-
     migrated = kept = 0
     last = None
     while True:
@@ -261,7 +245,7 @@ def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
                 data_key = crypto.unwrap_data_key_for_server(
                     envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id)
                 readers = case_keys_missing(case=case, user_ids=case_readers(case))
-                case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=[],
+                case_keys_for_holders(case=case, data_key=data_key, readers=readers, 
                                       recovery=not CaseKey.objects.filter(
                                           case=case, holder_kind=CaseKey.HolderKind.RECOVERY).exists())
                 if CaseKey.objects.filter(case=case).exclude(
@@ -289,8 +273,6 @@ def focal_point_removed(*, membership) -> int:
 def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> int:
     """With the unit's offline recovery key: give every reader of the unit's cases who
     has a key pair but no copy one (after a lost password, or a new team)."""
-    from complaints.selectors import case_readers
-
     public = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.all()}
     granted = 0
     envelopes = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
@@ -304,6 +286,6 @@ def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> i
             envelope.wrapped_key, recovery_private_key, case_id=envelope.case_id,
             holder=f"recovery:{unit.code}")
         granted += case_keys_for_holders(case=envelope.case, data_key=data_key, readers=missing,
-                                         later=[], recovery=False)
+                                         recovery=False)
     audit_record(action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
     return granted

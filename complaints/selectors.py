@@ -11,7 +11,7 @@ from django.http import Http404
 from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import Case, CaseExclusion, CaseKey, Message
-from policies.models import Unit
+from policies.models import Membership, Unit
 from policies.selectors import focal_point_unit_ids
 
 # complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
@@ -126,8 +126,6 @@ def cases_for_focal_point(user) -> QuerySet[Case]:
 
 def case_readers(case: Case) -> list[int]:
     """Everyone who may read this case now."""
-    from policies.models import Membership
-
     excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
     units = [case.handling_unit_id]
     if case.escalation_level >= OVERSIGHT_LEVEL and case.policy.oversight_unit_id:
@@ -178,8 +176,6 @@ MANAGER_LEVEL = 2
 def escalated_to_manager(user) -> QuerySet[Case]:
     """Open cases of the units the person manages that missed deadlines up to the
     manager step: metadata only (no content is ever decrypted for a manager)."""
-    from policies.models import Membership
-
     units = Membership.objects.filter(
         user=user, role=Membership.Role.MANAGER, is_active=True
     ).values_list("unit_id", flat=True)

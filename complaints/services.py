@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints import crypto
 from complaints.audit import audit_record
+from complaints.keys import case_keys_for_holders
 from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleEvent
 from complaints.selectors import case_data_key, message_context
 from notifications.models import Notification
@@ -217,11 +218,9 @@ def complaint_receive(
     # Per-person copies (issue 6) for the people it is routed to. The oversight unit gets
     # its copies only once a case escalates to it, from a colleague's next sign-in: a
     # copy made now could be opened with the database and one oversight password.
-    from complaints.keys import case_keys_for_holders
-
     pool = staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
     readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
-    case_keys_for_holders(case=case, data_key=data_key, readers=readers, later=[])
+    case_keys_for_holders(case=case, data_key=data_key, readers=readers)
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from complaints.audit import audit_record
-from complaints.keys import case_keys_release, case_keys_revoke
+from complaints.keys import case_keys_revoke
 from complaints.models import Case, CaseEvent, CaseExclusion
-from complaints.services import ComplaintError
+from complaints.services import ComplaintError, case_note
 from notifications.models import Notification
 from notifications.services import notify_users
 from policies.routing import route
@@ -32,8 +32,8 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
         CaseExclusion.objects.get_or_create(
             case=case, user_id=subject_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
         )
-    # Whoever is excluded loses their copy of the data key; whoever now handles the case
-    # gets the copy made for them at intake, if any.
+    # Whoever is excluded loses their copy of the data key; new readers are granted one
+    # at the next sign-in of someone who holds it.
     case_keys_revoke(case=case, user_ids=excluded | ({subject_id} if subject_id else set()))
     previous_assignee = case.assignee_id
     case.handling_unit_id = decision.handling_unit_id
@@ -45,9 +45,6 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
     audit_record(action="complaints.case.rerouted", actor=actor, case=case,
                  data={"why": why, "handling_unit": decision.handling_unit_id,
                        "assignee": decision.assignee_id})
-    from complaints.selectors import case_readers
-
-    case_keys_release(case=case, user_ids=case_readers(case))
     if decision.assignee_id and decision.assignee_id != previous_assignee:
         notify_users(case=case, user_ids=[decision.assignee_id], kind=Notification.Kind.NEW_CASE)
     return case
@@ -66,10 +63,13 @@ def case_recuse(*, case: Case, actor, reason: str) -> Case:
     reason = " ".join(reason.split())
     if not reason:
         raise ComplaintError("Please say why you recuse yourself.")
+    # The reason may name people: it is kept as an encrypted internal note, not in the
+    # plaintext history or audit log.
+    case_note(case=case, actor=actor, body=f"Recused: {reason}")
     CaseExclusion.objects.get_or_create(
         case=case, user=actor, defaults={"reason": CaseExclusion.Reason.RECUSED}
     )
-    return case_reroute(case=case, actor=actor, why=f"a focal point recused: {reason}")
+    return case_reroute(case=case, actor=actor, why="a focal point recused")
 
 
 def eligible_assignees(case: Case):

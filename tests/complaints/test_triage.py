@@ -94,3 +94,17 @@ def test_only_the_units_roster_can_be_marked(unit, other_unit, focal_point):
 def test_new_cases_go_to_the_least_loaded_focal_point(unit, focal_point, second_focal):
     assignees = [receive(unit).assignee for _ in range(4)]
     assert sorted(a.username for a in assignees) == ["focal", "focal", "focal2", "focal2"]
+
+
+@pytest.mark.django_db
+def test_a_recusal_reason_is_kept_encrypted_not_in_the_history_or_audit(unit, focal_point, second_focal):
+    from complaints.models import CaseEvent, Message
+    from complaints.selectors import case_content_for_staff
+
+    case = receive(unit)
+    case_recuse(case=case, actor=focal_point, reason="Cousin of Officer Diallo")
+    assert not CaseEvent.objects.filter(reason__contains="Diallo").exists()
+    assert not AuditEvent.objects.filter(data__icontains="Diallo").exists()
+    assert b"Diallo" not in bytes(Message.objects.get(author_kind="note").body)
+    content = case_content_for_staff(case=case, actor=second_focal)
+    assert [m.body for m in content.messages] == ["Recused: Cousin of Officer Diallo"]
