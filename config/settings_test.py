@@ -31,7 +31,10 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A real file, so the confidentiality tests can read the bytes on disk.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
+    # RECOURSE_TEST_SQLITE lets two suites run side by side on one checkout.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("RECOURSE_TEST_SQLITE", str(BASE_DIR / "var" / "test.sqlite3"))
+    }
 
 SMS_BACKEND = "notifications.backends.locmem.LocmemSmsBackend"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"

@@ -10,9 +10,9 @@ from policies.models import Membership
 from tests.conftest import PASSWORD, make_staff, staff_login, totp_now
 
 SKIP_NAMESPACES = {"admin"}
-PUBLIC = {"intake:start", "intake:complaint_form", "intake:followup", "intake:followup_case",
-          "intake:followup_leave", "set_language", "staff:login", "staff:verify", "staff:enroll",
-          "staff:logout"}
+PUBLIC = {"intake:start", "intake:complaint_form", "intake:poster", "intake:leaflet",
+          "intake:followup", "intake:followup_case", "intake:followup_leave", "set_language",
+          "staff:login", "staff:verify", "staff:enroll", "staff:logout"}
 
 
 def named_patterns(resolver=None, namespace=""):
@@ -101,7 +101,8 @@ def test_session_id_rotates_at_login_and_a_totp_code_cannot_be_reused(client, fo
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/u/TST1/", "/follow-up/"])
+@pytest.mark.parametrize("path", ["/", "/u/TST1/", "/u/TST1/poster/", "/u/TST1/leaflet/",
+                                  "/follow-up/"])
 def test_reporter_pages_carry_the_protective_headers(client, unit, path):
     response = client.get(path)
     assert response["Cache-Control"] == "no-store"
