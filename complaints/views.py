@@ -37,6 +37,7 @@ from complaints.services import ComplaintError, case_note, case_reply
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from policies.categories import formal_label
 from policies.models import Membership
+from policies.selectors import staff_units
 
 QUEUE_PAGE_SIZE = 50
 
@@ -185,10 +186,14 @@ def queue(request):
     managed_units = Membership.objects.filter(
         user=request.user, role=Membership.Role.MANAGER, is_active=True
     ).select_related("unit")
+    # Units where this person is a focal point only: managers have the links above.
+    focal_units = staff_units(request.user).exclude(
+        pk__in=[m.unit_id for m in managed_units]).order_by("name")
     return render(
         request,
         "staff/queue.html",
         {"page": page, "show_closed": show_closed, "managed": managed_units,
+         "focal_units": focal_units,
          "escalated": escalated_to_manager(request.user) if managed_units else []},
     )
 

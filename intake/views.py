@@ -4,13 +4,16 @@ import logging
 import secrets
 import time
 
+import segno
 from django.conf import settings
 from django.contrib import messages
 from django.db import DatabaseError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from complaints import crypto, session_keys
 from complaints.lifecycle import reporter_viewed
@@ -27,9 +30,9 @@ from complaints.services import (
 )
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
-from intake.wording import status_for_child
+from intake.wording import duration_for_child, status_for_child
 from policies.categories import policy_category_codes
-from policies.selectors import unit_current_policy, units_open_to_reporters
+from policies.selectors import poster_facts, unit_current_policy, units_open_to_reporters
 
 logger = logging.getLogger(__name__)
 
@@ -182,3 +185,53 @@ def followup_leave(request):
     response = redirect("intake:start")
     session_keys.forget(response, session_keys.REPORTER)
     return response
+
+
+@require_GET
+def poster(request, code: str):
+    return _printed_sheet(request, code, kind="poster")
+
+
+@require_GET
+def leaflet(request, code: str):
+    return _printed_sheet(request, code, kind="leaflet")
+
+
+def _printed_sheet(request, code: str, *, kind: str):
+    """The unit's A4 poster, or its half-page leaflet printed two to a page: in the
+    unit's language unless ?lang= asks for another (the browser's choice is the
+    printer's, not the reader's). Viewing writes nothing; managers record a print
+    from the policy page."""
+    unit = get_object_or_404(units_open_to_reporters(), code=code.upper())
+    facts = poster_facts(unit=unit, policy=unit_current_policy(unit))
+    language = request.GET.get("lang", "")
+    if language not in dict(settings.LANGUAGES):
+        language = unit.default_language
+    path = reverse("intake:complaint_form", args=[unit.code])
+    url = settings.PUBLIC_BASE_URL + path
+    with translation.override(language):
+        context = {
+            "unit": unit,
+            "kind": kind,
+            "copies": range(2 if kind == "leaflet" else 1),
+            "unit_path": path,
+            "address": url.split("://", 1)[-1],  # what a child types: no scheme
+            "qr_svg": _qr_svg(url, title=_("QR code to make a complaint")),
+            "sms_number": settings.SMS_PUBLIC_NUMBER,
+            "acknowledge_within": _within(facts["acknowledge_hours"]),
+            "resolve_within": _within(facts["resolve_hours"]),
+            "emergency_contacts": facts["emergency_contacts"],
+        }
+        response = render(request, "intake/printed_sheet.html", context)
+    response["Content-Language"] = language
+    return response
+
+
+def _qr_svg(url: str, *, title: str) -> str:
+    # Inline SVG, sized by the print stylesheet: no image request, nothing external.
+    return segno.make(url, error="m").svg_inline(
+        omitsize=True, svgclass="qr-code", title=title, dark="#000", light="#fff")
+
+
+def _within(hours: int | None) -> str:
+    return duration_for_child(hours) if hours else ""

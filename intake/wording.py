@@ -1,6 +1,9 @@
 """What a child is told, in words a 10-year-old understands."""
 
+import math
+
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from complaints.models import Case
 
@@ -19,3 +22,12 @@ STATUS_FOR_CHILD = {
 
 def status_for_child(status: str) -> str:
     return STATUS_FOR_CHILD.get(status, STATUS_FOR_CHILD[Case.Status.RECEIVED])
+
+
+def duration_for_child(hours: int) -> str:
+    """"3 days", "24 hours": in days from 48 hours on, rounded up, because a promise
+    to a child must never come out shorter than the policy's deadline."""
+    if hours >= 48:
+        days = math.ceil(hours / 24)
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from policies.models import ChildProtectionPolicy, Membership, StaffProfile, Unit
+from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
 from policies.services import PolicyError, policy_publish
 
 
@@ -71,3 +71,16 @@ class ChildProtectionPolicyAdmin(admin.ModelAdmin):
 class StaffProfileAdmin(admin.ModelAdmin):
     list_display = ("user",)
     autocomplete_fields = ("user",)
+
+
+@admin.register(PosterPrint)
+class PosterPrintAdmin(admin.ModelAdmin):
+    list_display = ("unit", "kind", "policy", "printed_by", "printed_at")
+    list_filter = ("kind", "unit")
+
+    # A record of what was printed: managers make them from the policy page.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -142,3 +142,29 @@ class StaffProfile(models.Model):
                                 related_name="staff_profile")
     alert_phone = models.CharField(max_length=32, blank=True,
                                    help_text="Emergency cases are also sent here by SMS.")
+
+
+class PosterPrint(models.Model):
+    """A manager printed the unit's poster or leaflet. It keeps what the sheet promised
+    children, so a later change of deadlines or emergency numbers asks for a reprint."""
+
+    class Kind(models.TextChoices):
+        POSTER = "poster", "Poster"
+        LEAFLET = "leaflet", "Leaflet"
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="poster_prints")
+    # The version in force when it was printed.
+    policy = models.ForeignKey(ChildProtectionPolicy, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # policies.selectors.poster_facts() at the time: what the paper on the wall says.
+    facts = models.JSONField()
+    printed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    printed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-printed_at", "-pk"]
+        indexes = [models.Index(fields=["unit", "kind", "-printed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit.code} {self.kind} printed {self.printed_at:%Y-%m-%d} (v{self.policy.version})"

@@ -1,6 +1,8 @@
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from policies.models import ChildProtectionPolicy, Membership, Unit
+from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit, Urgency
 
 
 def unit_current_policy(unit: Unit) -> ChildProtectionPolicy | None:
@@ -67,3 +69,73 @@ def staff_snapshot(policy: ChildProtectionPolicy):
         oversight_unit_id=oversight.pk if oversight else None,
         oversight_focal_points=_focal_points(oversight) if oversight else (),
     )
+
+
+def staff_units(user) -> QuerySet[Unit]:
+    """The active units a staff account works for, in any active role."""
+    return Unit.objects.filter(
+        is_active=True, memberships__user=user, memberships__is_active=True
+    ).distinct()
+
+
+# --- Posters and leaflets -------------------------------------------------------------------
+
+def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:
+    """What the unit's poster and leaflet promise a child, as JSON a print keeps.
+
+    The deadlines are the slowest among the urgencies the policy's categories use, so
+    the promise holds whatever the child complains about (under the default policy,
+    the standard deadlines)."""
+    urgencies = {str(u) for u in policy.categories.values()} or {str(Urgency.STANDARD)}
+
+    def slowest(step: str) -> int | None:
+        hours = [h for u in urgencies if (h := policy.deadline_hours(u, step))]
+        return max(hours) if hours else None
+
+    return {
+        "acknowledge_hours": slowest("acknowledge"),
+        "resolve_hours": slowest("resolve"),
+        # Entered by hand in the admin: anything but {label, number} is left off.
+        "emergency_contacts": [
+            {"label": str(c.get("label", "")), "number": str(c.get("number", ""))}
+            for c in unit.emergency_contacts if isinstance(c, dict) and c.get("number")
+        ],
+    }
+
+
+# Which words of the manager's notice each fact belongs to.
+POSTER_FACT_NAMES = {
+    "acknowledge_hours": "deadlines",
+    "resolve_hours": "deadlines",
+    "emergency_contacts": "emergency numbers",
+}
+
+
+def poster_changes(printed: dict, current: dict) -> list[str]:
+    """What is out of date on a printed sheet: ["deadlines", "emergency numbers"], or []."""
+    changes = []
+    for key, name in POSTER_FACT_NAMES.items():
+        if printed.get(key) != current.get(key) and name not in changes:
+            changes.append(name)
+    return changes
+
+
+@dataclass(frozen=True)
+class PosterStatus:
+    kind: str
+    label: str
+    last_print: PosterPrint | None
+    changes: list[str]  # empty when the paper on the wall still says the truth
+
+
+def poster_print_status(*, unit: Unit, policy: ChildProtectionPolicy) -> list[PosterStatus]:
+    """For the poster and the leaflet: when last printed, and what changed since."""
+    current = poster_facts(unit=unit, policy=policy)
+    statuses = []
+    for kind, label in PosterPrint.Kind.choices:
+        last = (PosterPrint.objects.filter(unit=unit, kind=kind).select_related("policy")
+                .order_by("-printed_at", "-pk").first())
+        changes = poster_changes(last.facts, current) if last else []
+        statuses.append(PosterStatus(kind=kind, label=str(label).lower(), last_print=last,
+                                     changes=changes))
+    return statuses

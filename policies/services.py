@@ -2,7 +2,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from policies.categories import default_category_urgencies
-from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Membership, Unit, Urgency
+from policies.models import (
+    DEADLINE_STEPS,
+    ChildProtectionPolicy,
+    Membership,
+    PosterPrint,
+    Unit,
+    Urgency,
+)
+from policies.selectors import poster_facts, unit_current_policy
 
 # Hours. Standard follows the Scottish model complaints procedure (acknowledge in 3
 # days, investigate in 20 working days); emergency acknowledges within the hour.
@@ -100,3 +108,15 @@ def policy_publish(*, policy: ChildProtectionPolicy, actor) -> ChildProtectionPo
     audit_record(action="policies.policy.published", actor=actor,
                  data={"unit": policy.unit.code, "version": policy.version})
     return policy
+
+
+def poster_print_record(*, unit: Unit, kind: str, actor) -> PosterPrint:
+    """Record that `actor` prints the unit's poster or leaflet as it reads now, so the
+    policy page can say when a later change makes the paper wrong."""
+    policy = unit_current_policy(unit)
+    if policy is None:
+        raise PolicyError("The unit has no published policy: its poster would lead nowhere.")
+    return PosterPrint.objects.create(
+        unit=unit, policy=policy, kind=PosterPrint.Kind(kind),
+        facts=poster_facts(unit=unit, policy=policy), printed_by=actor, printed_at=timezone.now(),
+    )

@@ -1,19 +1,23 @@
-"""Unit managers keep their unit's child protection policy: edit a draft, publish it."""
+"""Unit managers keep their unit's child protection policy: edit a draft, publish it,
+print the poster and leaflet that tell children about it."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from complaints.views import verified_staff_required
 from policies.forms import PolicyDraftForm
 from policies.models import ChildProtectionPolicy, Membership, Unit
-from policies.selectors import unit_current_policy
+from policies.selectors import poster_print_status, unit_current_policy
 from policies.services import (
     PolicyError,
     policy_draft_get_or_create,
     policy_problems,
     policy_publish,
+    poster_print_record,
 )
 
 
@@ -42,9 +46,11 @@ def policy_edit(request, code: str):
             draft.save()
             messages.success(request, f"Draft version {draft.version} saved.")
             return redirect("policies:edit", code=unit.code)
+    current = unit_current_policy(unit)
     context = {
         "unit": unit,
-        "current": unit_current_policy(unit),
+        "current": current,
+        "posters": poster_print_status(unit=unit, policy=current) if current else [],
         "draft": draft,
         "form": form,
         "problems": policy_problems(draft) if draft else [],
@@ -75,3 +81,21 @@ def policy_publish_view(request, code: str):
     else:
         messages.success(request, f"Version {draft.version} is published. New cases follow it.")
     return redirect("policies:edit", code=unit.code)
+
+
+@verified_staff_required
+@require_POST
+def poster_print(request, code: str, kind: str):
+    """Record the print, then open the public sheet to print from. Recording here, not
+    on the public page, keeps anonymous visits from writing anything."""
+    unit = _managed_unit(request.user, code)
+    try:
+        poster_print_record(unit=unit, kind=kind, actor=request.user)
+    except PolicyError as error:
+        messages.error(request, f"Not printed: {error}")
+        return redirect("policies:edit", code=unit.code)
+    url = reverse(f"intake:{kind}", args=[unit.code])
+    language = request.POST.get("lang", "")
+    if language in dict(settings.LANGUAGES):
+        url += f"?lang={language}"
+    return redirect(url)
