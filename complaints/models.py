@@ -131,6 +131,13 @@ class Case(models.Model):
             ),
             models.Index(fields=["unit", "received_at"]),
             models.Index(fields=["received_at"]),
+            # Routing reads each focal point's load (policies.selectors._focal_points).
+            models.Index(
+                fields=["assignee"],
+                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating"]),
+                name="case_assignee_open_idx",
+            ),
+            models.Index(fields=["assignee", "received_at"], name="case_assignee_received_idx"),
         ]
 
     def __str__(self) -> str:

@@ -62,50 +62,61 @@ def keyword(body: str) -> str:
 # --- Inbound -----------------------------------------------------------------------------
 
 
-@transaction.atomic
 def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
     """Handle one inbound text; return the reply ("" for none). Idempotent on
     MessageSid: a retry or replay gets the first answer and changes nothing."""
-    try:
-        with transaction.atomic():
-            inbound = InboundSms.objects.create(message_sid=message_sid)
-    except IntegrityError:
-        existing = InboundSms.objects.get(message_sid=message_sid)
-        if existing.reply:
-            return crypto.server_open(existing.reply, context=existing.reply_context())
-        return ""
+    for attempt in range(2):
+        try:
+            return _receive_new(message_sid, from_number, body)
+        except IntegrityError:
+            # Seen before (a Twilio retry), or a concurrent delivery of the same
+            # MessageSid or the same new number committed first: all of this one
+            # rolled back. A retry is rare, so it is not looked up before the work.
+            existing = InboundSms.objects.filter(message_sid=message_sid).first()
+            if existing:
+                return _stored_reply(existing)
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
-    reporter = _reporter_for(from_number)
-    reply = _respond(reporter, clean_text(body))
+
+@transaction.atomic
+def _receive_new(message_sid: str, from_number: str, body: str) -> str:
+    # The InboundSms row is written last, with the reply, in the same transaction: its
+    # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
+    reporter, created = _reporter_for(from_number)
+    reply = _respond(reporter, clean_text(body), new_reporter=created)
     if reporter.opted_out:
         reply = ""  # STOP means no outbound text of any kind until START
-    inbound.reporter = reporter
+    inbound = InboundSms(message_sid=message_sid, reporter=reporter)
     if reply:
         inbound.reply = crypto.server_seal(reply, context=inbound.reply_context())
-    inbound.save(update_fields=["reporter", "reply"])
+    inbound.save(force_insert=True)
     return reply
 
 
-def _reporter_for(phone: str) -> SmsReporter:
+def _stored_reply(inbound: InboundSms) -> str:
+    return crypto.server_open(inbound.reply, context=inbound.reply_context()) if inbound.reply else ""
+
+
+def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
+    """(reporter, created)."""
     index = SmsReporter.index_for(phone)
     reporter = SmsReporter.objects.filter(phone_index=index).first()
     if reporter:
-        return reporter
+        return reporter, False
     reporter = SmsReporter(phone_index=index)
     reporter.phone = crypto.server_seal(phone, context=reporter.phone_context())
-    try:
-        with transaction.atomic():
-            reporter.save()
-    except IntegrityError:  # the same new number, texting twice at once
-        reporter = SmsReporter.objects.get(phone_index=index)
-    return reporter
+    reporter.save(force_insert=True)  # the same new number twice at once: see sms_receive
+    return reporter, True
 
 
 def _language(reporter: SmsReporter, unit: Unit | None = None) -> str:
     return reporter.language or (unit.default_language if unit else settings.LANGUAGE_CODE)
 
 
-def _respond(reporter: SmsReporter, body: str) -> str:
+def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
+    # A number seen for the first time has no conversation or case to look up.
     word = keyword(body)
     language = _language(reporter)
     if word in STOP_WORDS:
@@ -125,7 +136,7 @@ def _respond(reporter: SmsReporter, body: str) -> str:
     if word in STATUS_WORDS:
         return _status(reporter, language)
 
-    conversation = _active_conversation(reporter)
+    conversation = None if new_reporter else _active_conversation(reporter)
     unit, rest = _unit_from_first_word(body)
     if unit and (conversation is None or conversation.step != Step.CHOOSE_UNIT):
         if conversation:  # a new complaint replaces an unfinished one, which is kept
@@ -134,7 +145,7 @@ def _respond(reporter: SmsReporter, body: str) -> str:
     if conversation:
         return _continue(conversation, body, word)
 
-    open_cases = list(_open_cases(reporter))
+    open_cases = [] if new_reporter else list(_open_cases(reporter))
     if len(open_cases) == 1:
         return _append(reporter, open_cases[0], body)
     conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
@@ -166,13 +177,17 @@ def welcome_text(language: str, units: list[Unit]) -> str:
 
 def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
     since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    return (
-        SmsConversation.objects.select_for_update()
+    conversation = (
+        SmsConversation.objects.select_for_update(of=("self",))
+        .select_related("unit")
         .filter(reporter=reporter, updated_at__gte=since)
         .exclude(step=Step.FINISHED)
         .order_by("-updated_at")
         .first()
     )
+    if conversation:
+        conversation.reporter = reporter  # the same row: no second read
+    return conversation
 
 
 def _open_cases(reporter: SmsReporter):
