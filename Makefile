@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test chromium totp messages clean
+.PHONY: run test chromium wrk bench soak totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,24 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Recourse beside a minimal Django baseline under gunicorn, production settings and the
+# worker, driven by wrk from a second process; PostgreSQL when one answers, else SQLite.
+# Seeds 100,000 cases once (kept in recourse_bench / var/bench). BENCH_SECONDS=10 per run,
+# BENCH_ONLY=sms_new,web_submit to pick scenarios.
+bench: $(TEST_STAMP) wrk
+	$(BIN)/python bench/run.py
+
+# Ten minutes of mixed load (SOAK_SECONDS=600): no 5xx, nothing lost or doubled, every
+# notification sent, the queue drained within two minutes, flat memory.
+soak: $(TEST_STAMP)
+	$(BIN)/python bench/soak.py
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the benchmark"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 
 # Current TOTP code of a demo account: make totp USER=focal.dkr1
 totp: export RECOURSE_ENV = development

@@ -1,0 +1,367 @@
+"""What `make bench` and `make soak` share: a database, Recourse under gunicorn with
+production settings and its django-q2 worker, the baseline project, pre-built signed
+requests, wrk, and the server processes' CPU time and memory read from /proc.
+
+Everything started here runs in its own process group and is stopped on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+VAR = ROOT / "var" / "bench"
+PYTHON = sys.executable
+RECOURSE_PORT = int(os.environ.get("BENCH_PORT", "8101"))
+BASELINE_PORT = RECOURSE_PORT + 1
+TWILIO_TOKEN = "bench-twilio-auth-token"
+SMS_NUMBER = "+15005550006"
+GUNICORN_WORKERS = os.environ.get("BENCH_WORKERS", "2")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def postgres_answers() -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 5432), timeout=1):
+        return True
+    return False
+
+
+def database_urls(fresh: bool) -> tuple[str, str, str]:
+    """(recourse URL, baseline URL, engine): PostgreSQL when one answers, else SQLite
+    in WAL mode. A fresh key ring means the old bench data cannot be read: start over."""
+    if postgres_answers():
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+            for name in ("recourse_bench", "recourse_baseline"):
+                exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+                if exists and (fresh or name == "recourse_baseline"):
+                    db.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+                    exists = None
+                if not exists:
+                    db.execute(f'CREATE DATABASE "{name}"')
+        base = "postgresql://postgres@127.0.0.1:5432/"
+        return base + "recourse_bench", base + "recourse_baseline", "PostgreSQL"
+    if fresh:
+        for path in VAR.glob("recourse.sqlite3*"):
+            path.unlink()
+    for path in VAR.glob("baseline.sqlite3*"):
+        path.unlink()
+    return (f"sqlite:///{VAR / 'recourse.sqlite3'}", f"sqlite:///{VAR / 'baseline.sqlite3'}",
+            "SQLite (WAL)")
+
+
+def recourse_env(database_url: str, *, production: bool = True) -> dict:
+    """Production settings served on loopback behind a pretend TLS proxy. Email and SMS
+    go to the project's own non-network backends: the network edge is all that is faked."""
+    secret = (VAR / "secret_key").read_text()
+    return {
+        **os.environ,
+        "RECOURSE_ENV": "production" if production else "development",
+        "DJANGO_SECRET_KEY": secret,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "PUBLIC_BASE_URL": f"https://127.0.0.1:{RECOURSE_PORT}",
+        "RECOURSE_KEYRING_FILE": str(VAR / "keyring.json"),
+        "DATABASE_URL": database_url,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "SMS_PUBLIC_NUMBER": SMS_NUMBER,
+        "SMS_BACKEND": "notifications.backends.console.ConsoleSmsBackend",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "SECURE_SSL_REDIRECT": "false",
+        # One load generator on 127.0.0.1 is every "client": the per-client throttles
+        # are tested in the suite, not here.
+        "SUBMISSIONS_PER_CLIENT": "100000000",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+
+
+def prepare(cases: int) -> tuple[str, str, str]:
+    """Key ring, database, migrations, demo data and the seeded volume of cases."""
+    VAR.mkdir(parents=True, exist_ok=True)
+    fresh = not (VAR / "keyring.json").exists()
+    if fresh or not (VAR / "secret_key").exists():
+        (VAR / "secret_key").write_text(secrets.token_urlsafe(50))
+    recourse_url, baseline_url, engine = database_urls(fresh)
+    dev = recourse_env(recourse_url, production=False)
+    if fresh:
+        run([PYTHON, "manage.py", "keyring_add", "--file", str(VAR / "keyring.json")], env=dev)
+    run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env=dev)
+    run([PYTHON, "manage.py", "seed_demo"], env=dev, quiet=True)
+    run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env=recourse_env(recourse_url))
+    existing = django_count(dev, "complaints.Case")
+    if existing < cases:
+        print(f"Seeding {cases - existing:,} cases (once; kept for later runs)...", flush=True)
+        started = time.monotonic()
+        run([PYTHON, "manage.py", "seed_volume", "--cases", str(cases - existing)], env=dev, quiet=True)
+        print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
+        if recourse_url.startswith("postgresql"):
+            # What autovacuum does after a bulk load in production: statistics for the
+            # planner and a visibility map for index-only scans.
+            import psycopg
+
+            with psycopg.connect(recourse_url, autocommit=True) as db:
+                db.execute("VACUUM ANALYZE")
+    # Texts of earlier runs would be prompted by the worker's sweep ten minutes later
+    # and load this run: every run starts with no SMS conversation.
+    django_eval(dev, "[apps.get_model(m).objects.all().delete()[0] for m in ('notifications.OutboundSms', "
+                     "'intake.InboundSms', 'intake.SmsConversation')]")
+    run([PYTHON, "-m", "django", "migrate", "--noinput", "-v0"], env=baseline_env(baseline_url),
+        cwd=BENCH / "baseline")
+    return recourse_url, baseline_url, engine
+
+
+def baseline_env(database_url: str) -> dict:
+    return {**os.environ, "DATABASE_URL": database_url, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "BASELINE_PUBLIC_BASE_URL": f"https://127.0.0.1:{BASELINE_PORT}",
+            "DJANGO_SETTINGS_MODULE": "baseline.settings", "PYTHONPATH": str(BENCH / "baseline")}
+
+
+def run(command, *, env, cwd=ROOT, quiet=False) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
+    if result.returncode:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"failed: {' '.join(map(str, command))}")
+    if not quiet and result.stdout.strip():
+        print(result.stdout.strip())
+    return result.stdout
+
+
+def django_count(env: dict, model: str) -> int:
+    return int(django_eval(env, f"apps.get_model('{model}').objects.count()"))
+
+
+def django_eval(env: dict, expression: str):
+    """Evaluate one expression in a Django shell of the bench database (JSON result)."""
+    code = ("import json, django; django.setup(); from django.apps import apps; "
+            f"print('\\nJSON', json.dumps({expression}, default=str))")
+    out = run([PYTHON, "-c", code], env=env, quiet=True)
+    return json.loads(out.rsplit("\nJSON ", 1)[1])
+
+
+# --- Processes --------------------------------------------------------------------------------
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def pids(self) -> list[int]:
+        """Every live process of the service's process group."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:  # pgrp
+                    found.append(int(stat.parent.name))
+        return found
+
+    def cpu_seconds(self) -> float:
+        total = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / CLOCK_TICKS
+
+    def rss_mib(self) -> dict[int, float]:
+        sizes = {}
+        for pid in self.pids():
+            with contextlib.suppress(OSError):
+                match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+                if match:
+                    sizes[pid] = int(match.group(1)) / 1024
+        return sizes
+
+
+@dataclass
+class Services:
+    started: list[Service] = field(default_factory=list)
+
+    def start(self, name: str, command: list[str], *, env: dict, cwd=ROOT, port: int | None = None):
+        log = VAR / f"{name}.log"
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log.open("w"),
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        service = Service(name, process, log)
+        self.started.append(service)
+        if port:
+            wait_for_port(port, service)
+        return service
+
+    def stop(self):
+        for service in reversed(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for service in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(service.process.pid, signal.SIGKILL)
+        self.started.clear()
+
+
+def wait_for_port(port: int, service: Service, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            raise SystemExit(f"{service.name} exited:\n{service.log.read_text()[-3000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"{service.name} did not listen on {port}")
+
+
+def gunicorn(services: Services, name: str, app: str, port: int, env: dict, cwd=ROOT) -> Service:
+    # The access log (status, method, path: no query, no client) is how a run counts the
+    # responses the server accepted, including those in flight when wrk stopped.
+    command = [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
+               "--workers", GUNICORN_WORKERS, "--worker-class", "sync", "--backlog", "2048",
+               "--access-logfile", str(access_log(name)), "--access-logformat", "%(s)s %(m)s %(U)s",
+               "--error-logfile", "-"]
+    return services.start(name, command, env=env, cwd=cwd, port=port)
+
+
+def access_log(name: str) -> Path:
+    return VAR / f"{name}-access.log"
+
+
+def served(name: str, since: int, status: int, method: str, path: str) -> tuple[int, int]:
+    """(matching responses the server logged after byte offset `since`, new offset)."""
+    with access_log(name).open("rb") as log:
+        log.seek(since)
+        data = log.read()
+    wanted = f"{status} {method} {path}".encode()
+    return sum(1 for line in data.splitlines() if line == wanted), since + len(data)
+
+
+def start_recourse(services: Services, database_url: str) -> tuple[Service, Service]:
+    env = recourse_env(database_url)
+    web = gunicorn(services, "recourse-web", "config.wsgi:application", RECOURSE_PORT, env)
+    worker = services.start("recourse-worker", [PYTHON, "manage.py", "qcluster"], env=env)
+    return web, worker
+
+
+def start_baseline(services: Services, database_url: str) -> Service:
+    return gunicorn(services, "baseline-web", "baseline.wsgi:application", BASELINE_PORT,
+                    baseline_env(database_url), cwd=BENCH / "baseline")
+
+
+# --- Requests ---------------------------------------------------------------------------------
+
+def raw_request(method: str, port: int, path: str, *, form: dict | None = None,
+                headers: dict | None = None) -> bytes:
+    body = urllib.parse.urlencode(form or {}, doseq=True).encode() if form is not None else b""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
+             "X-Forwarded-Proto: https", "User-Agent: recourse-bench"]
+    for name, value in (headers or {}).items():
+        lines.append(f"{name}: {value}")
+    if form is not None:
+        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    assert b"\0" not in request
+    return request
+
+
+def write_requests(name: str, requests: list[bytes]) -> Path:
+    path = VAR / f"{name}.requests"
+    path.write_bytes(b"\0".join(requests))
+    return path
+
+
+def twilio_sms(port: int, path: str, *, sid: str, sender: str, body: str) -> bytes:
+    from twilio.request_validator import RequestValidator
+
+    params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": SMS_NUMBER,
+              "Body": body, "NumMedia": "0"}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"https://127.0.0.1:{port}{path}", params)
+    return raw_request("POST", port, path, form=params, headers={"X-Twilio-Signature": signature})
+
+
+class Browser:
+    """A tiny cookie-keeping HTTP client for preparing sessions and CSRF tokens."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def fetch(self, path: str, form: dict | None = None) -> tuple[int, str, dict]:
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data)
+        request.add_header("X-Forwarded-Proto", "https")
+        request.add_header("Referer", f"https://127.0.0.1:{self.port}{path}")
+        if self.cookies:
+            request.add_header("Cookie", self.cookie_header())
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            response = opener.open(request, timeout=30)
+        except urllib.error.HTTPError as error:
+            response = error
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = SimpleCookie(header)
+            self.cookies.update({key: morsel.value for key, morsel in cookie.items()})
+        return response.status, response.read().decode(), dict(response.headers)
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{key}={value}" for key, value in self.cookies.items())
+
+    def csrf(self, path: str) -> str:
+        status, page, _ = self.fetch(path)
+        assert status == 200, (path, status)
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def staff_cookie(env: dict, user_id: int) -> str:
+    """A session past both login steps, made the way benchmark.py makes one."""
+    return django_eval(env, f"""(lambda User, Device, engine: (lambda user, store: (
+        store.update({{'_auth_user_id': str(user.pk),
+                      '_auth_user_backend': 'django.contrib.auth.backends.ModelBackend',
+                      '_auth_user_hash': user.get_session_auth_hash(),
+                      'otp_device_id': Device.objects.filter(user=user, confirmed=True).first().persistent_id}}),
+        store.create(), store.session_key)[2])(User.objects.get(pk={user_id}), engine.SessionStore()))(
+        apps.get_model('auth.User'), apps.get_model('otp_totp.TOTPDevice'),
+        __import__('importlib').import_module(__import__('django.conf', fromlist=['x']).settings.SESSION_ENGINE))""")
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+def wrk(port: int, requests: Path, *, seconds: int, connections: int, threads: int = 2,
+        delay_ms: int | None = None) -> dict:
+    """Run wrk (bounded: a hard timeout past its duration) and return its RESULT line."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    threads = min(threads, connections)
+    env = {**os.environ}
+    if delay_ms is not None:
+        env["WRK_PACED"] = "1"
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
+               "-s", str(BENCH / "wrk" / "replay.lua"), f"http://127.0.0.1:{port}", "--",
+               str(requests), str(threads), str(delay_ms or 0)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, env=env).stdout
+    line = next((line for line in out.splitlines() if line.startswith("RESULT ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no result:\n{out}")
+    result = json.loads(line[len("RESULT "):])
+    result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
