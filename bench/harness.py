@@ -104,7 +104,7 @@ def prepare(cases: int) -> tuple[str, str, str]:
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env=dev)
     run([PYTHON, "manage.py", "seed_demo"], env=dev, quiet=True)
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env=recourse_env(recourse_url))
-    existing = django_count(dev, "complaints.Case")
+    existing = probe(dev, "counts")["cases"]
     if existing < cases:
         print(f"Seeding {cases - existing:,} cases (once; kept for later runs)...", flush=True)
         started = time.monotonic()
@@ -117,10 +117,7 @@ def prepare(cases: int) -> tuple[str, str, str]:
 
             with psycopg.connect(recourse_url, autocommit=True) as db:
                 db.execute("VACUUM ANALYZE")
-    # Texts of earlier runs would be prompted by the worker's sweep ten minutes later
-    # and load this run: every run starts with no SMS conversation.
-    django_eval(dev, "[apps.get_model(m).objects.all().delete()[0] for m in ('notifications.OutboundSms', "
-                     "'intake.InboundSms', 'intake.SmsConversation')]")
+    probe(dev, "clear_sms")
     run([PYTHON, "-m", "django", "migrate", "--noinput", "-v0"], env=baseline_env(baseline_url),
         cwd=BENCH / "baseline")
     return recourse_url, baseline_url, engine
@@ -142,16 +139,14 @@ def run(command, *, env, cwd=ROOT, quiet=False) -> str:
     return result.stdout
 
 
-def django_count(env: dict, model: str) -> int:
-    return int(django_eval(env, f"apps.get_model('{model}').objects.count()"))
-
-
-def django_eval(env: dict, expression: str):
-    """Evaluate one expression in a Django shell of the bench database (JSON result)."""
-    code = ("import json, django; django.setup(); from django.apps import apps; "
-            f"print('\\nJSON', json.dumps({expression}, default=str))")
-    out = run([PYTHON, "-c", code], env=env, quiet=True)
+def probe(env: dict, name: str, *args):
+    """Ask the bench database a question (bench/probe.py) in a Django process of `env`."""
+    out = run([PYTHON, str(BENCH / "probe.py"), name, *map(str, args)], env=env, quiet=True)
     return json.loads(out.rsplit("\nJSON ", 1)[1])
+
+
+def staff_cookie(env: dict, user_id: int) -> str:
+    return probe(env, "staff_session", user_id)
 
 
 # --- Processes --------------------------------------------------------------------------------
@@ -330,18 +325,6 @@ class Browser:
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-def staff_cookie(env: dict, user_id: int) -> str:
-    """A session past both login steps, made the way benchmark.py makes one."""
-    return django_eval(env, f"""(lambda User, Device, engine: (lambda user, store: (
-        store.update({{'_auth_user_id': str(user.pk),
-                      '_auth_user_backend': 'django.contrib.auth.backends.ModelBackend',
-                      '_auth_user_hash': user.get_session_auth_hash(),
-                      'otp_device_id': Device.objects.filter(user=user, confirmed=True).first().persistent_id}}),
-        store.create(), store.session_key)[2])(User.objects.get(pk={user_id}), engine.SessionStore()))(
-        apps.get_model('auth.User'), apps.get_model('otp_totp.TOTPDevice'),
-        __import__('importlib').import_module(__import__('django.conf', fromlist=['x']).settings.SESSION_ENGINE))""")
 
 
 # --- wrk --------------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from harness import (  # noqa: E402
     VAR,
     Browser,
     Services,
-    django_eval,
     prepare,
+    probe,
     raw_request,
     recourse_env,
     served,
@@ -86,8 +86,8 @@ def main():
 
     recourse_url, baseline_url, engine = prepare(options.cases)
     env = recourse_env(recourse_url)
-    facts = django_eval(env, BENCH_FACTS)
-    kdf_ms = django_eval(env, KDF_TIMING)
+    facts = probe(env, "facts")
+    kdf_ms = probe(env, "kdf_ms")
     services = Services()
     try:
         web, worker = start_recourse(services, recourse_url)
@@ -113,29 +113,6 @@ def main():
     if problems:
         print("\n".join(["", "FAILED:"] + problems))
         raise SystemExit(1)
-
-
-# Run inside the bench database's Django (see harness.django_eval).
-BENCH_FACTS = """(lambda Unit, Membership, Case, Count: (lambda unit: {
-    'unit': unit.code,
-    'cases': Case.objects.count(),
-    'focal': Membership.objects.filter(unit=unit, role='focal_point').values_list('user_id', flat=True).first(),
-    'manager': Membership.objects.filter(unit=unit, role='manager').values_list('user_id', flat=True).first(),
-    'category': next(iter(__import__('policies.selectors', fromlist=['x']).unit_current_policy(unit).categories)),
-})(Unit.objects.annotate(n=Count('cases')).order_by('-n').first()))(
-    apps.get_model('policies.Unit'), apps.get_model('policies.Membership'), apps.get_model('complaints.Case'),
-    __import__('django.db.models', fromlist=['Count']).Count)"""
-
-KDF_TIMING = """(lambda crypto, time: sorted(
-    (lambda t0: (crypto.followup_secret_new('123456789012'), (time.perf_counter() - t0) * 1000)[1])(time.perf_counter())
-    for _ in range(7))[3])(__import__('complaints.crypto', fromlist=['x']), __import__('time'))"""
-
-COUNTS = """{
-    'cases': apps.get_model('complaints.Case').objects.count(),
-    'inbound_sms': apps.get_model('intake.InboundSms').objects.count(),
-    'conversations': apps.get_model('intake.SmsConversation').objects.count(),
-    'queued': apps.get_model('django_q.OrmQ').objects.count(),
-}"""
 
 
 def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scenario]:
@@ -221,7 +198,7 @@ def followup_codes(browser: Browser, form_path: str, complaint: dict, count: int
 
 def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measured:
     path = write_requests(scenario.name, scenario.build())
-    before = django_eval(env, COUNTS) if web.name == "recourse-web" else None
+    before = probe(env, "counts") if web.name == "recourse-web" else None
     log_offset = served(web.name, 0, 0, "", "")[1]
     web_cpu, worker_cpu = web.cpu_seconds(), worker.cpu_seconds() if worker else 0
     result = wrk(scenario.port, path, seconds=seconds, connections=scenario.connections)
@@ -231,7 +208,7 @@ def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measure
                         ((worker.cpu_seconds() - worker_cpu) * per_request) if worker else 0)
     result["served"] = served(web.name, log_offset, scenario.accepted, scenario.method, scenario.path)[0]
     if before is not None:
-        result["stored"] = stored(scenario.name, before, django_eval(env, COUNTS))
+        result["stored"] = stored(scenario.name, before, probe(env, "counts"))
     print(f"  {scenario.label}: {result['rate']:.0f} req/s, p99 {result['p99_us'] / 1000:.1f} ms", flush=True)
     return measured
 

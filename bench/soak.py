@@ -25,8 +25,8 @@ from harness import (  # noqa: E402
     Browser,
     Services,
     access_log,
-    django_eval,
     prepare,
+    probe,
     raw_request,
     recourse_env,
     staff_cookie,
@@ -36,25 +36,6 @@ from harness import (  # noqa: E402
 
 THREADS = 4
 SMS_PATH = "/sms/twilio/inbound/"
-COUNTS = """{
-    'web_cases': apps.get_model('complaints.Case').objects.filter(channel='web').count(),
-    'sms_cases': apps.get_model('complaints.Case').objects.filter(channel='sms').count(),
-    'inbound_sms': apps.get_model('intake.InboundSms').objects.count(),
-    'reporter_messages': apps.get_model('complaints.Message').objects.filter(author_kind='reporter').count(),
-    'notifications': apps.get_model('notifications.Notification').objects.count(),
-    'max_case_received': str(apps.get_model('complaints.Case').objects.order_by('-received_at')
-                             .values_list('received_at', flat=True).first()),
-}"""
-BACKLOG = """{
-    'queued_tasks': apps.get_model('django_q.OrmQ').objects.count(),
-    'unsent_notifications': apps.get_model('notifications.Notification').objects.filter(
-        pk__gt=%d).exclude(status__in=['sent', 'skipped']).count(),
-    'failed_notifications': apps.get_model('notifications.Notification').objects.filter(
-        pk__gt=%d, status='failed').count(),
-}"""
-LAST_NOTIFICATION = "apps.get_model('notifications.Notification').objects.order_by('-pk').values_list('pk', flat=True).first() or 0"
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "600")))
@@ -65,15 +46,15 @@ def main():
 
     recourse_url, _, engine = prepare(options.cases)
     env = recourse_env(recourse_url)
-    facts = django_eval(env, FACTS)
+    facts = probe(env, "facts")
     services = Services()
     problems = []
     try:
         web, worker = start_recourse(services, recourse_url)
         streams = build_streams(facts, env, per_thread=options.seconds * 1000 // options.delay_ms + 500)
         log_offset = access_log("recourse-web").stat().st_size
-        before = django_eval(env, COUNTS)
-        last_notification = django_eval(env, LAST_NOTIFICATION)
+        before = probe(env, "counts")
+        last_notification = before["last_notification"]
         print(f"Database: {engine}; {facts['cases']:,} cases. Soak: {options.seconds} s, {THREADS} "
               f"connections, {options.delay_ms} ms between requests on each", flush=True)
         rss_start = {}
@@ -90,8 +71,8 @@ def main():
         load_ended = time.monotonic()
         rss_end = rss(web, worker)
         drained_after = wait_for_drain(env, last_notification, limit=120)
-        after = django_eval(env, COUNTS)
-        backlog = django_eval(env, BACKLOG % (last_notification, last_notification))
+        after = probe(env, "counts")
+        backlog = probe(env, "backlog", last_notification)
 
         statuses = logged_statuses(log_offset)
         sent = [s.summary(n) for s, n in zip(streams, result["sent"], strict=True)]
@@ -135,17 +116,6 @@ def main():
         print("\n".join(["", "FAILED:"] + problems))
         raise SystemExit(1)
     print("\nsoak passed")
-
-
-FACTS = """(lambda Unit, Membership, Case, Count: (lambda unit: {
-    'unit': unit.code,
-    'cases': Case.objects.count(),
-    'focal': Membership.objects.filter(unit=unit, role='focal_point').values_list('user_id', flat=True).first(),
-    'manager': Membership.objects.filter(unit=unit, role='manager').values_list('user_id', flat=True).first(),
-    'category': next(iter(__import__('policies.selectors', fromlist=['x']).unit_current_policy(unit).categories)),
-})(Unit.objects.annotate(n=Count('cases')).order_by('-n').first()))(
-    apps.get_model('policies.Unit'), apps.get_model('policies.Membership'), apps.get_model('complaints.Case'),
-    __import__('django.db.models', fromlist=['Count']).Count)"""
 
 
 class Stream:
@@ -280,7 +250,7 @@ def rss(web, worker) -> dict:
 def wait_for_drain(env: dict, last_notification: int, limit: int) -> float | None:
     started = time.monotonic()
     while time.monotonic() - started < limit:
-        backlog = django_eval(env, BACKLOG % (last_notification, last_notification))
+        backlog = probe(env, "backlog", last_notification)
         if not backlog["queued_tasks"] and not backlog["unsent_notifications"]:
             return time.monotonic() - started
         time.sleep(2)
