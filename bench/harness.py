@@ -44,7 +44,7 @@ def postgres_answers() -> bool:
 def database_urls(fresh: bool) -> tuple[str, str, str]:
     """(recourse URL, baseline URL, engine): PostgreSQL when one answers, else SQLite
     in WAL mode. A fresh key ring means the old bench data cannot be read: start over."""
-    if postgres_answers():
+    if postgres_answers() and not os.environ.get("BENCH_SQLITE"):
         import psycopg
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
