@@ -121,6 +121,7 @@ def recovery_key_create(*, unit) -> str:
     public, private = crypto.generate_keypair()
     type(unit).objects.filter(pk=unit.pk).update(recovery_public_key=public)
     unit.recovery_public_key = public
+    audit_record(action="complaints.keys.recovery_created", data={"unit": unit.code})
     return base64.b64encode(private).decode()
 
 

@@ -11,7 +11,7 @@ from complaints.audit import audit_record
 from complaints.lifecycle import case_transition
 from complaints.models import Case, Message
 from complaints.selectors import case_content_for_staff
-from complaints.services import ComplaintError, complaint_receive, message_create
+from complaints.services import ComplaintError, case_note, complaint_receive, message_create
 from policies.models import Unit
 
 
@@ -43,7 +43,11 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
     else:
         target = f"partner service {partner}"
     case_transition(case=case, actor=actor, to_status=Case.Status.REFERRED,
-                    reason=f"Referred to {target}, with the child's consent. {reason}"[:200])
+                    reason=f"Referred to {target}, with the child's consent."[:200])
+    reason = " ".join(reason.split())
+    if reason:
+        # Staff's own words may name people: an encrypted note, not the plaintext history.
+        case_note(case=case, actor=actor, body=f"Referral: {reason}")
     audit_record(action="complaints.case.referred", actor=actor, case=case,
                  data={"to_unit": to_unit.code if to_unit else "", "partner": partner,
                        "linked_case": linked.reference if linked else "", "consent": True})

@@ -37,7 +37,6 @@ from complaints.services import ComplaintError, case_note, case_reply
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from policies.categories import formal_label
 from policies.models import Membership
-from policies.selectors import staff_units
 
 QUEUE_PAGE_SIZE = 50
 
@@ -187,18 +186,20 @@ def queue(request):
         user=request.user, role=Membership.Role.MANAGER, is_active=True
     ).select_related("unit")
     # Units where this person is a focal point only: managers have the links above.
-    focal_units = staff_units(request.user).exclude(
-        pk__in=[m.unit_id for m in managed_units]).order_by("name")
+    focal_only = Membership.objects.filter(
+        user=request.user, role=Membership.Role.FOCAL_POINT, is_active=True, unit__is_active=True
+    ).exclude(unit_id__in=[m.unit_id for m in managed_units]).select_related("unit")
     return render(
         request,
         "staff/queue.html",
         {"page": page, "show_closed": show_closed, "managed": managed_units,
-         "focal_units": focal_units,
+         "focal_only": focal_only,
          "escalated": escalated_to_manager(request.user) if managed_units else []},
     )
 
 
 @verified_staff_required
+@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_http_methods(["GET", "POST"])
 def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
@@ -246,6 +247,7 @@ def _transition_form(case, data=None) -> TransitionForm | None:
 
 
 @verified_staff_required
+@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_POST
 def case_status(request, reference: str):
     case = case_for_focal_point(request.user, reference)
@@ -279,6 +281,7 @@ def case_about(request, reference: str):
 
 
 @verified_staff_required
+@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_POST
 def case_recuse_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
@@ -299,6 +302,7 @@ def _after_reroute(request, case):
 
 
 @verified_staff_required
+@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_POST
 def case_note_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
@@ -344,6 +348,7 @@ def _refer_form(case, data=None) -> ReferForm:
 
 
 @verified_staff_required
+@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_POST
 def case_refer_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)

@@ -151,6 +151,9 @@ elif env_bool("DATABASE_SERVER_SIDE_BINDING", True):
     # pooling, which cannot keep prepared statements.
     DATABASES["default"]["OPTIONS"] = {"server_side_binding": True}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Messages stay on the server (the session row, deleted once shown), never in a cookie:
+# the admin shows a unit's new recovery key through one.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Authentication ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

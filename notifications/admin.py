@@ -2,19 +2,12 @@
 
 from django.contrib import admin
 
+from complaints.admin import ReadOnlyAdmin
 from notifications.models import Notification, OutboundSms
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Notification)
-class NotificationAdmin(ReadOnly):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "channel", "status", "attempts", "recipient", "case")
     list_filter = ("status", "kind", "channel")
     fields = ("created_at", "kind", "channel", "status", "attempts", "recipient", "case",
@@ -23,7 +16,7 @@ class NotificationAdmin(ReadOnly):
 
 
 @admin.register(OutboundSms)
-class OutboundSmsAdmin(ReadOnly):
+class OutboundSmsAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "status", "provider_status", "error_code", "attempts", "case")
     list_filter = ("status",)
     fields = ("created_at", "status", "provider_status", "error_code", "attempts", "case",

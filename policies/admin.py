@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from complaints.admin import ReadOnlyAdmin
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
 from policies.services import PolicyError, policy_publish
 
@@ -74,13 +75,8 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(PosterPrint)
-class PosterPrintAdmin(admin.ModelAdmin):
+class PosterPrintAdmin(ReadOnlyAdmin):
+    """A record of what was printed: managers make them from the policy page."""
+
     list_display = ("unit", "kind", "policy", "printed_by", "printed_at")
     list_filter = ("kind", "unit")
-
-    # A record of what was printed: managers make them from the policy page.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -90,6 +90,10 @@ def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
     assert client.post(reverse("intake:followup"),
                        {"reference": linked.display_reference, "code": code}).status_code == 302
     assert AuditEvent.objects.filter(action="complaints.case.referred", data__consent=True).exists()
+    # Staff's own words stay encrypted: a note, not the plaintext history.
+    assert not case.events.filter(reason__contains="jurisdiction").exists()
+    notes = case.messages.filter(author_kind="note")
+    assert notes.count() == 1 and b"jurisdiction" not in bytes(notes.get().body)
 
 
 @pytest.mark.django_db

@@ -52,3 +52,8 @@ def test_a_unit_added_in_the_admin_shows_its_recovery_key_once(client, django_us
     assert "Recovery key of NEW1, shown this once" in response.content.decode()
     assert Unit.objects.get(code="NEW1").recovery_public_key
     assert "shown this once" not in client.get("/admin/policies/unit/").content.decode()
+    # Never in a cookie on its way to the page, and its creation is on record.
+    assert "messages" not in response.cookies and "messages" not in client.cookies
+    from complaints.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="complaints.keys.recovery_created", data__unit="NEW1").exists()
