@@ -22,6 +22,7 @@ from complaints.models import Case
 from complaints.services import (
     MAX_TEXT_LENGTH,
     ComplaintError,
+    Receipt,
     clean_text,
     complaint_receive,
     followup_add_message,
@@ -62,22 +63,37 @@ def keyword(body: str) -> str:
 # --- Inbound -----------------------------------------------------------------------------
 
 
+# The web code is shown once: a retry of the text that filed the case gets this instead,
+# because anyone holding the database and the server's keys could otherwise read the
+# code and, with it, open the child's copy of the case key.
+CODE_NOT_KEPT = "**** **** ****"
+
+
+class Reply(str):
+    """A reply whose kept copy (for a Twilio retry of the same MessageSid) differs
+    from the text sent now."""
+
+    def __new__(cls, text: str, *, kept: str):
+        reply = super().__new__(cls, text)
+        reply.kept = kept
+        return reply
+
+
 def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
     """Handle one inbound text; return the reply ("" for none). Idempotent on
     MessageSid: a retry or replay gets the first answer and changes nothing."""
-    for attempt in range(2):
-        try:
-            return _receive_new(message_sid, from_number, body)
-        except IntegrityError:
-            # Seen before (a Twilio retry), or a concurrent delivery of the same
-            # MessageSid or the same new number committed first: all of this one
-            # rolled back. A retry is rare, so it is not looked up before the work.
-            existing = InboundSms.objects.filter(message_sid=message_sid).first()
-            if existing:
-                return _stored_reply(existing)
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _receive_new(message_sid, from_number, body)
+    except IntegrityError:
+        # Seen before (a Twilio retry), or a concurrent delivery of the same MessageSid
+        # committed first: all of this one rolled back. Retries are rare, so the
+        # MessageSid is not looked up before the work.
+        existing = InboundSms.objects.filter(message_sid=message_sid).first()
+        if existing:
+            return _stored_reply(existing)
+    # The same new number texted twice at once and the other text created the
+    # reporter: now it is found.
+    return _receive_new(message_sid, from_number, body)
 
 
 @transaction.atomic
@@ -90,7 +106,8 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
         reply = ""  # STOP means no outbound text of any kind until START
     inbound = InboundSms(message_sid=message_sid, reporter=reporter)
     if reply:
-        inbound.reply = crypto.server_seal(reply, context=inbound.reply_context())
+        kept = getattr(reply, "kept", reply)
+        inbound.reply = crypto.server_seal(kept, context=inbound.reply_context())
     inbound.save(force_insert=True)
     return reply
 
@@ -288,8 +305,9 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
 
     if conversation.step == Step.DANGER:
         if word in YES_WORDS or word in NO_WORDS:
-            case, code = _file(conversation, in_danger=word in YES_WORDS)
-            return render_sms("filed", language, case=case, code=_spaced(code))
+            receipt = _file(conversation, in_danger=word in YES_WORDS)
+            return Reply(render_sms("filed", language, case=receipt.case, code=receipt.display_code),
+                         kept=render_sms("filed", language, case=receipt.case, code=CODE_NOT_KEPT))
         if body:
             conversation.append_draft(body)
         _touch(conversation)
@@ -299,11 +317,9 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         references = conversation.choices
         if word.isdigit() and 1 <= int(word) <= len(references):
             case = Case.objects.get(reference=references[int(word) - 1])
-            text = conversation.read_draft()
-            conversation.draft = None
-            conversation.step = Step.FINISHED
-            _touch(conversation)
-            return _append(reporter, case, text)
+            if _draft_added_to(conversation, case):
+                return render_sms("appended", language, case=case)
+            return render_sms("narrative_received", language, offer_language=False)
         _touch(conversation)
         return render_sms("choose_case", language,
                           references=[f"{r[:4]}-{r[4:]}" for r in references])
@@ -330,11 +346,7 @@ def _ask_category(conversation: SmsConversation, language: str) -> str:
     return render_sms("ask_category", language, labels=labels)
 
 
-def _spaced(code: str) -> str:
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
-def _file(conversation: SmsConversation, *, in_danger: bool) -> tuple[Case, str]:
+def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
     """File the collected complaint. A narrative longer than one complaint allows is
     kept whole: the rest follows as added messages."""
     reporter = conversation.reporter
@@ -358,7 +370,24 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> tuple[Case, str]
     conversation.draft = None
     conversation.step = Step.FINISHED
     _touch(conversation)
-    return receipt.case, receipt.followup_code
+    return receipt
+
+
+def _draft_added_to(conversation: SmsConversation, case: Case) -> bool:
+    """Add the conversation's draft to the case the child chose. The draft is cleared
+    only once it is stored; if the case has closed meanwhile, the words stay as a new
+    story for the same unit."""
+    try:
+        followup_add_message(case=case, body=conversation.read_draft())
+    except ComplaintError:
+        conversation.unit = case.unit
+        conversation.step = Step.NARRATIVE
+        _touch(conversation)
+        return False
+    conversation.draft = None
+    conversation.step = Step.FINISHED
+    _touch(conversation)
+    return True
 
 
 def _append(reporter: SmsReporter, case: Case, body: str) -> str:
@@ -422,13 +451,10 @@ def conversations_sweep(*, now: datetime) -> dict:
                 continue
             if conversation.step == Step.CHOOSE_CASE and conversation.draft and conversation.choices:
                 case = Case.objects.get(reference=conversation.choices[0])
-                _append(conversation.reporter, case, conversation.read_draft())
-                conversation.step = Step.FINISHED
-                conversation.draft = None
-                conversation.save()
-                continue
+                if _draft_added_to(conversation, case):
+                    continue  # else the case closed meanwhile: filed as a new one below
             if conversation.unit_id and conversation.draft:
-                case, _code = _file(conversation, in_danger=False)
+                case = _file(conversation, in_danger=False).case
                 language = _language(conversation.reporter, conversation.unit)
                 sms_queue(reporter=conversation.reporter, case=case,
                           body=render_sms("kept_on_expiry", language, case=case))

@@ -1,4 +1,5 @@
 import logging
+import re
 import threading
 import uuid
 from datetime import timedelta
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
+from complaints import crypto
 from complaints.models import Case, Message
 from complaints.selectors import case_content_for_staff
 from complaints.services import case_reply
@@ -463,3 +465,33 @@ def test_a_reporter_who_never_picked_a_language_keeps_the_units(sms, unit, other
     sms("2")
     assert sms("STATUT").startswith("Plainte")
     assert "STATUT" in sms("AIDE")
+
+
+@pytest.mark.django_db
+def test_the_web_code_is_sent_once_and_never_kept(sms, unit):
+    """A retry of the text that filed the case gets the reply without the code: the
+    server keeps no way to open the child's copy of the case key."""
+    sms("TST1 the guard hit me")
+    sms("DONE")
+    sms("1")
+    first = sms("NO", sid="SMfiling000000000000000000000000001")
+    code = re.search(r"(\d{4} \d{4} \d{4})", first).group(1)
+    retry = sms("NO", sid="SMfiling000000000000000000000000001")
+    assert code not in retry and "**** **** ****" in retry
+    assert Case.objects.count() == 1
+    stored = InboundSms.objects.get(message_sid="SMfiling000000000000000000000000001")
+    assert code not in crypto.server_open(stored.reply, context=stored.reply_context())
+
+
+@pytest.mark.django_db
+def test_a_text_for_a_case_that_closed_meanwhile_is_kept_not_dropped(sms, unit):
+    for _ in range(2):
+        for text in ("TST1 they hit me", "DONE", "2", "2"):
+            sms(text)
+    first, second = Case.objects.order_by("received_at")
+    assert "Which complaint" in sms("they came back at night")
+    Case.objects.filter(pk=first.pk).update(status=Case.Status.CLOSED)  # closed before the child answers
+    sms("2")
+    conversation = SmsConversation.objects.exclude(step="finished").get()
+    assert conversation.read_draft() == "they came back at night" and conversation.unit == unit
+    assert not Message.objects.exists()
