@@ -258,7 +258,10 @@ def submission_allowed(*, client_key: str) -> bool:
 
 
 def submission_count(*, client_key: str) -> None:
-    ThrottleEvent.objects.create(scope="submit", key=client_key)
+    now = timezone.now()
+    ThrottleEvent.objects.create(scope="submit", key=client_key, at=now)
+    window = timedelta(minutes=settings.SUBMISSION_THROTTLE_WINDOW_MINUTES)
+    ThrottleEvent.objects.filter(scope="submit", at__lt=now - window).delete()
 
 
 def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAccess:
@@ -293,7 +296,8 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
             ThrottleEvent(scope="client", key=client_key, at=now),
         ]
     )
-    ThrottleEvent.objects.filter(at__lt=since).delete()
+    # Only the follow-up scopes: "submit" events count over their own, longer window.
+    ThrottleEvent.objects.filter(scope__in=("reference", "client"), at__lt=since).delete()
     raise FollowUpDenied(
         _("We could not find a complaint with that reference and code. Please check and try again.")
     )

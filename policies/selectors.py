@@ -75,13 +75,6 @@ def staff_snapshot(policy: ChildProtectionPolicy):
     )
 
 
-def staff_units(user) -> QuerySet[Unit]:
-    """The active units a staff account works for, in any active role."""
-    return Unit.objects.filter(
-        is_active=True, memberships__user=user, memberships__is_active=True
-    ).distinct()
-
-
 # --- Posters and leaflets -------------------------------------------------------------------
 
 def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:

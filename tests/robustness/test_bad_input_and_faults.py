@@ -182,3 +182,20 @@ def complaint_receive_for(unit):
 
     return complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
                              in_danger=False, about_staff=False, contact_preference="none").case
+
+
+@pytest.mark.django_db
+def test_a_wrong_follow_up_code_does_not_reset_the_submission_limit(client, unit, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from complaints.models import ThrottleEvent
+
+    settings.SUBMISSIONS_PER_CLIENT = 2
+    url = reverse("intake:complaint_form", args=[unit.code])
+    assert [client.post(url, complaint_data()).status_code for _ in range(2)] == [200, 200]
+    # Older than the follow-up window (15 min), inside the submission window (60 min).
+    ThrottleEvent.objects.filter(scope="submit").update(at=timezone.now() - timedelta(minutes=20))
+    client.post(reverse("intake:followup"), {"reference": "AAAA-AAAA", "code": "1" * 12})
+    assert client.post(url, complaint_data()).status_code == 429
