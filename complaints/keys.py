@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import Case, CaseKey, StaffKey
-from complaints.selectors import case_readers
+from complaints.models import CaseKey, StaffKey
+from complaints.selectors import case_readers, cases_for_focal_point
 
 
 @dataclass(frozen=True)
@@ -261,13 +261,30 @@ def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
 
 
 def focal_point_removed(*, membership) -> int:
-    """A focal point leaves a unit: their copies of its cases' keys go with them."""
-    case_ids = Case.objects.filter(handling_unit_id=membership.unit_id).values("pk")
+    """A membership ended or changed: the person keeps copies only of the cases they may
+    still read (a manager row removed from someone who stays a focal point revokes
+    nothing; a focal point who becomes a manager loses every copy of the unit's cases,
+    escalated ones of an oversight unit included)."""
+    readable = cases_for_focal_point(membership.user).values("pk")
     deleted, _ = CaseKey.objects.filter(
-        holder_kind=CaseKey.HolderKind.USER, holder_id=str(membership.user_id), case_id__in=case_ids
-    ).delete()
+        holder_kind=CaseKey.HolderKind.USER, holder_id=str(membership.user_id)
+    ).exclude(case_id__in=readable).delete()
     audit_record(action="complaints.keys.revoked_on_removal", data={
         "user": membership.user_id, "unit": membership.unit.code, "copies": deleted})
+    return deleted
+
+
+def case_keys_follow_readers(*, case, data_key: bytes | None) -> int:
+    """After a case is routed again: every reader gets a copy, then whoever may no
+    longer read it loses theirs. Without the data key at hand, new readers wait for a
+    grant at a holder's next sign-in, so the other holders keep their copies until then."""
+    readers = case_readers(case)
+    if data_key is None:
+        return 0
+    case_keys_for_holders(case=case, data_key=data_key, recovery=False,
+                          readers=case_keys_missing(case=case, user_ids=readers))
+    deleted, _ = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).exclude(
+        holder_id__in=[str(u) for u in readers]).delete()
     return deleted
 
 

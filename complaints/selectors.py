@@ -77,6 +77,18 @@ def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> byt
                                                case_id=case.id, holder=f"user:{actor.pk}")
 
 
+def case_data_key_for(*, case: Case, actor, private_key: bytes | None) -> bytes | None:
+    """The case's data key from the actor's own copy, else the server's; None when
+    neither is at hand. Opens no content."""
+    own = _data_key_from_own_copy(case, actor, private_key)
+    if own is not None:
+        return own
+    try:
+        return case_data_key(case)
+    except CaseLocked:
+        return None
+
+
 def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> CaseContent:
     """Decrypt a case for a staff member who may read it; audited before decrypting.
     With the person's private key (from their session) their own copy of the data key

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 
 from complaints.audit import audit_record
-from complaints.keys import case_keys_revoke
+from complaints.keys import case_keys_follow_readers, case_keys_revoke
 from complaints.models import Case, CaseEvent, CaseExclusion
+from complaints.selectors import case_data_key_for
 from complaints.services import ComplaintError, case_note
 from notifications.models import Notification
 from notifications.services import notify_users
@@ -15,9 +16,11 @@ from policies.selectors import staff_snapshot
 
 
 @transaction.atomic
-def case_reroute(*, case: Case, actor, why: str) -> Case:
+def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = None) -> Case:
     """Route the case again under the policy version it was received under, with the
-    current staff and exclusions. Deadlines do not move."""
+    current staff and exclusions. Deadlines do not move. With the actor's private key
+    (or a server copy) the keys follow at once: new readers get a copy, people who may
+    no longer read the case lose theirs."""
     case = Case.objects.select_for_update(of=("self",)).select_related(
         "policy__unit", "about_staff_member"
     ).get(pk=case.pk)
@@ -32,14 +35,16 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
         CaseExclusion.objects.get_or_create(
             case=case, user_id=subject_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
         )
-    # Whoever is excluded loses their copy of the data key; new readers are granted one
-    # at the next sign-in of someone who holds it.
+    # Opened before any copy goes: the actor may be the one who loses theirs.
+    data_key = case_data_key_for(case=case, actor=actor, private_key=private_key)
+    # Whoever is excluded loses their copy of the data key at once, in any case.
     case_keys_revoke(case=case, user_ids=excluded | ({subject_id} if subject_id else set()))
     previous_assignee = case.assignee_id
     case.handling_unit_id = decision.handling_unit_id
     case.assignee_id = decision.assignee_id
     case.routing = {**decision.as_record(), "urgency": case.urgency}
     case.save(update_fields=["handling_unit", "assignee", "routing"])
+    case_keys_follow_readers(case=case, data_key=data_key)
     CaseEvent.objects.create(case=case, actor=actor, from_status=case.status,
                              to_status=case.status, reason=f"Re-routed: {why}"[:200])
     audit_record(action="complaints.case.rerouted", actor=actor, case=case,
@@ -50,15 +55,17 @@ def case_reroute(*, case: Case, actor, why: str) -> Case:
     return case
 
 
-def case_mark_about_staff(*, case: Case, actor, staff_member) -> Case:
+def case_mark_about_staff(*, case: Case, actor, staff_member,
+                          private_key: bytes | None = None) -> Case:
     """The complaint is about this person on the unit's roster: they never see it."""
     if staff_member.unit_id != case.unit_id:
         raise ComplaintError("That person is not on this unit's roster.")
     Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
-    return case_reroute(case=case, actor=actor, why="the complaint is about a member of staff")
+    return case_reroute(case=case, actor=actor, why="the complaint is about a member of staff",
+                        private_key=private_key)
 
 
-def case_recuse(*, case: Case, actor, reason: str) -> Case:
+def case_recuse(*, case: Case, actor, reason: str, private_key: bytes | None = None) -> Case:
     """A focal point steps away from a case (with a reason); it is routed again at once."""
     reason = " ".join(reason.split())
     if not reason:
@@ -69,7 +76,7 @@ def case_recuse(*, case: Case, actor, reason: str) -> Case:
     CaseExclusion.objects.get_or_create(
         case=case, user=actor, defaults={"reason": CaseExclusion.Reason.RECUSED}
     )
-    return case_reroute(case=case, actor=actor, why="a focal point recused")
+    return case_reroute(case=case, actor=actor, why="a focal point recused", private_key=private_key)
 
 
 def eligible_assignees(case: Case):

@@ -276,7 +276,8 @@ def case_about(request, reference: str):
     if member is None:
         messages.error(request, "Choose a person from the unit's roster.")
         return redirect("staff:case", reference=case.reference)
-    case_mark_about_staff(case=case, actor=request.user, staff_member=member)
+    case_mark_about_staff(case=case, actor=request.user, staff_member=member,
+                          private_key=session_private_key(request))
     return _after_reroute(request, case)
 
 
@@ -286,7 +287,8 @@ def case_about(request, reference: str):
 def case_recuse_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     try:
-        case_recuse(case=case, actor=request.user, reason=request.POST.get("reason", ""))
+        case_recuse(case=case, actor=request.user, reason=request.POST.get("reason", ""),
+                    private_key=session_private_key(request))
     except ComplaintError as error:
         messages.error(request, str(error.message))
         return redirect("staff:case", reference=case.reference)

@@ -12,14 +12,12 @@ class MembershipInline(admin.TabularInline):
 
 
 def _revoke_removed_focal_points(formset):
-    """A focal point made inactive or removed loses their copies of the unit's keys."""
+    """Whoever's membership was removed or changed keeps copies only of the cases they
+    may still read (complaints.keys.focal_point_removed decides)."""
     from complaints.keys import focal_point_removed
 
-    for membership in formset.deleted_objects:
+    for membership in formset.deleted_objects + [obj for obj, _changed in formset.changed_objects]:
         focal_point_removed(membership=membership)
-    for membership in formset.new_objects + [obj for obj, _changed in formset.changed_objects]:
-        if membership.role == Membership.Role.FOCAL_POINT and not membership.is_active:
-            focal_point_removed(membership=membership)
 
 
 @admin.register(Unit)

@@ -227,3 +227,56 @@ def test_a_reset_password_means_a_new_key_said_plainly_and_the_queue_shows_what_
     client.post(reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=focal_point))})
     queue = client.get(reverse("staff:queue")).content.decode()
     assert case.display_reference in queue and "cannot read yet" in queue
+
+
+@pytest.mark.django_db
+def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
+        settings, unit, focal_point, manager, django_user_model):
+    """The unit's focal points stop being readers when a complaint about their manager
+    goes to the oversight body: they lose their copies at once, and the oversight focal
+    point gets one from the acting person's key (no server copy anywhere)."""
+    from competencies.models import StaffMember
+    from complaints.triage import case_mark_about_staff
+
+    settings.CASE_SERVER_COPY = False
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    for user in (focal_point, colleague, ombud):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    assert not CaseKey.objects.filter(case=case, holder_kind="server").exists()
+    private = crypto.unwrap_private_key(focal_point.staff_key.wrapped_private_key, PASSWORD)
+    chief = StaffMember.objects.create(unit=unit, name="The chief", user=manager)
+    case_mark_about_staff(case=case, actor=focal_point, staff_member=chief, private_key=private)
+
+    holders = set(CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True))
+    assert holders == {str(ombud.pk)}
+    ombud_private = crypto.unwrap_private_key(StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD)
+    assert narrative_with(case, "user", str(ombud.pk), ombud_private) == NARRATIVE
+
+
+@pytest.mark.django_db
+def test_a_membership_change_revokes_only_what_the_person_may_no_longer_read(
+        unit, focal_point, django_user_model):
+    from complaints.keys import focal_point_removed
+
+    colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
+    both = make_staff(django_user_model, "both", unit, Membership.Role.FOCAL_POINT)
+    Membership.objects.create(user=both, unit=unit, role=Membership.Role.MANAGER)
+    for user in (focal_point, colleague, both):
+        staff_key_create(user=user, password=PASSWORD)
+    case = receive(unit)
+    # A manager row removed from someone who stays a focal point: nothing is revoked.
+    manager_row = Membership.objects.get(user=both, role=Membership.Role.MANAGER)
+    manager_row.delete()
+    focal_point_removed(membership=manager_row)
+    assert CaseKey.objects.filter(case=case, holder_id=str(both.pk)).exists()
+    # A focal point who becomes the unit's manager loses the copy.
+    row = Membership.objects.get(user=colleague)
+    row.role = Membership.Role.MANAGER
+    row.save()
+    focal_point_removed(membership=row)
+    assert not CaseKey.objects.filter(case=case, holder_id=str(colleague.pk)).exists()
+    assert CaseKey.objects.filter(case=case, holder_id=str(focal_point.pk)).exists()
