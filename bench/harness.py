@@ -172,7 +172,9 @@ class Service:
         for pid in self.pids():
             with contextlib.suppress(OSError):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])  # utime + stime
+                # utime + stime, and cutime + cstime: the CPU of workers that exited
+                # (django-q2 recycles them, gunicorn restarts them) stays counted.
+                total += sum(int(f) for f in fields[11:15])
         return total / CLOCK_TICKS
 
     def rss_mib(self) -> dict[int, float]:
@@ -185,11 +187,24 @@ class Service:
         return sizes
 
 
+def stop_on_signals():
+    """SIGTERM or SIGHUP (a cancelled CI job, a closed terminal) end the run through its
+    `finally`, so every server it started is stopped."""
+    def leave(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, leave)
+
+
 @dataclass
 class Services:
     started: list[Service] = field(default_factory=list)
 
     def start(self, name: str, command: list[str], *, env: dict, cwd=ROOT, port: int | None = None):
+        if port:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                raise SystemExit(f"port {port} is taken (a server left from an earlier run?)")
         log = VAR / f"{name}.log"
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log.open("w"),
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -237,13 +252,24 @@ def access_log(name: str) -> Path:
     return VAR / f"{name}-access.log"
 
 
-def served(name: str, since: int, status: int, method: str, path: str) -> tuple[int, int]:
-    """(matching responses the server logged after byte offset `since`, new offset)."""
+def logged_since(name: str, since: int) -> list[str]:
+    """The access log lines ("status method path") written after byte offset `since`."""
     with access_log(name).open("rb") as log:
         log.seek(since)
-        data = log.read()
-    wanted = f"{status} {method} {path}".encode()
-    return sum(1 for line in data.splitlines() if line == wanted), since + len(data)
+        return log.read().decode().splitlines()
+
+
+def log_settled(name: str, seconds: float = 10) -> int:
+    """Wait until the access log stops growing (requests in flight when the load stopped
+    have finished); return its size."""
+    size, deadline = -1, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = access_log(name).stat().st_size
+        if now == size:
+            break
+        size = now
+    return size
 
 
 def start_recourse(services: Services, database_url: str) -> tuple[Service, Service]:
@@ -329,19 +355,15 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 # --- wrk --------------------------------------------------------------------------------------
 
-def wrk(port: int, requests: Path, *, seconds: int, connections: int, threads: int = 2,
-        delay_ms: int | None = None) -> dict:
+def wrk(port: int, requests: Path, *, seconds: int, connections: int, threads: int = 2) -> dict:
     """Run wrk (bounded: a hard timeout past its duration) and return its RESULT line."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     threads = min(threads, connections)
-    env = {**os.environ}
-    if delay_ms is not None:
-        env["WRK_PACED"] = "1"
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
                "-s", str(BENCH / "wrk" / "replay.lua"), f"http://127.0.0.1:{port}", "--",
-               str(requests), str(threads), str(delay_ms or 0)]
-    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, env=env).stdout
+               str(requests), str(threads)]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     line = next((line for line in out.splitlines() if line.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result:\n{out}")

@@ -22,6 +22,7 @@ from complaints import crypto  # noqa: E402
 from complaints.models import Case, Message  # noqa: E402
 from intake.models import InboundSms, SmsConversation  # noqa: E402
 from notifications.models import Notification, OutboundSms  # noqa: E402
+from policies.categories import policy_category_codes  # noqa: E402
 from policies.models import Membership, Unit  # noqa: E402
 from policies.selectors import unit_current_policy  # noqa: E402
 
@@ -35,7 +36,7 @@ def facts() -> dict:
         "cases": Case.objects.count(),
         "focal": members.filter(role="focal_point").values_list("user_id", flat=True).first(),
         "manager": members.filter(role="manager").values_list("user_id", flat=True).first(),
-        "category": next(iter(unit_current_policy(unit).categories)),
+        "category": policy_category_codes(unit_current_policy(unit).categories)[0],
     }
 
 

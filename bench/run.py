@@ -24,14 +24,17 @@ from harness import (  # noqa: E402
     VAR,
     Browser,
     Services,
+    access_log,
+    log_settled,
+    logged_since,
     prepare,
     probe,
     raw_request,
     recourse_env,
-    served,
     staff_cookie,
     start_baseline,
     start_recourse,
+    stop_on_signals,
     twilio_sms,
     write_requests,
     wrk,
@@ -52,7 +55,7 @@ class Scenario:
     port: int
     build: object  # () -> list[bytes], called just before the run
     accepted: int  # the status a response counts as accepted with
-    method: str
+    method: str  # and the request line it answers, as the access log has it
     path: str  # the status a request counts as accepted with
     baseline: str | None = None
     connections: int = 8
@@ -84,6 +87,7 @@ def main():
                         help="comma-separated scenario names (their baselines run too)")
     options = parser.parse_args()
 
+    stop_on_signals()
     recourse_url, baseline_url, engine = prepare(options.cases)
     env = recourse_env(recourse_url)
     facts = probe(env, "facts")
@@ -199,14 +203,15 @@ def followup_codes(browser: Browser, form_path: str, complaint: dict, count: int
 def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measured:
     path = write_requests(scenario.name, scenario.build())
     before = probe(env, "counts") if web.name == "recourse-web" else None
-    log_offset = served(web.name, 0, 0, "", "")[1]
+    log_offset = access_log(web.name).stat().st_size
     web_cpu, worker_cpu = web.cpu_seconds(), worker.cpu_seconds() if worker else 0
     result = wrk(scenario.port, path, seconds=seconds, connections=scenario.connections)
-    time.sleep(1)  # let the requests in flight when wrk stopped finish
+    log_settled(web.name)  # the requests in flight when wrk stopped have finished
     per_request = 1000 / max(result["requests"], 1)
     measured = Measured(scenario, result, (web.cpu_seconds() - web_cpu) * per_request,
                         ((worker.cpu_seconds() - worker_cpu) * per_request) if worker else 0)
-    result["served"] = served(web.name, log_offset, scenario.accepted, scenario.method, scenario.path)[0]
+    accepted_line = f"{scenario.accepted} {scenario.method} {scenario.path}"
+    result["served"] = logged_since(web.name, log_offset).count(accepted_line)
     if before is not None:
         result["stored"] = stored(scenario.name, before, probe(env, "counts"))
     print(f"  {scenario.label}: {result['rate']:.0f} req/s, p99 {result['p99_us'] / 1000:.1f} ms", flush=True)
@@ -219,7 +224,7 @@ def stored(name: str, before: dict, after: dict) -> int | None:
     if name in ("sms_new", "sms_follow"):
         return delta["inbound_sms"]
     if name == "web_submit":
-        return delta["cases"]
+        return delta["web_cases"]
     return None
 
 

@@ -25,12 +25,14 @@ from harness import (  # noqa: E402
     Browser,
     Services,
     access_log,
+    logged_since,
     prepare,
     probe,
     raw_request,
     recourse_env,
     staff_cookie,
     start_recourse,
+    stop_on_signals,
     twilio_sms,
 )
 
@@ -44,6 +46,7 @@ def main():
     parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", "100000")))
     options = parser.parse_args()
 
+    stop_on_signals()
     recourse_url, _, engine = prepare(options.cases)
     env = recourse_env(recourse_url)
     facts = probe(env, "facts")
@@ -144,16 +147,11 @@ def build_streams(facts: dict, env: dict, per_thread: int) -> list[Stream]:
     token = browser.csrf(form_path)
     form_headers = {"Cookie": browser.cookie_header(),
                     "Referer": f"https://127.0.0.1:{RECOURSE_PORT}{form_path}"}
-    staff_pages = [
-        raw_request("GET", RECOURSE_PORT, "/staff/",
-                    headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"}),
-        raw_request("GET", RECOURSE_PORT, "/staff/",
-                    headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"}),
-        raw_request("GET", RECOURSE_PORT, "/staff/",
-                    headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"}),
-        raw_request("GET", RECOURSE_PORT, "/staff/compliance/",
-                    headers={"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"}),
-    ]
+    queue = raw_request("GET", RECOURSE_PORT, "/staff/",
+                        headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"})
+    compliance = raw_request("GET", RECOURSE_PORT, "/staff/compliance/",
+                             headers={"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"})
+    staff_pages = [queue, queue, queue, compliance]
     def story(stream: Stream, t: int, n: int):
         """10 requests: a child's 6 texts, 3 web complaints, 1 staff page."""
         sender = f"+2216{int(run_id, 16) % 1000:03d}{t}{n:05d}"
@@ -260,10 +258,7 @@ def wait_for_drain(env: dict, last_notification: int, limit: int) -> float | Non
 def logged_statuses(since: int) -> dict:
     """Status counts of the requests the server logged after byte offset `since`."""
     counts: dict[str, int] = {}
-    with access_log("recourse-web").open("rb") as log:
-        log.seek(since)
-        lines = log.read().decode().splitlines()
-    for line in lines:
+    for line in logged_since("recourse-web", since):
         status = line.split(" ", 1)[0]
         counts[status] = counts.get(status, 0) + 1
     return counts

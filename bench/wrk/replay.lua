@@ -1,6 +1,6 @@
 -- Replays pre-built raw HTTP requests (bench/run.py writes them, NUL-separated), each
 -- thread taking every Nth one so no request is sent twice, and counts status codes.
--- Usage: wrk -t T -c C -d D -s replay.lua http://127.0.0.1:PORT -- FILE T [DELAY_MS]
+-- Usage: wrk -t T -c C -d D -s replay.lua http://127.0.0.1:PORT -- FILE T
 local threads = {}
 
 function setup(thread)
@@ -13,7 +13,6 @@ function init(args)
   local data = file:read("*a")
   file:close()
   local nthreads = tonumber(args[2])
-  delay_ms = tonumber(args[3] or "0")
   requests = {}
   local i = 0
   for raw in string.gmatch(data, "([^%z]+)") do
@@ -39,16 +38,9 @@ function response(status, headers, body)
   statuses[key] = (statuses[key] or 0) + 1
 end
 
-if os.getenv("WRK_PACED") then
-  function delay()
-    return delay_ms
-  end
-end
-
 function done(summary, latency, requests)
-  local merged, wrapped, sent = {}, 0, {}
+  local merged, wrapped = {}, 0
   for _, thread in ipairs(threads) do
-    table.insert(sent, tostring(thread:get("sent")))
     for status, n in pairs(thread:get("statuses")) do
       merged[status] = (merged[status] or 0) + n
     end
@@ -59,9 +51,9 @@ function done(summary, latency, requests)
     table.insert(parts, string.format('"%s": %d', status, n))
   end
   io.write(string.format(
-    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"errors": %d, "wrapped": %d, "sent": [%s], "statuses": {%s}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"errors": %d, "wrapped": %d, "statuses": {%s}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    wrapped, table.concat(sent, ", "), table.concat(parts, ", ")))
+    wrapped, table.concat(parts, ", ")))
 end

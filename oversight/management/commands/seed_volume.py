@@ -12,6 +12,7 @@ from django.utils import timezone
 from complaints import crypto
 from complaints.models import Case, CaseKey
 from complaints.services import REFERENCE_ALPHABET
+from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
 from policies.selectors import unit_current_policy
 
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         focal_ids = list(Membership.objects.filter(unit=unit, role="focal_point").values_list("user_id", flat=True))
         rng = random.Random(options["seed"])
         statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
-        categories = list(policy.categories)
+        categories = policy_category_codes(policy.categories)  # the same order on every database
         # One hash for every synthetic case: Argon2id per case would take an hour.
         code_hash = crypto.followup_secret_new("000000000000").stored
         now = timezone.now()
