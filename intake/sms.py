@@ -9,6 +9,7 @@ in the conversation's sealed draft until the case is filed, then in the case.
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ from policies.selectors import unit_current_policy, units_open_to_reporters
 Step = SmsConversation.Step
 
 # Twilio's own opt-out and opt-in keywords (single words only).
+logger = logging.getLogger(__name__)
+
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 START_WORDS = {"START", "UNSTOP", "YES"}
 HELP_WORDS = {"HELP", "INFO", "AIDE", "AYUDA"}
@@ -427,39 +430,55 @@ def conversations_sweep(*, now: datetime) -> dict:
     category; after the expiry, file what was told (and say so) rather than lose it."""
     pause = now - timedelta(minutes=settings.SMS_NARRATIVE_PAUSE_MINUTES)
     expiry = now - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    asked = kept = 0
     paused = SmsConversation.objects.filter(
         step=Step.NARRATIVE, updated_at__lt=pause, updated_at__gte=expiry, prompted_at__isnull=True
     ).exclude(draft=None).values_list("pk", flat=True)
-    for pk in list(paused[:200]):
-        with transaction.atomic():
-            conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
-                "reporter", "unit").get(pk=pk)
-            if conversation.step != Step.NARRATIVE or conversation.prompted_at:
-                continue
-            text = _ask_category(conversation, _language(conversation.reporter, conversation.unit))
-            conversation.prompted_at = now
-            conversation.save(update_fields=["prompted_at"])
-            sms_queue(reporter=conversation.reporter, body=text)
-            asked += 1
+    asked = sum(_isolated(_prompt_paused, pk, now) for pk in list(paused[:200]))
     stale = SmsConversation.objects.filter(updated_at__lt=expiry).exclude(step=Step.FINISHED)
-    for pk in list(stale.values_list("pk", flat=True)[:200]):
-        with transaction.atomic():
-            conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
-                "reporter", "unit").get(pk=pk)
-            if conversation.step == Step.FINISHED:
-                continue
-            if conversation.step == Step.CHOOSE_CASE and conversation.draft and conversation.choices:
-                case = Case.objects.get(reference=conversation.choices[0])
-                if _draft_added_to(conversation, case):
-                    continue  # else the case closed meanwhile: filed as a new one below
-            if conversation.unit_id and conversation.draft:
-                case = _file(conversation, in_danger=False).case
-                language = _language(conversation.reporter, conversation.unit)
-                sms_queue(reporter=conversation.reporter, case=case,
-                          body=render_sms("kept_on_expiry", language, case=case))
-                kept += 1
-            else:
-                conversation.step = Step.FINISHED
-                conversation.save(update_fields=["step"])
+    kept = sum(_isolated(_move_on_expired, pk) for pk in list(stale.values_list("pk", flat=True)[:200]))
     return {"asked_category": asked, "filed_on_expiry": kept}
+
+
+def _isolated(step, pk: int, *args) -> bool:
+    """Run one conversation's step; if it fails (its unit closed, say) log the id and
+    the error type, never content, so it cannot stop the sweep for everyone else."""
+    try:
+        return step(pk, *args)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("conversation %s not moved on: %s", pk, type(exc).__name__)
+        return False
+
+
+@transaction.atomic
+def _prompt_paused(pk: int, now: datetime) -> bool:
+    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
+        "reporter", "unit").get(pk=pk)
+    if conversation.step != Step.NARRATIVE or conversation.prompted_at:
+        return False
+    text = _ask_category(conversation, _language(conversation.reporter, conversation.unit))
+    conversation.prompted_at = now
+    conversation.save(update_fields=["prompted_at"])
+    sms_queue(reporter=conversation.reporter, body=text)
+    return True
+
+
+@transaction.atomic
+def _move_on_expired(pk: int) -> bool:
+    """File what an expired conversation holds; True when it became a case."""
+    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
+        "reporter", "unit").get(pk=pk)
+    if conversation.step == Step.FINISHED:
+        return False
+    if conversation.step == Step.CHOOSE_CASE and conversation.draft and conversation.choices:
+        case = Case.objects.get(reference=conversation.choices[0])
+        if _draft_added_to(conversation, case):
+            return False  # else the case closed meanwhile: filed as a new one below
+    if conversation.unit_id and conversation.draft:
+        case = _file(conversation, in_danger=False).case
+        language = _language(conversation.reporter, conversation.unit)
+        sms_queue(reporter=conversation.reporter, case=case,
+                  body=render_sms("kept_on_expiry", language, case=case))
+        return True
+    conversation.step = Step.FINISHED
+    conversation.save(update_fields=["step"])
+    return False

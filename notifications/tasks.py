@@ -1,5 +1,6 @@
 """django-q2 tasks: thin, carry ids only."""
 
+import logging
 from datetime import timedelta
 
 from django.utils import timezone
@@ -7,6 +8,8 @@ from django.utils import timezone
 from notifications.models import Notification
 from notifications.services import claim_timeout, enqueue_delivery, notification_deliver
 from notifications.sms import enqueue_sms, sms_deliver, sms_due_ids
+
+logger = logging.getLogger(__name__)
 
 
 def deliver_notification(notification_id: int) -> str:
@@ -18,15 +21,22 @@ def deliver_sms(outbound_id: str) -> str:
 
 
 def sweep() -> None:
-    """Every minute: what the database says is still to do, whatever the queue lost."""
+    """Every minute: what the database says is still to do, whatever the queue lost.
+    Each step runs on its own: one that fails is logged (its error type, never content)
+    and does not keep texts and notices from being sent again."""
     from competencies.services import retraining_overdue_sweep
     from complaints.escalation import escalation_sweep
     from intake.sms import conversations_sweep
 
     now = timezone.now()
-    escalation_sweep(now=now)
-    retraining_overdue_sweep(now=now)
-    conversations_sweep(now=now)
+    for step in (escalation_sweep, retraining_overdue_sweep, conversations_sweep, _requeue):
+        try:
+            step(now=now)
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("sweep step %s failed: %s", step.__name__, type(exc).__name__)
+
+
+def _requeue(*, now) -> None:
     for outbound_id in sms_due_ids(now):
         enqueue_sms(outbound_id)
     stale = Notification.objects.filter(

@@ -495,3 +495,17 @@ def test_a_text_for_a_case_that_closed_meanwhile_is_kept_not_dropped(sms, unit):
     conversation = SmsConversation.objects.exclude(step="finished").get()
     assert conversation.read_draft() == "they came back at night" and conversation.unit == unit
     assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_conversation_that_cannot_be_filed_does_not_stop_the_sweep(sms, unit, other_unit, settings, caplog):
+    sms("TST1 they locked me in")
+    sms("OTH2 ils m'ont frappé", phone="+221770000002")
+    Unit.objects.filter(pk=unit.pk).update(is_active=False)  # the first unit closed meanwhile
+    much_later = timezone.now() + timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS + 1)
+    with caplog.at_level(logging.WARNING):
+        assert conversations_sweep(now=much_later)["filed_on_expiry"] == 1
+    assert Case.objects.get().unit == other_unit
+    kept = SmsConversation.objects.get(unit=unit)
+    assert kept.read_draft() == "they locked me in"  # still there, not dropped
+    assert "locked" not in caplog.text and "ComplaintError" in caplog.text
