@@ -41,6 +41,11 @@ def render_sms(name: str, language: str, **context) -> str:
     return to_gsm("\n".join(line for line in lines if line))
 
 
+# Once a text is final (sent, failed, suppressed) its sealed body is dropped: what staff
+# wrote lives on in the case, under the case's own key, not under the server key ring.
+SENT_BODY = b""
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
@@ -50,9 +55,11 @@ def sms_queue(*, reporter, body: str, case=None, carries_outcome: bool = False) 
     outbound = OutboundSms(
         id=uuid.uuid4(), reporter=reporter, case=case, carries_outcome=carries_outcome
     )
-    outbound.body = crypto.server_seal(body, context=outbound.body_context())
     if reporter.opted_out:
         outbound.status = OutboundSms.Status.SUPPRESSED
+        outbound.body = SENT_BODY  # never sent: nothing to keep
+    else:
+        outbound.body = crypto.server_seal(body, context=outbound.body_context())
     outbound.save(force_insert=True)
     if outbound.status == OutboundSms.Status.PENDING:
         transaction.on_commit(lambda: enqueue_sms(outbound.pk))
@@ -78,7 +85,8 @@ def sms_deliver(outbound_id) -> str:
     outbound = OutboundSms.objects.select_related("reporter").get(pk=outbound_id)
     reporter = outbound.reporter
     if reporter.opted_out:
-        OutboundSms.objects.filter(pk=outbound.pk).update(status=OutboundSms.Status.SUPPRESSED)
+        OutboundSms.objects.filter(pk=outbound.pk).update(status=OutboundSms.Status.SUPPRESSED,
+                                                          body=SENT_BODY)
         return "suppressed"
     attempts = outbound.attempts + 1
     try:
@@ -89,7 +97,8 @@ def sms_deliver(outbound_id) -> str:
         )
     except PermanentSendError as exc:
         OutboundSms.objects.filter(pk=outbound.pk).update(
-            status=OutboundSms.Status.FAILED, error_code=exc.code, attempts=attempts, claimed_at=None
+            status=OutboundSms.Status.FAILED, error_code=exc.code, attempts=attempts, claimed_at=None,
+            body=SENT_BODY,
         )
         if exc.code == OPTED_OUT_ERROR:
             type(reporter).objects.filter(pk=reporter.pk, opted_out_at__isnull=True).update(
@@ -102,12 +111,13 @@ def sms_deliver(outbound_id) -> str:
         OutboundSms.objects.filter(pk=outbound.pk).update(
             status=status, error_code=exc.code, attempts=attempts, claimed_at=None,
             next_attempt_at=now + backoff(attempts),
+            **({"body": SENT_BODY} if status == OutboundSms.Status.FAILED else {}),
         )
         logger.warning("sms %s attempt %s failed (error %s)", outbound.pk, attempts, exc.code)
         return "retry" if status == OutboundSms.Status.PENDING else "failed"
     OutboundSms.objects.filter(pk=outbound.pk).update(
         status=OutboundSms.Status.SENT, provider_sid=sid, attempts=attempts, claimed_at=None,
-        sent_at=timezone.now(), error_code="",
+        sent_at=timezone.now(), error_code="", body=SENT_BODY,
     )
     _apply_status_reports(sid)
     if outbound.carries_outcome and outbound.case_id:

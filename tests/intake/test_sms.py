@@ -305,6 +305,9 @@ def test_staff_reply_to_an_sms_reporter_goes_by_sms(sms_case, focal_point, staff
         "body": f"About {sms_case.display_reference}: We are sorry. We will call.",
         "status_callback": "http://127.0.0.1:8000/sms/twilio/status/",
     }]
+    # Sent: no server-sealed copy of what staff wrote is kept beside the case's own.
+    outbound.refresh_from_db()
+    assert bytes(outbound.body) == b""
 
 
 @pytest.mark.django_db
