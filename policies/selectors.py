@@ -6,9 +6,11 @@ from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit
 
 
 def unit_current_policy(unit: Unit) -> ChildProtectionPolicy | None:
-    """The unit's newest published policy version."""
+    """The unit's newest published policy version (routing reads its unit and
+    oversight unit: fetched with it)."""
     return (
         ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=False)
+        .select_related("unit", "oversight_unit")
         .order_by("-version")
         .first()
     )
