@@ -27,6 +27,10 @@ class Case(models.Model):
         WEB = "web", _("Web")
         SMS = "sms", _("SMS")
 
+    class FiledFor(models.TextChoices):
+        SELF = "self", _("Me")
+        SOMEONE_ELSE = "someone_else", _("Someone else (a friend, my child, a child I help)")
+
     class ContactPreference(models.TextChoices):
         FOLLOW_UP_PAGE = "follow_up_page", _("I will check for answers on this website")
         SMS = "sms", _("Send me a text message (SMS)")
@@ -60,6 +64,8 @@ class Case(models.Model):
     urgency = models.CharField(max_length=16, choices=Urgency.choices)
     in_danger = models.BooleanField(default=False)
     about_staff = models.BooleanField(default=False)
+    # Who the complaint is about: the person filing it, or a child they file for.
+    filed_for = models.CharField(max_length=16, choices=FiledFor.choices, default=FiledFor.SELF)
     contact_preference = models.CharField(max_length=16, choices=ContactPreference.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     # Why the case went where it went (policies.routing.RoutingDecision.as_record()).

@@ -45,6 +45,8 @@ class SmsConversation(models.Model):
         CATEGORY = "category"
         DANGER = "danger"
         CHOOSE_CASE = "choose_case"
+        # A text sounded like danger but not clearly: "Are you in danger right now?"
+        DANGER_CHECK = "danger_check"
         FINISHED = "finished"
 
     reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="conversations")
@@ -59,6 +61,9 @@ class SmsConversation(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
     # Set when the narrative step was closed by silence, not by DONE.
     prompted_at = models.DateTimeField(null=True, blank=True)
+    # The child said they are in danger before a unit was known: the case is filed as
+    # an emergency the moment one is.
+    in_danger = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["step", "updated_at"])]
@@ -90,3 +95,20 @@ class InboundSms(models.Model):
 
     def reply_context(self) -> bytes:
         return crypto.field_context("inbound_sms", self.message_sid, "reply")
+
+
+class SmsCodePickup(models.Model):
+    """The web follow-up code of a case filed by SMS, waiting for the child to ask for
+    it (CODE). It is not put in the filing text, where anyone reading the phone would
+    find it. Sealed under the server key ring only until it is sent once or
+    SMS_CODE_PICKUP_HOURS pass, then deleted: the one window in which the server can
+    read a code."""
+
+    case = models.OneToOneField("complaints.Case", on_delete=models.CASCADE,
+                                related_name="sms_code_pickup")
+    reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="+")
+    code = models.BinaryField(editable=False)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def code_context(self) -> bytes:
+        return crypto.field_context("sms_code_pickup", self.case_id, "code")

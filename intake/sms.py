@@ -34,7 +34,11 @@ from notifications.gsm import segments
 from notifications.sms import render_sms, sms_queue
 from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
-from policies.selectors import unit_current_policy, units_open_to_reporters
+from policies.selectors import (
+    unit_current_policy,
+    unit_emergency_contacts,
+    units_open_to_reporters,
+)
 
 Step = SmsConversation.Step
 
@@ -309,8 +313,11 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
     if conversation.step == Step.DANGER:
         if word in YES_WORDS or word in NO_WORDS:
             receipt = _file(conversation, in_danger=word in YES_WORDS)
-            return Reply(render_sms("filed", language, case=receipt.case, code=receipt.display_code),
-                         kept=render_sms("filed", language, case=receipt.case, code=CODE_NOT_KEPT))
+            contacts = unit_emergency_contacts(conversation.unit)
+            return Reply(render_sms("filed", language, case=receipt.case, code=receipt.display_code,
+                                    emergency_contacts=contacts),
+                         kept=render_sms("filed", language, case=receipt.case, code=CODE_NOT_KEPT,
+                                         emergency_contacts=contacts))
         if body:
             conversation.append_draft(body)
         _touch(conversation)

@@ -32,7 +32,12 @@ from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
 from intake.wording import duration_for_child, status_for_child
 from policies.categories import policy_category_codes
-from policies.selectors import poster_facts, unit_current_policy, units_open_to_reporters
+from policies.selectors import (
+    policy_emergency_contacts,
+    poster_facts,
+    unit_current_policy,
+    units_open_to_reporters,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +92,9 @@ def complaint_form(request, code: str):
             else:
                 submission_count(client_key=client_key)
                 # Rendered, not redirected: the code is shown once and stored nowhere.
-                return render(
-                    request, "intake/received.html", {"unit": unit, "receipt": receipt, "case": receipt.case}
-                )
+                return render(request, "intake/received.html", {
+                    "unit": unit, "receipt": receipt, "case": receipt.case,
+                    "emergency_contacts": policy_emergency_contacts(policy)})
         status = 400
     else:
         form = ComplaintForm(

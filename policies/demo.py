@@ -14,6 +14,7 @@ DEMO_PASSWORD = "recourse-demo-2026"
 DEMO_UNITS = [
     {
         "code": "DKR1",
+        "time_zone": "Africa/Dakar",
         "name": "Dakar Central Police: Minors Brigade",
         "sector": Unit.Sector.SECURITY,
         "default_language": "fr",
@@ -24,6 +25,7 @@ DEMO_UNITS = [
     },
     {
         "code": "RVS2",
+        "time_zone": "Europe/London",
         "name": "Riverside Children's Social Services Office",
         "sector": Unit.Sector.SOCIAL_SERVICES,
         "default_language": "en",
@@ -34,6 +36,7 @@ DEMO_UNITS = [
     },
     {
         "code": "CMJ3",
+        "time_zone": "America/Guatemala",
         "name": "Centro de Menores San José",
         "sector": Unit.Sector.DEPRIVATION_OF_LIBERTY,
         "default_language": "es",
@@ -44,6 +47,7 @@ DEMO_UNITS = [
     },
     {
         "code": "NCRC",
+        "time_zone": "Africa/Dakar",
         "name": "National Child Rights Commission",
         "sector": Unit.Sector.OVERSIGHT,
         "default_language": "en",

@@ -1,7 +1,16 @@
+import re
+
 from django import forms
 
 from policies.categories import category_data, formal_label, policy_category_codes
-from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Unit, Urgency
+from policies.models import (
+    CONFIDENTIALITY_LIMITS,
+    DEADLINE_STEPS,
+    ChildProtectionPolicy,
+    Unit,
+    Urgency,
+)
+from policies.selectors import policy_emergency_contacts
 
 PARTNER_KINDS = ("health", "psychosocial", "legal_aid", "other")
 
@@ -19,6 +28,17 @@ class PolicyDraftForm(forms.Form):
     retention_days = forms.IntegerField(min_value=30, max_value=36500)
     retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
     outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
+    emergency_contacts = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One number per line: label | number. Children see these first, before "
+        "anything is filed, and whenever they say they are in danger.",
+    )
+    confidentiality_limits = forms.MultipleChoiceField(
+        choices=list(CONFIDENTIALITY_LIMITS.items()), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="When staff must tell someone else what a child said, to keep a child safe. "
+        "Children are told this before they write.",
+    )
     referral_partners = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One service per line: name | kind (health, psychosocial, legal_aid, other) | contact",
@@ -31,6 +51,10 @@ class PolicyDraftForm(forms.Form):
             "retention_days": policy.retention_days,
             "retraining_due_days": policy.retraining_due_days,
             "outcome_wait_days": policy.outcome_wait_days,
+            "emergency_contacts": "\n".join(
+                f"{c['label']} | {c['number']}" for c in policy_emergency_contacts(policy)
+            ),
+            "confidentiality_limits": policy.confidentiality_limits,
             "referral_partners": "\n".join(
                 " | ".join(p.get(k, "") for k in ("name", "kind", "contact"))
                 for p in policy.referral_partners
@@ -71,6 +95,22 @@ class PolicyDraftForm(forms.Form):
             partners.append({"name": parts[0][:120], "kind": kind, "contact": parts[2][:200]})
         return partners
 
+    def clean_emergency_contacts(self):
+        contacts = []
+        for line in self.cleaned_data["emergency_contacts"].splitlines():
+            if not line.strip():
+                continue
+            label, _bar, number = line.rpartition("|")
+            number = number.strip()
+            if not re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", number):
+                raise forms.ValidationError(
+                    f"{number!r} is not a phone number: write label | number, e.g. Child helpline | 116."
+                )
+            contacts.append({"label": label.strip()[:120], "number": number})
+        if not contacts:
+            raise forms.ValidationError("Give at least one emergency number.")
+        return contacts
+
     def category_fields(self):
         return [self[f"cat_{code}"] for code in self.category_codes]
 
@@ -88,5 +128,6 @@ class PolicyDraftForm(forms.Form):
             for urgency in Urgency.values
         }
         for name in ("assignment_rule", "oversight_unit", "retention_days",
-                     "retraining_due_days", "outcome_wait_days", "referral_partners"):
+                     "retraining_due_days", "outcome_wait_days", "referral_partners",
+                     "emergency_contacts", "confidentiality_limits"):
             setattr(policy, name, data[name])

@@ -1,6 +1,14 @@
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a time zone name (e.g. Africa/Dakar).")
 
 
 class Urgency(models.TextChoices):
@@ -13,6 +21,18 @@ class Urgency(models.TextChoices):
 URGENCY_RANK = {Urgency.EMERGENCY: 0, Urgency.URGENT: 1, Urgency.STANDARD: 2}
 
 DEADLINE_STEPS = ("acknowledge", "assess", "resolve")
+
+# When a unit's staff must share what a child told them (the limits of confidentiality),
+# in staff words; intake/wording.py says each in a child's words.
+CONFIDENTIALITY_LIMITS = {
+    "serious_harm": "A child or someone else is at serious risk of harm",
+    "crime_by_staff": "The law requires reporting a crime by a member of staff",
+    "court_order": "A court orders it",
+}
+
+
+def default_confidentiality_limits() -> list[str]:
+    return ["serious_harm"]
 
 
 class Unit(models.Model):
@@ -34,8 +54,10 @@ class Unit(models.Model):
     name = models.CharField(max_length=200)
     sector = models.CharField(max_length=32, choices=Sector.choices)
     default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
-    # [{"label": "Child helpline", "number": "116"}, ...]: public numbers, not secrets.
-    emergency_contacts = models.JSONField(default=list, blank=True)
+    # Where the unit is: every date and time a child or its staff read is in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC",
+                                 validators=[validate_time_zone],
+                                 help_text="IANA name, e.g. Africa/Dakar, America/Guatemala.")
     is_active = models.BooleanField(default=True)
     # Public half of the unit's offline recovery key; the private half was shown once,
     # to be printed and kept in a safe (manage.py recovery_key_create).
@@ -72,6 +94,12 @@ class ChildProtectionPolicy(models.Model):
     # A child who chose no contact and has not come back this long after the decision
     # may have their case closed untold (and the record says so).
     outcome_wait_days = models.PositiveIntegerField(default=30)
+    # The emergency protocol, told to a child at once and before anything is filed:
+    # [{"label": "Child helpline", "number": "116"}, ...]: public numbers, not secrets.
+    emergency_contacts = models.JSONField(default=list, blank=True)
+    # When staff must tell someone else to keep a child safe, as codes from
+    # CONFIDENTIALITY_LIMITS; children read them in their own words.
+    confidentiality_limits = models.JSONField(default=default_confidentiality_limits, blank=True)
     # Services outside Recourse a case may be referred to:
     # [{"name": "...", "kind": "health|psychosocial|legal_aid|other", "contact": "..."}]
     referral_partners = models.JSONField(default=list, blank=True)

@@ -16,6 +16,23 @@ def unit_current_policy(unit: Unit) -> ChildProtectionPolicy | None:
     )
 
 
+def policy_emergency_contacts(policy: ChildProtectionPolicy | None) -> list[dict]:
+    """The numbers the policy tells a child in danger to call, [{label, number}], in
+    the policy's order. Entered by hand: anything but {label, number} is left off."""
+    if policy is None:
+        return []
+    return [
+        {"label": str(c.get("label", "")).strip(), "number": str(c.get("number", "")).strip()}
+        for c in policy.emergency_contacts
+        if isinstance(c, dict) and str(c.get("number", "")).strip()
+    ]
+
+
+def unit_emergency_contacts(unit: Unit) -> list[dict]:
+    """The emergency numbers of the unit's policy in force."""
+    return policy_emergency_contacts(unit_current_policy(unit))
+
+
 def units_open_to_reporters() -> QuerySet[Unit]:
     """Units a child can pick: active, with a published policy. Oversight bodies are
     listed too: a child may complain straight to them about a unit's own staff."""
@@ -94,11 +111,7 @@ def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:
     return {
         "acknowledge_hours": slowest("acknowledge"),
         "resolve_hours": slowest("resolve"),
-        # Entered by hand in the admin: anything but {label, number} is left off.
-        "emergency_contacts": [
-            {"label": str(c.get("label", "")), "number": str(c.get("number", ""))}
-            for c in unit.emergency_contacts if isinstance(c, dict) and c.get("number")
-        ],
+        "emergency_contacts": policy_emergency_contacts(policy),
     }
 
 

@@ -10,7 +10,7 @@ from policies.models import (
     Unit,
     Urgency,
 )
-from policies.selectors import poster_facts, unit_current_policy
+from policies.selectors import policy_emergency_contacts, poster_facts, unit_current_policy
 
 # Hours. Standard follows the Scottish model complaints procedure (acknowledge in 3
 # days, investigate in 20 working days); emergency acknowledges within the hour.
@@ -30,6 +30,7 @@ def unit_create_with_policy(
     default_language: str,
     emergency_contacts: list[dict],
     oversight_unit: Unit | None = None,
+    time_zone: str = "UTC",
 ) -> Unit:
     """A unit with a first published policy from the default categories and deadlines."""
     unit = Unit.objects.create(
@@ -37,7 +38,7 @@ def unit_create_with_policy(
         name=name,
         sector=sector,
         default_language=default_language,
-        emergency_contacts=emergency_contacts,
+        time_zone=time_zone,
     )
     ChildProtectionPolicy.objects.create(
         unit=unit,
@@ -45,6 +46,7 @@ def unit_create_with_policy(
         categories=default_category_urgencies(),
         deadlines={str(u): steps for u, steps in DEFAULT_DEADLINES.items()},
         oversight_unit=oversight_unit,
+        emergency_contacts=emergency_contacts,
         published_at=timezone.now(),
     )
     return unit
@@ -66,6 +68,8 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
             problems.append("The unit has no backup focal point.")
     if not policy.categories:
         problems.append("The policy handles no category.")
+    if not policy_emergency_contacts(policy):
+        problems.append("The policy gives children no emergency number.")
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
     for urgency in sorted(needed):
         missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]

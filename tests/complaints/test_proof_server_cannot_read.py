@@ -235,7 +235,7 @@ def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(client, se
     membership = Membership.objects.get(user=amina)
     response = client.post(reverse("admin:policies_unit_change", args=[police.pk]), {
         "code": "POL1", "name": police.name, "sector": police.sector, "default_language": "en",
-        "emergency_contacts": json.dumps(police.emergency_contacts), "is_active": "on",
+        "time_zone": "UTC", "is_active": "on",
         "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
         "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
         "memberships-0-id": membership.pk, "memberships-0-unit": police.pk,

@@ -23,7 +23,7 @@ def test_demo_data_is_ready_to_use_and_seeded_once():
     for unit in units:
         policy = unit_current_policy(unit)
         assert policy is not None and policy_problems(policy) == []
-        assert unit.emergency_contacts and unit.recovery_public_key
+        assert policy.emergency_contacts and unit.recovery_public_key
         if unit != oversight:
             assert policy.oversight_unit == oversight
     case = complaint_receive(unit=units.get(code="DKR1"), channel="web", language="fr",
@@ -46,7 +46,7 @@ def test_a_unit_added_in_the_admin_shows_its_recovery_key_once(client, django_us
     staff_login(client, root)
     response = client.post("/admin/policies/unit/add/", {
         "code": "new1", "name": "New unit", "sector": "justice", "default_language": "en",
-        "emergency_contacts": "[]", "is_active": "on",
+        "time_zone": "Africa/Dakar", "is_active": "on",
         "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
         "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000"}, follow=True)
     assert "Recovery key of NEW1, shown this once" in response.content.decode()

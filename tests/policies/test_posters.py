@@ -60,7 +60,7 @@ def test_poster_promises_the_slowest_deadline_among_the_policys_categories(unit)
     policy = unit_current_policy(unit)
     facts = poster_facts(unit=unit, policy=policy)
     assert (facts["acknowledge_hours"], facts["resolve_hours"]) == (72, 672)  # standard
-    assert facts["emergency_contacts"] == unit.emergency_contacts
+    assert facts["emergency_contacts"] == policy.emergency_contacts
     # A policy whose categories are all urgent promises the urgent deadlines.
     policy.categories = {code: "urgent" for code in policy.categories}
     facts = poster_facts(unit=unit, policy=policy)
@@ -132,7 +132,7 @@ def test_a_new_version_that_changes_nothing_on_paper_asks_for_nothing(
 def test_changed_emergency_numbers_ask_for_a_reprint(staff_client, unit, manager):
     client = staff_client(manager)
     client.post(reverse("policies:print_leaflet", args=[unit.code]))
-    Unit.objects.filter(pk=unit.pk).update(
+    ChildProtectionPolicy.objects.filter(unit=unit).update(
         emergency_contacts=[{"label": "Child helpline", "number": "116111"}])
     page = policy_page(client, unit)
     assert "Reprint the leaflet: emergency numbers changed since it was printed on" in page
