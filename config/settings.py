@@ -177,6 +177,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("Français")), ("es", _("Español"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Unambiguous dates in every language ("3 December 2026, 10:03"): config/formats/.
+FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = None  # a browser-session cookie: nothing lingers on a shared phone
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env("TIME_ZONE", "UTC")
