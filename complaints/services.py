@@ -16,13 +16,14 @@ from django.utils.translation import gettext_lazy as _
 
 from complaints import crypto
 from complaints.audit import audit_record
+from complaints.danger import Danger, danger_in
 from complaints.keys import case_keys_for_holders
 from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleEvent
-from complaints.selectors import case_data_key, message_context
+from complaints.selectors import case_data_key, case_readers, message_context
 from notifications.models import Notification
 from notifications.services import notify_case_handlers, notify_users
 from notifications.sms import render_sms, sms_queue
-from policies.models import URGENCY_RANK, Unit
+from policies.models import DEADLINE_STEPS, URGENCY_RANK, Unit, Urgency
 from policies.routing import route
 from policies.selectors import staff_snapshot, unit_current_policy
 
@@ -303,17 +304,73 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
     )
 
 
+@dataclass(frozen=True)
+class Added:
+    """A child's message stored on their case, and whether it spoke of danger."""
+
+    message: Message
+    danger: Danger
+
+
 @transaction.atomic
-def followup_add_message(*, case: Case, body: str) -> Message:
-    """The child adds information to their case."""
+def followup_add_message(*, case: Case, body: str, channel: str = Case.Channel.WEB) -> Added:
+    """The child adds information to their case. A message that says they are in
+    danger now makes the case an emergency and alerts every focal point at once; one
+    that may say so is stored as usual, and the caller asks the child."""
     if not case.is_open:
         raise ComplaintError(
             _("This complaint is finished, so you cannot add to it. You can send a new one.")
         )
     body = _validated_text(body, empty_message=_("Please write your message first."))
     message = message_create(case=case, author_kind=Message.Author.REPORTER, body=body)
-    notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
-    return message
+    danger = danger_in(body)
+    if danger is Danger.NOW:
+        case_danger_reported(case=case, channel=channel)
+    else:
+        notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
+    return Added(message=message, danger=danger)
+
+
+@transaction.atomic
+def case_danger_reported(*, case: Case, channel: str) -> Case:
+    """The child says they are in danger now, after filing. The case becomes an
+    emergency: its deadlines and the escalation ladder follow the policy's emergency
+    deadlines from now (never later than they were), and every focal point and backup
+    who may read it is alerted at once by email and SMS, with metadata only. Said
+    again, it alerts again: each time may be a new danger."""
+    case = Case.objects.select_for_update().select_related("policy", "unit").get(pk=case.pk)
+    now = timezone.now()
+    policy = case.policy
+    emergency = str(Urgency.EMERGENCY)
+    for step in DEADLINE_STEPS:
+        hours = policy.deadline_hours(emergency, step)
+        if hours is None:
+            continue
+        field = f"{step}_due_at"
+        due = now + timedelta(hours=hours)
+        current = getattr(case, field)
+        setattr(case, field, min(current, due) if current else due)
+    was = case.urgency
+    case.in_danger = True
+    case.urgency = emergency
+    case.queue_priority = URGENCY_RANK[Urgency.EMERGENCY]
+    case.next_due_at = case.current_next_due()
+    # The ladder's next step waits the emergency acknowledge window, counted from now.
+    case.escalated_at = now if case.escalation_level else None
+    case.routing = {**case.routing, "urgency": emergency, "reasons": [
+        *case.routing.get("reasons", []),
+        f"The child said they are in danger now ({channel}, after filing): emergency; "
+        "every focal point is alerted at once."]}
+    case.save(update_fields=["in_danger", "urgency", "queue_priority", "acknowledge_due_at",
+                             "assess_due_at", "resolve_due_at", "next_due_at", "escalated_at",
+                             "routing"])
+    CaseEvent.objects.create(case=case, at=now, from_status=case.status, to_status=case.status,
+                             reason=f"The child said they are in danger now ({channel}). "
+                                    f"Urgency {was} -> emergency.")
+    audit_record(action="complaints.case.danger_reported", case=case,
+                 data={"channel": channel, "urgency_was": was})
+    notify_users(case=case, user_ids=case_readers(case), kind=Notification.Kind.DANGER)
+    return case
 
 
 @transaction.atomic

@@ -321,5 +321,9 @@ SMS_PUBLIC_NUMBER = env("SMS_PUBLIC_NUMBER", TWILIO_FROM_NUMBER)
 SMS_NARRATIVE_PAUSE_MINUTES = env_int("SMS_NARRATIVE_PAUSE_MINUTES", 10)
 # A conversation idle this long ends: a narrative already given is filed, not dropped.
 SMS_CONVERSATION_EXPIRY_HOURS = env_int("SMS_CONVERSATION_EXPIRY_HOURS", 24)
+# The web code of a case filed by SMS is not put in the filing text: the child texts
+# CODE for it. Until then (at most this long) it is sealed under the server key ring,
+# then deleted: the one window in which the server could read a code.
+SMS_CODE_PICKUP_HOURS = env_int("SMS_CODE_PICKUP_HOURS", 24)
 # Numbered unit menu when the deployment has at most this many units.
 SMS_UNIT_MENU_MAX = env_int("SMS_UNIT_MENU_MAX", 6)

@@ -3,8 +3,13 @@
 A child texts a unit's code (and, in the same text or the next ones, what happened),
 sends DONE, picks a category from a numbered menu, answers the danger question, and
 gets the case reference. Later texts from the same number add to that number's open
-case. Keywords: STATUS, HELP, STOP/START, EN/FR/ES. Whatever the child wrote is kept:
-in the conversation's sealed draft until the case is filed, then in the case.
+case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES. Whatever the child wrote
+is kept: in the conversation's sealed draft until the case is filed, then in the case.
+
+Danger is listened for in every text (complaints/danger.py): a child who says they are
+in danger now gets the unit's emergency numbers first and their case becomes an
+emergency at once, filed there and then if it was not yet; when the words are unsure,
+the child is asked "Are you in danger right now? Reply YES or NO".
 """
 
 from __future__ import annotations
@@ -19,22 +24,27 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from complaints import crypto
-from complaints.models import Case
+from complaints.danger import Danger, danger_in
+from complaints.models import Case, Message
 from complaints.services import (
     MAX_TEXT_LENGTH,
     ComplaintError,
     Receipt,
+    case_danger_reported,
     clean_text,
     complaint_receive,
     followup_add_message,
+    message_create,
 )
-from intake.models import InboundSms, SmsConversation, SmsReporter
+from intake.language import is_greeting_only, language_of
+from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.wording import status_for_child
 from notifications.gsm import segments
 from notifications.sms import render_sms, sms_queue
 from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
 from policies.selectors import (
+    emergency_contacts_everywhere,
     unit_current_policy,
     unit_emergency_contacts,
     units_open_to_reporters,
@@ -42,13 +52,17 @@ from policies.selectors import (
 
 Step = SmsConversation.Step
 
-# Twilio's own opt-out and opt-in keywords (single words only).
 logger = logging.getLogger(__name__)
+
+# Twilio's own opt-out and opt-in keywords (single words only).
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 START_WORDS = {"START", "UNSTOP", "YES"}
-HELP_WORDS = {"HELP", "INFO", "AIDE", "AYUDA"}
+# HELP may be a cry for help: with an open case it is heard as possible danger.
+HELP_WORDS = {"HELP", "AIDE", "AYUDA"}
+INFO_WORDS = {"INFO"}
 STATUS_WORDS = {"STATUS", "STATUT", "ESTADO"}
+CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
 DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
 LANGUAGE_WORDS = {"EN": "en", "ENGLISH": "en", "FR": "fr", "FRANCAIS": "fr",
                   "ES": "es", "ESPANOL": "es"}
@@ -70,7 +84,7 @@ def keyword(body: str) -> str:
 # --- Inbound -----------------------------------------------------------------------------
 
 
-# The web code is shown once: a retry of the text that filed the case gets this instead,
+# The web code is shown once: a retry of the text that carried it gets this instead,
 # because anyone holding the database and the server's keys could otherwise read the
 # code and, with it, open the child's copy of the case key.
 CODE_NOT_KEPT = "**** **** ****"
@@ -108,9 +122,12 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
     reporter, created = _reporter_for(from_number)
+    was_opted_out = reporter.opted_out
     reply = _respond(reporter, clean_text(body), new_reporter=created)
-    if reporter.opted_out:
-        reply = ""  # STOP means no outbound text of any kind until START
+    if was_opted_out and reporter.opted_out:
+        # STOP means no outbound text of any kind until START. What they wrote is
+        # still kept, and a danger text still alerts staff.
+        reply = ""
     inbound = InboundSms(message_sid=message_sid, reporter=reporter)
     if reply:
         kept = getattr(reply, "kept", reply)
@@ -139,26 +156,32 @@ def _language(reporter: SmsReporter, unit: Unit | None = None) -> str:
     return reporter.language or (unit.default_language if unit else settings.LANGUAGE_CODE)
 
 
+def _contacts(unit: Unit | None) -> list[dict]:
+    """The emergency numbers a reply leads with: the unit's policy in force, or, before
+    a unit is known, those every unit gives."""
+    return unit_emergency_contacts(unit) if unit else emergency_contacts_everywhere()
+
+
 def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     # A number seen for the first time has no conversation or case to look up.
     word = keyword(body)
+    if new_reporter and not reporter.language:
+        _learn_language(reporter, body)
     language = _language(reporter)
     if word in STOP_WORDS:
-        reporter.opted_out_at = timezone.now()
-        reporter.save(update_fields=["opted_out_at"])
-        return ""  # Twilio confirms an opt-out itself
+        return _stop(reporter, language)
     if reporter.opted_out and word in START_WORDS:
         reporter.opted_out_at = None
         reporter.save(update_fields=["opted_out_at"])
         return render_sms("restarted", language)
-    if word in HELP_WORDS:
-        return render_sms("help", language)
     if word in LANGUAGE_WORDS:
         reporter.language = LANGUAGE_WORDS[word]
         reporter.save(update_fields=["language"])
         return render_sms("language_set", reporter.language)
     if word in STATUS_WORDS:
         return _status(reporter, language)
+    if word in CODE_WORDS:
+        return _code(reporter, language)
 
     conversation = None if new_reporter else _active_conversation(reporter)
     unit, rest = _unit_from_first_word(body)
@@ -170,19 +193,54 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         return _continue(conversation, body, word)
 
     open_cases = [] if new_reporter else list(_open_cases(reporter))
-    if len(open_cases) == 1:
-        return _append(reporter, open_cases[0], body)
+    if word in INFO_WORDS or (word in HELP_WORDS and not open_cases):
+        return render_sms("help", language, emergency_contacts=_contacts(_last_unit(reporter)))
+    if len(open_cases) == 1 or (open_cases and word in HELP_WORDS):
+        if word in DONE_WORDS:  # a DONE after the case was already filed: nothing to add
+            return _status(reporter, language)
+        return _append(reporter, open_cases[0], body, help_word=word in HELP_WORDS)
     conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
-    if len(open_cases) > 1:
+    conversation.reporter = reporter
+    if open_cases:
         conversation.step = Step.CHOOSE_CASE
         conversation.choices = [c.reference for c in open_cases]
         conversation.append_draft(body)
+        if danger_in(body) is Danger.NOW:
+            return _draft_to_case_in_danger(conversation, open_cases[0])
         conversation.save()
         return render_sms("choose_case", language,
                           references=[c.display_reference for c in open_cases])
-    if body and word not in DONE_WORDS:
-        conversation.append_draft(body)  # what they said first is kept, not lost
-        conversation.save()
+    return _choose_unit(conversation, body, word, language)
+
+
+def _learn_language(reporter: SmsReporter, body: str) -> None:
+    """A first text's language, from its greeting or common words."""
+    language = language_of(body)
+    if language:
+        reporter.language = language
+        reporter.save(update_fields=["language"])
+
+
+def _keep(conversation: SmsConversation, body: str) -> None:
+    """Add a text to the story, unless it holds no story: a greeting, a keyword."""
+    if body and keyword(body) not in DONE_WORDS and not is_greeting_only(body):
+        conversation.append_draft(body)
+
+
+def _choose_unit(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """No unit yet: keep what they said and ask which place. A child in danger hears the
+    numbers first, and their case is filed the moment the place is known."""
+    _keep(conversation, body)
+    danger = danger_in(body)
+    if danger is Danger.NOW:
+        conversation.in_danger = True
+    elif danger is Danger.ASK and not conversation.in_danger:
+        conversation.step = Step.DANGER_CHECK
+        _touch(conversation)
+        return render_sms("ask_danger_now", language, emergency_contacts=_contacts(None))
+    _touch(conversation)
+    if conversation.in_danger:
+        return render_sms("welcome_danger", language, emergency_contacts=_contacts(None))
     return _welcome(language)
 
 
@@ -193,17 +251,38 @@ def _welcome(language: str) -> str:
 
 def welcome_text(language: str, units: list[Unit]) -> str:
     """The numbered unit menu when it fits two segments; else ask for the code."""
-    text = render_sms("welcome", language, units=units)
+    contacts = emergency_contacts_everywhere()
+    text = render_sms("welcome", language, units=units, emergency_contacts=contacts)
     if units and segments(text) > 2:
-        text = render_sms("welcome", language, units=[])
+        text = render_sms("welcome", language, units=[], emergency_contacts=contacts)
     return text
+
+
+def _stop(reporter: SmsReporter, language: str) -> str:
+    """STOP: no text of any kind until START. Twilio blocks texts to the number from
+    now on, so this confirmation is the last thing the child reads from us: it carries
+    the emergency numbers and the way back."""
+    reporter.opted_out_at = timezone.now()
+    reporter.save(update_fields=["opted_out_at"])
+    return render_sms("stopped", language, emergency_contacts=_contacts(_last_unit(reporter)))
+
+
+def _last_unit(reporter: SmsReporter) -> Unit | None:
+    """The unit this number last wrote about, if any."""
+    case = Case.objects.filter(sms_reporter=reporter).select_related("unit").order_by(
+        "-received_at").first()
+    if case:
+        return case.unit
+    conversation = (SmsConversation.objects.filter(reporter=reporter, unit__isnull=False)
+                    .select_related("unit").order_by("-updated_at").first())
+    return conversation.unit if conversation else None
 
 
 def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
     since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
     conversation = (
         SmsConversation.objects.select_for_update(of=("self",))
-        .select_related("unit")
+        .select_related("unit", "case")
         .filter(reporter=reporter, updated_at__gte=since)
         .exclude(step=Step.FINISHED)
         .order_by("-updated_at")
@@ -215,9 +294,8 @@ def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
 
 
 def _open_cases(reporter: SmsReporter):
-    return Case.objects.filter(sms_reporter=reporter, status__in=Case.OPEN_STATUSES).order_by(
-        "-received_at"
-    )[:5]
+    return Case.objects.filter(sms_reporter=reporter, status__in=Case.OPEN_STATUSES).select_related(
+        "unit").order_by("-received_at")[:5]
 
 
 def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
@@ -236,24 +314,32 @@ def _start(reporter: SmsReporter, unit: Unit, rest: str) -> str:
 
 
 def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> str:
-    """The unit is known. A first-time reporter speaks the unit's language until they
-    pick another: the language menu (or the EN/FR/ES hint) is offered once."""
+    """The unit is known. A first-time reporter whose language could not be told speaks
+    the unit's language until they pick another: the language menu (or the EN/FR/ES
+    hint) is offered once, with the unit's emergency numbers."""
     reporter = conversation.reporter
     first_contact = not reporter.language
     if first_contact:
-        reporter.language = unit.default_language
+        reporter.language = language_of(rest) or unit.default_language
         reporter.save(update_fields=["language"])
     conversation.unit = unit
-    if rest:
-        conversation.append_draft(rest)
+    _keep(conversation, rest)
+    danger = danger_in(rest)
+    if conversation.in_danger or danger is Danger.NOW:
+        return _file_in_danger(conversation)
+    if danger is Danger.ASK:
+        return _ask_danger(conversation)
+    contacts = _contacts(unit) if first_contact else []
     if conversation.draft:
         conversation.step = Step.NARRATIVE
         _touch(conversation)
-        return render_sms("narrative_received", reporter.language, offer_language=first_contact)
+        return render_sms("narrative_received", reporter.language, offer_language=first_contact,
+                          emergency_contacts=contacts)
     if first_contact:
         conversation.step = Step.CHOOSE_LANGUAGE
         _touch(conversation)
-        return render_sms("choose_language", reporter.language, unit=unit)
+        return render_sms("choose_language", reporter.language, unit=unit,
+                          emergency_contacts=contacts)
     conversation.step = Step.NARRATIVE
     _touch(conversation)
     return render_sms("ask_narrative", reporter.language)
@@ -267,19 +353,24 @@ def _touch(conversation: SmsConversation) -> None:
 def _continue(conversation: SmsConversation, body: str, word: str) -> str:
     reporter = conversation.reporter
     language = _language(reporter, conversation.unit)
+    step = conversation.step
 
-    if conversation.step == Step.CHOOSE_UNIT:
+    if step == Step.DANGER_CHECK:
+        return _danger_answer(conversation, body, word, language)
+
+    if word in HELP_WORDS | INFO_WORDS:
+        return render_sms("help", language, emergency_contacts=_contacts(conversation.unit))
+
+    if step == Step.CHOOSE_UNIT:
         unit, rest = _unit_from_first_word(body)
         if unit is None:
+            # A digit answers the menu; it never says anything about the language.
             unit, rest = _unit_from_menu(word), ""
         if unit is None:
-            if body:
-                conversation.append_draft(body)
-            _touch(conversation)
-            return _welcome(language)
+            return _choose_unit(conversation, body, word, language)
         return _after_unit_chosen(conversation, unit, rest)
 
-    if conversation.step == Step.CHOOSE_LANGUAGE:
+    if step == Step.CHOOSE_LANGUAGE:
         if word in MENU_LANGUAGES:
             reporter.language = MENU_LANGUAGES[word]
             reporter.save(update_fields=["language"])
@@ -289,51 +380,104 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         conversation.step = Step.NARRATIVE  # they went straight to telling: fine
         return _continue(conversation, body, word)
 
-    if conversation.step == Step.NARRATIVE:
-        if word in DONE_WORDS:
-            if not conversation.draft:
-                _touch(conversation)
-                return render_sms("ask_narrative", language)
-            return _ask_category(conversation, language)
-        conversation.append_draft(body)
-        _touch(conversation)
-        return render_sms("narrative_received", language, offer_language=False)
-
-    if conversation.step == Step.CATEGORY:
-        categories = _categories(conversation.unit)
-        if word.isdigit() and 1 <= int(word) <= len(categories):
-            conversation.category = categories[int(word) - 1]
-            conversation.step = Step.DANGER
-            _touch(conversation)
-            return render_sms("ask_danger", language)
-        if body and word not in DONE_WORDS:
-            conversation.append_draft(body)  # more of the story, not a menu answer
-        return _ask_category(conversation, language)
-
-    if conversation.step == Step.DANGER:
-        if word in YES_WORDS or word in NO_WORDS:
-            receipt = _file(conversation, in_danger=word in YES_WORDS)
-            contacts = unit_emergency_contacts(conversation.unit)
-            return Reply(render_sms("filed", language, case=receipt.case, code=receipt.display_code,
-                                    emergency_contacts=contacts),
-                         kept=render_sms("filed", language, case=receipt.case, code=CODE_NOT_KEPT,
-                                         emergency_contacts=contacts))
-        if body:
-            conversation.append_draft(body)
-        _touch(conversation)
-        return render_sms("ask_danger", language)
-
-    if conversation.step == Step.CHOOSE_CASE:
+    if step == Step.CHOOSE_CASE:
         references = conversation.choices
         if word.isdigit() and 1 <= int(word) <= len(references):
             case = Case.objects.get(reference=references[int(word) - 1])
             if _draft_added_to(conversation, case):
                 return render_sms("appended", language, case=case)
             return render_sms("narrative_received", language, offer_language=False)
+        if danger_in(body) is Danger.NOW:
+            conversation.append_draft(body)
+            return _draft_to_case_in_danger(
+                conversation, Case.objects.get(reference=references[0]))
         _touch(conversation)
         return render_sms("choose_case", language,
                           references=[f"{r[:4]}-{r[4:]}" for r in references])
-    return _welcome(language)
+
+    # NARRATIVE, CATEGORY, DANGER: telling the story and answering the last questions.
+    if step == Step.NARRATIVE and word in DONE_WORDS:
+        if not conversation.draft:
+            _touch(conversation)
+            return render_sms("ask_narrative", language)
+        return _ask_category(conversation, language)
+    if step == Step.CATEGORY:
+        categories = _categories(conversation.unit)
+        if word.isdigit() and 1 <= int(word) <= len(categories):
+            conversation.category = categories[int(word) - 1]
+            conversation.step = Step.DANGER
+            _touch(conversation)
+            return render_sms("ask_danger", language)
+    if step == Step.DANGER and (word in YES_WORDS or word in NO_WORDS):
+        receipt = _file(conversation, in_danger=word in YES_WORDS)
+        return render_sms("filed", language, case=receipt.case,
+                          emergency_contacts=_contacts(conversation.unit))
+
+    # More of the story, not an answer to the question asked.
+    _keep(conversation, body)
+    danger = danger_in(body)
+    if danger is Danger.NOW:
+        return _file_in_danger(conversation)
+    if danger is Danger.ASK:
+        return _ask_danger(conversation)
+    if step == Step.CATEGORY:
+        return _ask_category(conversation, language)
+    if step == Step.DANGER:
+        _touch(conversation)
+        return render_sms("ask_danger", language)
+    _touch(conversation)
+    return render_sms("narrative_received", language, offer_language=False)
+
+
+def _ask_danger(conversation: SmsConversation) -> str:
+    """Unsure words: ask, inside the conversation. The story goes on after the answer."""
+    conversation.step = Step.DANGER_CHECK
+    _touch(conversation)
+    unit = conversation.unit or (conversation.case.unit if conversation.case_id else None)
+    return render_sms("ask_danger_now", _language(conversation.reporter, unit),
+                      emergency_contacts=_contacts(unit))
+
+
+def _danger_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """The answer to "Are you in danger right now? Reply YES or NO"."""
+    case, unit = conversation.case, conversation.unit
+    if word in YES_WORDS:
+        if case is not None:
+            conversation.step = Step.FINISHED
+            _touch(conversation)
+            return _danger_reported(case, language)
+        conversation.in_danger = True
+        if unit is not None:
+            return _file_in_danger(conversation)
+        conversation.step = Step.CHOOSE_UNIT
+        _touch(conversation)
+        return render_sms("welcome_danger", language, emergency_contacts=_contacts(None))
+    # NO, or they went on writing: back to where they were.
+    conversation.step = (Step.FINISHED if case is not None
+                         else Step.NARRATIVE if unit is not None else Step.CHOOSE_UNIT)
+    _touch(conversation)
+    if word in NO_WORDS:
+        if case is None and unit is None:
+            return _welcome(language)
+        return render_sms("no_danger", language, case=case)
+    if case is not None:
+        return _append(conversation.reporter, case, body)
+    return _continue(conversation, body, word)
+
+
+def _file_in_danger(conversation: SmsConversation) -> str:
+    """The child said they are in danger before the story was finished: file what they
+    told now, as an emergency, so every focal point is alerted at once. Later texts
+    add to the case."""
+    language = _language(conversation.reporter, conversation.unit)
+    receipt = _file(conversation, in_danger=True)
+    return render_sms("danger_filed", language, case=receipt.case,
+                      emergency_contacts=_contacts(conversation.unit))
+
+
+def _danger_reported(case: Case, language: str) -> str:
+    case_danger_reported(case=case, channel=Case.Channel.SMS)
+    return render_sms("danger_now", language, case=case, emergency_contacts=_contacts(case.unit))
 
 
 def _unit_from_menu(word: str) -> Unit | None:
@@ -358,7 +502,7 @@ def _ask_category(conversation: SmsConversation, language: str) -> str:
 
 def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
     """File the collected complaint. A narrative longer than one complaint allows is
-    kept whole: the rest follows as added messages."""
+    kept whole: the rest follows as added messages. The web code waits for CODE."""
     reporter = conversation.reporter
     narrative = conversation.read_draft() or "(no text)"
     first, rest = narrative[:MAX_TEXT_LENGTH], narrative[MAX_TEXT_LENGTH:]
@@ -368,14 +512,16 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
         language=_language(reporter, conversation.unit),
         narrative=first,
         category=conversation.category or "other",
-        in_danger=in_danger,
+        in_danger=in_danger or conversation.in_danger,
         about_staff=False,
         contact_preference=Case.ContactPreference.SMS,
         sms_reporter=reporter,
     )
     while rest.strip():
-        followup_add_message(case=receipt.case, body=rest[:MAX_TEXT_LENGTH])
+        message_create(case=receipt.case, author_kind=Message.Author.REPORTER,
+                       body=rest[:MAX_TEXT_LENGTH])
         rest = rest[MAX_TEXT_LENGTH:]
+    code_pickup_create(case=receipt.case, reporter=reporter, code=receipt.display_code)
     conversation.case = receipt.case
     conversation.draft = None
     conversation.step = Step.FINISHED
@@ -388,7 +534,7 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> bool:
     only once it is stored; if the case has closed meanwhile, the words stay as a new
     story for the same unit."""
     try:
-        followup_add_message(case=case, body=conversation.read_draft())
+        followup_add_message(case=case, body=conversation.read_draft(), channel=Case.Channel.SMS)
     except ComplaintError:
         conversation.unit = case.unit
         conversation.step = Step.NARRATIVE
@@ -400,12 +546,30 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> bool:
     return True
 
 
-def _append(reporter: SmsReporter, case: Case, body: str) -> str:
+def _draft_to_case_in_danger(conversation: SmsConversation, case: Case) -> str:
+    """Danger while the child was choosing which case a text is about: no time to ask,
+    it goes to their newest case and that case becomes an emergency."""
+    language = _language(conversation.reporter, case.unit)
+    if _draft_added_to(conversation, case):
+        return _danger_reported(case, language)  # a repeat alert when the words said it
+    conversation.in_danger = True
+    return _file_in_danger(conversation)
+
+
+def _append(reporter: SmsReporter, case: Case, body: str, *, help_word: bool = False) -> str:
     language = _language(reporter, case.unit)
     try:
-        followup_add_message(case=case, body=body)
+        added = followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
     except ComplaintError:
         return _welcome(language)
+    if added.danger is Danger.NOW:
+        return render_sms("danger_now", language, case=case,
+                          emergency_contacts=_contacts(case.unit))
+    if added.danger is Danger.ASK or help_word:
+        conversation = SmsConversation.objects.create(
+            reporter=reporter, step=Step.DANGER_CHECK, case=case, unit=None)
+        conversation.reporter = reporter
+        return _ask_danger(conversation)
     return render_sms("appended", language, case=case)
 
 
@@ -420,10 +584,37 @@ def _status(reporter: SmsReporter, language: str) -> str:
                       more=len(cases) - 1)
 
 
+def code_pickup_create(*, case: Case, reporter: SmsReporter, code: str) -> None:
+    """Keep the web code of a case filed by SMS until the child texts CODE (see
+    SmsCodePickup: the filing text does not carry it)."""
+    pickup = SmsCodePickup(case=case, reporter=reporter, expires_at=timezone.now() + timedelta(
+        hours=settings.SMS_CODE_PICKUP_HOURS))
+    pickup.code = crypto.server_seal(code, context=pickup.code_context())
+    pickup.save(force_insert=True)
+
+
+def _code(reporter: SmsReporter, language: str) -> str:
+    """CODE: the web code of the newest case that still has one waiting, sent once and
+    then deleted; a Twilio retry of this text gets it masked."""
+    pickup = (SmsCodePickup.objects.select_for_update().select_related("case__unit")
+              .filter(reporter=reporter, expires_at__gt=timezone.now())
+              .order_by("-case__received_at").first())
+    if pickup is None:
+        return render_sms("code_gone", language, hours=settings.SMS_CODE_PICKUP_HOURS)
+    code = crypto.server_open(pickup.code, context=pickup.code_context())
+    case = pickup.case
+    pickup.delete()
+    language = _language(reporter, case.unit)
+    return Reply(render_sms("code", language, case=case, code=code),
+                 kept=render_sms("code", language, case=case, code=CODE_NOT_KEPT))
+
+
 def _finish_abandoned(conversation: SmsConversation) -> None:
     """An unfinished conversation is filed if it holds a story, never dropped."""
     if conversation.unit_id and conversation.draft:
         _file(conversation, in_danger=False)
+    elif conversation.case_id and conversation.draft:
+        _draft_added_to(conversation, conversation.case)
     else:
         conversation.step = Step.FINISHED
         _touch(conversation)
@@ -443,7 +634,8 @@ def conversations_sweep(*, now: datetime) -> dict:
     asked = sum(_isolated(_prompt_paused, pk, now) for pk in list(paused[:200]))
     stale = SmsConversation.objects.filter(updated_at__lt=expiry).exclude(step=Step.FINISHED)
     kept = sum(_isolated(_move_on_expired, pk) for pk in list(stale.values_list("pk", flat=True)[:200]))
-    return {"asked_category": asked, "filed_on_expiry": kept}
+    codes, _by_model = SmsCodePickup.objects.filter(expires_at__lte=now).delete()
+    return {"asked_category": asked, "filed_on_expiry": kept, "codes_expired": codes}
 
 
 def _isolated(step, pk: int, *args) -> bool:

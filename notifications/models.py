@@ -14,6 +14,7 @@ class Notification(models.Model):
         NEW_CASE = "new_case", "New case"
         CASE_UPDATED = "case_updated", "Reporter added information"
         ESCALATION = "escalation", "Deadline missed: escalated"
+        DANGER = "danger", "The child says they are in danger now"
         RETRAINING = "retraining", "Retraining assigned"
         RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
 

@@ -4,6 +4,7 @@ in django-q2 tasks that carry the notification id only."""
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,10 +26,13 @@ def claim_timeout() -> timedelta:
 
 
 def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notification]:
-    """Email each person; for an emergency, also an SMS to those with an alert phone."""
+    """Email each person; for a new emergency case or a child who says they are in
+    danger now, also an SMS to those with an alert phone."""
     rows = [Notification(case=case, assignment=assignment, recipient_id=user_id, kind=kind)
             for user_id in user_ids]
-    if case is not None and case.urgency == "emergency" and kind == Notification.Kind.NEW_CASE:
+    urgent = kind == Notification.Kind.DANGER or (
+        kind == Notification.Kind.NEW_CASE and case is not None and case.urgency == "emergency")
+    if urgent:
         from policies.models import StaffProfile
 
         with_phone = StaffProfile.objects.filter(user_id__in=user_ids).exclude(alert_phone="")
@@ -62,8 +66,14 @@ def _message(notification: Notification) -> tuple[str, str]:
         subject = f"[Recourse] New {case.urgency} case {case.display_reference} ({case.unit.code})"
         lines = [f"A new case was received for {case.unit.name}.", ""]
         if case.acknowledge_due_at:
-            due = timezone.localtime(case.acknowledge_due_at).strftime("%Y-%m-%d %H:%M %Z")
+            due = timezone.localtime(case.acknowledge_due_at, zoneinfo.ZoneInfo(case.unit.time_zone))
+            due = due.strftime("%Y-%m-%d %H:%M %Z")
             lines.append(f"Acknowledge it by {due}.")
+    elif notification.kind == Notification.Kind.DANGER:
+        subject = f"[Recourse] DANGER NOW: case {case.display_reference} ({case.unit.code})"
+        lines = ["The child who filed this case says they are in danger now. It is an "
+                 f"emergency case of {case.unit.name}: contact them at once, as the "
+                 "emergency protocol of the policy says.", ""]
     elif notification.kind == Notification.Kind.ESCALATION:
         subject = f"[Recourse] Deadline missed on {case.urgency} case {case.display_reference}"
         lines = [f"A deadline set by the child protection policy of {case.unit.name} has "
@@ -140,7 +150,8 @@ def _deliver_sms(notification: Notification) -> str:
         return "skipped"
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
-    body = f"Recourse: EMERGENCY case {case.display_reference} at {case.unit.code}. Act now: {link}"
+    what = "child in DANGER NOW" if notification.kind == Notification.Kind.DANGER else "EMERGENCY"
+    body = f"Recourse: {what}, case {case.display_reference} at {case.unit.code}. Act now: {link}"
     attempts = notification.attempts + 1
     try:
         get_sms_backend().send(to=profile.alert_phone, body=body)

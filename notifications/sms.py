@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -34,8 +35,13 @@ FINAL_STATUS = {"delivered": OutboundSms.Status.DELIVERED,
 
 
 def render_sms(name: str, language: str, **context) -> str:
-    """One SMS text in the reporter's language, on as few segments as it can take."""
-    with translation.override(language or settings.LANGUAGE_CODE):
+    """One SMS text in the reporter's language, on as few segments as it can take.
+    Dates and times read in the unit's own time zone (the case's unit, else `unit`)."""
+    case, unit = context.get("case"), context.get("unit")
+    if case is not None and case.unit_id:
+        unit = case.unit
+    zone = zoneinfo.ZoneInfo(unit.time_zone if unit is not None else settings.TIME_ZONE)
+    with translation.override(language or settings.LANGUAGE_CODE), timezone.override(zone):
         text = render_to_string(f"sms/{name}.txt", context)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return to_gsm("\n".join(line for line in lines if line))

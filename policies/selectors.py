@@ -33,6 +33,29 @@ def unit_emergency_contacts(unit: Unit) -> list[dict]:
     return policy_emergency_contacts(unit_current_policy(unit))
 
 
+def emergency_contacts_everywhere(limit: int = 3) -> list[dict]:
+    """For a child whose unit is not known yet: the numbers every open unit's policy
+    gives (a national helpline), else the first few numbers any of them gives."""
+    newest: dict[int, ChildProtectionPolicy] = {}
+    for policy in ChildProtectionPolicy.objects.filter(
+            published_at__isnull=False, unit__is_active=True).order_by("unit_id", "-version"):
+        newest.setdefault(policy.unit_id, policy)
+    lists = [policy_emergency_contacts(policy) for policy in newest.values()]
+    lists = [contacts for contacts in lists if contacts]
+    if not lists:
+        return []
+    common = [c for c in lists[0]
+              if all(any(o["number"] == c["number"] for o in other) for other in lists[1:])]
+    if common:
+        return common[:limit]
+    seen, union = set(), []
+    for contact in (c for contacts in lists for c in contacts):
+        if contact["number"] not in seen:
+            seen.add(contact["number"])
+            union.append(contact)
+    return union[:limit]
+
+
 def units_open_to_reporters() -> QuerySet[Unit]:
     """Units a child can pick: active, with a published policy. Oversight bodies are
     listed too: a child may complain straight to them about a unit's own staff."""

@@ -2,8 +2,9 @@
 # emergency protocol): every version of a unit's policy takes the unit's numbers.
 # Units get a time zone, policies their limits of confidentiality.
 
-import policies.models
 from django.db import migrations, models
+
+import policies.models
 
 
 def contacts_to_policies(apps, schema_editor):

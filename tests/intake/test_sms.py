@@ -16,7 +16,7 @@ from complaints import crypto
 from complaints.models import Case, Message
 from complaints.selectors import case_content_for_staff
 from complaints.services import case_reply
-from intake.models import InboundSms, SmsConversation, SmsReporter
+from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.sms import conversations_sweep, welcome_text
 from notifications.backends import PermanentSendError, TransientSendError, locmem
 from notifications.gsm import segments, to_gsm
@@ -109,7 +109,9 @@ FLOW = {
 @pytest.mark.parametrize("language", FLOW)
 def test_full_conversation_in_each_language(sms, unit, language):
     menu_choice, ask, done, category_question, danger_question, thanks = FLOW[language]
-    assert sms("TST1") == "TST1: 1 English 2 Francais 3 Espanol"
+    # The first reply to a new number: the language menu and the unit's emergency numbers.
+    assert sms("TST1") == ("TST1: 1 English 2 Francais 3 Espanol\n"
+                           "In danger now? Call 116 (Child helpline), 17 (Police).")
     assert to_gsm(ask) in sms(menu_choice)
     sms("Me pegaron en la comisaría")
     assert sms(done).startswith(to_gsm(category_question))
@@ -126,6 +128,10 @@ def test_full_conversation_in_each_language(sms, unit, language):
 @pytest.mark.django_db
 def test_unknown_first_word_asks_which_unit_and_keeps_the_message(sms, unit):
     reply = sms("please help they took my phone")
+    # "please help" may be danger: asked first, with the numbers every unit gives.
+    assert reply == "In danger now? Call 116 (Child helpline), 17 (Police).\n" \
+                    "Are you in danger right now? Reply YES or NO."
+    reply = sms("NO")
     assert "Which place is it about?" in reply and "1 TST1" in reply
     assert "Reply with a number" not in sms("1")  # unit chosen: the story goes on
     sms("DONE")
@@ -141,6 +147,7 @@ def test_many_units_are_asked_by_code_not_by_menu(sms, unit, settings):
     assert "Reply with its code" in reply and "1 TST1" not in reply
 
 
+@pytest.mark.django_db
 def test_a_unit_menu_too_long_for_two_segments_asks_for_the_code():
     units = [Unit(code=f"LONGCODE{i:08d}", name="Centre national de protection") for i in range(6)]
     text = welcome_text("en", units)
@@ -183,14 +190,16 @@ def test_several_open_cases_ask_which_one(sms, unit):
 @pytest.mark.django_db
 def test_status_help_and_their_translations(sms, unit):
     assert "no open complaint" in sms("STATUS")
+    for word in ("HELP", "aide", "AYUDA", "INFO"):
+        reply = sms(word)
+        assert reply.startswith("In danger now? Call 116")
+        assert "STOP: no more texts" in reply and segments(reply) <= 2
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
     assert sms("status") == f"Complaint {case.display_reference}: We have your complaint. Someone will read it soon."
     assert sms("Statut").startswith(f"Complaint {case.display_reference}")
-    for word in ("HELP", "aide", "AYUDA"):
-        reply = sms(word)
-        assert "STOP: no more texts" in reply and segments(reply) <= 2
+    assert "STOP: no more texts" in sms("INFO")
 
 
 @pytest.mark.django_db
@@ -198,9 +207,10 @@ def test_stop_hurting_me_is_content_not_a_keyword(sms, unit):
     sms("TST1")
     sms("1")
     reply = sms("stop hurting me")
-    assert reply  # still answered: not an opt-out
+    assert reply.startswith("Call now: 116")  # not an opt-out: a child in danger
     assert SmsReporter.objects.get().opted_out_at is None
-    assert "stop hurting me" in SmsConversation.objects.get().read_draft()
+    case = Case.objects.get()
+    assert case.urgency == "emergency" and narrative_of(case) == "stop hurting me"
 
 
 @pytest.mark.django_db
@@ -208,8 +218,10 @@ def test_stop_silences_every_outbound_message_until_start(sms, unit, focal_point
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
-    assert sms("STOP") == ""
+    assert sms("STOP") == ("You will get no more texts from us. In danger now? Call 116 "
+                           "(Child helpline), 17 (Police).\nSend START to talk to us again.")
     assert SmsReporter.objects.get().opted_out
+    assert sms("STOP") == ""  # already stopped: Twilio would block it anyway
     assert sms("they did it again") == ""  # no reply, but the content is kept
     assert case_content_for_staff(case=case, actor=None).messages[-1].body == "they did it again"
     case_reply(case=case, actor=focal_point, body="We are looking into it.")
@@ -378,6 +390,10 @@ def _worst_case_context(unit):
     from policies.categories import SMS_LABELS
 
     return {
+        "emergency_contacts": [
+            {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
+            {"label": "Police nationale du Sénégal", "number": "+221338234567"}],
+        "hours": 24,
         "units": long_units,
         "unit": Unit(code="ABCDEFGHIJKLMNOP", default_language="fr"),
         "offer_language": True,
@@ -465,23 +481,33 @@ def test_a_reporter_who_never_picked_a_language_keeps_the_units(sms, unit, other
     sms("2")
     sms("2")
     assert sms("STATUT").startswith("Plainte")
-    assert "STATUT" in sms("AIDE")
+    assert "STATUT" in sms("INFO")
 
 
 @pytest.mark.django_db
-def test_the_web_code_is_sent_once_and_never_kept(sms, unit):
-    """A retry of the text that filed the case gets the reply without the code: the
-    server keeps no way to open the child's copy of the case key."""
+def test_the_web_code_is_sent_once_on_request_and_never_kept(sms, unit, client):
+    """The filing text carries no code (someone else may read the phone): CODE sends it
+    once. A retry of that text gets it masked, and the server keeps no way to open the
+    child's copy of the case key."""
     sms("TST1 the guard hit me")
     sms("DONE")
     sms("1")
-    first = sms("NO", sid="SMfiling000000000000000000000000001")
+    filed = sms("NO")
+    assert not re.search(r"\d{4} \d{4} \d{4}", filed) and "CODE" in filed
+    first = sms("CODE", sid="SMcode00000000000000000000000000001")
     code = re.search(r"(\d{4} \d{4} \d{4})", first).group(1)
-    retry = sms("NO", sid="SMfiling000000000000000000000000001")
+    assert "delete this text" in first
+    retry = sms("CODE", sid="SMcode00000000000000000000000000001")
     assert code not in retry and "**** **** ****" in retry
+    assert "only once" in sms("CODE")  # asked again: gone
     assert Case.objects.count() == 1
-    stored = InboundSms.objects.get(message_sid="SMfiling000000000000000000000000001")
+    assert not SmsCodePickup.objects.exists()
+    stored = InboundSms.objects.get(message_sid="SMcode00000000000000000000000000001")
     assert code not in crypto.server_open(stored.reply, context=stored.reply_context())
+    # The code opens the case on the web.
+    case = Case.objects.get()
+    response = client.post("/follow-up/", {"reference": case.display_reference, "code": code})
+    assert response.status_code == 302
 
 
 @pytest.mark.django_db
