@@ -204,11 +204,11 @@ def queue(request):
 def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     # "Insert" fills the reply box with a template in the child's language, to edit.
-    inserted = compose_reply(template=request.GET.get("template", ""), body="", language=case.language)
+    inserted = compose_reply(template=request.GET.get("template", ""), body="", case=case)
     reply_form = ReplyForm(data=request.POST or None, initial={"body": inserted})
     if request.method == "POST" and reply_form.is_valid():
         body = compose_reply(template=reply_form.cleaned_data["template"],
-                             body=reply_form.cleaned_data["body"], language=case.language)
+                             body=reply_form.cleaned_data["body"], case=case)
         try:
             case_reply(case=case, actor=request.user, body=body)
         except ComplaintError as error:

@@ -1,6 +1,9 @@
 """Demo data for `make run`: four units of different sectors, each with a focal point,
 a backup focal point and a manager who sign in with a password and a TOTP code."""
 
+import json
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -11,49 +14,9 @@ from policies.services import unit_create_with_policy
 
 DEMO_PASSWORD = "recourse-demo-2026"
 
-DEMO_UNITS = [
-    {
-        "code": "DKR1",
-        "time_zone": "Africa/Dakar",
-        "name": "Dakar Central Police: Minors Brigade",
-        "sector": Unit.Sector.SECURITY,
-        "default_language": "fr",
-        "emergency_contacts": [
-            {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
-            {"label": "Police", "number": "17"},
-        ],
-    },
-    {
-        "code": "RVS2",
-        "time_zone": "Europe/London",
-        "name": "Riverside Children's Social Services Office",
-        "sector": Unit.Sector.SOCIAL_SERVICES,
-        "default_language": "en",
-        "emergency_contacts": [
-            {"label": "Childline", "number": "116111"},
-            {"label": "Emergency services", "number": "112"},
-        ],
-    },
-    {
-        "code": "CMJ3",
-        "time_zone": "America/Guatemala",
-        "name": "Centro de Menores San José",
-        "sector": Unit.Sector.DEPRIVATION_OF_LIBERTY,
-        "default_language": "es",
-        "emergency_contacts": [
-            {"label": "Línea de ayuda a la infancia", "number": "116111"},
-            {"label": "Emergencias", "number": "112"},
-        ],
-    },
-    {
-        "code": "NCRC",
-        "time_zone": "Africa/Dakar",
-        "name": "National Child Rights Commission",
-        "sector": Unit.Sector.OVERSIGHT,
-        "default_language": "en",
-        "emergency_contacts": [{"label": "Child helpline", "number": "116"}],
-    },
-]
+# The demo units and their policies' emergency numbers are data, like a real unit's.
+DEMO_UNITS = json.loads((Path(__file__).parent / "data" / "demo_units.json").read_text(
+    encoding="utf-8"))["units"]
 
 
 @transaction.atomic

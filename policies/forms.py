@@ -104,7 +104,7 @@ class PolicyDraftForm(forms.Form):
             number = number.strip()
             if not re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", number):
                 raise forms.ValidationError(
-                    f"{number!r} is not a phone number: write label | number, e.g. Child helpline | 116."
+                    f"{number!r} is not a phone number: write one per line, label | number."
                 )
             contacts.append({"label": label.strip()[:120], "number": number})
         if not contacts:

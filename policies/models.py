@@ -95,7 +95,7 @@ class ChildProtectionPolicy(models.Model):
     # may have their case closed untold (and the record says so).
     outcome_wait_days = models.PositiveIntegerField(default=30)
     # The emergency protocol, told to a child at once and before anything is filed:
-    # [{"label": "Child helpline", "number": "116"}, ...]: public numbers, not secrets.
+    # [{"label": "Child helpline", "number": "..."}, ...]: public numbers, not secrets.
     emergency_contacts = models.JSONField(default=list, blank=True)
     # When staff must tell someone else to keep a child safe, as codes from
     # CONFIDENTIALITY_LIMITS; children read them in their own words.
