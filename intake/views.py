@@ -22,6 +22,7 @@ from complaints.selectors import case_messages_for_reporter
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
+    case_danger_reported,
     complaint_receive,
     followup_add_message,
     followup_open,
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 FOLLOWUP_SESSION_KEY = "followup_case"
 FOLLOWUP_SEEN_KEY = "followup_seen"
+# The child said they are in danger during this visit: the case page leads with the
+# emergency numbers until they leave.
+FOLLOWUP_DANGER_KEY = "followup_danger"
 
 
 def start(request):
@@ -182,6 +186,20 @@ def followup_case(request):
         "form": form,
     }
     return render(request, "intake/followup_case.html", context, status=status)
+
+
+@require_POST
+def followup_danger(request):
+    """"I am in danger now" on the follow-up page: the case becomes an emergency and
+    every focal point is alerted at once; the page then leads with the numbers."""
+    case = _followup_case(request)
+    if case is None:
+        messages.info(request, _("Please enter your reference and code again."))
+        return redirect("intake:followup")
+    if case.is_open:
+        case_danger_reported(case=case, channel=Case.Channel.WEB)
+        request.session[FOLLOWUP_DANGER_KEY] = True
+    return redirect("intake:followup_case")
 
 
 @require_POST
