@@ -8,8 +8,10 @@ PYTEST_ARGS ?=
 
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# axe-core for the accessibility tests (tests/browser/axe.py), pinned by package-lock.json.
+AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test chromium wrk bench soak totp messages clean
+.PHONY: run test chromium npm wrk bench soak totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +44,9 @@ run: $(RUN_STAMP)
 	trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(ADDR)
 
-# The whole suite, browser tests included (Debian's chromium, installed if missing).
-test: $(TEST_STAMP) chromium
+# The whole suite, browser tests included (Debian's chromium and npm, installed if
+# missing; axe-core from package-lock.json).
+test: $(TEST_STAMP) chromium $(AXE)
 	@mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -52,6 +55,17 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# npm ci installs exactly the lock; touch, because npm keeps the package's own file dates.
+$(AXE): package.json package-lock.json | npm
+	npm ci --no-audit --no-fund
+	touch $@
+
+npm:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm for the accessibility tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
 
 # Recourse beside a minimal Django baseline under gunicorn, production settings and the
 # worker, driven by wrk from a second process; PostgreSQL when one answers, else SQLite.
@@ -82,4 +96,4 @@ messages:
 	RECOURSE_ENV=development $(BIN)/python manage.py compilemessages --ignore .venv
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules

@@ -15,3 +15,8 @@ urlpatterns = [
     path("staff/", include("complaints.urls")),
     path("", include("intake.urls")),
 ]
+
+# Reporter-style error pages (intake/errors.py); 404 is Django's, with templates/404.html.
+handler400 = "intake.errors.bad_request"
+handler403 = "intake.errors.permission_denied"
+handler500 = "intake.errors.server_error"

@@ -66,8 +66,9 @@ def complaint_form(request, code: str):
             form.add_error(None, _(
                 "You have sent many complaints in a short time. Please wait an hour and try "
                 "again. If you are in danger, call the child helpline on 116."))
-            return render(request, "intake/complaint_form.html", {"unit": unit, "form": form},
-                          status=429)
+            return render(request, "intake/complaint_form.html", {
+                "unit": unit, "form": form,
+                "emergency_contacts": policy_emergency_contacts(policy)}, status=429)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -91,8 +92,9 @@ def complaint_form(request, code: str):
                 form.add_error(None, _(
                     "Sorry, something went wrong on our side and your complaint was not sent. "
                     "Nothing is lost: please press Send again in a minute."))
-                return render(request, "intake/complaint_form.html", {"unit": unit, "form": form},
-                              status=503)
+                return render(request, "intake/complaint_form.html", {
+                    "unit": unit, "form": form,
+                    "emergency_contacts": policy_emergency_contacts(policy)}, status=503)
             else:
                 submission_count(client_key=client_key)
                 # Rendered, not redirected: the code is shown once and stored nowhere.
