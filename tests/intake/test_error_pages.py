@@ -40,7 +40,10 @@ def page(response) -> str:
 
 
 def numbers_shown(html: str) -> list[str]:
-    return re.findall(r'href="tel:([^"]+)"', html)
+    """The numbers as written on the page; their tel: links drop the spaces (RFC 3966)."""
+    shown = re.findall(r'href="tel:([^"]+)"><span class="number">([^<]+)<', html)
+    assert all(link == number.replace(" ", "") for link, number in shown), shown
+    return [number for _link, number in shown]
 
 
 def assert_reporter_page(html: str, language: str) -> None:
