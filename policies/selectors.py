@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -31,6 +32,60 @@ def policy_emergency_contacts(policy: ChildProtectionPolicy | None) -> list[dict
 def unit_emergency_contacts(unit: Unit) -> list[dict]:
     """The emergency numbers of the unit's policy in force."""
     return policy_emergency_contacts(unit_current_policy(unit))
+
+
+@dataclass(frozen=True)
+class CommonEmergencyContacts:
+    # The numbers every open unit's policy in force gives, as the first unit (by name)
+    # lists them.
+    contacts: list[dict]
+    # Some unit gives other numbers, or none: its own page says which.
+    units_differ: bool
+
+
+def units_common_emergency_contacts() -> CommonEmergencyContacts:
+    """For the start page, before a child picks a place: the emergency numbers all open
+    units share. One query, whatever the number of units."""
+    policies = (
+        ChildProtectionPolicy.objects.filter(
+            unit__in=units_open_to_reporters(), published_at__isnull=False)
+        .order_by("unit__name", "unit_id", "-version")
+        .only("unit_id", "version", "emergency_contacts")
+    )
+    per_unit: dict[int, list[dict]] = {}
+    for policy in policies:  # the newest published version of each unit comes first
+        per_unit.setdefault(policy.unit_id, policy_emergency_contacts(policy))
+    if not per_unit:
+        return CommonEmergencyContacts(contacts=[], units_differ=False)
+    number_sets = [{_dialled(c["number"]) for c in contacts} for contacts in per_unit.values()]
+    shared = set.intersection(*number_sets)
+    first = next(iter(per_unit.values()))
+    contacts = [c for c in first if _dialled(c["number"]) in shared]
+    return CommonEmergencyContacts(
+        contacts=contacts, units_differ=any(numbers != shared for numbers in number_sets))
+
+
+def _dialled(number: str) -> str:
+    # "116 111" and "116111" are one number.
+    return re.sub(r"[^\d+]", "", number)
+
+
+@dataclass(frozen=True)
+class OversightForReporters:
+    name: str
+    code: str  # "" when the oversight body takes no complaints here itself
+
+
+def policy_oversight_for_reporters(
+    policy: ChildProtectionPolicy | None,
+) -> OversightForReporters | None:
+    """Where a child can go higher when nobody answers or they disagree: the policy's
+    oversight unit, with its code when a child can complain to it on this site."""
+    oversight = policy.oversight_unit if policy is not None else None
+    if oversight is None:
+        return None
+    is_open = units_open_to_reporters().filter(pk=oversight.pk).exists()
+    return OversightForReporters(name=oversight.name, code=oversight.code if is_open else "")
 
 
 def units_open_to_reporters() -> QuerySet[Unit]:
