@@ -42,6 +42,7 @@ from policies.selectors import (
     policy_oversight_for_reporters,
     poster_facts,
     unit_current_policy,
+    unit_time_zone,
     units_common_emergency_contacts,
     units_open_to_reporters,
 )
@@ -144,7 +145,7 @@ def complaint_form(request, code: str):
     case = receipt.case
     # Rendered, not redirected: the code is shown once and stored nowhere. Times read
     # in the unit's own time zone.
-    with timezone.override(unit.time_zone):
+    with timezone.override(unit_time_zone(unit)):
         return render(request, "intake/received.html", {
             "unit": unit, "receipt": receipt, "case": case,
             "emergency_contacts": policy_emergency_contacts(case.policy),
@@ -275,7 +276,7 @@ def _case_page(request, case: Case, *, form, status: int, reporter_private: byte
         "oversight": policy_oversight_for_reporters(case.policy),
     }
     # Message times and anything else dated, in the unit's own time zone.
-    with timezone.override(case.unit.time_zone):
+    with timezone.override(unit_time_zone(case.unit)):
         return render(request, "intake/followup_case.html", context, status=status)
 
 

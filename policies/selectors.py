@@ -1,4 +1,5 @@
 import re
+import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -86,6 +87,15 @@ def policy_oversight_for_reporters(
         return None
     is_open = units_open_to_reporters().filter(pk=oversight.pk).exists()
     return OversightForReporters(name=oversight.name, code=oversight.code if is_open else "")
+
+
+def unit_time_zone(unit: Unit) -> zoneinfo.ZoneInfo:
+    """The zone a unit's children read dates in. UTC when the name is not one (a unit
+    saved without validation): the page that shows a child their code must not fail."""
+    try:
+        return zoneinfo.ZoneInfo(unit.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def units_open_to_reporters() -> QuerySet[Unit]:

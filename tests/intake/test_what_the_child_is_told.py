@@ -15,7 +15,7 @@ from complaints.services import case_reply, complaint_receive
 from intake.wording import CONFIDENTIALITY_LIMITS_FOR_CHILD, confidentiality_limits_for_child
 from policies.models import CONFIDENTIALITY_LIMITS, Unit
 from policies.services import unit_create_with_policy
-from tests.conftest import complaint_data, receipt_from
+from tests.conftest import receipt_from
 from tests.intake.test_emergency_numbers import publish_version
 
 SERIOUS = "If you or another child could be badly hurt, we must tell people who can keep you safe."
@@ -187,3 +187,11 @@ def _zone(name):
     import zoneinfo
 
     return zoneinfo.ZoneInfo(name)
+
+
+@pytest.mark.django_db
+def test_a_unit_saved_with_a_bad_zone_still_shows_the_code(file_complaint, unit):
+    Unit.objects.filter(pk=unit.pk).update(time_zone="Not/AZone")  # skipped validation
+    response = file_complaint(unit)
+    assert response.status_code == 200
+    assert receipt_from(response)[1]
