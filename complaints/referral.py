@@ -36,7 +36,7 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
             narrative=content.narrative, category=case.category, in_danger=case.in_danger,
             about_staff=case.about_staff, contact_preference=case.contact_preference,
             contact_detail=content.contact_detail, sms_reporter=case.sms_reporter,
-            same_child_as=case,
+            same_child_as=case, filed_for=case.filed_for,
         ).case
         Case.objects.filter(pk=linked.pk).update(referred_from=case)
         target = f"unit {to_unit.code} (case {linked.display_reference})"

@@ -122,6 +122,7 @@ def complaint_receive(
     submission_token: str | None = None,
     sms_reporter=None,
     same_child_as: Case | None = None,
+    filed_for: str = Case.FiledFor.SELF,
 ) -> Receipt:
     """Store a new complaint encrypted, route it under the unit's policy, and queue the
     focal points' notifications. A repeated submission_token returns the first case."""
@@ -140,6 +141,8 @@ def complaint_receive(
         contact_detail = ""
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
+    if filed_for not in Case.FiledFor.values:
+        filed_for = Case.FiledFor.SELF
     policy = unit_current_policy(unit)
     if policy is None or not unit.is_active:
         raise ComplaintError(
@@ -161,6 +164,7 @@ def complaint_receive(
         urgency=decision.urgency,
         in_danger=in_danger,
         about_staff=about_staff,
+        filed_for=filed_for,
         contact_preference=contact_preference,
         routing=decision.as_record(),
         handling_unit_id=decision.handling_unit_id,

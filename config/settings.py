@@ -276,7 +276,8 @@ STAFF_KEY_KDF = {
 FOLLOWUP_MAX_FAILURES_PER_REFERENCE = env_int("FOLLOWUP_MAX_FAILURES_PER_REFERENCE", 5)
 FOLLOWUP_MAX_FAILURES_PER_CLIENT = env_int("FOLLOWUP_MAX_FAILURES_PER_CLIENT", 20)
 FOLLOWUP_THROTTLE_WINDOW_MINUTES = env_int("FOLLOWUP_THROTTLE_WINDOW_MINUTES", 15)
-# Complaints one client may file from the web in the window (a family may file several).
+# Complaints one client address may file from the web in the window (a family may file
+# several); past it a simple question, never a refusal (intake/human_check.py).
 SUBMISSIONS_PER_CLIENT = env_int("SUBMISSIONS_PER_CLIENT", 10)
 SUBMISSION_THROTTLE_WINDOW_MINUTES = env_int("SUBMISSION_THROTTLE_WINDOW_MINUTES", 60)
 # Request bodies past this are refused before they are read (a complaint is at most

@@ -12,6 +12,14 @@ YES_NO_UNSURE = [("yes", _("Yes")), ("no", _("No")), ("unsure", _("I am not sure
 
 
 class ComplaintForm(forms.Form):
+    filed_for = forms.ChoiceField(
+        label=_("Who is this complaint about?"),
+        choices=Case.FiledFor.choices,
+        widget=forms.RadioSelect,
+        initial=Case.FiledFor.SELF,
+        # Not answered (an old page, a missed question): about the child writing.
+        required=False,
+    )
     narrative = forms.CharField(
         label=_("What happened?"),
         help_text=format_lazy(
@@ -21,7 +29,9 @@ class ComplaintForm(forms.Form):
             ),
             max=MAX_TEXT_LENGTH,
         ),
-        widget=forms.Textarea(attrs={"rows": 8}),
+        # autocomplete="off": a browser must not keep the story to offer it, or put it
+        # back after Exit and Back, on a shared phone.
+        widget=forms.Textarea(attrs={"rows": 8, "autocomplete": "off"}),
         # No maxlength attribute: a browser would silently cut a long paste. The
         # server says so instead, and gives the text back.
         error_messages={"required": _("Please tell us what happened.")},
@@ -55,12 +65,16 @@ class ComplaintForm(forms.Form):
         help_text=_("Only if you chose a text message, a call or an email. Only the complaints team sees it."),
         required=False,
         max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, categories: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [(code, child_label(code)) for code in categories]
+
+    def clean_filed_for(self):
+        return self.cleaned_data.get("filed_for") or Case.FiledFor.SELF
 
     def clean(self):
         data = super().clean()
@@ -94,6 +108,9 @@ class FollowUpForm(forms.Form):
         widget=forms.PasswordInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={"required": _("Please write your secret code.")},
     )
+    # A message typed on the case page after the visit timed out, carried back in this
+    # form until the code is entered again: never stored, never in a URL or the session.
+    kept_message = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
 
 
 class FollowUpMessageForm(forms.Form):
@@ -102,6 +119,6 @@ class FollowUpMessageForm(forms.Form):
         help_text=format_lazy(
             _("Anything you want to add or ask. Up to {max} characters."), max=MAX_TEXT_LENGTH
         ),
-        widget=forms.Textarea(attrs={"rows": 5}),
+        widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
         error_messages={"required": _("Please write your message first.")},
     )

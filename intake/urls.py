@@ -6,6 +6,8 @@ app_name = "intake"
 
 urlpatterns = [
     path("", views.start, name="start"),
+    path("exit/", views.exit_page, name="exit"),
+    path("safety/", views.safety, name="safety"),
     path("u/<str:code>/", views.complaint_form, name="complaint_form"),
     path("u/<str:code>/poster/", views.poster, name="poster"),
     path("u/<str:code>/leaflet/", views.leaflet, name="leaflet"),

@@ -10,12 +10,18 @@ from django.contrib import messages
 from django.db import DatabaseError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from complaints import crypto, session_keys
+from complaints.danger import Danger
 from complaints.lifecycle import reporter_viewed
 from complaints.models import Case
 from complaints.selectors import case_messages_for_reporter
@@ -26,17 +32,20 @@ from complaints.services import (
     complaint_receive,
     followup_add_message,
     followup_open,
-    submission_allowed,
     submission_count,
 )
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
-from intake.wording import duration_for_child, status_for_child
+from intake.human_check import human_check_required, human_check_state
+from intake.wording import confidentiality_limits_for_child, duration_for_child, status_for_child
 from policies.categories import policy_category_codes
 from policies.selectors import (
     policy_emergency_contacts,
+    policy_oversight_for_reporters,
     poster_facts,
     unit_current_policy,
+    unit_time_zone,
+    units_common_emergency_contacts,
     units_open_to_reporters,
 )
 
@@ -50,7 +59,34 @@ FOLLOWUP_DANGER_KEY = "followup_danger"
 
 
 def start(request):
-    return render(request, "intake/start.html", {"units": units_open_to_reporters()})
+    return render(request, "intake/start.html", {
+        "units": units_open_to_reporters(),
+        "common_emergency": units_common_emergency_contacts(),
+    })
+
+
+@require_GET
+def safety(request):
+    return render(request, "intake/safety.html")
+
+
+@require_safe
+def exit_page(request):
+    """Where "Exit this page" goes (GET, so it works from a plain link and needs no
+    CSRF token; doing it twice does no harm): ends any follow-up visit, drops the
+    follow-up key's cookie, then leaves for the neutral site. The cookie change also
+    keeps Chromium from restoring our pages from its back-forward cache."""
+    request.session.flush()
+    response = redirect(settings.QUICK_EXIT_URL)
+    session_keys.forget(response, session_keys.REPORTER)
+    # Chromium keeps even no-store pages of an HTTPS site in its back-forward cache,
+    # and restores them (typed text and all) unless a cookie changed meanwhile. Every
+    # reporter page sets the CSRF cookie (the language switcher is a form), so dropping
+    # it here is a change every time; the next page sets a new one.
+    response.delete_cookie(settings.CSRF_COOKIE_NAME, path=settings.CSRF_COOKIE_PATH,
+                           domain=settings.CSRF_COOKIE_DOMAIN,
+                           samesite=settings.CSRF_COOKIE_SAMESITE)
+    return response
 
 
 @sensitive_post_parameters()
@@ -59,55 +95,77 @@ def complaint_form(request, code: str):
     unit = get_object_or_404(units_open_to_reporters(), code=code.upper())
     policy = unit_current_policy(unit)
     categories = policy_category_codes(policy.categories)
-    if request.method == "POST":
-        form = ComplaintForm(request.POST, categories=categories)
-        client_key = crypto.blind_index(client_address(request), purpose="client")
-        if not submission_allowed(client_key=client_key):
-            form.add_error(None, _(
-                "You have sent many complaints in a short time. Please wait an hour and try "
-                "again. If you are in danger, call the child helpline on 116."))
-            return render(request, "intake/complaint_form.html", {
-                "unit": unit, "form": form,
-                "emergency_contacts": policy_emergency_contacts(policy)}, status=429)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                receipt = complaint_receive(
-                    unit=unit,
-                    channel=Case.Channel.WEB,
-                    language=request.LANGUAGE_CODE,
-                    narrative=data["narrative"],
-                    category=data["category"],
-                    in_danger=data["in_danger"] == "yes",
-                    about_staff=data["about_staff"] == "yes",
-                    contact_preference=data["contact_preference"],
-                    contact_detail=data["contact_detail"],
-                    submission_token=data["submission_token"] or None,
-                )
-            except ComplaintError as error:
-                form.add_error(None, error.message)
-            except DatabaseError:
-                # Nothing was stored (one transaction); the child's words are still here.
-                logger.exception("complaint could not be stored")
-                form.add_error(None, _(
-                    "Sorry, something went wrong on our side and your complaint was not sent. "
-                    "Nothing is lost: please press Send again in a minute."))
-                return render(request, "intake/complaint_form.html", {
-                    "unit": unit, "form": form,
-                    "emergency_contacts": policy_emergency_contacts(policy)}, status=503)
-            else:
-                submission_count(client_key=client_key)
-                # Rendered, not redirected: the code is shown once and stored nowhere.
-                return render(request, "intake/received.html", {
-                    "unit": unit, "receipt": receipt, "case": receipt.case,
-                    "emergency_contacts": policy_emergency_contacts(policy)})
-        status = 400
-    else:
+    if request.method != "POST":
         form = ComplaintForm(
             categories=categories, initial={"submission_token": secrets.token_urlsafe(32)}
         )
-        status = 200
-    return render(request, "intake/complaint_form.html", {"unit": unit, "form": form}, status=status)
+        return _complaint_page(request, unit=unit, policy=policy, form=form)
+
+    form = ComplaintForm(request.POST, categories=categories)
+    client_key = crypto.blind_index(client_address(request), purpose="client")
+    # Past the per-client limit nobody is turned away: a child in danger files at once,
+    # anyone else answers a simple question, and keeps everything they wrote.
+    check = None
+    if human_check_required(in_danger=request.POST.get("in_danger") == "yes",
+                            client_key=client_key):
+        check = human_check_state(token=request.POST.get("check_token", ""),
+                                  answer=request.POST.get("check_answer", ""))
+        if not check.passed:
+            form.is_valid()  # any other mistake is shown at the same time
+            # 429 tells a script it is over the limit; a person just sees the form again.
+            status = 400 if check.wrong_answer or form.errors else 429
+            return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
+                                   status=status)
+    if not form.is_valid():
+        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
+                               status=400)
+    data = form.cleaned_data
+    try:
+        receipt = complaint_receive(
+            unit=unit,
+            channel=Case.Channel.WEB,
+            language=request.LANGUAGE_CODE,
+            narrative=data["narrative"],
+            category=data["category"],
+            in_danger=data["in_danger"] == "yes",
+            about_staff=data["about_staff"] == "yes",
+            contact_preference=data["contact_preference"],
+            contact_detail=data["contact_detail"],
+            submission_token=data["submission_token"] or None,
+            filed_for=data["filed_for"],
+        )
+    except ComplaintError as error:
+        form.add_error(None, error.message)
+        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
+                               status=400)
+    except DatabaseError:
+        # Nothing was stored (one transaction); the child's words are still here.
+        logger.exception("complaint could not be stored")
+        form.add_error(None, _(
+            "Sorry, something went wrong on our side and your complaint was not sent. "
+            "Nothing is lost: please press Send again in a minute."))
+        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
+                               status=503)
+    submission_count(client_key=client_key)
+    case = receipt.case
+    # Rendered, not redirected: the code is shown once and stored nowhere. Times read
+    # in the unit's own time zone.
+    with timezone.override(unit_time_zone(unit)):
+        return render(request, "intake/received.html", {
+            "unit": unit, "receipt": receipt, "case": case,
+            "emergency_contacts": policy_emergency_contacts(case.policy),
+            "oversight": policy_oversight_for_reporters(case.policy),
+        })
+
+
+def _complaint_page(request, *, unit, policy, form, check=None, status=200):
+    return render(request, "intake/complaint_form.html", {
+        "unit": unit,
+        "form": form,
+        "check": check,
+        "emergency_contacts": policy_emergency_contacts(policy),
+        "confidentiality_limits": confidentiality_limits_for_child(policy.confidentiality_limits),
+    }, status=status)
 
 
 @sensitive_post_parameters()
@@ -131,19 +189,44 @@ def followup(request):
                 form.add_error(None, error.message)
                 status = 400
             else:
-                request.session.cycle_key()
-                request.session[FOLLOWUP_SESSION_KEY] = str(access.case.pk)
-                request.session[FOLLOWUP_SEEN_KEY] = time.time()
-                request.session.set_expiry(0)  # ends when the browser closes
-                # The child's key, for this visit only: half in a cookie, half here.
-                response = redirect("intake:followup_case")
-                session_keys.store(request, response, session_keys.REPORTER, access.reporter_private)
-                return response
+                return _followup_start(request, access,
+                                       kept_message=form.cleaned_data["kept_message"])
         else:
             status = 400
     else:
         form = FollowUpForm()
-    return render(request, "intake/followup.html", {"form": form}, status=status)
+    return _followup_code_page(request, form, status=status)
+
+
+def _followup_code_page(request, form, *, status=200):
+    return render(request, "intake/followup.html", {
+        "form": form, "keeping_message": bool(form["kept_message"].value()),
+    }, status=status)
+
+
+def _followup_start(request, access, *, kept_message: str):
+    """The code was right: a visit begins, and a message kept from a visit that timed
+    out is added now."""
+    request.session.cycle_key()
+    request.session[FOLLOWUP_SESSION_KEY] = str(access.case.pk)
+    request.session[FOLLOWUP_SEEN_KEY] = time.time()
+    request.session.set_expiry(0)  # ends when the browser closes
+    response = redirect("intake:followup_case")
+    if kept_message.strip():
+        try:
+            added = followup_add_message(case=access.case, body=kept_message)
+        except ComplaintError as error:
+            # Not added (too long, the case is finished): the text goes back in the box.
+            form = FollowUpMessageForm({"body": kept_message})
+            form.add_error(None, error.message)
+            response = _case_page(request, access.case, form=form, status=400,
+                                  reporter_private=access.reporter_private)
+        else:
+            messages.success(request, _("Thank you. We added your message to your complaint."))
+            _heard(request, added.danger)
+    # The child's key, for this visit only: half in a cookie, half here.
+    session_keys.store(request, response, session_keys.REPORTER, access.reporter_private)
+    return response
 
 
 def _followup_case(request) -> Case | None:
@@ -156,7 +239,8 @@ def _followup_case(request) -> Case | None:
         request.session.flush()
         return None
     request.session[FOLLOWUP_SEEN_KEY] = time.time()
-    return Case.objects.filter(pk=case_id).select_related("unit").first()
+    return (Case.objects.filter(pk=case_id)
+            .select_related("unit", "policy__oversight_unit").first())
 
 
 @sensitive_post_parameters()
@@ -164,6 +248,11 @@ def _followup_case(request) -> Case | None:
 def followup_case(request):
     case = _followup_case(request)
     if case is None:
+        body = request.POST.get("body", "") if request.method == "POST" else ""
+        if body.strip():
+            # The visit ended while the child was typing. Their words are not lost: they
+            # ride in the code form (stored nowhere) and are added once the code is in.
+            return _followup_code_page(request, FollowUpForm(initial={"kept_message": body}))
         messages.info(request, _("Please enter your reference and code again."))
         return redirect("intake:followup")
     status = 200
@@ -172,22 +261,41 @@ def followup_case(request):
         form = FollowUpMessageForm(request.POST)
         if form.is_valid():
             try:
-                followup_add_message(case=case, body=form.cleaned_data["body"])
+                added = followup_add_message(case=case, body=form.cleaned_data["body"])
             except ComplaintError as error:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("Thank you. We added this to your complaint."))
+                _heard(request, added.danger)
                 return redirect("intake:followup_case")
         status = 400
+    return _case_page(request, case, form=form, status=status,
+                      reporter_private=session_keys.load(request, session_keys.REPORTER))
+
+
+def _heard(request, danger: Danger) -> None:
+    """What the child's message said about danger, for the case page: NOW leads with
+    the emergency numbers (the case is already an emergency), ASK asks."""
+    if danger is not Danger.NONE:
+        request.session[FOLLOWUP_DANGER_KEY] = danger.value
+
+
+def _case_page(request, case: Case, *, form, status: int, reporter_private: bytes | None):
     reporter_viewed(case)
+    danger = request.session.get(FOLLOWUP_DANGER_KEY, "")
     context = {
         "case": case,
+        # Danger said during this visit: "now" (an emergency), or "ask" (are you?).
+        "danger": danger,
+        "emergency_contacts": policy_emergency_contacts(case.policy),
         "status_text": status_for_child(case.status),
-        "case_messages": case_messages_for_reporter(
-            case, reporter_private=session_keys.load(request, session_keys.REPORTER)),
+        "case_messages": case_messages_for_reporter(case, reporter_private=reporter_private),
         "form": form,
+        "oversight": policy_oversight_for_reporters(case.policy),
     }
-    return render(request, "intake/followup_case.html", context, status=status)
+    # Message times and anything else dated, in the unit's own time zone.
+    with timezone.override(unit_time_zone(case.unit)):
+        return render(request, "intake/followup_case.html", context, status=status)
 
 
 @require_POST
@@ -200,7 +308,7 @@ def followup_danger(request):
         return redirect("intake:followup")
     if case.is_open:
         case_danger_reported(case=case, channel=Case.Channel.WEB)
-        request.session[FOLLOWUP_DANGER_KEY] = True
+        request.session[FOLLOWUP_DANGER_KEY] = Danger.NOW.value
     return redirect("intake:followup_case")
 
 

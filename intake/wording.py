@@ -20,6 +20,23 @@ STATUS_FOR_CHILD = {
 }
 
 
+# The limits of confidentiality (policies.models.CONFIDENTIALITY_LIMITS), as a child
+# reads them before writing anything.
+CONFIDENTIALITY_LIMITS_FOR_CHILD = {
+    "serious_harm": _("If you or another child could be badly hurt, we must tell people "
+                      "who can keep you safe."),
+    "crime_by_staff": _("If a worker broke the law, we may have to tell the police or a judge."),
+    "court_order": _("If a judge orders it, we must show it."),
+}
+
+
+def confidentiality_limits_for_child(codes) -> list[str]:
+    """The policy's limits in a child's words, in the policy's order; codes this
+    version does not know are left off rather than shown in staff words."""
+    return [str(CONFIDENTIALITY_LIMITS_FOR_CHILD[code]) for code in codes or []
+            if isinstance(code, str) and code in CONFIDENTIALITY_LIMITS_FOR_CHILD]
+
+
 def status_for_child(status: str) -> str:
     return STATUS_FOR_CHILD.get(status, STATUS_FOR_CHILD[Case.Status.RECEIVED])
 

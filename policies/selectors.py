@@ -1,3 +1,5 @@
+import re
+import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -33,27 +35,88 @@ def unit_emergency_contacts(unit: Unit) -> list[dict]:
     return policy_emergency_contacts(unit_current_policy(unit))
 
 
+@dataclass(frozen=True)
+class CommonEmergencyContacts:
+    # The numbers every open unit's policy in force gives, as the first unit (by name)
+    # lists them.
+    contacts: list[dict]
+    # Some unit gives other numbers, or none: its own page says which.
+    units_differ: bool
+
+
+def units_common_emergency_contacts() -> CommonEmergencyContacts:
+    """For the start page, before a child picks a place: the emergency numbers all open
+    units share. One query, whatever the number of units."""
+    per_unit = _emergency_contacts_per_unit()
+    if not per_unit:
+        return CommonEmergencyContacts(contacts=[], units_differ=False)
+    number_sets = [{_dialled(c["number"]) for c in contacts} for contacts in per_unit.values()]
+    shared = set.intersection(*number_sets)
+    first = next(iter(per_unit.values()))
+    contacts = [c for c in first if _dialled(c["number"]) in shared]
+    return CommonEmergencyContacts(
+        contacts=contacts, units_differ=any(numbers != shared for numbers in number_sets))
+
+
+def _emergency_contacts_per_unit() -> dict[int, list[dict]]:
+    """Each open unit's emergency numbers (its policy in force), units by name. One query."""
+    policies = (
+        ChildProtectionPolicy.objects.filter(
+            unit__in=units_open_to_reporters(), published_at__isnull=False)
+        .order_by("unit__name", "unit_id", "-version")
+        .only("unit_id", "version", "emergency_contacts")
+    )
+    per_unit: dict[int, list[dict]] = {}
+    for policy in policies:  # the newest published version of each unit comes first
+        per_unit.setdefault(policy.unit_id, policy_emergency_contacts(policy))
+    return per_unit
+
+
 def emergency_contacts_everywhere(limit: int = 3) -> list[dict]:
-    """For a child whose unit is not known yet: the numbers every open unit's policy
-    gives (a national helpline), else the first few numbers any of them gives."""
-    newest: dict[int, ChildProtectionPolicy] = {}
-    for policy in ChildProtectionPolicy.objects.filter(
-            published_at__isnull=False, unit__is_active=True).order_by("unit_id", "-version"):
-        newest.setdefault(policy.unit_id, policy)
-    lists = [policy_emergency_contacts(policy) for policy in newest.values()]
-    lists = [contacts for contacts in lists if contacts]
-    if not lists:
-        return []
-    common = [c for c in lists[0]
-              if all(any(o["number"] == c["number"] for o in other) for other in lists[1:])]
-    if common:
-        return common[:limit]
-    seen, union = set(), []
-    for contact in (c for contacts in lists for c in contacts):
-        if contact["number"] not in seen:
-            seen.add(contact["number"])
-            union.append(contact)
-    return union[:limit]
+    """For an SMS child whose place is not known yet: the numbers every open unit
+    gives (a national helpline), else the first few any of them gives."""
+    common = units_common_emergency_contacts()
+    if common.contacts:
+        return common.contacts[:limit]
+    seen, first_few = set(), []
+    for contacts in _emergency_contacts_per_unit().values():
+        for contact in contacts:
+            if _dialled(contact["number"]) not in seen:
+                seen.add(_dialled(contact["number"]))
+                first_few.append(contact)
+    return first_few[:limit]
+
+
+def _dialled(number: str) -> str:
+    # "0800 111" and "0800111" are one number.
+    return re.sub(r"[^\d+]", "", number)
+
+
+@dataclass(frozen=True)
+class OversightForReporters:
+    name: str
+    code: str  # "" when the oversight body takes no complaints here itself
+
+
+def policy_oversight_for_reporters(
+    policy: ChildProtectionPolicy | None,
+) -> OversightForReporters | None:
+    """Where a child can go higher when nobody answers or they disagree: the policy's
+    oversight unit, with its code when a child can complain to it on this site."""
+    oversight = policy.oversight_unit if policy is not None else None
+    if oversight is None:
+        return None
+    is_open = units_open_to_reporters().filter(pk=oversight.pk).exists()
+    return OversightForReporters(name=oversight.name, code=oversight.code if is_open else "")
+
+
+def unit_time_zone(unit: Unit) -> zoneinfo.ZoneInfo:
+    """The zone a unit's children read dates in. UTC when the name is not one (a unit
+    saved without validation): the page that shows a child their code must not fail."""
+    try:
+        return zoneinfo.ZoneInfo(unit.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
 
 
 def units_open_to_reporters() -> QuerySet[Unit]:

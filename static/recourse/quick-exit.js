@@ -13,7 +13,8 @@
     document.documentElement.classList.add("exiting");
     var body = document.body;
     while (body.firstChild) { body.removeChild(body.firstChild); }
-    // replace(): the back button does not come back to this page.
+    // replace(): the back button does not come back to this page. The link is our
+    // /exit/, which ends any follow-up visit and then sends on to the neutral site.
     window.location.replace(link.href);
   }
 

@@ -10,7 +10,6 @@ from tests.conftest import PASSWORD, totp_now
 
 pytestmark = pytest.mark.browser
 
-EXIT_URL = "https://www.bbc.co.uk/weather"
 NARRATIVE = "At the station the officer hit my hand with a ruler."
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True}
 
@@ -24,12 +23,10 @@ def fill_complaint(page):
     page.get_by_role("button", name="Send my complaint").click()
 
 
-def test_child_files_exits_and_focal_point_reads(browser, live_server, unit, focal_point):
+def test_child_files_exits_and_focal_point_reads(browser, live_server, exit_site, unit, focal_point):
     child = browser.new_context(**PHONE)
     page = child.new_page()
     page.set_default_timeout(10_000)
-    page.route(f"{EXIT_URL}**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<h1>Weather</h1>"))
     # What the page looked like just before it left (see the quick exit below).
     last_seen = []
     page.expose_function("reportPage", lambda count, title: last_seen.append((count, title)))
@@ -47,7 +44,7 @@ def test_child_files_exits_and_focal_point_reads(browser, live_server, unit, foc
     code = page.locator("#followup-code").inner_text().strip()
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference)
     assert re.fullmatch(r"\d{4} \d{4} \d{4}", code)
-    assert page.get_by_text("Write these down or take a photo.").is_visible()
+    assert page.get_by_text("Write it somewhere only you can find.").is_visible()
 
     # Quick exit: Shift three times. The page is blanked before the next site loads.
     page.evaluate("""() => new MutationObserver(() => window.reportPage(
@@ -59,7 +56,7 @@ def test_child_files_exits_and_focal_point_reads(browser, live_server, unit, foc
     page.wait_for_function("() => !document.getElementById('exit-hint').hidden")
     for _ in range(3):
         page.keyboard.press("Shift")
-    page.wait_for_url(f"{EXIT_URL}**")
+    page.wait_for_url(exit_site)
     assert page.get_by_role("heading", name="Weather").is_visible()
     assert last_seen and last_seen[-1] == (0, ""), last_seen
     # replace(), not a new history entry: "back" does not return to the confirmation.
@@ -81,16 +78,16 @@ def test_child_files_exits_and_focal_point_reads(browser, live_server, unit, foc
     staff.close()
 
 
-def test_without_javascript_the_form_and_the_exit_link_work(browser, live_server, unit):
+def test_without_javascript_the_form_and_the_exit_link_work(browser, live_server, exit_site, unit):
     context = browser.new_context(java_script_enabled=False, **PHONE)
     page = context.new_page()
-    page.route(f"{EXIT_URL}**", lambda route: route.fulfill(status=200, body="weather"))
     page.goto(f"{live_server.url}/u/{unit.code}/")
     # Without JavaScript the Shift hint stays hidden; the plain link is there.
     assert not page.locator("#exit-hint").is_visible()
     fill_complaint(page)
     page.get_by_role("heading", name="We have your complaint").wait_for()
     assert page.locator("#followup-code").inner_text().strip()
+    assert page.get_by_text("Write it somewhere only you can find.").is_visible()
     page.get_by_role("link", name="Exit this page").click()
-    page.wait_for_url(f"{EXIT_URL}**")
+    page.wait_for_url(exit_site)
     context.close()

@@ -44,7 +44,7 @@ def test_complaint_form_shows_child_labels_in_every_language(client, unit, langu
     # Every field has a label or a legend.
     for name in ("narrative", "contact_detail"):
         assert f'<label for="id_{name}">' in html
-    assert html.count("<legend>") == 4
+    assert html.count("<legend>") == 5  # who it is about, category, danger, staff, contact
 
 
 @pytest.mark.django_db

@@ -66,8 +66,10 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, unit):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language, text", [("en", "many complaints"), ("es", "muchas quejas")])
+@pytest.mark.parametrize("language, text", [("en", "Nothing you wrote is lost."),
+                                            ("es", "No se perdió nada de lo que escribiste.")])
 def test_submissions_are_throttled_per_client_with_a_readable_page(client, unit, settings, language, text):
+    """Past the limit the child is asked a simple question (issue 12), not turned away."""
     settings.SUBMISSIONS_PER_CLIENT = 2
     client.cookies["django_language"] = language
     url = reverse("intake:complaint_form", args=[unit.code])
@@ -75,6 +77,7 @@ def test_submissions_are_throttled_per_client_with_a_readable_page(client, unit,
     blocked = client.post(url, complaint_data(narrative="Please keep this text."))
     page = html.unescape(blocked.content.decode())
     assert blocked.status_code == 429 and text in page and "Please keep this text." in page
+    assert 'name="check_answer"' in page and f'lang="{language}"' in page
     assert Case.objects.count() == 2
     other = client.post(url, complaint_data(), REMOTE_ADDR="198.51.100.4")
     assert other.status_code == 200

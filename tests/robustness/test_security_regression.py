@@ -11,8 +11,8 @@ from tests.conftest import PASSWORD, make_staff, staff_login, totp_now
 
 SKIP_NAMESPACES = {"admin"}
 PUBLIC = {"intake:start", "intake:complaint_form", "intake:poster", "intake:leaflet",
-          "intake:followup", "intake:followup_case", "intake:followup_leave", "set_language",
-          "intake:followup_danger",
+          "intake:followup", "intake:followup_case", "intake:followup_leave", "intake:exit",
+          "intake:safety", "intake:followup_danger", "set_language",
           "staff:login", "staff:verify", "staff:enroll", "staff:logout"}
 
 
