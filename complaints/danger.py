@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 PHRASES_FILE = Path(__file__).parent / "data" / "danger_phrases.json"
+KINDS = ("now", "ask", "safe", "past", "present")
 
 
 class Danger(enum.Enum):
@@ -33,27 +34,58 @@ def normalise(text: str) -> str:
     return f" {' '.join(re.sub(r'[^a-z0-9]+', ' ', folded).split())} "
 
 
+def _squeezed(text: str) -> str:
+    """Normalised, and every run of one letter made one: a stretched cry ("ayudaaa",
+    "heeelp") reads as the word. Phrases are squeezed the same way."""
+    return re.sub(r"([a-z])\1+", r"\1", normalise(text))
+
+
 @cache
-def _phrases() -> dict[str, tuple[str, ...]]:
+def _phrases() -> dict[str, dict[str, tuple[str, ...]]]:
+    """{kind: {language: phrases, longest first}}."""
     data = json.loads(PHRASES_FILE.read_text(encoding="utf-8"))
-    by_kind: dict[str, list[str]] = {"now": [], "ask": [], "safe": []}
+    by_kind: dict[str, dict[str, tuple[str, ...]]] = {kind: {} for kind in KINDS}
     for language, kinds in data.items():
         if language.startswith("_"):
             continue
         for kind, phrases in kinds.items():
-            by_kind[kind] += [normalise(p) for p in phrases]
-    # Longest first, so "not in danger" is removed before "in danger" is looked for.
-    return {kind: tuple(sorted(set(p), key=len, reverse=True)) for kind, p in by_kind.items()}
+            # Longest first, so "not in danger" is removed before "in danger" is looked for.
+            by_kind[kind][language] = tuple(sorted({_squeezed(p) for p in phrases},
+                                                   key=len, reverse=True))
+    return by_kind
+
+
+def _any(kind: str, words: str) -> bool:
+    return any(p in words for phrases in _phrases()[kind].values() for p in phrases)
 
 
 def danger_in(text: str) -> Danger:
-    """NOW, ASK or NONE for one message."""
-    words = normalise(text)
-    phrases = _phrases()
-    for safe in phrases["safe"]:
-        words = words.replace(safe, " | ")
-    if any(p in words for p in phrases["now"]):
+    """NOW, ASK or NONE for one message. A 'now' phrase told as past ("last week he
+    was hitting me") is asked about, unless the text also says it is now or again."""
+    words = _squeezed(text)
+    for phrases in _phrases()["safe"].values():
+        for safe in phrases:
+            words = words.replace(safe, " | ")
+    if _any("now", words):
+        if _any("past", words) and not _any("present", words):
+            return Danger.ASK
         return Danger.NOW
-    if any(p in words for p in phrases["ask"]):
+    if _any("ask", words):
         return Danger.ASK
     return Danger.NONE
+
+
+def danger_language(text: str) -> str | None:
+    """The language of the danger words in a text ("au secours": fr), when only one
+    language's list holds them; a child's first cry is answered in it."""
+    words = _squeezed(text)
+    found = {language for kind in ("now", "ask")
+             for language, phrases in _phrases()[kind].items()
+             if any(p in words for p in phrases)}
+    return found.pop() if len(found) == 1 else None
+
+
+def first_word(text: str) -> str:
+    """The first word as the phrase list reads it: "Siii, tengo miedo" -> "si"."""
+    words = _squeezed(text).split()
+    return words[0] if words else ""

@@ -8,7 +8,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from complaints.danger import normalise
+from complaints.danger import danger_language, normalise
 
 WORDS_FILE = Path(__file__).parent / "data" / "language_words.json"
 
@@ -30,9 +30,9 @@ def is_greeting_only(text: str) -> bool:
 
 
 def language_of(text: str) -> str | None:
-    """The language of a text, or None when it cannot tell. A greeting decides; else
-    the language with the most common words, if it leads by two or more. Digits and
-    keywords say nothing."""
+    """The language of a text, or None when it cannot tell. A greeting decides, then
+    a cry for help ("au secours", "socorro"); else the language with the most common
+    words, if it leads by two or more. Digits and keywords say nothing."""
     words = normalise(text).split()
     if not words or all(w.isdigit() for w in words):
         return None
@@ -42,6 +42,9 @@ def language_of(text: str) -> str | None:
         # A greeting at the start: "hola", "buenos dias, me pegaron".
         if any(joined.startswith(f" {g} ") for g in greetings):
             return language
+    cry = danger_language(text)
+    if cry:
+        return cry
     scores = sorted(((sum(w in common for w in words), language)
                      for language, (_g, common) in lists.items()), reverse=True)
     (best, language), (second, _other) = scores[0], scores[1]

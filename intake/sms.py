@@ -20,14 +20,15 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from complaints import crypto
-from complaints.danger import Danger, danger_in
+from complaints.danger import Danger, danger_in, first_word
 from complaints.models import Case, Message
 from complaints.services import (
     MAX_TEXT_LENGTH,
+    Added,
     ComplaintError,
     Receipt,
     case_danger_reported,
@@ -67,8 +68,11 @@ DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
 LANGUAGE_WORDS = {"EN": "en", "ENGLISH": "en", "FR": "fr", "FRANCAIS": "fr",
                   "ES": "es", "ESPANOL": "es"}
 MENU_LANGUAGES = {"1": "en", "2": "fr", "3": "es"}
-YES_WORDS = {"1", "YES", "Y", "OUI", "SI"}
-NO_WORDS = {"2", "NO", "N", "NON"}
+# How an answer to a yes-or-no question starts, as danger.first_word() reads it
+# (lower case, no accents, a stretched letter made one: "siii" is "si").
+YES_ANSWERS = {"1", "yes", "y", "ye", "yeah", "yea", "yep", "yup", "ya", "oui", "ouai", "ouais",
+               "wi", "si", "sip", "claro"}
+NO_ANSWERS = {"2", "no", "n", "non", "nope", "nah", "nan"}
 
 
 def keyword(body: str) -> str:
@@ -185,7 +189,10 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
 
     conversation = None if new_reporter else _active_conversation(reporter)
     unit, rest = _unit_from_first_word(body)
-    if unit and (conversation is None or conversation.step != Step.CHOOSE_UNIT):
+    if unit:
+        if conversation and not (conversation.unit_id or conversation.case_id or conversation.choices):
+            # The place they had not named yet: the same story goes on there.
+            return _after_unit_chosen(conversation, unit, rest)
         if conversation:  # a new complaint replaces an unfinished one, which is kept
             _finish_abandoned(conversation)
         return _start(reporter, unit, rest)
@@ -205,16 +212,41 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         conversation.step = Step.CHOOSE_CASE
         conversation.choices = [c.reference for c in open_cases]
         conversation.append_draft(body)
-        if danger_in(body) is Danger.NOW:
+        danger = _heard(reporter, body)
+        if danger is Danger.NOW:
             return _draft_to_case_in_danger(conversation, open_cases[0])
-        conversation.save()
+        if danger is Danger.ASK:
+            return _ask_danger(conversation)
+        _touch(conversation)
         return render_sms("choose_case", language,
                           references=[c.display_reference for c in open_cases])
+    last_unit = None if new_reporter else _last_unit(reporter)
+    if last_unit is not None and _heard(reporter, body) is Danger.NOW:
+        # Their cases are closed, but the place is known: no poster code to find first.
+        conversation.unit = last_unit
+        _keep(conversation, body)
+        return _file_in_danger(conversation)
     return _choose_unit(conversation, body, word, language)
 
 
+def _heard(reporter: SmsReporter, body: str) -> Danger:
+    """What a text says about danger. A number that sent STOP can be asked nothing, so
+    unsure words from it are taken as danger."""
+    danger = danger_in(body)
+    return Danger.NOW if danger is Danger.ASK and reporter.opted_out else danger
+
+
+def _says_yes(body: str) -> bool:
+    """ "yes", "yeah", "oui il est la", "siii": an answer that starts with a yes."""
+    return first_word(body) in YES_ANSWERS
+
+
+def _says_no(body: str) -> bool:
+    return first_word(body) in NO_ANSWERS
+
+
 def _learn_language(reporter: SmsReporter, body: str) -> None:
-    """A first text's language, from its greeting or common words."""
+    """A first text's language, from its greeting, its cry for help or common words."""
     language = language_of(body)
     if language:
         reporter.language = language
@@ -223,7 +255,7 @@ def _learn_language(reporter: SmsReporter, body: str) -> None:
 
 def _keep(conversation: SmsConversation, body: str) -> None:
     """Add a text to the story, unless it holds no story: a greeting, a keyword."""
-    if body and keyword(body) not in DONE_WORDS and not is_greeting_only(body):
+    if body and keyword(body) not in DONE_WORDS | HELP_WORDS and not is_greeting_only(body):
         conversation.append_draft(body)
 
 
@@ -231,30 +263,31 @@ def _choose_unit(conversation: SmsConversation, body: str, word: str, language: 
     """No unit yet: keep what they said and ask which place. A child in danger hears the
     numbers first, and their case is filed the moment the place is known."""
     _keep(conversation, body)
-    danger = danger_in(body)
+    danger = _heard(conversation.reporter, body)
     if danger is Danger.NOW:
         conversation.in_danger = True
     elif danger is Danger.ASK and not conversation.in_danger:
-        conversation.step = Step.DANGER_CHECK
-        _touch(conversation)
-        return render_sms("ask_danger_now", language, emergency_contacts=_contacts(None))
+        return _ask_danger(conversation)
     _touch(conversation)
     if conversation.in_danger:
-        return render_sms("welcome_danger", language, emergency_contacts=_contacts(None))
+        return _welcome(language, in_danger=True)
     return _welcome(language)
 
 
-def _welcome(language: str) -> str:
+def _welcome(language: str, *, in_danger: bool = False) -> str:
     units = list(units_open_to_reporters()[: settings.SMS_UNIT_MENU_MAX + 1])
-    return welcome_text(language, units if len(units) <= settings.SMS_UNIT_MENU_MAX else [])
+    return welcome_text(language, units if len(units) <= settings.SMS_UNIT_MENU_MAX else [],
+                        in_danger=in_danger)
 
 
-def welcome_text(language: str, units: list[Unit]) -> str:
-    """The numbered unit menu when it fits two segments; else ask for the code."""
+def welcome_text(language: str, units: list[Unit], *, in_danger: bool = False) -> str:
+    """The numbered unit menu when it fits two segments; else ask for the code. A child
+    in danger gets the numbers first."""
+    name = "welcome_danger" if in_danger else "welcome"
     contacts = emergency_contacts_everywhere()
-    text = render_sms("welcome", language, units=units, emergency_contacts=contacts)
+    text = render_sms(name, language, units=units, emergency_contacts=contacts)
     if units and segments(text) > 2:
-        text = render_sms("welcome", language, units=[], emergency_contacts=contacts)
+        text = render_sms(name, language, units=[], emergency_contacts=contacts)
     return text
 
 
@@ -324,7 +357,7 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
         reporter.save(update_fields=["language"])
     conversation.unit = unit
     _keep(conversation, rest)
-    danger = danger_in(rest)
+    danger = _heard(reporter, rest)
     if conversation.in_danger or danger is Danger.NOW:
         return _file_in_danger(conversation)
     if danger is Danger.ASK:
@@ -358,8 +391,11 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
     if step == Step.DANGER_CHECK:
         return _danger_answer(conversation, body, word, language)
 
-    if word in HELP_WORDS | INFO_WORDS:
+    if word in INFO_WORDS:
         return render_sms("help", language, emergency_contacts=_contacts(conversation.unit))
+    if word in HELP_WORDS:
+        # In the middle of anything, HELP may be a cry: the numbers, and the question.
+        return _ask_danger(conversation)
 
     if step == Step.CHOOSE_UNIT:
         unit, rest = _unit_from_first_word(body)
@@ -384,13 +420,18 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         references = conversation.choices
         if word.isdigit() and 1 <= int(word) <= len(references):
             case = Case.objects.get(reference=references[int(word) - 1])
-            if _draft_added_to(conversation, case):
-                return render_sms("appended", language, case=case)
-            return render_sms("narrative_received", language, offer_language=False)
-        if danger_in(body) is Danger.NOW:
-            conversation.append_draft(body)
-            return _draft_to_case_in_danger(
-                conversation, Case.objects.get(reference=references[0]))
+            added = _draft_added_to(conversation, case)
+            if added is None:
+                return render_sms("narrative_received", language, offer_language=False)
+            if added.danger is Danger.NOW:
+                return _danger_told(case, language)
+            return render_sms("appended", language, case=case)
+        _keep(conversation, body)  # more words before the choice: kept for it
+        danger = _heard(reporter, body)
+        if danger is Danger.NOW:
+            return _draft_to_case_in_danger(conversation, Case.objects.get(reference=references[0]))
+        if danger is Danger.ASK:
+            return _ask_danger(conversation)
         _touch(conversation)
         return render_sms("choose_case", language,
                           references=[f"{r[:4]}-{r[4:]}" for r in references])
@@ -408,14 +449,16 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
             conversation.step = Step.DANGER
             _touch(conversation)
             return render_sms("ask_danger", language)
-    if step == Step.DANGER and (word in YES_WORDS or word in NO_WORDS):
-        receipt = _file(conversation, in_danger=word in YES_WORDS)
+    danger = _heard(reporter, body)
+    if step == Step.DANGER and (_says_yes(body) or _says_no(body)) and danger is not Danger.NOW:
+        if not keyword(body):  # "yes he hit me": the words are story too
+            _keep(conversation, body)
+        receipt = _file(conversation, in_danger=_says_yes(body))
         return render_sms("filed", language, case=receipt.case,
                           emergency_contacts=_contacts(conversation.unit))
 
     # More of the story, not an answer to the question asked.
     _keep(conversation, body)
-    danger = danger_in(body)
     if danger is Danger.NOW:
         return _file_in_danger(conversation)
     if danger is Danger.ASK:
@@ -439,28 +482,51 @@ def _ask_danger(conversation: SmsConversation) -> str:
 
 
 def _danger_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
-    """The answer to "Are you in danger right now? Reply YES or NO"."""
+    """The answer to "Are you in danger right now? Reply YES or NO". Danger words or a
+    yes in any words ("yeah", "oui il est la") mean yes; whatever else they write is
+    kept where the story was."""
     case, unit = conversation.case, conversation.unit
-    if word in YES_WORDS:
+    if case is not None and not case.is_open:
+        # The case closed while we waited: the words go to a new one for its unit.
+        case, unit = None, case.unit
+        conversation.case, conversation.unit = None, unit
+    danger = _heard(conversation.reporter, body)
+    story = not keyword(body) and not _says_no(body)
+    if danger is Danger.NOW or _says_yes(body):
         if case is not None:
             conversation.step = Step.FINISHED
             _touch(conversation)
+            if story and danger is Danger.NOW:
+                return _append(conversation.reporter, case, body)  # reports the danger itself
+            if story:
+                followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
             return _danger_reported(case, language)
         conversation.in_danger = True
+        if story:
+            _keep(conversation, body)
+        if conversation.choices:
+            return _draft_to_case_in_danger(
+                conversation, Case.objects.get(reference=conversation.choices[0]))
         if unit is not None:
             return _file_in_danger(conversation)
         conversation.step = Step.CHOOSE_UNIT
         _touch(conversation)
-        return render_sms("welcome_danger", language, emergency_contacts=_contacts(None))
+        return _welcome(language, in_danger=True)
     # NO, or they went on writing: back to where they were.
     conversation.step = (Step.FINISHED if case is not None
+                         else Step.CHOOSE_CASE if conversation.choices
                          else Step.NARRATIVE if unit is not None else Step.CHOOSE_UNIT)
     _touch(conversation)
-    if word in NO_WORDS:
+    if _says_no(body) and keyword(body):
+        if conversation.step == Step.CHOOSE_CASE:
+            return render_sms("choose_case", language, references=[
+                f"{r[:4]}-{r[4:]}" for r in conversation.choices])
         if case is None and unit is None:
             return _welcome(language)
         return render_sms("no_danger", language, case=case)
     if case is not None:
+        if word in DONE_WORDS:
+            return render_sms("no_danger", language, case=case)
         return _append(conversation.reporter, case, body)
     return _continue(conversation, body, word)
 
@@ -477,6 +543,11 @@ def _file_in_danger(conversation: SmsConversation) -> str:
 
 def _danger_reported(case: Case, language: str) -> str:
     case_danger_reported(case=case, channel=Case.Channel.SMS)
+    return _danger_told(case, language)
+
+
+def _danger_told(case: Case, language: str) -> str:
+    """The reply once a filed case became an emergency: the numbers first."""
     return render_sms("danger_now", language, case=case, emergency_contacts=_contacts(case.unit))
 
 
@@ -529,42 +600,53 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
     return receipt
 
 
-def _draft_added_to(conversation: SmsConversation, case: Case) -> bool:
+def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     """Add the conversation's draft to the case the child chose. The draft is cleared
     only once it is stored; if the case has closed meanwhile, the words stay as a new
-    story for the same unit."""
+    story for the same unit (None)."""
     try:
-        followup_add_message(case=case, body=conversation.read_draft(), channel=Case.Channel.SMS)
+        added = followup_add_message(case=case, body=conversation.read_draft(),
+                                     channel=Case.Channel.SMS)
     except ComplaintError:
         conversation.unit = case.unit
+        conversation.choices = []
         conversation.step = Step.NARRATIVE
         _touch(conversation)
-        return False
+        return None
     conversation.draft = None
     conversation.step = Step.FINISHED
     _touch(conversation)
-    return True
+    return added
 
 
 def _draft_to_case_in_danger(conversation: SmsConversation, case: Case) -> str:
     """Danger while the child was choosing which case a text is about: no time to ask,
-    it goes to their newest case and that case becomes an emergency."""
+    it goes to their newest case and that case becomes an emergency (once)."""
     language = _language(conversation.reporter, case.unit)
-    if _draft_added_to(conversation, case):
-        return _danger_reported(case, language)  # a repeat alert when the words said it
-    conversation.in_danger = True
-    return _file_in_danger(conversation)
+    added = _draft_added_to(conversation, case)
+    if added is None:
+        conversation.in_danger = True
+        return _file_in_danger(conversation)
+    if added.danger is Danger.NOW:  # the words themselves said it: already reported
+        return _danger_told(case, language)
+    return _danger_reported(case, language)
 
 
 def _append(reporter: SmsReporter, case: Case, body: str, *, help_word: bool = False) -> str:
+    """A text for the child's open case. If the case closed meanwhile, the words start a
+    new complaint for the same unit rather than being lost."""
     language = _language(reporter, case.unit)
     try:
         added = followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
     except ComplaintError:
-        return _welcome(language)
+        conversation = SmsConversation.objects.create(reporter=reporter, step=Step.NARRATIVE,
+                                                      unit=case.unit)
+        conversation.reporter = reporter
+        return _after_unit_chosen(conversation, case.unit, body)
     if added.danger is Danger.NOW:
-        return render_sms("danger_now", language, case=case,
-                          emergency_contacts=_contacts(case.unit))
+        return _danger_told(case, language)
+    if reporter.opted_out and (added.danger is Danger.ASK or help_word):
+        return _danger_reported(case, language)  # nobody can ask a stopped number
     if added.danger is Danger.ASK or help_word:
         conversation = SmsConversation.objects.create(
             reporter=reporter, step=Step.DANGER_CHECK, case=case, unit=None)
@@ -612,9 +694,11 @@ def _code(reporter: SmsReporter, language: str) -> str:
 def _finish_abandoned(conversation: SmsConversation) -> None:
     """An unfinished conversation is filed if it holds a story, never dropped."""
     if conversation.unit_id and conversation.draft:
-        _file(conversation, in_danger=False)
+        _file(conversation, in_danger=conversation.in_danger)
     elif conversation.case_id and conversation.draft:
         _draft_added_to(conversation, conversation.case)
+    elif conversation.choices and conversation.draft:
+        _draft_added_to(conversation, Case.objects.get(reference=conversation.choices[0]))
     else:
         conversation.step = Step.FINISHED
         _touch(conversation)
@@ -632,10 +716,18 @@ def conversations_sweep(*, now: datetime) -> dict:
         step=Step.NARRATIVE, updated_at__lt=pause, updated_at__gte=expiry, prompted_at__isnull=True
     ).exclude(draft=None).values_list("pk", flat=True)
     asked = sum(_isolated(_prompt_paused, pk, now) for pk in list(paused[:200]))
+    # "Are you in danger right now?" left unanswered: a child who may be in danger and
+    # went silent is an emergency, not a story to wait a day for.
+    unanswered = SmsConversation.objects.filter(
+        step=Step.DANGER_CHECK, updated_at__lt=pause, updated_at__gte=expiry
+    ).filter(models.Q(case__isnull=False) | models.Q(unit__isnull=False) | ~models.Q(choices=[]))
+    alerted = sum(_isolated(_danger_unanswered, pk) for pk in
+                  list(unanswered.values_list("pk", flat=True)[:200]))
     stale = SmsConversation.objects.filter(updated_at__lt=expiry).exclude(step=Step.FINISHED)
     kept = sum(_isolated(_move_on_expired, pk) for pk in list(stale.values_list("pk", flat=True)[:200]))
     codes, _by_model = SmsCodePickup.objects.filter(expires_at__lte=now).delete()
-    return {"asked_category": asked, "filed_on_expiry": kept, "codes_expired": codes}
+    return {"asked_category": asked, "danger_unanswered": alerted, "filed_on_expiry": kept,
+            "codes_expired": codes}
 
 
 def _isolated(step, pk: int, *args) -> bool:
@@ -658,6 +750,35 @@ def _prompt_paused(pk: int, now: datetime) -> bool:
     conversation.prompted_at = now
     conversation.save(update_fields=["prompted_at"])
     sms_queue(reporter=conversation.reporter, body=text)
+    return True
+
+
+@transaction.atomic
+def _danger_unanswered(pk: int) -> bool:
+    """The danger question went unanswered past the pause: treated as a yes. A story not
+    yet filed is filed as an emergency (the child is told its reference); a filed case
+    becomes one."""
+    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
+        "reporter", "unit", "case").get(pk=pk)
+    if conversation.step != Step.DANGER_CHECK:
+        return False
+    reporter = conversation.reporter
+    conversation.in_danger = True
+    if conversation.case_id and conversation.case.is_open:
+        conversation.step = Step.FINISHED
+        _touch(conversation)
+        case_danger_reported(case=conversation.case, channel=Case.Channel.SMS)
+        return True
+    if conversation.case_id:  # closed meanwhile: its unit takes a new one
+        conversation.unit, conversation.case = conversation.case.unit, None
+    if conversation.choices:
+        text = _draft_to_case_in_danger(
+            conversation, Case.objects.get(reference=conversation.choices[0]))
+    elif conversation.unit_id and conversation.draft:
+        text = _file_in_danger(conversation)
+    else:
+        return False
+    sms_queue(reporter=reporter, case=conversation.case, body=text)
     return True
 
 

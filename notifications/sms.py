@@ -18,7 +18,7 @@ from django_q.tasks import async_task
 
 from complaints import crypto
 from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
-from notifications.gsm import to_gsm
+from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
 from notifications.services import claim_timeout
 
@@ -42,7 +42,20 @@ def render_sms(name: str, language: str, **context) -> str:
         unit = case.unit
     zone = zoneinfo.ZoneInfo(unit.time_zone if unit is not None else settings.TIME_ZONE)
     with translation.override(language or settings.LANGUAGE_CODE), timezone.override(zone):
-        text = render_to_string(f"sms/{name}.txt", context)
+        text = _rendered(name, context)
+        contacts = context.get("emergency_contacts") or []
+        if contacts and segments(text) > 2:
+            # Long labels must not push a reply past two segments: fewer numbers, then
+            # numbers alone. The first number always stays.
+            for fewer in ([contacts[0]], [{"number": contacts[0]["number"], "label": ""}]):
+                text = _rendered(name, {**context, "emergency_contacts": fewer})
+                if segments(text) <= 2:
+                    break
+    return text
+
+
+def _rendered(name: str, context: dict) -> str:
+    text = render_to_string(f"sms/{name}.txt", context)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return to_gsm("\n".join(line for line in lines if line))
 

@@ -421,8 +421,8 @@ def test_every_sms_template_fits_two_segments(language, settings):
         if name == "staff_reply":
             continue  # carries the focal point's own free text
         get_template(f"sms/{name}.txt")
-        if name == "welcome":  # a long unit menu falls back to asking for the code
-            text = welcome_text(language, context["units"])
+        if name in ("welcome", "welcome_danger"):  # a long menu falls back to the code
+            text = welcome_text(language, context["units"], in_danger=name == "welcome_danger")
         else:
             text = render_sms(name, language, **context)
         assert segments(text) <= 2, f"{name} [{language}] is {segments(text)} segments: {text!r}"
@@ -516,7 +516,8 @@ def test_a_text_for_a_case_that_closed_meanwhile_is_kept_not_dropped(sms, unit):
         for text in ("TST1 they hit me", "DONE", "2", "2"):
             sms(text)
     first, second = Case.objects.order_by("received_at")
-    assert "Which complaint" in sms("they came back at night")
+    assert "Reply YES or NO" in sms("they came back at night")  # unsure words: asked first
+    assert "Which complaint" in sms("NO")
     Case.objects.filter(pk=first.pk).update(status=Case.Status.CLOSED)  # closed before the child answers
     sms("2")
     conversation = SmsConversation.objects.exclude(step="finished").get()
