@@ -10,7 +10,7 @@ from django.utils import translation
 from complaints.audit import audit_record
 from complaints.lifecycle import case_transition
 from complaints.models import Case, Message
-from complaints.selectors import case_content_for_staff
+from complaints.selectors import CaseLocked, case_content_for_staff
 from complaints.services import ComplaintError, case_note, complaint_receive, message_create
 from policies.models import Unit
 
@@ -29,7 +29,13 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
         raise ComplaintError("A case cannot be referred to its own unit.")
     linked = None
     if to_unit is not None:
-        content = case_content_for_staff(case=case, actor=actor, private_key=private_key)
+        try:
+            content = case_content_for_staff(case=case, actor=actor, private_key=private_key)
+        except CaseLocked:
+            # Referring files the child's words at the other unit: it needs the key.
+            raise ComplaintError(
+                "This browser holds no key to this case, so it cannot be referred from here. "
+                "Sign out and sign in again with your password, then refer it.") from None
         # The child follows the new case with the code they already have.
         linked = complaint_receive(
             unit=to_unit, channel=case.channel, language=case.language,

@@ -24,7 +24,7 @@ from complaints import crypto, session_keys
 from complaints.danger import Danger
 from complaints.lifecycle import reporter_viewed
 from complaints.models import Case
-from complaints.selectors import case_messages_for_reporter
+from complaints.selectors import CaseLocked, case_messages_for_reporter
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
@@ -280,6 +280,15 @@ def _heard(request, danger: Danger) -> None:
         request.session[FOLLOWUP_DANGER_KEY] = danger.value
 
 
+def _messages_or_none(case: Case, reporter_private: bytes | None):
+    """The messages the child may read, or None when this browser has lost the key its
+    code gave (the cookie half is gone): the page then asks for the code again."""
+    try:
+        return case_messages_for_reporter(case, reporter_private=reporter_private)
+    except CaseLocked:
+        return None
+
+
 def _case_page(request, case: Case, *, form, status: int, reporter_private: bytes | None):
     reporter_viewed(case)
     danger = request.session.get(FOLLOWUP_DANGER_KEY, "")
@@ -289,7 +298,7 @@ def _case_page(request, case: Case, *, form, status: int, reporter_private: byte
         "danger": danger,
         "emergency_contacts": policy_emergency_contacts(case.policy),
         "status_text": status_for_child(case.status),
-        "case_messages": case_messages_for_reporter(case, reporter_private=reporter_private),
+        "case_messages": _messages_or_none(case, reporter_private),
         "form": form,
         "oversight": policy_oversight_for_reporters(case.policy),
     }

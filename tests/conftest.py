@@ -1,9 +1,13 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints import crypto
+from complaints.keys import staff_key_create
+from complaints.models import StaffKey
 from policies.models import Membership, Unit
 from policies.services import unit_create_with_policy
 
@@ -26,14 +30,51 @@ def make_unit(code: str, sector: str = Unit.Sector.SECURITY, language: str = "en
     )
 
 
-def make_staff(django_user_model, username: str, unit: Unit, role: str, enrolled: bool = True):
+def make_staff(django_user_model, username: str, unit: Unit, role: str, enrolled: bool = True,
+               with_key: bool = True):
     user = django_user_model.objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.org"
     )
     Membership.objects.create(user=user, unit=unit, role=role)
     if enrolled:
         TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    if role == Membership.Role.FOCAL_POINT and with_key:
+        # Production's key model: a focal point's key pair exists from the start, so
+        # cases routed to them are wrapped to them (there is no server copy).
+        staff_key_create(user=user, password=PASSWORD)
     return user
+
+
+def staff_key_ready(user) -> None:
+    """The person's key pair, made from PASSWORD if they have none yet (focal points
+    made by make_staff already have one)."""
+    if not StaffKey.objects.filter(user=user).exists():
+        staff_key_create(user=user, password=PASSWORD)
+
+
+def staff_reads(case, user=None):
+    """The case as a staff reader opens it, with their own key (unwrapped with their
+    password, as their sign-in does): `user`, or whoever holds a copy."""
+    from complaints.models import CaseKey
+    from complaints.selectors import case_content_for_staff
+
+    if user is None:
+        holder = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
+                                        released_at__isnull=False).order_by("holder_id").first()
+        assert holder is not None, "nobody holds a copy of this case's key"
+        user = get_user_model().objects.get(pk=int(holder.holder_id))
+    private = crypto.unwrap_private_key(StaffKey.objects.get(user=user).wrapped_private_key,
+                                        PASSWORD)
+    return case_content_for_staff(case=case, actor=user, private_key=private)
+
+
+def child_sees(case) -> list[str]:
+    """The messages posted for the child (no internal notes), read by a staff holder:
+    for tests that have no follow-up code at hand. The child's own path, through their
+    code's key, is tested in tests/intake."""
+    from complaints.models import Message
+
+    return [m.body for m in staff_reads(case).messages if m.author_kind != Message.Author.NOTE]
 
 
 @pytest.fixture

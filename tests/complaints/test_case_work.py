@@ -2,11 +2,10 @@ import pytest
 from django.urls import reverse
 
 from complaints.models import AuditEvent, Case, Message
-from complaints.selectors import case_messages_for_reporter
 from complaints.services import complaint_receive
 from notifications.models import Notification
 from policies.models import Membership
-from tests.conftest import make_staff
+from tests.conftest import child_sees, make_staff, staff_reads
 
 
 def receive(unit, language="en"):
@@ -23,7 +22,7 @@ def test_internal_notes_are_encrypted_and_never_shown_to_the_child(staff_client,
     note = Message.objects.get(author_kind=Message.Author.NOTE)
     assert b"shift lead" not in bytes(note.body)
     assert "Spoke to the shift lead." in client.get(reverse("staff:case", args=[case.reference])).content.decode()
-    assert case_messages_for_reporter(case) == []
+    assert child_sees(case) == []
     assert AuditEvent.objects.filter(action="complaints.case.noted").exists()
 
 
@@ -37,7 +36,7 @@ def test_reply_template_is_sent_in_the_childs_language(staff_client, unit, focal
     case = receive(unit, language=language)
     client = staff_client(focal_point)
     client.post(reverse("staff:case", args=[case.reference]), {"template": "more", "body": "Merci / Gracias"})
-    assert [m.body for m in case_messages_for_reporter(case)] == [f"{text}\n\nMerci / Gracias"]
+    assert child_sees(case) == [f"{text}\n\nMerci / Gracias"]
 
 
 @pytest.mark.django_db
@@ -81,10 +80,8 @@ def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
     case.refresh_from_db()
     linked = Case.objects.get(referred_from=case)
     assert case.status == "referred" and linked.unit == other_unit
-    from complaints.selectors import case_content_for_staff
-
-    assert case_content_for_staff(case=linked, actor=outsider).narrative == "They refused to call my mother."
-    messages = [m.body for m in case_messages_for_reporter(case)]
+    assert staff_reads(linked, outsider).narrative == "They refused to call my mother."
+    messages = child_sees(case)
     assert any(linked.display_reference in m for m in messages)
     # The child follows the new case with the code they already have.
     assert client.post(reverse("intake:followup"),
@@ -127,7 +124,7 @@ def test_a_template_can_be_inserted_in_the_childs_language_and_edited(staff_clie
     assert "Peux-tu nous en dire plus sur quand et où c'est arrivé ?" in html.unescape(page)
     client.post(reverse("staff:case", args=[case.reference]),
                 {"template": "", "body": "Peux-tu nous dire quel jour c'était ?"})
-    assert [m.body for m in case_messages_for_reporter(case)] == ["Peux-tu nous dire quel jour c'était ?"]
+    assert child_sees(case) == ["Peux-tu nous dire quel jour c'était ?"]
 
 
 @pytest.mark.django_db

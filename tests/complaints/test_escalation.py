@@ -7,11 +7,10 @@ from django.utils import timezone
 from complaints.escalation import escalation_sweep
 from complaints.lifecycle import case_transition
 from complaints.models import AuditEvent, Case, CaseEvent
-from complaints.selectors import case_messages_for_reporter
 from complaints.services import complaint_receive
 from notifications.models import Notification
 from policies.models import ChildProtectionPolicy, Membership, Unit
-from tests.conftest import make_staff, make_unit
+from tests.conftest import child_sees, make_staff, make_unit
 
 
 @pytest.fixture
@@ -79,7 +78,7 @@ def test_acknowledged_in_time_is_not_escalated(unit, chain):
 def test_the_child_is_told_we_are_late_in_their_language(unit, chain):
     case = receive(unit)
     escalation_sweep(now=timezone.now() + timedelta(days=4))
-    bodies = [m.body for m in case_messages_for_reporter(case)]
+    bodies = child_sees(case)
     assert len(bodies) == 1 and "en retard" in bodies[0]
 
 

@@ -7,12 +7,11 @@ from django.utils import timezone
 from complaints.audit import audit_verify
 from complaints.lifecycle import TRANSITIONS, TransitionRefused, case_transition
 from complaints.models import AuditEvent, Case, CaseEvent
-from complaints.selectors import case_messages_for_reporter
 from complaints.services import complaint_receive
 from notifications.backends import locmem
 from notifications.models import OutboundSms
 from notifications.sms import sms_deliver
-from tests.conftest import receipt_from
+from tests.conftest import child_sees, receipt_from
 
 S = Case.Status
 PATH = [(S.ACKNOWLEDGED, ""), (S.ASSESSING, ""), (S.INVESTIGATING, ""),
@@ -89,7 +88,7 @@ def test_the_child_reads_each_step_on_the_followup_page_in_their_language(client
         "about_staff": "yes", "contact_preference": "follow_up_page", "contact_detail": ""})
     reference, code = receipt_from(response)
     case = walk(Case.objects.get(), focal_point, PATH)
-    bodies = [m.body for m in case_messages_for_reporter(case)]
+    bodies = child_sees(case)
     assert len(bodies) == 2  # acknowledged, then the decision
     assert "leyó tu queja" in bodies[0]
     assert case.outcome_told_at is None  # posted, not yet read

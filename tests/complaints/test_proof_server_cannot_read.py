@@ -11,11 +11,10 @@ from django.db import connection
 
 from competencies.models import StaffMember
 from complaints import crypto
-from complaints.keys import staff_key_create
 from complaints.services import complaint_receive, followup_add_message
 from complaints.triage import case_mark_about_staff
 from policies.models import ChildProtectionPolicy, Membership, Unit
-from tests.conftest import PASSWORD, make_staff, make_unit
+from tests.conftest import PASSWORD, make_staff, make_unit, staff_key_ready
 
 
 def dump_database() -> dict[str, list[dict]]:
@@ -85,7 +84,7 @@ def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settin
     ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
     boss = make_staff(django_user_model, "boss", police, Membership.Role.MANAGER)
     for user in (amina, bakary, chantal, ombud, boss):
-        staff_key_create(user=user, password=PASSWORD)
+        staff_key_ready(user)
 
     police_cases = [receive(police, f"police story {i}") for i in range(3)]
     office_cases = [receive(office, f"office story {i}") for i in range(2)]
@@ -118,15 +117,18 @@ def test_existing_cases_migrate_then_the_server_cannot_read_them(settings, djang
 
     from django.core.management import call_command
 
+    settings.CASE_SERVER_COPY = True  # a deployment from before per-person keys
     police = make_unit("POL1")
-    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
+    amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT,
+                       with_key=False)
     old_cases = [receive(police, f"old story {i}") for i in range(3)]  # before anyone had keys
+    settings.CASE_SERVER_COPY = False
     assert thief(dump_database(), settings.RECOURSE_KEYRING) == {c.reference for c in old_cases}
 
     out = StringIO()
     call_command("case_keys_migrate", stdout=out)  # nobody has a key pair yet: nothing moves
     assert "0 cases" in out.getvalue() and "3 kept" in out.getvalue()
-    staff_key_create(user=amina, password=PASSWORD)
+    staff_key_ready(amina)
     call_command("case_keys_migrate", "--batch-size", "2", stdout=out)
     dump = dump_database()
     assert thief(dump, settings.RECOURSE_KEYRING) == set()
@@ -143,7 +145,7 @@ def test_without_a_server_copy_the_people_still_do_their_work(settings, client, 
     from tests.conftest import complaint_data, receipt_from
 
     settings.CASE_SERVER_COPY = False
-    staff_key_create(user=focal_point, password=PASSWORD)
+    staff_key_ready(focal_point)
     reference, code = receipt_from(client.post(reverse("intake:complaint_form", args=[unit.code]),
                                                complaint_data(narrative="Nobody else may read this.")))
     staff = staff_client(focal_point)
@@ -187,7 +189,7 @@ def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(setti
     recovery_private = out.getvalue().strip().splitlines()[-1]
     police.refresh_from_db()
     amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
-    staff_key_create(user=amina, password=PASSWORD)
+    staff_key_ready(amina)
     cases = {receive(police, f"story {i}").reference for i in range(2)}
     keyring = settings.RECOURSE_KEYRING
     assert thief(dump_database(), keyring, username="amina", password=PASSWORD) == cases
@@ -200,7 +202,7 @@ def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(setti
 
     # Amina's successor arrives after the cases: the recovery key gives her access.
     dado = make_staff(django_user_model, "dado", police, Membership.Role.FOCAL_POINT)
-    staff_key_create(user=dado, password=PASSWORD)
+    staff_key_ready(dado)
     assert thief(dump_database(), keyring, username="dado", password=PASSWORD) == set()
     monkeypatch.setattr("sys.stdin", io.StringIO(recovery_private + "\n"))
     call_command("recovery_grant", "--unit", "POL1", stdout=StringIO())
@@ -209,7 +211,7 @@ def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(setti
     from django.core.management.base import CommandError
 
     erin = make_staff(django_user_model, "erin", police, Membership.Role.FOCAL_POINT)
-    staff_key_create(user=erin, password=PASSWORD)
+    staff_key_ready(erin)
     monkeypatch.setattr("sys.stdin", io.StringIO(base64.b64encode(b"x" * 32).decode() + "\n"))
     with pytest.raises(CommandError, match="recovery key"):
         call_command("recovery_grant", "--unit", "POL1", stdout=StringIO())
@@ -226,7 +228,7 @@ def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(client, se
 
     police = make_unit("POL1")
     amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)
-    staff_key_create(user=amina, password=PASSWORD)
+    staff_key_ready(amina)
     receive(police, "story")
     assert CaseKey.objects.filter(holder_kind="user", holder_id=str(amina.pk)).exists()
     root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)

@@ -6,7 +6,7 @@ from complaints.models import AuditEvent, Case, CaseExclusion
 from complaints.services import complaint_receive
 from complaints.triage import case_mark_about_staff, case_recuse
 from policies.models import ChildProtectionPolicy, Membership, Unit
-from tests.conftest import make_staff, make_unit
+from tests.conftest import make_staff, make_unit, staff_reads
 
 
 @pytest.fixture
@@ -99,12 +99,10 @@ def test_new_cases_go_to_the_least_loaded_focal_point(unit, focal_point, second_
 @pytest.mark.django_db
 def test_a_recusal_reason_is_kept_encrypted_not_in_the_history_or_audit(unit, focal_point, second_focal):
     from complaints.models import CaseEvent, Message
-    from complaints.selectors import case_content_for_staff
-
     case = receive(unit)
     case_recuse(case=case, actor=focal_point, reason="Cousin of Officer Diallo")
     assert not CaseEvent.objects.filter(reason__contains="Diallo").exists()
     assert not AuditEvent.objects.filter(data__icontains="Diallo").exists()
     assert b"Diallo" not in bytes(Message.objects.get(author_kind="note").body)
-    content = case_content_for_staff(case=case, actor=second_focal)
+    content = staff_reads(case, second_focal)
     assert [m.body for m in content.messages] == ["Recused: Cousin of Officer Diallo"]

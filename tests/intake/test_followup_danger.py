@@ -5,10 +5,9 @@ import pytest
 from django.urls import reverse
 
 from complaints.models import Case
-from complaints.selectors import case_content_for_staff
 from notifications.models import Notification
 from policies.models import Membership
-from tests.conftest import make_staff, receipt_from
+from tests.conftest import make_staff, receipt_from, staff_reads
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def test_a_message_saying_danger_makes_an_emergency_and_leads_with_the_numbers(
     case.refresh_from_db()
     assert case.in_danger and case.urgency == "emergency"
     assert _alerted(case) == team
-    assert case_content_for_staff(case=case, actor=None).messages[-1].body == text
+    assert staff_reads(case).messages[-1].body == text
     # The numbers of the policy first, before the messages.
     assert 'id="danger-told"' in html
     assert html.index('href="tel:116"') < html.index("messages-list")

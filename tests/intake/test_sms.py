@@ -14,7 +14,6 @@ from django_q.signing import SignedPackage
 
 from complaints import crypto
 from complaints.models import Case, Message
-from complaints.selectors import case_content_for_staff
 from complaints.services import case_reply
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.sms import conversations_sweep, welcome_text
@@ -23,7 +22,10 @@ from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms
 from notifications.sms import render_sms, sms_deliver
 from policies.models import Unit
-from tests.conftest import all_rows_as_text, sign_twilio
+from tests.conftest import all_rows_as_text, sign_twilio, staff_reads
+
+# Every case here has a focal point to read it with their own key (no server copy).
+pytestmark = pytest.mark.usefixtures("focal_point")
 
 INBOUND = "/sms/twilio/inbound/"
 STATUS = "/sms/twilio/status/"
@@ -36,7 +38,7 @@ def params(body="hello", sid=None, phone=PHONE, **extra):
 
 
 def narrative_of(case):
-    return case_content_for_staff(case=case, actor=None).narrative
+    return staff_reads(case).narrative
 
 
 # --- Signatures ------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_later_messages_append_to_the_open_case(sms, unit):
     assert sms("and they took my shoes") == f"Added to your complaint {case.display_reference}. Thank you."
     message = Message.objects.get()
     assert message.case == case and message.author_kind == Message.Author.REPORTER
-    assert case_content_for_staff(case=case, actor=None).messages[0].body == "and they took my shoes"
+    assert staff_reads(case).messages[0].body == "and they took my shoes"
 
 
 @pytest.mark.django_db
@@ -223,7 +225,7 @@ def test_stop_silences_every_outbound_message_until_start(sms, unit, focal_point
     assert SmsReporter.objects.get().opted_out
     assert sms("STOP") == ""  # already stopped: Twilio would block it anyway
     assert sms("they did it again") == ""  # no reply, but the content is kept
-    assert case_content_for_staff(case=case, actor=None).messages[-1].body == "they did it again"
+    assert staff_reads(case).messages[-1].body == "they did it again"
     case_reply(case=case, actor=focal_point, body="We are looking into it.")
     outbound = OutboundSms.objects.get()
     assert outbound.status == OutboundSms.Status.SUPPRESSED

@@ -9,15 +9,17 @@ from django.utils import timezone
 
 from complaints.danger import Danger, danger_in
 from complaints.models import Case, CaseEvent
-from complaints.selectors import case_content_for_staff
 from intake.language import is_greeting_only, language_of
 from intake.models import SmsCodePickup, SmsConversation, SmsReporter
 from intake.sms import conversations_sweep
+from notifications.backends import locmem
 from notifications.models import Notification
 from notifications.services import notification_deliver
-from notifications.backends import locmem
 from policies.models import ChildProtectionPolicy, Membership, StaffProfile
-from tests.conftest import make_staff
+from tests.conftest import make_staff, staff_reads
+
+# Every case here has a focal point to read it with their own key (no server copy).
+pytestmark = pytest.mark.usefixtures("focal_point")
 
 CALL_NOW = "Call now: 116 Child helpline, 17 Police."
 
@@ -77,7 +79,7 @@ def test_danger_after_filing_makes_an_emergency_and_alerts_everyone(
     assert case.next_due_at == case.acknowledge_due_at
     assert CaseEvent.objects.filter(case=case, reason__contains="in danger now").exists()
     # Stored with the case, like any other text.
-    assert case_content_for_staff(case=case, actor=None).messages[-1].body == text
+    assert staff_reads(case).messages[-1].body == text
     # Every focal point and backup, by email and SMS; the manager reads no case.
     alerts = Notification.objects.filter(case=case, kind=Notification.Kind.DANGER)
     assert {(n.recipient_id, n.channel) for n in alerts} == {
@@ -114,7 +116,7 @@ def test_unsure_words_answered_no_stay_an_ordinary_addition(sms, unit, focal_poi
     assert sms("NO") == f"OK. We added it to your complaint {case.display_reference}. Thank you."
     case.refresh_from_db()
     assert not case.in_danger and case.urgency == "urgent"
-    assert case_content_for_staff(case=case, actor=None).messages[-1].body == "I am afraid of the guard"
+    assert staff_reads(case).messages[-1].body == "I am afraid of the guard"
 
 
 @pytest.mark.django_db
@@ -136,7 +138,7 @@ def test_danger_in_the_middle_of_the_story_files_an_emergency_at_once(sms, unit,
     case = Case.objects.get()
     assert case.urgency == "emergency" and case.in_danger
     assert case.display_reference in reply
-    assert case_content_for_staff(case=case, actor=None).narrative == (
+    assert staff_reads(case).narrative == (
         "the officer took my phone\nnow he is beating me")
     assert Notification.objects.filter(case=case, kind=Notification.Kind.NEW_CASE).exists()
     # Later texts add to it; DONE adds nothing.
@@ -154,7 +156,7 @@ def test_a_first_text_in_danger_from_a_new_number_is_filed_once_the_place_is_kno
     assert reply.startswith("Appelle vite : 116")
     case = Case.objects.get()
     assert case.urgency == "emergency" and case.language == "fr"
-    assert case_content_for_staff(case=case, actor=None).narrative == "au secours il me frappe"
+    assert staff_reads(case).narrative == "au secours il me frappe"
 
 
 @pytest.mark.django_db
@@ -165,7 +167,7 @@ def test_stop_then_danger_is_stored_and_alerts_staff_without_a_reply(sms, unit, 
     assert sms("help he is hitting me") == ""  # Twilio would block any reply
     case.refresh_from_db()
     assert case.in_danger and case.urgency == "emergency"
-    assert case_content_for_staff(case=case, actor=None).messages[-1].body == "help he is hitting me"
+    assert staff_reads(case).messages[-1].body == "help he is hitting me"
     assert Notification.objects.filter(case=case, kind=Notification.Kind.DANGER).count() == 4
 
 
@@ -202,7 +204,7 @@ def test_a_greeting_sets_the_language_and_is_never_the_story(sms, unit, greeting
     sms("2")
     case = Case.objects.get()
     assert case.language == language
-    assert case_content_for_staff(case=case, actor=None).narrative == "the officer shouted at me"
+    assert staff_reads(case).narrative == "the officer shouted at me"
 
 
 @pytest.mark.django_db

@@ -10,14 +10,17 @@ from django.utils import timezone
 
 from complaints.danger import Danger, danger_in
 from complaints.models import Case
-from complaints.selectors import case_content_for_staff
 from intake.language import language_of
 from intake.models import SmsConversation, SmsReporter
 from intake.sms import conversations_sweep
 from notifications.gsm import segments
 from notifications.models import Notification
 from policies.models import ChildProtectionPolicy
+from tests.conftest import staff_reads
 from tests.intake.test_sms_safety import CALL_NOW, file_by_sms
+
+# Every case here has a focal point to read it with their own key (no server copy).
+pytestmark = pytest.mark.usefixtures("focal_point")
 
 ASK_LINE = "In danger now? Call 116 (Child helpline), 17 (Police)."
 
@@ -33,7 +36,7 @@ def everything_kept() -> str:
     """Every narrative, message and unfiled draft, as staff could come to read them."""
     chunks = []
     for case in Case.objects.all():
-        content = case_content_for_staff(case=case, actor=None)
+        content = staff_reads(case)
         chunks += [content.narrative, *(m.body for m in content.messages)]
     chunks += [c.read_draft() for c in SmsConversation.objects.all()]
     return "\n".join(chunks)
@@ -163,7 +166,7 @@ def test_a_unit_code_after_the_danger_question_keeps_the_first_text(sms, unit, f
     sms("TST1")  # the child answers with the place instead
     for text in ("the guard kept it", "DONE", "2", "NO"):
         sms(text)
-    narrative = case_content_for_staff(case=Case.objects.get(), actor=None).narrative
+    narrative = staff_reads(Case.objects.get()).narrative
     assert "please help they took my phone" in narrative
 
 
@@ -184,8 +187,8 @@ def test_a_new_complaint_started_at_the_case_menu_keeps_the_text_already_sent(
     sms("TST1 and a new thing happened")
     kept = [c for c in Case.objects.all()
             if "they locked me in the dark room" in "\n".join(
-                [case_content_for_staff(case=c, actor=None).narrative]
-                + [m.body for m in case_content_for_staff(case=c, actor=None).messages])]
+                [staff_reads(c).narrative]
+                + [m.body for m in staff_reads(c).messages])]
     drafts = [c for c in SmsConversation.objects.exclude(step=SmsConversation.Step.FINISHED)
               if "they locked me in the dark room" in c.read_draft()]
     assert kept or drafts

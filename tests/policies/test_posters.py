@@ -4,7 +4,7 @@ policy in force no longer says what the paper on the wall says."""
 import pytest
 from django.urls import reverse
 
-from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit
+from policies.models import ChildProtectionPolicy, Membership, PosterPrint
 from policies.selectors import poster_changes, poster_facts, unit_current_policy
 from policies.services import (
     PolicyError,

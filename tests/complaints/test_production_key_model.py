@@ -1,0 +1,57 @@
+"""The tests run production's key model (no server copy of a case's key): pages that
+need a key this browser no longer holds explain themselves, never a 500."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from complaints.lifecycle import case_transition
+from complaints.models import Case, CaseKey
+from tests.conftest import complaint_data, receipt_from
+
+
+def test_the_suite_runs_the_production_key_model():
+    assert settings.CASE_SERVER_COPY is False
+
+
+@pytest.mark.django_db
+def test_no_server_copy_is_made(file_complaint, unit, focal_point):
+    file_complaint(unit)
+    assert not CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.SERVER).exists()
+    assert CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER,
+                                  holder_id=str(focal_point.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_the_follow_up_page_without_its_key_cookie_asks_for_the_code_again(
+        client, unit, focal_point, file_complaint):
+    reference, code = receipt_from(file_complaint(unit))
+    client.post(reverse("intake:followup"), {"reference": reference, "code": code})
+    client.cookies.pop("recourse_rk", None)
+    for name in list(client.cookies):
+        if name not in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME,
+                        settings.LANGUAGE_COOKIE_NAME):
+            client.cookies.pop(name)  # the key half kept in a cookie is gone
+    response = client.get(reverse("intake:followup_case"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="messages-locked"' in html and reverse("intake:followup") in html
+
+
+@pytest.mark.django_db
+def test_referring_from_a_browser_without_the_key_explains_itself(
+        client, staff_client, unit, other_unit, focal_point, outsider):
+    client.post(reverse("intake:complaint_form", args=[unit.code]), complaint_data())
+    case = Case.objects.get()
+    for status in ("acknowledged", "assessing"):
+        case_transition(case=case, actor=focal_point, to_status=status)
+    staff = staff_client(focal_point)
+    for name in list(staff.cookies):
+        if name not in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
+            staff.cookies.pop(name)  # the session, but not the cookie half of the key
+    response = staff.post(reverse("staff:case_refer", args=[case.reference]),
+                          {"to_unit": other_unit.pk, "consent": "on", "reason": "x"}, follow=True)
+    assert response.status_code == 200
+    assert "holds no key to this case" in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == "assessing" and Case.objects.count() == 1
