@@ -28,7 +28,9 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RUN_STAMP)
 
 # Development service on the embedded default: SQLite, django-q2 on the ORM broker,
-# console email, demo data. Ctrl-C stops the web server and the worker together.
+# console email, demo data. Ctrl-C stops the web server and the worker together: the
+# trap signals qcluster's main process only, never its group (django-q2 1.11 can hang on
+# a group SIGTERM), and waits while it stops its own workers.
 run: export RECOURSE_ENV = development
 run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: $(RUN_STAMP)

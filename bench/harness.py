@@ -215,9 +215,12 @@ class Services:
         return service
 
     def stop(self):
+        # SIGTERM to each main process only: gunicorn's master and django-q2's cluster
+        # stop their own children, and django-q2 1.11 can hang when the whole group gets
+        # SIGTERM. Whatever is left of a group after the deadline is killed.
         for service in reversed(self.started):
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(service.process.pid, signal.SIGTERM)
+                os.kill(service.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for service in self.started:
             with contextlib.suppress(subprocess.TimeoutExpired):

@@ -1,4 +1,9 @@
+import contextlib
+import os
+from pathlib import Path
+
 from django.apps import AppConfig
+from django.conf import settings
 from django.core import checks
 
 
@@ -7,6 +12,10 @@ class ComplaintsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_keyring, checks.Tags.security)
+        # Not a deploy-only check: it must also stop runserver and every management
+        # command (an Error fails them), and config/wsgi.py runs it before gunicorn serves.
+        checks.register(check_no_debug_in_production, checks.Tags.security)
+        sqlite_file_private()
 
 
 def check_keyring(app_configs=None, **kwargs):
@@ -25,3 +34,38 @@ def check_keyring(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+def check_no_debug_in_production(app_configs=None, **kwargs):
+    """DEBUG shows settings, SQL and local variables (a child's text among them) on
+    every error page: never in production."""
+    if settings.RECOURSE_ENV == "production" and settings.DEBUG:
+        return [
+            checks.Error(
+                "DEBUG is on in production.",
+                hint="Unset DJANGO_DEBUG, or run with RECOURSE_ENV=development on your "
+                "own machine only.",
+                id="recourse.E002",
+            )
+        ]
+    return []
+
+
+def sqlite_file_private() -> None:
+    """Create the SQLite database file readable by its owner only (0600), before the
+    first connection would create it with the umask's mode: it holds sealed cases and
+    their metadata, like the key ring file. SQLite gives its -wal and -shm files the
+    database file's mode. An existing file is narrowed the same way."""
+    database = settings.DATABASES["default"]
+    name = str(database.get("NAME") or "")
+    if not database["ENGINE"].endswith("sqlite3") or not name or name == ":memory:" \
+            or name.startswith("file:"):
+        return
+    path = Path(name)
+    if not path.parent.is_dir():
+        return  # nothing to create yet; SQLite would fail on its own
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if existing.stat().st_mode & 0o077:
+                existing.chmod(0o600)

@@ -420,12 +420,14 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         references = conversation.choices
         if word.isdigit() and 1 <= int(word) <= len(references):
             case = Case.objects.get(reference=references[int(word) - 1])
+            long_story = _long_story(conversation)
             added = _draft_added_to(conversation, case)
             if added is None:
                 return render_sms("narrative_received", language, offer_language=False)
             if added.danger is Danger.NOW:
                 return _danger_told(case, language)
-            return render_sms("appended", language, case=case)
+            return _with_long_story_note(render_sms("appended", language, case=case),
+                                         long_story, language)
         _keep(conversation, body)  # more words before the choice: kept for it
         danger = _heard(reporter, body)
         if danger is Danger.NOW:
@@ -453,9 +455,11 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
     if step == Step.DANGER and (_says_yes(body) or _says_no(body)) and danger is not Danger.NOW:
         if not keyword(body):  # "yes he hit me": the words are story too
             _keep(conversation, body)
+        long_story = _long_story(conversation)
         receipt = _file(conversation, in_danger=_says_yes(body))
-        return render_sms("filed", language, case=receipt.case,
-                          emergency_contacts=_contacts(conversation.unit))
+        return _with_long_story_note(
+            render_sms("filed", language, case=receipt.case,
+                       emergency_contacts=_contacts(conversation.unit)), long_story, language)
 
     # More of the story, not an answer to the question asked.
     _keep(conversation, body)
@@ -600,12 +604,26 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
     return receipt
 
 
+def _long_story(conversation: SmsConversation) -> bool:
+    return len(conversation.read_draft()) > MAX_TEXT_LENGTH
+
+
+def _with_long_story_note(reply: str, long_story: bool, language: str) -> str:
+    """A story too long for one message is kept as several: tell the child none of it
+    was cut."""
+    return f"{reply}\n{render_sms('long_story_kept', language)}" if long_story else reply
+
+
 def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     """Add the conversation's draft to the case the child chose. The draft is cleared
     only once it is stored; if the case has closed meanwhile, the words stay as a new
     story for the same unit (None)."""
+    # Many texts before the choice can pass what one message holds: the rest follows
+    # as more messages, as in _file, rather than being refused (and taken as a closed
+    # case). Each text was already heard for danger as it came in.
+    draft = conversation.read_draft()
     try:
-        added = followup_add_message(case=case, body=conversation.read_draft(),
+        added = followup_add_message(case=case, body=draft[:MAX_TEXT_LENGTH],
                                      channel=Case.Channel.SMS)
     except ComplaintError:
         conversation.unit = case.unit
@@ -613,6 +631,10 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
         conversation.step = Step.NARRATIVE
         _touch(conversation)
         return None
+    rest = draft[MAX_TEXT_LENGTH:]
+    while rest.strip():
+        message_create(case=case, author_kind=Message.Author.REPORTER, body=rest[:MAX_TEXT_LENGTH])
+        rest = rest[MAX_TEXT_LENGTH:]
     conversation.draft = None
     conversation.step = Step.FINISHED
     _touch(conversation)

@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -18,6 +18,11 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from intake.sms import sms_receive
 from notifications.sms import sms_status_record
+
+
+# A number as Twilio sends it is at most about 20 characters; "whatsapp:+..." and
+# other channel prefixes fit well within this. Anything longer is not a number.
+MAX_NUMBER_LENGTH = 64
 
 
 def twilio_signature_valid(request) -> bool:
@@ -45,7 +50,8 @@ def twiml(reply: str) -> HttpResponse:
     response = MessagingResponse()
     if reply:
         response.message(reply)
-    return HttpResponse(str(response), content_type="text/xml")
+    # The replies are UTF-8 (accents, emoji): say so, rather than leave the client to guess.
+    return HttpResponse(str(response), content_type="text/xml; charset=utf-8")
 
 
 @twilio_signed
@@ -54,6 +60,8 @@ def twilio_inbound(request):
     sender = request.POST.get("From", "")
     if not sid or not sender or len(sid) > 64:
         return HttpResponseBadRequest("MessageSid and From are required.")
+    if len(sender) > MAX_NUMBER_LENGTH or len(request.POST.get("To", "")) > MAX_NUMBER_LENGTH:
+        return HttpResponseBadRequest("From and To must be phone numbers.")
     reply = sms_receive(message_sid=sid, from_number=sender, body=request.POST.get("Body", ""))
     return twiml(reply)
 
@@ -69,8 +77,6 @@ def twilio_status(request):
 
 
 # --- Development simulator -----------------------------------------------------------------
-
-SIMULATOR_KEY = "sms_simulator"
 
 
 def _signed_post(path: str, params: dict) -> str:
@@ -89,14 +95,14 @@ def _signed_post(path: str, params: dict) -> str:
 
 @require_http_methods(["GET", "POST"])
 def sms_simulator(request):
-    if not settings.DEBUG:
+    # Development only, not "whenever DEBUG is on": it signs any From with the real
+    # auth token, so anywhere else anyone could write into any SMS child's case.
+    if settings.RECOURSE_ENV != "development":
         raise Http404()
-    transcript = request.session.get(SIMULATOR_KEY, {"phone": "+15005550006", "lines": []})
+    # The exchange is shown from this POST alone: no child's text is kept in the session.
+    phone = request.POST.get("phone", "").strip()[:MAX_NUMBER_LENGTH] or "+15005550006"
+    transcript = {"phone": phone, "lines": []}
     if request.method == "POST":
-        if "reset" in request.POST:
-            request.session.pop(SIMULATOR_KEY, None)
-            return redirect("intake:sms_simulator")
-        phone = request.POST.get("phone", "").strip() or transcript["phone"]
         text = request.POST.get("body", "")
         params = {
             "MessageSid": "SM" + secrets.token_hex(16),
@@ -111,10 +117,7 @@ def sms_simulator(request):
             reply = _reply_text(xml)
         except (urllib.error.URLError, OSError) as exc:
             reply = f"(the webhook could not be reached: {exc})"
-        transcript = {"phone": phone, "lines": [*transcript["lines"], ["child", text],
-                                                ["service", reply or "(no reply)"]][-40:]}
-        request.session[SIMULATOR_KEY] = transcript
-        return redirect("intake:sms_simulator")
+        transcript["lines"] = [["child", text], ["service", reply or "(no reply)"]]
     return render(request, "intake/sms_simulator.html", {"transcript": transcript})
 
 

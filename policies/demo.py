@@ -4,7 +4,9 @@ a backup focal point and a manager who sign in with a password and a TOTP code."
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -22,7 +24,9 @@ DEMO_UNITS = json.loads((Path(__file__).parent / "data" / "demo_units.json").rea
 @transaction.atomic
 def seed_demo() -> tuple[list[str], dict[str, str]]:
     """Create the demo units and staff. Returns the usernames created and each unit's
-    recovery key (to show once)."""
+    recovery key (to show once). Tests call it directly; production never may."""
+    if settings.RECOURSE_ENV == "production":
+        raise ImproperlyConfigured("Demo accounts have public passwords: never in production.")
     User = get_user_model()
     created = []
     recovery = {}

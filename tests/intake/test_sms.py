@@ -460,7 +460,7 @@ def test_simulator_does_not_exist_when_debug_is_off(client, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_simulator_posts_real_signed_webhooks(client, live_server, settings, unit):
-    settings.DEBUG = True
+    settings.RECOURSE_ENV = "development"
     settings.PUBLIC_BASE_URL = live_server.url
     response = client.post("/dev/sms/", {"phone": "+15005550006", "body": "TST1 they hit me"}, follow=True)
     html = response.content.decode()

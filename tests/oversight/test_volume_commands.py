@@ -10,6 +10,7 @@ from complaints.selectors import case_data_key
 
 @pytest.mark.django_db
 def test_seed_volume_then_benchmark(settings):
+    settings.RECOURSE_ENV = "development"
     call_command("seed_demo", stdout=StringIO())
     call_command("seed_volume", "--cases", "300", "--unit", "DKR1", stdout=StringIO())
     assert Case.objects.filter(unit__code="DKR1").count() == 300

@@ -10,7 +10,8 @@ from policies.services import policy_problems
 
 
 @pytest.mark.django_db
-def test_demo_data_is_ready_to_use_and_seeded_once():
+def test_demo_data_is_ready_to_use_and_seeded_once(settings):
+    settings.RECOURSE_ENV = "development"
     out = StringIO()
     call_command("seed_demo", stdout=out)
     assert "DKR1: " in out.getvalue()  # recovery keys, shown once

@@ -17,6 +17,15 @@ from policies.models import URGENCY_RANK, Membership, Unit
 from policies.selectors import unit_current_policy
 
 BATCH = 2000
+# PostgreSQL refuses a statement with more than 65,535 parameters when they are bound
+# on the server (DATABASE_SERVER_SIDE_BINDING, the default); Django splits bulk inserts
+# only for SQLite. 2,000 cases of 39 columns each would be 78,000.
+MAX_PARAMETERS = 65_535
+
+
+def batch_size(model) -> int:
+    """Rows per INSERT so one statement stays within MAX_PARAMETERS."""
+    return max(1, MAX_PARAMETERS // len(model._meta.concrete_fields))
 STATUS_MIX = [("received", 8), ("acknowledged", 10), ("assessing", 6), ("investigating", 6),
               ("substantiated", 8), ("unsubstantiated", 12), ("referred", 3), ("withdrawn", 2),
               ("closed", 45)]
@@ -89,8 +98,8 @@ class Command(BaseCommand):
                 cases.append(case)
                 keys.append(CaseKey(case_id=case_id, holder_kind="server", holder_id=key_id, wrapped_key=wrapped))
             with transaction.atomic():
-                Case.objects.bulk_create(cases)
-                CaseKey.objects.bulk_create(keys)
+                Case.objects.bulk_create(cases, batch_size=batch_size(Case))
+                CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
             created += size
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()

@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from policies.demo import seed_demo
 from policies.models import Unit
@@ -8,6 +9,12 @@ class Command(BaseCommand):
     help = "Create demo units, policies and staff when the database has no unit yet."
 
     def handle(self, *args, **options):
+        # The demo accounts (`admin` among them) have passwords printed in the README.
+        if settings.RECOURSE_ENV != "development":
+            raise CommandError(
+                "seed_demo creates accounts with the public demo passwords: it runs only "
+                "with RECOURSE_ENV=development (as `make run` sets), never on a real service."
+            )
         if Unit.objects.exists():
             self.stdout.write("Units exist already: demo data not added.")
             return
