@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from complaints.models import Case, Message
-from complaints.selectors import case_content_for_staff
+from complaints.models import Case
 from intake.models import InboundSms, SmsReporter
+from tests.conftest import staff_reads
 
 INBOUND = "/sms/twilio/inbound/"
 
@@ -38,6 +38,9 @@ def test_a_whatsapp_number_is_accepted(twilio_post, unit):
                                            to="whatsapp:+15005550000"))
     assert response.status_code == 200
 
+# Every case here has a focal point to read it with their own key (no server copy).
+pytestmark = pytest.mark.usefixtures("focal_point")
+
 
 def story_texts(count=75):
     """About 120 KB in texts of Twilio's largest body, 1,600 characters."""
@@ -45,7 +48,7 @@ def story_texts(count=75):
 
 
 def whole_story(case) -> str:
-    content = case_content_for_staff(case=case, actor=None)
+    content = staff_reads(case)
     return "".join([content.narrative, *(m.body for m in content.messages)])
 
 
