@@ -19,6 +19,7 @@ from competencies.models import (
 from complaints.audit import audit_record
 from complaints.models import Case
 from complaints.services import ComplaintError
+from complaints.triage import case_subject_excluded
 
 NEW_HIRE = timedelta(days=365)
 
@@ -77,6 +78,9 @@ def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches:
         for b in breaches
     ])
     Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
+    if staff_member.user_id:
+        # Named with an account: the same exclusion and revocation as marking the subject.
+        case_subject_excluded(case=case, user_id=staff_member.user_id)
     audit_record(action="competencies.retraining.assigned", actor=actor, case=case,
                  data={"staff_member": staff_member.pk, "competencies": [b.competency.pk for b in breaches]})
     _notify_managers(case.unit_id, case, kind="retraining")

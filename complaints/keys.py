@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import CaseKey, StaffKey
+from complaints.models import CaseKey, ReaderApproval, StaffKey
 from complaints.selectors import case_readers, cases_for_focal_point
+from policies.models import Membership
 
 
 @dataclass(frozen=True)
@@ -187,16 +188,47 @@ def case_keys_missing(*, case, user_ids) -> list[int]:
     return [u for u in user_ids if str(u) not in held]
 
 
+class ReaderGate:
+    """Who may be given a copy of a past case by a holder's session: someone who was a
+    focal point of the case's handling unit when it was filed (or, for an escalated
+    case, of the oversight unit when it escalated), or someone a different person
+    approved as a reader of that unit (ReaderApproval). Anyone else who joined later
+    waits, whatever rights they gave themselves."""
+
+    def __init__(self, user_ids):
+        self.joined = {(m.unit_id, m.user_id): m.created_at for m in Membership.objects.filter(
+            user_id__in=user_ids, role=Membership.Role.FOCAL_POINT, is_active=True)}
+        self.approved = set(ReaderApproval.objects.filter(user_id__in=user_ids)
+                            .values_list("unit_id", "user_id"))
+
+    def allows(self, case, user_id: int) -> bool:
+        for unit_id, since in ((case.handling_unit_id, case.received_at),
+                               (case.policy.oversight_unit_id, case.escalated_at)):
+            if unit_id is None:
+                continue
+            if (unit_id, user_id) in self.approved:
+                return True
+            joined = self.joined.get((unit_id, user_id))
+            if joined is not None and since is not None and joined <= since:
+                return True
+        return False
+
+
 def grants_fulfil(*, granter, private_key: bytes, limit: int = 500) -> int:
     """Run in a session that holds a private key: for every case this person can open,
-    wrap its data key to readers who have a key pair but no copy yet."""
+    wrap its data key to readers who have a key pair but no copy yet, and whom the
+    ReaderGate lets in."""
     mine = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(granter.pk),
-                                  released_at__isnull=False).select_related("case")[:limit]
+                                  released_at__isnull=False).select_related("case__policy")[:limit]
     public_keys = {}
+    gates: dict[frozenset, ReaderGate] = {}
     granted = 0
     for envelope in mine:
         missing = case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
         missing = [u for u in missing if u != granter.pk]
+        if missing:
+            gate = gates.setdefault(frozenset(missing), ReaderGate(missing))
+            missing = [u for u in missing if gate.allows(envelope.case, u)]
         if not missing:
             continue
         if any(u not in public_keys for u in missing):
@@ -307,3 +339,47 @@ def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> i
                                          recovery=False)
     audit_record(action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
     return granted
+
+
+class ApprovalRefused(Exception):
+    """Why this person may not approve this reader, in words for them."""
+
+
+def reader_approve(*, unit, reader, approver) -> ReaderApproval:
+    """A different person lets `reader` read the unit's past cases: a manager of the
+    unit, or one of its focal points who already holds access to its cases. Copies
+    follow at the next sign-in of a holder (or the approver's own, now)."""
+    if reader.pk == approver.pk:
+        raise ApprovalRefused("Nobody can approve themselves as a reader.")
+    if not Membership.objects.filter(user=reader, unit=unit, role=Membership.Role.FOCAL_POINT,
+                                     is_active=True).exists():
+        raise ApprovalRefused("This person is not a focal point of the unit.")
+    approver_roles = Membership.objects.filter(user=approver, unit=unit, is_active=True)
+    is_manager = approver_roles.filter(role=Membership.Role.MANAGER).exists()
+    holds_access = approver_roles.filter(role=Membership.Role.FOCAL_POINT).exists() and (
+        CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(approver.pk),
+                               case__handling_unit=unit, released_at__isnull=False).exists())
+    if not (is_manager or holds_access):
+        raise ApprovalRefused("Only a manager of the unit, or a focal point who already reads "
+                              "its cases, can approve a new reader.")
+    approval, _created = ReaderApproval.objects.get_or_create(
+        unit=unit, user=reader, defaults={"approved_by": approver})
+    audit_record(action="staff.reader.approved", actor=approver,
+                 data={"unit": unit.code, "reader": reader.pk})
+    return approval
+
+
+def readers_waiting(*, unit) -> list:
+    """Focal points of the unit who joined after some of its cases were filed and are
+    not approved yet: they cannot read those cases."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    from complaints.models import Case
+
+    earlier_case = Case.objects.filter(handling_unit=unit, received_at__lt=OuterRef("created_at"))
+    waiting = (Membership.objects.filter(unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True)
+               .filter(Exists(earlier_case))
+               .exclude(user__reader_approvals__unit=unit)
+               .values_list("user_id", flat=True))
+    return list(get_user_model().objects.filter(pk__in=waiting).order_by("username"))

@@ -297,3 +297,24 @@ class StaffKey(models.Model):
     wrapped_private_key = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class ReaderApproval(models.Model):
+    """A focal point who joined a unit after some of its cases were filed may read
+    those past cases only once a different person approved it: a manager of the unit,
+    or a focal point who already holds access. Cases filed after they joined reach
+    them by routing, as for everyone."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reader_approvals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="reader_approvals")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+")
+    approved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "user"], name="reader_approval_unique"),
+            models.CheckConstraint(condition=~models.Q(user=models.F("approved_by")),
+                                   name="reader_approval_not_self"),
+        ]

@@ -31,14 +31,12 @@ def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = Non
         received_at=case.received_at, staff=staff_snapshot(case.policy),
         excluded_ids=excluded, subject_id=subject_id,
     )
-    if subject_id is not None:
-        CaseExclusion.objects.get_or_create(
-            case=case, user_id=subject_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
-        )
     # Opened before any copy goes: the actor may be the one who loses theirs.
     data_key = case_data_key_for(case=case, actor=actor, private_key=private_key)
     # Whoever is excluded loses their copy of the data key at once, in any case.
-    case_keys_revoke(case=case, user_ids=excluded | ({subject_id} if subject_id else set()))
+    if subject_id is not None:
+        case_subject_excluded(case=case, user_id=subject_id)
+    case_keys_revoke(case=case, user_ids=excluded)
     previous_assignee = case.assignee_id
     case.handling_unit_id = decision.handling_unit_id
     case.assignee_id = decision.assignee_id
@@ -53,6 +51,15 @@ def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = Non
     if decision.assignee_id and decision.assignee_id != previous_assignee:
         notify_users(case=case, user_ids=[decision.assignee_id], kind=Notification.Kind.NEW_CASE)
     return case
+
+
+def case_subject_excluded(*, case: Case, user_id: int) -> None:
+    """The person the complaint is about never sees it: excluded, and their copy of the
+    case's key is gone at once."""
+    CaseExclusion.objects.get_or_create(
+        case=case, user_id=user_id, defaults={"reason": CaseExclusion.Reason.SUBJECT})
+    if case_keys_revoke(case=case, user_ids={user_id}):
+        audit_record(action="complaints.keys.revoked_subject", case=case, data={"user": user_id})
 
 
 def case_mark_about_staff(*, case: Case, actor, staff_member,

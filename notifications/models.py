@@ -15,6 +15,7 @@ class Notification(models.Model):
         CASE_UPDATED = "case_updated", "Reporter added information"
         ESCALATION = "escalation", "Deadline missed: escalated"
         DANGER = "danger", "The child says they are in danger now"
+        NEW_READER = "new_reader", "A new focal point joined a unit"
         RETRAINING = "retraining", "Retraining assigned"
         RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
 
@@ -31,6 +32,9 @@ class Notification(models.Model):
     case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.CASCADE,
                              related_name="+")
     assignment = models.ForeignKey("competencies.RetrainingAssignment", null=True, blank=True,
+                                   on_delete=models.CASCADE, related_name="+")
+    # For NEW_READER: the membership that made someone a focal point (staff metadata).
+    membership = models.ForeignKey("policies.Membership", null=True, blank=True,
                                    on_delete=models.CASCADE, related_name="+")
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -44,6 +44,28 @@ def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notifica
     return notifications
 
 
+def notify_new_reader(*, membership) -> list[Notification]:
+    """Every new focal point is told to the unit's managers and to the focal points of
+    the oversight unit its policy names (metadata only)."""
+    from policies.models import Membership
+    from policies.selectors import unit_current_policy
+
+    policy = unit_current_policy(membership.unit)
+    units = [membership.unit_id] + ([policy.oversight_unit_id] if policy and policy.oversight_unit_id
+                                    else [])
+    people = set(Membership.objects.filter(unit_id=membership.unit_id, role=Membership.Role.MANAGER,
+                                           is_active=True).values_list("user_id", flat=True))
+    people |= set(Membership.objects.filter(unit_id__in=units[1:], role=Membership.Role.FOCAL_POINT,
+                                            is_active=True).values_list("user_id", flat=True))
+    people.discard(membership.user_id)
+    rows = Notification.objects.bulk_create([
+        Notification(membership=membership, recipient_id=uid, kind=Notification.Kind.NEW_READER)
+        for uid in sorted(people)])
+    ids = [n.pk for n in rows]
+    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
+    return rows
+
+
 def notify_case_handlers(*, case, kind: str) -> list[Notification]:
     """The assignee, or, when nobody is assigned, every focal point who may see it."""
     from complaints.selectors import case_readers
@@ -60,6 +82,8 @@ def enqueue_delivery(notification_id: int) -> None:
 def _message(notification: Notification) -> tuple[str, str]:
     if notification.kind in (Notification.Kind.RETRAINING, Notification.Kind.RETRAINING_OVERDUE):
         return _retraining_message(notification)
+    if notification.kind == Notification.Kind.NEW_READER:
+        return _new_reader_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
     if notification.kind == Notification.Kind.NEW_CASE:
@@ -84,6 +108,20 @@ def _message(notification: Notification) -> tuple[str, str]:
     lines += ["", f"Open the case after signing in: {link}", "",
               "This message never contains what the child wrote."]
     return subject, "\n".join(lines)
+
+
+def _new_reader_message(notification: Notification) -> tuple[str, str]:
+    """To the unit's managers and its oversight unit: who became a reader, where."""
+    membership = notification.membership
+    unit = membership.unit
+    link = settings.PUBLIC_BASE_URL + reverse("policies:readers", args=[unit.code])
+    subject = f"[Recourse] New focal point at {unit.code}: {membership.user.get_username()}"
+    body = (f"{membership.user.get_username()} is now a focal point of {unit.name}. New cases "
+            "reach them from now on. The unit's earlier cases stay closed to them until a "
+            "manager of the unit, or a focal point who already reads them, approves: "
+            f"{link}\n\nIf you did not expect this, tell your administrator and the "
+            "oversight body at once.\n")
+    return subject, body
 
 
 def _retraining_message(notification: Notification) -> tuple[str, str]:
@@ -114,7 +152,8 @@ def notification_deliver(notification_id: int) -> str:
     if claimed != 1:
         return "not-claimed"
     notification = Notification.objects.select_related(
-        "case__unit", "recipient", "assignment__staff_member__unit"
+        "case__unit", "recipient", "assignment__staff_member__unit", "membership__unit",
+        "membership__user",
     ).get(pk=notification_id)
     if notification.channel == Notification.Channel.SMS:
         return _deliver_sms(notification)

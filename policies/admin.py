@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from complaints.admin import ReadOnlyAdmin
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
-from policies.services import PolicyError, policy_publish
+from policies.services import PolicyError, membership_recorded, policy_publish
 
 
 class MembershipInline(admin.TabularInline):
@@ -40,6 +40,12 @@ class UnitAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Membership:
+            for membership in formset.new_objects:
+                membership_recorded(membership=membership, actor=request.user, change="added")
+            for membership, _fields in formset.changed_objects:
+                membership_recorded(membership=membership, actor=request.user, change="changed")
+            for membership in formset.deleted_objects:
+                membership_recorded(membership=membership, actor=request.user, change="removed")
             _revoke_removed_focal_points(formset)
 
 

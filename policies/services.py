@@ -124,3 +124,19 @@ def poster_print_record(*, unit: Unit, kind: str, actor) -> PosterPrint:
         unit=unit, policy=policy, kind=PosterPrint.Kind(kind),
         facts=poster_facts(unit=unit, policy=policy), printed_by=actor, printed_at=timezone.now(),
     )
+
+
+def membership_recorded(*, membership: Membership, actor, change: str) -> None:
+    """Every change to who works where is an audit-chain event ("added", "changed",
+    "removed"), with the person who made it; a new focal point is told to the unit's
+    managers and its oversight unit. Keys follow (complaints.keys.focal_point_removed)
+    where someone may read less."""
+    from complaints.audit import audit_record
+    from notifications.services import notify_new_reader
+
+    audit_record(action=f"staff.membership.{change}", actor=actor, data={
+        "user": membership.user_id, "unit": membership.unit.code, "role": membership.role,
+        "backup": membership.is_backup, "active": membership.is_active})
+    if (change in ("added", "changed") and membership.is_active
+            and membership.role == Membership.Role.FOCAL_POINT):
+        notify_new_reader(membership=membership)

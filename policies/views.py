@@ -3,11 +3,13 @@ print the poster and leaflet that tell children about it."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from complaints.keys import ApprovalRefused, reader_approve, readers_waiting
 from complaints.views import verified_staff_required
 from policies.forms import PolicyDraftForm
 from policies.models import ChildProtectionPolicy, Membership, Unit
@@ -99,3 +101,35 @@ def poster_print(request, code: str, kind: str):
     if language in dict(settings.LANGUAGES):
         url += f"?lang={language}"
     return redirect(url)
+
+
+def _unit_with_readers_access(user, code: str) -> Unit:
+    """A unit this person manages or is a focal point of: they see who waits to read."""
+    membership = (Membership.objects.filter(user=user, unit__code=code.upper(), is_active=True)
+                  .select_related("unit").first())
+    if membership is None:
+        raise Http404("No such unit.")
+    return membership.unit
+
+
+@verified_staff_required
+@require_http_methods(["GET", "POST"])
+def readers(request, code: str):
+    """New focal points waiting to read the unit's earlier cases; a manager of the unit
+    or a focal point who already reads them approves (never the person themselves)."""
+    unit = _unit_with_readers_access(request.user, code)
+    if request.method == "POST":
+        reader = get_user_model().objects.filter(pk=request.POST.get("reader") or 0).first()
+        if reader is None:
+            messages.error(request, "Choose who to approve.")
+            return redirect("policies:readers", code=unit.code)
+        try:
+            reader_approve(unit=unit, reader=reader, approver=request.user)
+        except ApprovalRefused as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, f"{reader.get_username()} can read {unit.code}'s earlier "
+                             "cases once a holder of their keys signs in.")
+        return redirect("policies:readers", code=unit.code)
+    return render(request, "policies/readers.html", {
+        "unit": unit, "waiting": readers_waiting(unit=unit)})

@@ -11,6 +11,7 @@ from django.db import connection
 
 from competencies.models import StaffMember
 from complaints import crypto
+from complaints.keys import reader_approve
 from complaints.services import complaint_receive, followup_add_message
 from complaints.triage import case_mark_about_staff
 from policies.models import ChildProtectionPolicy, Membership, Unit
@@ -166,6 +167,11 @@ def test_without_a_server_copy_the_people_still_do_their_work(settings, client, 
 
     other.post(reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=newcomer))})
     assert "You cannot read this case yet" in other.get(case_url).content.decode()
+    staff.post(reverse("staff:logout"))
+    staff.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
+    # A newcomer to a case filed before they joined waits for someone else's approval.
+    assert "You cannot read this case yet" in other.get(case_url).content.decode()
+    reader_approve(unit=unit, reader=newcomer, approver=focal_point)
     staff.post(reverse("staff:logout"))
     staff.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})  # grants
     assert "Nobody else may read this." in other.get(case_url).content.decode()

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from complaints import crypto
-from complaints.keys import staff_key_rewrap
+from complaints.keys import reader_approve, staff_key_rewrap
 from complaints.models import CaseKey, StaffKey
 from complaints.services import complaint_receive
 from policies.models import ChildProtectionPolicy, Membership, Unit
@@ -109,6 +109,10 @@ def test_recusal_removes_the_copy_and_a_later_focal_point_is_granted_at_a_collea
     newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
     staff_key_ready(newcomer)
     assert not CaseKey.objects.filter(case=case, holder_id=str(newcomer.pk)).exists()
+    client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
+    # Joined after the case was filed: nothing until someone else approves.
+    assert not CaseKey.objects.filter(case=case, holder_id=str(newcomer.pk)).exists()
+    reader_approve(unit=unit, reader=newcomer, approver=focal_point)
     client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
     private = crypto.unwrap_private_key(StaffKey.objects.get(user=newcomer).wrapped_private_key, PASSWORD)
     assert narrative_with(case, "user", str(newcomer.pk), private) == NARRATIVE

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from complaints.keys import reader_approve
 from complaints.models import AuditEvent, Case
 from complaints.services import complaint_receive
 from policies.models import Membership
@@ -164,8 +165,12 @@ def test_first_login_enrolls_an_authenticator_from_a_qr_code(client, django_user
     assert device.confirmed
     # A newcomer to past cases waits for a copy of the key: nothing is readable yet...
     assert NARRATIVE not in client.get(case_url(case)).content.decode()
-    # ...until a holder signs in and their session grants it.
-    staff_login(Client(), focal_point)
+    # ...until someone else approves and a holder's sign-in grants it.
+    holder_signs_in = {"username": focal_point.username, "password": PASSWORD}
+    Client().post(reverse("staff:login"), holder_signs_in)
+    assert NARRATIVE not in client.get(case_url(case)).content.decode()
+    reader_approve(unit=unit, reader=user, approver=focal_point)
+    Client().post(reverse("staff:login"), holder_signs_in)
     assert NARRATIVE in client.get(case_url(case)).content.decode()
 
 

@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.keys import staff_key_create
 from policies.models import Membership, StaffProfile, Unit
+from policies.services import membership_recorded
 
 
 class Command(BaseCommand):
@@ -45,9 +46,10 @@ class Command(BaseCommand):
             user = User.objects.create_user(
                 username=options["username"], email=options["email"], password=password
             )
-            Membership.objects.create(
+            membership = Membership.objects.create(
                 user=user, unit=unit, role=options["role"], is_backup=options["backup"]
             )
+            membership_recorded(membership=membership, actor=None, change="added")
             device = TOTPDevice.objects.create(user=user, name="Authenticator", confirmed=True)
             staff_key_create(user=user, password=password)
             if options["alert_phone"]:
