@@ -34,7 +34,13 @@ from complaints.selectors import (
     triage_queue,
 )
 from complaints.services import ComplaintError, case_note, case_reply
+from complaints.signin import (
+    signin_attempt_failed,
+    signin_attempt_start,
+    signin_attempt_succeeded,
+)
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
+from config.middleware import client_address
 from policies.categories import formal_label
 from policies.models import Membership
 
@@ -69,6 +75,24 @@ class LoginView(auth_views.LoginView):
 
     template_name = "staff/login.html"
     redirect_authenticated_user = False
+
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        username, password = request.POST.get("username", ""), request.POST.get("password", "")
+        if not (username and password):
+            return self.form_invalid(form)  # nothing to check: "required" errors only
+        # Counted before the password is checked; past a limit it is not checked at all.
+        attempt = signin_attempt_start(username=username, address=client_address(request))
+        if not attempt.allowed:
+            response = self.render_to_response(
+                self.get_context_data(form=form, refusal=attempt.refusal), status=429)
+            response["Retry-After"] = str(attempt.retry_after_seconds)
+            return response
+        if form.is_valid():
+            signin_attempt_succeeded(attempt=attempt)
+            return self.form_valid(form)
+        signin_attempt_failed(attempt=attempt, username=username)
+        return self.form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)
