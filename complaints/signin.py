@@ -1,4 +1,4 @@
-"""Staff sign-in: the limits on the password step.
+"""Staff sign-in: the limits on the password step and the check of the one-time code.
 
 Wrong passwords are counted per account (the username as typed, whether or not the
 account exists, so that probing names gains nothing) and per client address, before
@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints import crypto
 from complaints.audit import audit_record
@@ -110,3 +113,22 @@ def _locked_until(scope: str, attempt: SigninAttempt):
 
 def _window() -> timedelta:
     return timedelta(minutes=settings.STAFF_LOGIN_THROTTLE_WINDOW_MINUTES)
+
+
+class TokenCheck(Enum):
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    THROTTLED = "throttled"
+
+
+def totp_verify(*, device: TOTPDevice, token: str) -> TokenCheck:
+    """Check a code from the person's authenticator, honouring django-otp's throttle
+    on repeated failures. The device row is locked while the code is checked and its
+    last used time step saved (as django_otp.verify_token does), so a code sent twice
+    at once is accepted once: the second request waits, then sees the step used."""
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        allowed, _extra = device.verify_is_allowed()
+        if not allowed:
+            return TokenCheck.THROTTLED
+        return TokenCheck.VERIFIED if device.verify_token(token) else TokenCheck.WRONG

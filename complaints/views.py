@@ -35,9 +35,11 @@ from complaints.selectors import (
 )
 from complaints.services import ComplaintError, case_note, case_reply
 from complaints.signin import (
+    TokenCheck,
     signin_attempt_failed,
     signin_attempt_start,
     signin_attempt_succeeded,
+    totp_verify,
 )
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from config.middleware import client_address
@@ -108,14 +110,13 @@ class LoginView(auth_views.LoginView):
 
 def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
     """Verify a code, honouring django-otp's throttle on repeated failures."""
-    allowed, _extra = device.verify_is_allowed()
-    if not allowed:
+    result = totp_verify(device=device, token=form.cleaned_data["token"])
+    if result is TokenCheck.THROTTLED:
         form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
-        return False
-    if device.verify_token(form.cleaned_data["token"]):
-        return True
-    form.add_error("token", "That code did not match. Check the time on your phone and try again.")
-    return False
+    elif result is TokenCheck.WRONG:
+        form.add_error("token",
+                       "That code did not match. Check the time on your phone and try again.")
+    return result is TokenCheck.VERIFIED
 
 
 @sensitive_post_parameters()
