@@ -193,3 +193,29 @@ def test_one_totp_code_sent_by_several_sessions_at_once_signs_in_at_most_once(un
     verified = burst(len(sessions), verify)
     print(f"\nTOTP: one code sent by {len(sessions)} sessions at once -> {sum(verified)} signed in")
     assert sum(verified) == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_login_form_checks_no_password_and_sends_to_the_staff_login(focal_point,
+                                                                          password_checks):
+    response = Client().post("/admin/login/?next=/admin/", {"username": "focal",
+                                                            "password": "guess"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(LOGIN)
+    assert password_checks["checks"] == 0
+
+
+@pytest.mark.django_db
+def test_the_admin_is_reached_through_both_staff_steps(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
+    response = client.get("/admin/", follow=True)
+    assert response.request["PATH_INFO"] == LOGIN
+    response = client.post(f"{LOGIN}?next=/admin/", {"username": "root", "password": PASSWORD,
+                                                     "next": "/admin/"}, follow=True)
+    assert response.request["PATH_INFO"] == reverse("staff:verify")
+    token = totp_now(TOTPDevice.objects.get(user=admin))
+    response = client.post(f"{reverse('staff:verify')}?next=/admin/", {"token": token,
+                                                                      "next": "/admin/"})
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
