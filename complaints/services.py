@@ -18,8 +18,16 @@ from complaints import crypto
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.keys import case_keys_for_holders
-from complaints.models import Case, CaseEvent, CaseKey, Message, ThrottleEvent
+from complaints.models import Case, CaseEvent, CaseKey, Message
 from complaints.selectors import case_data_key, case_readers, message_context
+from complaints.throttles import (
+    Claim,
+    Limit,
+    throttle_claim,
+    throttle_count,
+    throttle_prune,
+    throttle_release,
+)
 from notifications.models import Notification
 from notifications.services import notify_case_handlers, notify_users
 from notifications.sms import render_sms, sms_queue
@@ -252,57 +260,59 @@ class FollowupAccess:
     reporter_private: bytes
 
 
-def _recent_failures(scope: str, key: str, since) -> int:
-    return ThrottleEvent.objects.filter(scope=scope, key=key, at__gte=since).count()
+FOLLOWUP_SCOPES = ("reference", "client")
 
 
-def submission_allowed(*, client_key: str) -> bool:
-    """Per-client limit on complaints filed from the web, against floods."""
-    since = timezone.now() - timedelta(minutes=settings.SUBMISSION_THROTTLE_WINDOW_MINUTES)
-    return _recent_failures("submit", client_key, since) < settings.SUBMISSIONS_PER_CLIENT
+def submission_claim(*, client_key: str) -> Claim:
+    """Count a web complaint against the per-client limit before it is filed, or refuse
+    to when the limit is reached (the caller then asks the human-check question).
+    Release the claim when nothing is filed."""
+    window = timedelta(minutes=settings.SUBMISSION_THROTTLE_WINDOW_MINUTES)
+    claim = throttle_claim(
+        limits=[Limit(scope="submit", key=client_key, maximum=settings.SUBMISSIONS_PER_CLIENT)],
+        window=window,
+    )
+    throttle_prune(scopes=("submit",), window=window)
+    return claim
 
 
 def submission_count(*, client_key: str) -> None:
-    now = timezone.now()
-    ThrottleEvent.objects.create(scope="submit", key=client_key, at=now)
-    window = timedelta(minutes=settings.SUBMISSION_THROTTLE_WINDOW_MINUTES)
-    ThrottleEvent.objects.filter(scope="submit", at__lt=now - window).delete()
+    """Count a complaint filed past the limit (a child in danger, or after the question)."""
+    throttle_count(scope="submit", key=client_key)
 
 
 def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAccess:
-    """Check a reference and follow-up code. Wrong guesses are counted per reference
-    and per client; past the limit every try is refused until the window passes."""
+    """Check a reference and follow-up code. Every try is counted per reference and per
+    client before the code is derived, so that a burst of simultaneous tries gets no
+    more Argon2 checks than the limits allow; a right code is then not counted. Past the
+    limit every try, right or wrong, is refused until the window passes."""
     reference = normalise_reference(reference)
     code = normalise_code(code)
-    now = timezone.now()
-    since = now - timedelta(minutes=settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES)
-    too_many = FollowUpThrottled(
-        _("Too many tries. For your safety, please wait %(minutes)d minutes and try again.")
-        % {"minutes": settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES}
+    window = timedelta(minutes=settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES)
+    claim = throttle_claim(
+        limits=[
+            Limit(scope="reference", key=reference[:64],
+                  maximum=settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE),
+            Limit(scope="client", key=client_key, maximum=settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT),
+        ],
+        window=window,
     )
-    if (
-        _recent_failures("reference", reference, since)
-        >= settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE
-        or _recent_failures("client", client_key, since)
-        >= settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT
-    ):
-        raise too_many
+    if not claim.granted:
+        raise FollowUpThrottled(
+            _("Too many tries. For your safety, please wait %(minutes)d minutes and try again.")
+            % {"minutes": settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES}
+        )
 
     case = Case.objects.filter(reference=reference).first() if reference else None
     # Check against a dummy verifier when the reference is unknown: same time either way.
     stored = case.followup_code_hash if case else crypto.dummy_followup_stored()
     secret = crypto.followup_secret_check(code, stored) if code.isdigit() else None
     if secret is not None and case is not None:
+        throttle_release(claim)
         return FollowupAccess(case=case, reporter_private=secret.reporter_private)
 
-    ThrottleEvent.objects.bulk_create(
-        [
-            ThrottleEvent(scope="reference", key=reference[:64], at=now),
-            ThrottleEvent(scope="client", key=client_key, at=now),
-        ]
-    )
     # Only the follow-up scopes: "submit" events count over their own, longer window.
-    ThrottleEvent.objects.filter(scope__in=("reference", "client"), at__lt=since).delete()
+    throttle_prune(scopes=FOLLOWUP_SCOPES, window=window)
     raise FollowUpDenied(
         _("We could not find a complaint with that reference and code. Please check and try again.")
     )

@@ -34,7 +34,15 @@ from complaints.selectors import (
     triage_queue,
 )
 from complaints.services import ComplaintError, case_note, case_reply
+from complaints.signin import (
+    TokenCheck,
+    signin_attempt_failed,
+    signin_attempt_start,
+    signin_attempt_succeeded,
+    totp_verify,
+)
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
+from config.middleware import client_address
 from policies.categories import formal_label
 from policies.models import Membership
 
@@ -70,6 +78,24 @@ class LoginView(auth_views.LoginView):
     template_name = "staff/login.html"
     redirect_authenticated_user = False
 
+    def post(self, request, *args, **kwargs):
+        form = self.get_form()
+        username, password = request.POST.get("username", ""), request.POST.get("password", "")
+        if not (username and password):
+            return self.form_invalid(form)  # nothing to check: "required" errors only
+        # Counted before the password is checked; past a limit it is not checked at all.
+        attempt = signin_attempt_start(username=username, address=client_address(request))
+        if not attempt.allowed:
+            response = self.render_to_response(
+                self.get_context_data(form=form, refusal=attempt.refusal), status=429)
+            response["Retry-After"] = str(attempt.retry_after_seconds)
+            return response
+        if form.is_valid():
+            signin_attempt_succeeded(attempt=attempt)
+            return self.form_valid(form)
+        signin_attempt_failed(attempt=attempt, username=username)
+        return self.form_invalid(form)
+
     def form_valid(self, form):
         response = super().form_valid(form)
         private, renewed = staff_private_key_open(user=form.get_user(),
@@ -84,14 +110,13 @@ class LoginView(auth_views.LoginView):
 
 def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
     """Verify a code, honouring django-otp's throttle on repeated failures."""
-    allowed, _extra = device.verify_is_allowed()
-    if not allowed:
+    result = totp_verify(device=device, token=form.cleaned_data["token"])
+    if result is TokenCheck.THROTTLED:
         form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
-        return False
-    if device.verify_token(form.cleaned_data["token"]):
-        return True
-    form.add_error("token", "That code did not match. Check the time on your phone and try again.")
-    return False
+    elif result is TokenCheck.WRONG:
+        form.add_error("token",
+                       "That code did not match. Check the time on your phone and try again.")
+    return result is TokenCheck.VERIFIED
 
 
 @sensitive_post_parameters()

@@ -272,6 +272,11 @@ STAFF_KEY_KDF = {
     "memory_cost": env_int("STAFF_KEY_KDF_MEMORY_KIB", 64 * 1024),
     "iterations": env_int("STAFF_KEY_KDF_ITERATIONS", 2),
 }
+# Wrong staff passwords allowed in the window, per account (known or not) and per client
+# address (complaints/signin.py).
+STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+STAFF_LOGIN_MAX_FAILURES_PER_CLIENT = env_int("STAFF_LOGIN_MAX_FAILURES_PER_CLIENT", 20)
+STAFF_LOGIN_THROTTLE_WINDOW_MINUTES = env_int("STAFF_LOGIN_THROTTLE_WINDOW_MINUTES", 15)
 # Wrong follow-up codes allowed in the window, per case reference and per client.
 FOLLOWUP_MAX_FAILURES_PER_REFERENCE = env_int("FOLLOWUP_MAX_FAILURES_PER_REFERENCE", 5)
 FOLLOWUP_MAX_FAILURES_PER_CLIENT = env_int("FOLLOWUP_MAX_FAILURES_PER_CLIENT", 20)

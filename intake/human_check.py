@@ -22,8 +22,6 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from complaints.services import submission_allowed
-
 SALT = "intake.human_check"
 # Long enough to reread and change a story before answering; a late answer only
 # brings a new question, and the story stays in the form.
@@ -36,11 +34,9 @@ class HumanCheck:
     token: str
 
 
-def human_check_required(*, in_danger: bool, client_key: str) -> bool:
+def human_check_required(*, in_danger: bool, within_limit: bool) -> bool:
     """Past the per-client submission limit, ask the question; never in danger."""
-    if in_danger:
-        return False
-    return not submission_allowed(client_key=client_key)
+    return not in_danger and not within_limit
 
 
 def human_check_new() -> HumanCheck:

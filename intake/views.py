@@ -3,11 +3,13 @@
 import logging
 import secrets
 import time
+from dataclasses import dataclass
 
 import segno
 from django.conf import settings
 from django.contrib import messages
 from django.db import DatabaseError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,12 +30,15 @@ from complaints.selectors import CaseLocked, case_messages_for_reporter
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
+    Receipt,
     case_danger_reported,
     complaint_receive,
     followup_add_message,
     followup_open,
+    submission_claim,
     submission_count,
 )
+from complaints.throttles import throttle_release
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
 from intake.human_check import human_check_required, human_check_state
@@ -103,25 +108,55 @@ def complaint_form(request, code: str):
 
     form = ComplaintForm(request.POST, categories=categories)
     client_key = crypto.blind_index(client_address(request), purpose="client")
-    # Past the per-client limit nobody is turned away: a child in danger files at once,
-    # anyone else answers a simple question, and keeps everything they wrote.
+    # Counted before it is filed, so that a burst cannot all slip under the limit;
+    # released below when nothing is filed.
+    claim = submission_claim(client_key=client_key)
+    filed = _complaint_file(request, unit=unit, policy=policy, form=form,
+                            within_limit=claim.granted)
+    if filed.receipt is None:
+        throttle_release(claim)
+        return filed.response
+    if not claim.granted:
+        submission_count(client_key=client_key)
+    receipt = filed.receipt
+    case = receipt.case
+    # Rendered, not redirected: the code is shown once and stored nowhere. Times read
+    # in the unit's own time zone.
+    with timezone.override(unit_time_zone(unit)):
+        return render(request, "intake/received.html", {
+            "unit": unit, "receipt": receipt, "case": case,
+            "emergency_contacts": policy_emergency_contacts(case.policy),
+            "oversight": policy_oversight_for_reporters(case.policy),
+        })
+
+
+@dataclass(frozen=True)
+class _Filed:
+    receipt: Receipt | None = None
+    response: HttpResponse | None = None
+
+
+def _complaint_file(request, *, unit, policy, form, within_limit: bool) -> _Filed:
+    """Validate and file the complaint: a receipt, or the form again with its errors.
+    Past the per-client limit nobody is turned away: a child in danger files at once,
+    anyone else answers a simple question, and keeps everything they wrote."""
     check = None
     if human_check_required(in_danger=request.POST.get("in_danger") == "yes",
-                            client_key=client_key):
+                            within_limit=within_limit):
         check = human_check_state(token=request.POST.get("check_token", ""),
                                   answer=request.POST.get("check_answer", ""))
         if not check.passed:
             form.is_valid()  # any other mistake is shown at the same time
             # 429 tells a script it is over the limit; a person just sees the form again.
             status = 400 if check.wrong_answer or form.errors else 429
-            return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
-                                   status=status)
+            return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
+                                                   check=check, status=status))
     if not form.is_valid():
-        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
-                               status=400)
+        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
+                                               check=check, status=400))
     data = form.cleaned_data
     try:
-        receipt = complaint_receive(
+        return _Filed(receipt=complaint_receive(
             unit=unit,
             channel=Case.Channel.WEB,
             language=request.LANGUAGE_CODE,
@@ -133,29 +168,19 @@ def complaint_form(request, code: str):
             contact_detail=data["contact_detail"],
             submission_token=data["submission_token"] or None,
             filed_for=data["filed_for"],
-        )
+        ))
     except ComplaintError as error:
         form.add_error(None, error.message)
-        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
-                               status=400)
+        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
+                                               check=check, status=400))
     except DatabaseError:
         # Nothing was stored (one transaction); the child's words are still here.
         logger.exception("complaint could not be stored")
         form.add_error(None, _(
             "Sorry, something went wrong on our side and your complaint was not sent. "
             "Nothing is lost: please press Send again in a minute."))
-        return _complaint_page(request, unit=unit, policy=policy, form=form, check=check,
-                               status=503)
-    submission_count(client_key=client_key)
-    case = receipt.case
-    # Rendered, not redirected: the code is shown once and stored nowhere. Times read
-    # in the unit's own time zone.
-    with timezone.override(unit_time_zone(unit)):
-        return render(request, "intake/received.html", {
-            "unit": unit, "receipt": receipt, "case": case,
-            "emergency_contacts": policy_emergency_contacts(case.policy),
-            "oversight": policy_oversight_for_reporters(case.policy),
-        })
+        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
+                                               check=check, status=503))
 
 
 def _complaint_page(request, *, unit, policy, form, check=None, status=200):
