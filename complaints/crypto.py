@@ -132,7 +132,7 @@ class KeyRing:
 
 
 @lru_cache(maxsize=4)
-def _load_keyring(inline: str, path: str) -> KeyRing:
+def _load_keyring(inline: str, path: str, stamp: tuple = ()) -> KeyRing:
     if inline:
         return KeyRing.from_json(inline)
     if path:
@@ -143,10 +143,29 @@ def _load_keyring(inline: str, path: str) -> KeyRing:
     raise KeyRingError("no key ring configured (RECOURSE_KEYRING or RECOURSE_KEYRING_FILE)")
 
 
+def _file_stamp(path: str) -> tuple:
+    """What changes when `keyring_add` (in any process) replaces the file: it writes a
+    new file and renames it over the old one, so the inode changes, and so do the
+    modification time and usually the size."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise KeyRingError(f"cannot read the key ring file ({exc.strerror})") from exc
+    return (info.st_ino, info.st_mtime_ns, info.st_size)
+
+
 def get_keyring() -> KeyRing:
+    """The key ring, cached per process. A key ring file is stat()ed at every use (one
+    system call) and read again when it changed, so running web and worker processes
+    pick up a key added by `keyring_add` (and the values `rotate_keys` re-sealed under
+    it) without a restart. A ring given inline (RECOURSE_KEYRING) changes only with
+    the environment, that is with a restart."""
     from django.conf import settings
 
-    return _load_keyring(settings.RECOURSE_KEYRING, settings.RECOURSE_KEYRING_FILE)
+    inline, path = settings.RECOURSE_KEYRING, settings.RECOURSE_KEYRING_FILE
+    if inline or not path:
+        return _load_keyring(inline, path)
+    return _load_keyring(inline, path, _file_stamp(path))
 
 
 def write_keyring_file(ring: KeyRing, path: Path) -> None:

@@ -54,7 +54,7 @@ def data_keys_rewrap(*, batch_size: int = 500, max_batches: int | None = None) -
 def _server_sealed_fields():
     """Values sealed directly under the key ring (crypto.server_seal): model, field,
     and how to rebuild each row's associated data."""
-    from intake.models import InboundSms, SmsConversation, SmsReporter
+    from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
     from notifications.models import OutboundSms
 
     return [
@@ -62,12 +62,14 @@ def _server_sealed_fields():
         (SmsConversation, "draft", SmsConversation.draft_context),
         (InboundSms, "reply", InboundSms.reply_context),
         (OutboundSms, "body", OutboundSms.body_context),
+        (SmsCodePickup, "code", SmsCodePickup.code_context),
     ]
 
 
 def server_sealed_reseal(*, batch_size: int = 500) -> int:
     """Re-seal server-sealed values under the primary key, batch by batch (each batch
-    commits, so an interrupted run resumes)."""
+    commits, so an interrupted run resumes: values already under the primary key are
+    left as they are)."""
     primary = crypto.get_keyring().primary_id
     resealed = 0
     for model, field_name, context_of in _server_sealed_fields():
@@ -80,18 +82,19 @@ def server_sealed_reseal(*, batch_size: int = 500) -> int:
             if not batch:
                 break
             last_pk = batch[-1].pk
-            changed = []
-            for row in batch:
-                blob = getattr(row, field_name)
-                if crypto.server_sealed_key_id(blob) == primary:
-                    continue
-                context = context_of(row)
-                setattr(row, field_name,
-                        crypto.server_seal(crypto.server_open(blob, context=context), context=context))
-                changed.append(row)
             with transaction.atomic():
-                model.objects.bulk_update(changed, [field_name])
-            resealed += len(changed)
+                for row in batch:
+                    blob = getattr(row, field_name)
+                    # Nothing sealed: a text once sent keeps an empty body (SENT_BODY).
+                    if not blob or crypto.server_sealed_key_id(blob) == primary:
+                        continue
+                    context = context_of(row)
+                    fresh = crypto.server_seal(crypto.server_open(blob, context=context),
+                                               context=context)
+                    # Only if the value is still the one read: a text sent or a draft
+                    # extended meanwhile keeps its new value (sealed under the primary).
+                    resealed += model.objects.filter(pk=row.pk, **{field_name: bytes(blob)}).update(
+                        **{field_name: fresh})
     return resealed
 
 

@@ -19,7 +19,6 @@ from twilio.twiml.messaging_response import MessagingResponse
 from intake.sms import sms_receive
 from notifications.sms import sms_status_record
 
-
 # A number as Twilio sends it is at most about 20 characters; "whatsapp:+..." and
 # other channel prefixes fit well within this. Anything longer is not a number.
 MAX_NUMBER_LENGTH = 64

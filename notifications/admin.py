@@ -10,8 +10,8 @@ from notifications.models import Notification, OutboundSms
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "channel", "status", "attempts", "recipient", "case")
     list_filter = ("status", "kind", "channel")
-    fields = ("created_at", "kind", "channel", "status", "attempts", "recipient", "case",
-              "claimed_at", "sent_at")
+    fields = ("created_at", "kind", "channel", "status", "attempts", "error_code", "recipient",
+              "case", "next_attempt_at", "claimed_at", "sent_at")
     readonly_fields = fields
 
 

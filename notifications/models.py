@@ -41,12 +41,23 @@ class Notification(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # After a failure, not before this (backoff): the sweep leaves the notice alone.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # The provider's code or the exception's type name of the last failure, no message.
+    error_code = models.CharField(max_length=32, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    @property
+    def is_urgent(self) -> bool:
+        """A child in danger now, or a new emergency case."""
+        return self.kind == self.Kind.DANGER or (
+            self.kind == self.Kind.NEW_CASE and self.case is not None
+            and self.case.urgency == "emergency")
 
 
 class OutboundSms(models.Model):

@@ -3,7 +3,7 @@ in django-q2 tasks that carry the notification id only."""
 
 from __future__ import annotations
 
-import logging
+import smtplib
 import zoneinfo
 from datetime import timedelta
 
@@ -15,14 +15,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from notifications.backends.base import PermanentSendError, TransientSendError
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
 from notifications.models import Notification
 
-logger = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 5
-def claim_timeout() -> timedelta:
-    """A claim older than this belongs to a worker that died; the notice may be retried."""
-    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
+# Normal notices: 30 s doubling to an hour, 12 attempts (about five hours).
+MAX_ATTEMPTS = 12
+RETRY = RetryPolicy(max_attempts=MAX_ATTEMPTS)
+# Urgent notices: every five minutes at most, for about as long.
+URGENT_RETRY = RetryPolicy(max_attempts=60, max_delay=timedelta(minutes=5))
 
 
 def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notification]:
@@ -139,71 +140,61 @@ def _retraining_message(notification: Notification) -> tuple[str, str]:
     return subject, f"{intro}\n\nSee it after signing in: {link}\n"
 
 
+def notification_retry(notification: Notification) -> RetryPolicy:
+    """How long a notice keeps being tried: about five hours either way (an SMTP or
+    provider outage must not fail it for good), every five minutes at most for a child
+    in danger or an emergency, so it lands soon after the outage ends."""
+    if notification.is_urgent:
+        return URGENT_RETRY
+    return RETRY
+
+
 def notification_deliver(notification_id: int) -> str:
-    """Send one notification. Safe to run twice: a notice is claimed with a
-    conditional update and sent only by the run that claimed it."""
-    now = timezone.now()
-    # Unclaimed, or claimed by a run that died long ago.
-    claimed = (
-        Notification.objects.filter(pk=notification_id, status=Notification.Status.PENDING)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
-        .update(claimed_at=now)
-    )
-    if claimed != 1:
-        return "not-claimed"
-    notification = Notification.objects.select_related(
-        "case__unit", "recipient", "assignment__staff_member__unit", "membership__unit",
-        "membership__user",
-    ).get(pk=notification_id)
+    """Send one notification (email or staff SMS alert). Safe to run twice: only the
+    run that claims the row sends; a failure waits out its backoff."""
+    return delivery_attempt(
+        rows=Notification.objects.select_related("case__unit", "recipient",
+                                                 "assignment__staff_member__unit",
+                                                 "membership__unit", "membership__user"),
+        pk=notification_id, send=_send, retry=notification_retry)
+
+
+def notification_due_ids(*, now) -> list[int]:
+    """Notices a lost task or a retry left waiting. A new one is left two minutes to
+    its own task, so the sweep does not queue it twice."""
+    rows = due(Notification.objects.all(), now=now).filter(
+        Q(attempts__gt=0) | Q(created_at__lte=now - timedelta(minutes=2)))
+    return list(rows.values_list("pk", flat=True)[:500])
+
+
+def _send(notification: Notification) -> Done:
     if notification.channel == Notification.Channel.SMS:
-        return _deliver_sms(notification)
+        return _send_sms_alert(notification)
     if not notification.recipient.email:
-        Notification.objects.filter(pk=notification_id).update(status=Notification.Status.SKIPPED)
-        return "skipped"
+        return Done(status=Notification.Status.SKIPPED, attempted=False)
     subject, body = _message(notification)
     try:
         send_mail(subject, body, None, [notification.recipient.email])
-    except Exception as exc:  # noqa: BLE001 - any provider error counts as one attempt
-        attempts = notification.attempts + 1
-        status = Notification.Status.FAILED if attempts >= MAX_ATTEMPTS else Notification.Status.PENDING
-        Notification.objects.filter(pk=notification_id).update(
-            attempts=attempts, status=status, claimed_at=None
-        )
-        logger.warning("notification %s attempt %s failed: %s", notification_id, attempts,
-                       type(exc).__name__)
-        raise
-    Notification.objects.filter(pk=notification_id).update(
-        status=Notification.Status.SENT, sent_at=timezone.now(), attempts=notification.attempts + 1
-    )
-    return "sent"
+    except smtplib.SMTPRecipientsRefused as exc:
+        # 5xx for the address: it does not exist. 4xx (greylisting, a full mailbox): later.
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentSendError(f"smtp-{codes[0]}") from None
+        raise TransientSendError(f"smtp-{codes[0] if codes else 'refused'}") from None
+    return Done()
 
 
-def _deliver_sms(notification: Notification) -> str:
+def _send_sms_alert(notification: Notification) -> Done:
     """An urgent alert to a staff phone: reference, unit and a link only."""
-    from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
+    from notifications.backends import get_sms_backend
     from policies.models import StaffProfile
 
     profile = StaffProfile.objects.filter(user_id=notification.recipient_id).first()
     if profile is None or not profile.alert_phone:
-        Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.SKIPPED)
-        return "skipped"
+        return Done(status=Notification.Status.SKIPPED, attempted=False)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
     what = "child in DANGER NOW" if notification.kind == Notification.Kind.DANGER else "EMERGENCY"
     body = f"Recourse: {what}, case {case.display_reference} at {case.unit.code}. Act now: {link}"
-    attempts = notification.attempts + 1
-    try:
-        get_sms_backend().send(to=profile.alert_phone, body=body)
-    except (PermanentSendError, TransientSendError) as exc:
-        permanent = isinstance(exc, PermanentSendError) or attempts >= MAX_ATTEMPTS
-        Notification.objects.filter(pk=notification.pk).update(
-            attempts=attempts, claimed_at=None,
-            status=Notification.Status.FAILED if permanent else Notification.Status.PENDING,
-        )
-        logger.warning("staff sms alert %s attempt %s failed (error %s)", notification.pk,
-                       attempts, exc.code)
-        return "failed" if permanent else "retry"
-    Notification.objects.filter(pk=notification.pk).update(
-        status=Notification.Status.SENT, sent_at=timezone.now(), attempts=attempts
-    )
-    return "sent"
+    get_sms_backend().send(to=profile.alert_phone, body=body)
+    return Done()

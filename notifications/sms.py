@@ -3,26 +3,22 @@ written as OutboundSms rows, and sent by tasks that carry the row id only."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django_q.tasks import async_task
 
 from complaints import crypto
-from notifications.backends import PermanentSendError, TransientSendError, get_sms_backend
+from notifications.backends import PermanentSendError, get_sms_backend
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
-from notifications.services import claim_timeout
-
-logger = logging.getLogger(__name__)
 
 MAX_SMS_ATTEMPTS = 6
 OPTED_OUT_ERROR = "21610"
@@ -65,8 +61,11 @@ def _rendered(name: str, context: dict) -> str:
 SENT_BODY = b""
 
 
+SMS_RETRY = RetryPolicy(max_attempts=MAX_SMS_ATTEMPTS)
+
+
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+    return SMS_RETRY.delay(attempts)
 
 
 def sms_queue(*, reporter, body: str, case=None, carries_outcome: bool = False) -> OutboundSms:
@@ -91,23 +90,25 @@ def enqueue_sms(outbound_id) -> None:
 
 def sms_deliver(outbound_id) -> str:
     """Send one due text. Safe to run twice: only the run that claims the row sends."""
-    now = timezone.now()
-    claimed = (
-        OutboundSms.objects.filter(
-            pk=outbound_id, status=OutboundSms.Status.PENDING, next_attempt_at__lte=now
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
-        .update(claimed_at=now)
-    )
-    if claimed != 1:
-        return "not-claimed"
-    outbound = OutboundSms.objects.select_related("reporter").get(pk=outbound_id)
+    result = delivery_attempt(
+        rows=OutboundSms.objects.select_related("reporter"), pk=outbound_id, send=_send,
+        retry=lambda _outbound: SMS_RETRY, final_fields={"body": SENT_BODY})
+    if result == OutboundSms.Status.SENT:
+        outbound = OutboundSms.objects.get(pk=outbound_id)
+        # Callbacks that arrived before the send call returned the provider's id.
+        _apply_status_reports(outbound.provider_sid)
+        if outbound.carries_outcome and outbound.case_id:
+            from complaints.models import Case
+
+            Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
+                outcome_told_at=timezone.now())
+    return result
+
+
+def _send(outbound: OutboundSms) -> Done:
     reporter = outbound.reporter
     if reporter.opted_out:
-        OutboundSms.objects.filter(pk=outbound.pk).update(status=OutboundSms.Status.SUPPRESSED,
-                                                          body=SENT_BODY)
-        return "suppressed"
-    attempts = outbound.attempts + 1
+        return Done(status=OutboundSms.Status.SUPPRESSED, attempted=False)
     try:
         sid = get_sms_backend().send(
             to=reporter.read_phone(),
@@ -115,37 +116,11 @@ def sms_deliver(outbound_id) -> str:
             status_callback=settings.PUBLIC_BASE_URL + reverse("intake:twilio_status"),
         )
     except PermanentSendError as exc:
-        OutboundSms.objects.filter(pk=outbound.pk).update(
-            status=OutboundSms.Status.FAILED, error_code=exc.code, attempts=attempts, claimed_at=None,
-            body=SENT_BODY,
-        )
         if exc.code == OPTED_OUT_ERROR:
             type(reporter).objects.filter(pk=reporter.pk, opted_out_at__isnull=True).update(
-                opted_out_at=now
-            )
-        logger.warning("sms %s failed permanently (error %s)", outbound.pk, exc.code)
-        return "failed"
-    except TransientSendError as exc:
-        status = OutboundSms.Status.FAILED if attempts >= MAX_SMS_ATTEMPTS else OutboundSms.Status.PENDING
-        OutboundSms.objects.filter(pk=outbound.pk).update(
-            status=status, error_code=exc.code, attempts=attempts, claimed_at=None,
-            next_attempt_at=now + backoff(attempts),
-            **({"body": SENT_BODY} if status == OutboundSms.Status.FAILED else {}),
-        )
-        logger.warning("sms %s attempt %s failed (error %s)", outbound.pk, attempts, exc.code)
-        return "retry" if status == OutboundSms.Status.PENDING else "failed"
-    OutboundSms.objects.filter(pk=outbound.pk).update(
-        status=OutboundSms.Status.SENT, provider_sid=sid, attempts=attempts, claimed_at=None,
-        sent_at=timezone.now(), error_code="", body=SENT_BODY,
-    )
-    _apply_status_reports(sid)
-    if outbound.carries_outcome and outbound.case_id:
-        from complaints.models import Case
-
-        Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
-            outcome_told_at=timezone.now()
-        )
-    return "sent"
+                opted_out_at=timezone.now())
+        raise
+    return Done(fields={"provider_sid": sid})
 
 
 @transaction.atomic
@@ -176,8 +151,4 @@ def _apply_status_reports(provider_sid: str) -> None:
 def sms_due_ids(now=None) -> list:
     """Texts a lost task or a retry left waiting."""
     now = now or timezone.now()
-    return list(
-        OutboundSms.objects.filter(status=OutboundSms.Status.PENDING, next_attempt_at__lte=now)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
-        .values_list("pk", flat=True)[:500]
-    )
+    return list(due(OutboundSms.objects.all(), now=now).values_list("pk", flat=True)[:500])

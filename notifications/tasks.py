@@ -1,12 +1,10 @@
 """django-q2 tasks: thin, carry ids only."""
 
 import logging
-from datetime import timedelta
 
 from django.utils import timezone
 
-from notifications.models import Notification
-from notifications.services import claim_timeout, enqueue_delivery, notification_deliver
+from notifications.services import enqueue_delivery, notification_deliver, notification_due_ids
 from notifications.sms import enqueue_sms, sms_deliver, sms_due_ids
 
 logger = logging.getLogger(__name__)
@@ -39,8 +37,5 @@ def sweep() -> None:
 def _requeue(*, now) -> None:
     for outbound_id in sms_due_ids(now):
         enqueue_sms(outbound_id)
-    stale = Notification.objects.filter(
-        status=Notification.Status.PENDING, created_at__lte=now - timedelta(minutes=2)
-    ).exclude(claimed_at__gt=now - claim_timeout())
-    for notification_id in stale.values_list("pk", flat=True)[:500]:
+    for notification_id in notification_due_ids(now=now):
         enqueue_delivery(notification_id)

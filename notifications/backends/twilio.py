@@ -14,12 +14,16 @@ PERMANENT_ERRORS = {21211, 21214, 21408, 21610, 21612, 21614, 30004, 30005, 3000
 
 
 class TwilioSmsBackend(SmsBackend):
-    def __init__(self):
+    def __init__(self, *, timeout: float = 10, api_base_url: str | None = None):
+        """`api_base_url` points the client at another Messages API (the tests' local
+        stand-in), as Django's SMTP backend takes a host and port."""
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID,
             settings.TWILIO_AUTH_TOKEN,
-            http_client=TwilioHttpClient(timeout=10),
+            http_client=TwilioHttpClient(timeout=timeout),
         )
+        if api_base_url:
+            self.client.api.base_url = api_base_url
 
     def send(self, *, to: str, body: str, status_callback: str | None = None) -> str:
         params = {"to": to, "body": body}

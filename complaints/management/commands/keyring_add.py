@@ -15,19 +15,35 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--file", required=True, help="key ring file (created if missing)")
-        parser.add_argument("--key-id", help="id of the new key (default: today's date)")
+        parser.add_argument(
+            "--key-id", help="id of the new key (default: today's date, then -2, -3... "
+            "for further keys added the same day)")
 
     def handle(self, *args, **options):
         path = Path(options["file"])
-        key_id = options["key_id"] or date.today().isoformat()
         try:
             if path.exists():
-                ring = KeyRing.from_json(path.read_text()).with_new_primary(key_id)
+                ring = KeyRing.from_json(path.read_text())
+                key_id = options["key_id"] or default_key_id(ring, date.today())
+                ring = ring.with_new_primary(key_id)
                 action = "added"
             else:
+                key_id = options["key_id"] or date.today().isoformat()
                 ring = KeyRing.generate(key_id)
                 action = "created with"
         except KeyRingError as exc:
             raise CommandError(str(exc)) from None
         write_keyring_file(ring, path)
         self.stdout.write(self.style.SUCCESS(f"Key ring {path}: {action} primary key {key_id!r}."))
+
+
+def default_key_id(ring: KeyRing, day: date) -> str:
+    """Today's date; a second key the same day (a key added by mistake, or replaced at
+    once because it leaked) gets -2, then -3, so ids stay readable and in order."""
+    base = day.isoformat()
+    if base not in ring.keys:
+        return base
+    n = 2
+    while f"{base}-{n}" in ring.keys:
+        n += 1
+    return f"{base}-{n}"

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0004_notification_kind_danger'),
+        ('notifications', '0005_notification_backoff'),
         ('policies', '0004_policy_emergency_contacts'),
     ]
 

@@ -1,0 +1,111 @@
+"""One way to deliver a row of outbound work (a staff notice by email, a staff SMS
+alert, a text to a child): claim it, attempt it, record the outcome.
+
+The row, not the queue, holds the state (status, attempts, next_attempt_at,
+claimed_at), so a task run twice sends once, a task lost is found again by the
+minute sweep, and a failure waits out its backoff instead of being retried every
+minute until its attempts run out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from notifications.backends.base import PermanentSendError, TransientSendError
+
+logger = logging.getLogger(__name__)
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+def claim_timeout() -> timedelta:
+    """A claim older than this belongs to a worker that died; the row may be retried."""
+    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a transient failure is tried again: 30 s, then doubling up to
+    `max_delay`, at most `max_attempts` attempts in all."""
+
+    max_attempts: int
+    max_delay: timedelta = timedelta(hours=1)
+
+    def delay(self, attempts: int) -> timedelta:
+        return min(timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), self.max_delay)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a send function returns: the final status (SENT, or e.g. skipped) and any
+    fields to record with it. `attempted` is False when nothing was sent at all."""
+
+    status: str = SENT
+    fields: dict = field(default_factory=dict)
+    attempted: bool = True
+
+
+def due(rows: QuerySet, *, now) -> QuerySet:
+    """Pending rows whose next attempt is due and that nobody holds (or whose holder
+    died): what a claim may take and what the sweep re-enqueues."""
+    return rows.filter(status=PENDING, next_attempt_at__lte=now).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
+
+
+def delivery_attempt(*, rows: QuerySet, pk, send: Callable[[object], Done],
+                     retry: Callable[[object], RetryPolicy], final_fields: dict | None = None,
+                     now=None) -> str:
+    """Claim row `pk` with a conditional update and, only if this run won it, call
+    `send(row)`. Returns "not-claimed", "sent" (or the status `send` chose),
+    "retry" or "failed".
+
+    `send` raises PermanentSendError (retrying cannot help), TransientSendError, or
+    anything else (counted as transient: a bug or an outage must not lose the row, and
+    the next attempt comes after the backoff). `final_fields` are set whenever the row
+    stops being pending (an outbound text drops its sealed body)."""
+    now = now or timezone.now()
+    model = rows.model
+    if due(model.objects.filter(pk=pk), now=now).update(claimed_at=now) != 1:
+        return "not-claimed"
+    row = rows.get(pk=pk)
+    attempts = row.attempts + 1
+    final_fields = final_fields or {}
+    try:
+        done = send(row)
+    except PermanentSendError as exc:
+        _record(model, pk, status=FAILED, attempts=attempts, error=exc.code, **final_fields)
+        logger.warning("%s %s failed permanently (error %s)", model._meta.label, pk, exc.code)
+        return FAILED
+    except Exception as exc:  # noqa: BLE001 - transient by default; see the docstring
+        code = exc.code if isinstance(exc, TransientSendError) else type(exc).__name__
+        policy = retry(row)
+        if attempts >= policy.max_attempts:
+            _record(model, pk, status=FAILED, attempts=attempts, error=code, **final_fields)
+            logger.warning("%s %s failed after %s attempts (error %s)", model._meta.label, pk,
+                           attempts, code)
+            return FAILED
+        _record(model, pk, status=PENDING, attempts=attempts, error=code,
+                next_attempt_at=now + policy.delay(attempts))
+        logger.warning("%s %s attempt %s failed (error %s)", model._meta.label, pk, attempts, code)
+        return "retry"
+    _record(model, pk, status=done.status, attempts=attempts if done.attempted else row.attempts,
+            error="", sent_at=timezone.now() if done.status == SENT else None,
+            **{**final_fields, **done.fields})
+    return done.status
+
+
+def _record(model, pk, *, status, attempts, error, sent_at=None, **fields) -> None:
+    """Release the claim with the outcome. The error is a provider code or an
+    exception's type name, never a message (which may hold an address or a text)."""
+    if sent_at is not None:
+        fields["sent_at"] = sent_at
+    max_length = model._meta.get_field("error_code").max_length
+    model.objects.filter(pk=pk).update(status=status, attempts=attempts, claimed_at=None,
+                                       error_code=(error or "")[:max_length], **fields)
