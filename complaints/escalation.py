@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from complaints.audit import audit_record
+from complaints.keys import case_holder_ids
 from complaints.models import Case, CaseEvent, CaseExclusion, Message
 from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from complaints.services import message_create
@@ -66,6 +67,10 @@ def _escalate(case: Case, now: datetime) -> bool:
     audit_record(action="complaints.case.escalated", case=case,
                  data={"level": level, "recipients": len(recipients)})
     notify_users(case=case, user_ids=recipients, kind=Notification.Kind.ESCALATION)
+    if level == OVERSIGHT:
+        # The oversight unit holds no copy yet: the holders' next sign-in passes it on.
+        holders = [u for u in case_holder_ids(case) if u not in recipients]
+        notify_users(case=case, user_ids=holders, kind=Notification.Kind.ACCESS_NEEDED)
     if level == BACKUP:
         _tell_child_we_are_late(case, now)
     return True

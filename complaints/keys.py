@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import CaseKey, ReaderApproval, StaffKey
+from complaints.models import AuditEvent, CaseKey, ReaderApproval, StaffKey
 from complaints.selectors import case_readers, cases_for_focal_point
 from policies.models import Membership
 
@@ -386,3 +386,31 @@ def readers_waiting(*, unit) -> list:
                .exclude(user__reader_approvals__unit=unit)
                .values_list("user_id", flat=True))
     return list(get_user_model().objects.filter(pk__in=waiting).order_by("username"))
+
+
+def case_holder_ids(case) -> list[int]:
+    """Who holds a released copy of the case's key: their sign-in grants it onwards."""
+    return [int(h) for h in CaseKey.objects.filter(
+        case=case, holder_kind=CaseKey.HolderKind.USER, released_at__isnull=False,
+    ).values_list("holder_id", flat=True)]
+
+
+def case_access_requested(*, case, actor) -> int:
+    """A reader who cannot open the case yet asks for it: its holders are asked to sign
+    in, and the unit's managers are told (metadata only). Once an hour per person and
+    case: a second press sends nothing new. Returns the notices sent."""
+    from datetime import timedelta
+
+    from notifications.models import Notification
+    from notifications.services import notify_users
+
+    since = timezone.now() - timedelta(hours=1)
+    if AuditEvent.objects.filter(action="complaints.case.access_requested", actor=actor,
+                                 case=case, at__gte=since).exists():
+        return 0
+    managers = Membership.objects.filter(unit=case.unit, role=Membership.Role.MANAGER,
+                                         is_active=True).values_list("user_id", flat=True)
+    people = sorted((set(case_holder_ids(case)) | set(managers)) - {actor.pk})
+    audit_record(action="complaints.case.access_requested", actor=actor, case=case,
+                 data={"told": len(people)})
+    return len(notify_users(case=case, user_ids=people, kind=Notification.Kind.ACCESS_NEEDED))

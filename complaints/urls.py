@@ -16,6 +16,7 @@ urlpatterns = [
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/about/", views.case_about, name="case_about"),
     path("cases/<str:reference>/note/", views.case_note_view, name="case_note"),
+    path("cases/<str:reference>/access/", views.case_access_request, name="case_access_request"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/refer/", views.case_refer_view, name="case_refer"),
     path("cases/<str:reference>/substantiate/", competencies_views.case_substantiate_view,

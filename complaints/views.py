@@ -20,7 +20,12 @@ from competencies.models import StaffMember
 from complaints import session_keys
 from complaints.audit import audit_record
 from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
-from complaints.keys import staff_key_rewrap, staff_private_key_open
+from complaints.keys import (
+    case_access_requested,
+    readers_waiting,
+    staff_key_rewrap,
+    staff_private_key_open,
+)
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
 from complaints.models import Case
 from complaints.referral import case_refer
@@ -247,7 +252,9 @@ def case_detail(request, reference: str):
     except CaseLocked:
         # Routed to this person, but no copy of its key reached them yet: the next
         # sign-in of a colleague who holds one grants it.
-        return render(request, "staff/case_locked.html", {"case": case})
+        return render(request, "staff/case_locked.html", {
+            "case": case,
+            "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),
@@ -392,4 +399,16 @@ def case_refer_view(request, reference: str):
         messages.error(request, str(error.message))
     else:
         messages.success(request, f"Referred{f': new case {linked.display_reference}' if linked else ''}.")
+    return redirect("staff:case", reference=case.reference)
+
+
+@verified_staff_required
+@require_POST
+def case_access_request(request, reference: str):
+    """"Ask for access" on a case this person may read but cannot open yet."""
+    case = case_for_focal_point(request.user, reference)
+    told = case_access_requested(case=case, actor=request.user)
+    messages.success(request, f"Asked {told} people to sign in: the first of them to do so "
+                     "passes you the key." if told else "You asked within the last hour; "
+                     "the holders were told then.")
     return redirect("staff:case", reference=case.reference)

@@ -16,6 +16,7 @@ class Notification(models.Model):
         ESCALATION = "escalation", "Deadline missed: escalated"
         DANGER = "danger", "The child says they are in danger now"
         NEW_READER = "new_reader", "A new focal point joined a unit"
+        ACCESS_NEEDED = "access_needed", "A reader waits for the key: sign in"
         RETRAINING = "retraining", "Retraining assigned"
         RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
 

@@ -99,6 +99,11 @@ def _message(notification: Notification) -> tuple[str, str]:
         lines = ["The child who filed this case says they are in danger now. It is an "
                  f"emergency case of {case.unit.name}: contact them at once, as the "
                  "emergency protocol of the policy says.", ""]
+    elif notification.kind == Notification.Kind.ACCESS_NEEDED:
+        subject = f"[Recourse] Sign in: someone waits to read case {case.display_reference}"
+        lines = ["Someone the policy says must read this case (the oversight unit after an "
+                 f"escalation, or a colleague of {case.unit.name}) cannot open it yet. Your "
+                 "next sign-in passes them the key: please sign in now.", ""]
     elif notification.kind == Notification.Kind.ESCALATION:
         subject = f"[Recourse] Deadline missed on {case.urgency} case {case.display_reference}"
         lines = [f"A deadline set by the child protection policy of {case.unit.name} has "

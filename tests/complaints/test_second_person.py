@@ -133,3 +133,41 @@ def test_naming_a_staff_member_with_an_account_excludes_them_and_revokes_their_c
                       breaches=[Breach(competency=competency, facets=["skills"])])
     assert CaseExclusion.objects.filter(case=case, user=colleague, reason="subject").exists()
     assert not holds(case, colleague)
+
+
+@pytest.mark.django_db
+def test_oversight_after_escalation_waits_asks_and_reads_at_a_holders_next_sign_in(
+        staff_client, unit, focal_point, manager, django_user_model):
+    """Time from escalation to readable: the next sign-in of any holder. The escalation
+    asks the holders to sign in at once; the oversight unit can ask again."""
+    from datetime import timedelta
+
+    from complaints.escalation import escalation_sweep
+
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
+    case = receive(unit)
+    for hours in (73, 146, 219):  # standard: acknowledge within 72 h, one step per window
+        escalation_sweep(now=case.received_at + timedelta(hours=hours))
+    case.refresh_from_db()
+    assert case.escalation_level == 3
+    # The escalation itself asked the holders (not the oversight unit) to sign in.
+    asked = Notification.objects.filter(case=case, kind=Notification.Kind.ACCESS_NEEDED)
+    assert set(asked.values_list("recipient_id", flat=True)) == {focal_point.pk}
+
+    ombud_client = staff_client(ombud)
+    url = reverse("staff:case", args=[case.reference])
+    page = ombud_client.get(url).content.decode()
+    assert "waiting for access" in page and "A past story." not in page
+    ombud_client.post(reverse("staff:case_access_request", args=[case.reference]))
+    asked = Notification.objects.filter(case=case, kind=Notification.Kind.ACCESS_NEEDED)
+    assert set(asked.values_list("recipient_id", flat=True)) == {focal_point.pk, manager.pk}
+    assert asked.count() == 3
+    ombud_client.post(reverse("staff:case_access_request", args=[case.reference]))
+    assert asked.count() == 3  # once an hour
+    assert AuditEvent.objects.filter(action="complaints.case.access_requested",
+                                     actor=ombud).count() == 1
+
+    holder_signs_in(focal_point)
+    assert "A past story." in ombud_client.get(url).content.decode()
