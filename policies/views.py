@@ -23,9 +23,10 @@ from policies.services import (
 )
 
 
-def _managed_unit(user, code: str) -> Unit:
+def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
+    """The unit of this code where the person has one of `roles`; otherwise a 404."""
     membership = (
-        Membership.objects.filter(user=user, unit__code=code.upper(), role=Membership.Role.MANAGER,
+        Membership.objects.filter(user=user, unit__code=code.upper(), role__in=roles,
                                   is_active=True)
         .select_related("unit")
         .first()
@@ -33,6 +34,10 @@ def _managed_unit(user, code: str) -> Unit:
     if membership is None:
         raise Http404("No such unit.")
     return membership.unit
+
+
+def _managed_unit(user, code: str) -> Unit:
+    return _member_unit(user, code)
 
 
 @verified_staff_required
@@ -103,21 +108,13 @@ def poster_print(request, code: str, kind: str):
     return redirect(url)
 
 
-def _unit_with_readers_access(user, code: str) -> Unit:
-    """A unit this person manages or is a focal point of: they see who waits to read."""
-    membership = (Membership.objects.filter(user=user, unit__code=code.upper(), is_active=True)
-                  .select_related("unit").first())
-    if membership is None:
-        raise Http404("No such unit.")
-    return membership.unit
-
-
 @verified_staff_required
 @require_http_methods(["GET", "POST"])
 def readers(request, code: str):
     """New focal points waiting to read the unit's earlier cases; a manager of the unit
     or a focal point who already reads them approves (never the person themselves)."""
-    unit = _unit_with_readers_access(request.user, code)
+    # Managers and focal points of the unit see who waits to read.
+    unit = _member_unit(request.user, code, roles=Membership.Role.values)
     if request.method == "POST":
         reader = get_user_model().objects.filter(pk=request.POST.get("reader") or 0).first()
         if reader is None:

@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -228,3 +230,23 @@ def all_rows_as_text() -> str:
                     else:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+def burst(count: int, request) -> list:
+    """Run request(i) in `count` threads released at the same instant; their results."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(i):
+        try:
+            barrier.wait(timeout=20)
+            results[i] = request(i)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.models import AuditEvent, ThrottleEvent
 from policies.models import Membership
-from tests.conftest import PASSWORD, make_staff, totp_now
+from tests.conftest import PASSWORD, burst, make_staff, totp_now
 
 LOGIN = reverse("staff:login")
 
@@ -141,25 +140,6 @@ def test_an_empty_form_is_not_counted(focal_point):
     assert response.status_code == 200
     assert not ThrottleEvent.objects.exists()
     assert not AuditEvent.objects.filter(action="staff.login.failed").exists()
-
-
-def burst(count: int, request) -> list:
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait(timeout=20)
-            results[i] = request(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,36 +10,15 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from complaints import crypto
 from complaints.models import Case
 from complaints.services import complaint_receive
-from tests.conftest import complaint_data
+from tests.conftest import burst, complaint_data
 
 BURST = 40
-
-
-def burst(count: int, request) -> list:
-    """Run request(i) in `count` threads released at the same instant; their results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait(timeout=20)
-            results[i] = request(i)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.fixture
