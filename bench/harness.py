@@ -47,16 +47,20 @@ def database_urls(fresh: bool) -> tuple[str, str, str]:
     if postgres_answers() and not os.environ.get("BENCH_SQLITE"):
         import psycopg
 
+        # BENCH_DB_PREFIX keeps a second checkout's bench (a clean clone, CI) off the
+        # databases another one keeps between runs.
+        prefix = os.environ.get("BENCH_DB_PREFIX", "recourse")
+        bench, baseline = f"{prefix}_bench", f"{prefix}_baseline"
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-            for name in ("recourse_bench", "recourse_baseline"):
+            for name in (bench, baseline):
                 exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-                if exists and (fresh or name == "recourse_baseline"):
+                if exists and (fresh or name == baseline):
                     db.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
                     exists = None
                 if not exists:
                     db.execute(f'CREATE DATABASE "{name}"')
         base = "postgresql://postgres@127.0.0.1:5432/"
-        return base + "recourse_bench", base + "recourse_baseline", "PostgreSQL"
+        return base + bench, base + baseline, "PostgreSQL"
     if fresh:
         for path in VAR.glob("recourse.sqlite3*"):
             path.unlink()
