@@ -4,12 +4,14 @@ import base64
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import AuditEvent, CaseKey, ReaderApproval, StaffKey
-from complaints.selectors import case_readers, cases_for_focal_point
+from complaints.models import AuditEvent, Case, CaseExclusion, CaseKey, ReaderApproval, StaffKey
+from complaints.selectors import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from policies.models import Membership
 
 
@@ -191,63 +193,81 @@ def case_keys_missing(*, case, user_ids) -> list[int]:
     return [u for u in user_ids if str(u) not in held]
 
 
-class ReaderGate:
-    """Who may be given a copy of a past case by a holder's session: someone who was a
-    focal point of the case's handling unit when it was filed (or, for an escalated
-    case, of the oversight unit when it escalated), or someone a different person
-    approved as a reader of that unit (ReaderApproval). Anyone else who joined later
-    waits, whatever rights they gave themselves."""
+def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> list[tuple]:
+    """One page, in (case, reader) order after `after`, of the copies the granter's
+    session can make: (case id, reader id, the granter's wrapped copy, the reader's
+    public key), for each case the granter holds a released copy of and each reader who
+    may read it now (an active focal point of its handling unit, or of the policy's
+    oversight unit once the case reached OVERSIGHT_LEVEL; not excluded), has a key pair,
+    holds no released copy yet, and whom the gate lets in.
 
-    def __init__(self, user_ids):
-        self.joined = {(m.unit_id, m.user_id): m.created_at for m in Membership.objects.filter(
-            user_id__in=user_ids, role=Membership.Role.FOCAL_POINT, is_active=True)}
-        self.approved = set(ReaderApproval.objects.filter(user_id__in=user_ids)
-                            .values_list("unit_id", "user_id"))
+    The gate: a reader of a past case is someone who was a focal point of the case's
+    handling unit when it was filed (or, for an escalated case, of the oversight unit
+    when it escalated), or someone a different person approved as a reader of that unit
+    (ReaderApproval). Anyone else who joined later waits, whatever rights they gave
+    themselves."""
+    fp = {"role": Membership.Role.FOCAL_POINT, "is_active": True}
+    reader, case = OuterRef("reader"), OuterRef("pk")
+    released = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
+                                      released_at__isnull=False)
+    granter_copy = released.filter(holder_id=str(granter_id))
+    units = Q(unit_id=OuterRef("handling_unit_id")) | Q(unit_id=OuterRef("oversight"))
+    joined_in_time = Membership.objects.filter(user_id=reader, **fp).filter(
+        Q(unit_id=OuterRef("handling_unit_id"), created_at__lte=OuterRef("received_at"))
+        | Q(unit_id=OuterRef("oversight"), created_at__lte=OuterRef("escalated_at")))
 
-    def allows(self, case, user_id: int) -> bool:
-        for unit_id, since in ((case.handling_unit_id, case.received_at),
-                               (case.policy.oversight_unit_id, case.escalated_at)):
-            if unit_id is None:
-                continue
-            if (unit_id, user_id) in self.approved:
-                return True
-            joined = self.joined.get((unit_id, user_id))
-            if joined is not None and since is not None and joined <= since:
-                return True
-        return False
+    def readers_through(path: str, **case_filter):
+        # Each case with one row per member of the unit at the end of `path`.
+        rows = (Case.objects.filter(Exists(granter_copy), **case_filter,
+                                    **{f"{path}__{k}": v for k, v in fp.items()})
+                .annotate(reader=F(f"{path}__user_id"), oversight=F("policy__oversight_unit_id"))
+                .exclude(reader=granter_id)
+                .filter(Exists(StaffKey.objects.filter(user_id=reader)))
+                .exclude(Exists(CaseExclusion.objects.filter(case=case, user_id=reader)))
+                .exclude(Exists(released.filter(holder_id=Cast(reader, CharField()))))
+                .filter(Exists(ReaderApproval.objects.filter(units, user_id=reader))
+                        | Exists(joined_in_time)))
+        if after is not None:
+            rows = rows.filter(Q(pk__gt=after[0]) | Q(pk=after[0], reader__gt=after[1]))
+        return rows.annotate(
+            granter_key=Subquery(granter_copy.values("wrapped_key")[:1]),
+            reader_key=Subquery(StaffKey.objects.filter(user_id=reader).values("public_key")[:1]),
+        ).order_by().values_list("pk", "reader", "granter_key", "reader_key")
+
+    pairs = readers_through("handling_unit__memberships").union(readers_through(
+        "policy__oversight_unit__memberships", escalation_level__gte=OVERSIGHT_LEVEL))
+    return list(pairs.order_by("pk", "reader")[:page_size])
 
 
-def grants_fulfil(*, granter, private_key: bytes, limit: int = 500) -> int:
+def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
     """Run in a session that holds a private key: for every case this person can open,
-    wrap its data key to readers who have a key pair but no copy yet, and whom the
-    ReaderGate lets in."""
-    mine = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(granter.pk),
-                                  released_at__isnull=False).select_related("case__policy")[:limit]
-    public_keys = {}
-    gates: dict[frozenset, ReaderGate] = {}
+    wrap its data key to readers who have a key pair but no copy yet, and whom the gate
+    lets in (_pairs_to_grant). Page by page: one query reads a page, one writes it, so a
+    holder of many cases signs in with a few queries per page and none left out."""
     granted = 0
-    for envelope in mine:
-        missing = case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
-        missing = [u for u in missing if u != granter.pk]
-        if missing:
-            gate = gates.setdefault(frozenset(missing), ReaderGate(missing))
-            missing = [u for u in missing if gate.allows(envelope.case, u)]
-        if not missing:
-            continue
-        if any(u not in public_keys for u in missing):
-            public_keys.update({k.user_id: bytes(k.public_key)
-                                for k in StaffKey.objects.filter(user_id__in=missing)})
-        data_key = crypto.unwrap_data_key_with_private(
-            envelope.wrapped_key, private_key, case_id=envelope.case_id, holder=f"user:{granter.pk}")
-        for user_id in missing:
-            if user_id not in public_keys:
-                continue
-            CaseKey.objects.update_or_create(
-                case_id=envelope.case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
-                defaults={"wrapped_key": crypto.wrap_data_key_to_public(
-                    data_key, public_keys[user_id], case_id=envelope.case_id, holder=f"user:{user_id}"),
-                    "released_at": timezone.now()})
-            granted += 1
+    after = None
+    while True:
+        page = _pairs_to_grant(granter_id=granter.pk, after=after, page_size=page_size)
+        now = timezone.now()
+        data_keys = {}
+        copies = []
+        for case_id, reader_id, granter_key, reader_key in page:
+            if case_id not in data_keys:
+                data_keys[case_id] = crypto.unwrap_data_key_with_private(
+                    bytes(granter_key), private_key, case_id=case_id, holder=f"user:{granter.pk}")
+            copies.append(CaseKey(
+                case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(reader_id),
+                wrapped_key=crypto.wrap_data_key_to_public(
+                    data_keys[case_id], bytes(reader_key), case_id=case_id, holder=f"user:{reader_id}"),
+                released_at=now))
+        # A copy held back (not released) is replaced by the released one.
+        CaseKey.objects.bulk_create(copies, update_conflicts=True,
+                                    unique_fields=["case", "holder_kind", "holder_id"],
+                                    update_fields=["wrapped_key", "released_at", "updated_at"])
+        granted += len(copies)
+        if len(page) < page_size:
+            break
+        after = page[-1][:2]
     if granted:
         audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
     return granted
