@@ -19,11 +19,15 @@ Who can decrypt what:
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -168,14 +172,37 @@ def get_keyring() -> KeyRing:
     return _load_keyring(inline, path, _file_stamp(path))
 
 
-def write_keyring_file(ring: KeyRing, path: Path) -> None:
-    """Write a key ring readable by its owner only."""
+@contextmanager
+def keyring_file_locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock for a read-modify-write of the key ring file, so two
+    `keyring_add` runs at once take turns instead of one dropping the other's key.
+    The lock is on a file beside the ring: the ring itself is replaced, not rewritten,
+    so a lock on it would not be seen by the next reader."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(ring.to_json())
-    os.replace(tmp, path)
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_keyring_file(ring: KeyRing, path: Path) -> None:
+    """Write a key ring readable by its owner only, atomically: a reader sees the old
+    ring or the new one, never half of one. The temporary file has a unique name
+    (mkstemp creates it 0600), so concurrent writers never share it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(ring.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     _load_keyring.cache_clear()
 
 

@@ -72,6 +72,11 @@ if PRODUCTION and not (RECOURSE_KEYRING or RECOURSE_KEYRING_FILE):
         "Production refuses to start without a key ring: set RECOURSE_KEYRING or "
         "RECOURSE_KEYRING_FILE (create one with `manage.py keyring_add --file PATH`)."
     )
+# Append-only file of the audit chain's anchored heads (ids and hashes only), written
+# daily and by `manage.py audit_anchor`; ship it off the host. Empty: log lines only.
+AUDIT_ANCHOR_FILE = env(
+    "AUDIT_ANCHOR_FILE", "" if PRODUCTION else str(BASE_DIR / "var" / "audit-anchors.log")
+)
 # Keyed HMAC for blind indexes and for pseudonymising client addresses in throttles.
 # Derived from the key ring when empty.
 

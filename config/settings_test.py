@@ -18,6 +18,8 @@ os.environ.setdefault("RECOURSE_KEYRING_FILE", "")
 from config.settings import *  # noqa: E402,F403
 from config.settings import BASE_DIR, DATABASES  # noqa: E402
 
+# Tests that anchor the audit log set their own file.
+AUDIT_ANCHOR_FILE = ""
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"

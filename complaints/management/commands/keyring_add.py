@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.crypto import KeyRing, KeyRingError, write_keyring_file
+from complaints.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
 
 
 class Command(BaseCommand):
@@ -21,19 +21,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = Path(options["file"])
-        try:
-            if path.exists():
-                ring = KeyRing.from_json(path.read_text())
-                key_id = options["key_id"] or default_key_id(ring, date.today())
-                ring = ring.with_new_primary(key_id)
-                action = "added"
-            else:
-                key_id = options["key_id"] or date.today().isoformat()
-                ring = KeyRing.generate(key_id)
-                action = "created with"
-        except KeyRingError as exc:
-            raise CommandError(str(exc)) from None
-        write_keyring_file(ring, path)
+        # Read, change and write under one lock: two runs at once take turns.
+        with keyring_file_locked(path):
+            try:
+                if path.exists():
+                    ring = KeyRing.from_json(path.read_text())
+                    key_id = options["key_id"] or default_key_id(ring, date.today())
+                    ring = ring.with_new_primary(key_id)
+                    action = "added"
+                else:
+                    key_id = options["key_id"] or date.today().isoformat()
+                    ring = KeyRing.generate(key_id)
+                    action = "created with"
+            except KeyRingError as exc:
+                raise CommandError(str(exc)) from None
+            write_keyring_file(ring, path)
         self.stdout.write(self.style.SUCCESS(f"Key ring {path}: {action} primary key {key_id!r}."))
 
 
