@@ -6,11 +6,14 @@ Who can decrypt what:
   encrypted with AES-256-GCM under that case's own random 256-bit data key. The
   associated data names the table, row and field, so a ciphertext moved to another
   row or field fails to decrypt.
-- The data key is stored only wrapped. Today it is wrapped by a key-encryption key
-  (KEK) of the server's key ring, so the running server can decrypt. The wrapping is
-  an "envelope" row per holder (complaints.CaseKey: holder kind + holder id), so a
-  later step can add copies wrapped to a person's or a unit's public key and drop the
-  server copy without touching any ciphertext.
+- The data key is stored only wrapped, one "envelope" row per holder
+  (complaints.CaseKey): to the X25519 public key of each staff member who may read
+  the case, to the unit's offline recovery key, and to a key the child's follow-up
+  code derives. The server's key ring wraps no data key, so the running server
+  cannot read a case; content added later is sealed to the case's public key.
+- Values the server must use with nobody present (an SMS reporter's phone number,
+  a half-collected SMS story, a text waiting to be sent) are sealed under a
+  key-encryption key (KEK) of the server's key ring (server_seal).
 - Reporter follow-up codes are stored only as Argon2id hashes (PHC strings).
 - Blind indexes (e.g. a phone number, a client address in a throttle) are keyed
   HMAC-SHA256 under the key ring's index key, which does not rotate with KEKs.
@@ -245,22 +248,6 @@ def decrypt_text(data_key: bytes, blob: bytes, *, context: bytes) -> str:
     if blob[:1] == FORMAT_SEALED_TO_CASE_V1:
         return _open_sealed_to_case(blob, data_key, context)
     return _open(data_key, blob, context).decode("utf-8")
-
-
-def _wrap_context(case_id: object, key_id: str) -> bytes:
-    return f"recourse:dek:v1:{case_id}:server:{key_id}".encode()
-
-
-def wrap_data_key_for_server(data_key: bytes, *, case_id: object) -> tuple[str, bytes]:
-    """Wrap a case's data key under the primary KEK. Returns (key id, wrapped key)."""
-    ring = get_keyring()
-    key_id = ring.primary_id
-    return key_id, _seal(ring.kek(key_id), data_key, _wrap_context(case_id, key_id))
-
-
-def unwrap_data_key_for_server(wrapped: bytes, *, case_id: object, key_id: str) -> bytes:
-    ring = get_keyring()
-    return _open(ring.kek(key_id), wrapped, _wrap_context(case_id, key_id))
 
 
 # --- Values the server must read without a person present ---------------------------------

@@ -1,4 +1,5 @@
-"""Key rotation: re-wrap data keys under the primary KEK, batch by batch."""
+"""Keys: rotation of the server key ring, staff key pairs, and the copies of each case's
+data key wrapped to the people who may read it."""
 
 import base64
 from dataclasses import dataclass
@@ -16,41 +17,20 @@ from policies.models import Membership
 
 
 @dataclass(frozen=True)
-class RewrapResult:
+class RotationResult:
     primary_id: str
-    rewrapped: int
-    remaining: int
+    resealed: int
 
 
-def data_keys_rewrap(*, batch_size: int = 500, max_batches: int | None = None) -> RewrapResult:
-    """Each batch is its own transaction, so an interrupted run loses at most one
-    batch of work and the next run picks up what is left."""
-    ring = crypto.get_keyring()
-    primary = ring.primary_id
-    stale = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.SERVER).exclude(holder_id=primary)
-    done = 0
-    batches = 0
-    while max_batches is None or batches < max_batches:
-        now = timezone.now()
-        with transaction.atomic():
-            envelopes = list(stale.select_for_update().order_by("pk")[:batch_size])
-            if not envelopes:
-                break
-            for envelope in envelopes:
-                data_key = crypto.unwrap_data_key_for_server(
-                    envelope.wrapped_key, case_id=envelope.case_id, key_id=envelope.holder_id
-                )
-                envelope.holder_id, envelope.wrapped_key = crypto.wrap_data_key_for_server(
-                    data_key, case_id=envelope.case_id
-                )
-                envelope.updated_at = now
-            CaseKey.objects.bulk_update(envelopes, ["holder_id", "wrapped_key", "updated_at"])
-        done += len(envelopes)
-        batches += 1
-    done += server_sealed_reseal(batch_size=batch_size) if max_batches is None else 0
-    if done:
-        audit_record(action="complaints.keys.rotated", data={"primary": primary, "count": done})
-    return RewrapResult(primary_id=primary, rewrapped=done, remaining=stale.count())
+def keys_rotate(*, batch_size: int = 500) -> RotationResult:
+    """After keyring_add: re-seal what the server seals under its key ring under the new
+    primary key, so older keys can be retired. Case data keys are not under the ring
+    (they are wrapped to people), so nothing of a case changes."""
+    primary = crypto.get_keyring().primary_id
+    resealed = server_sealed_reseal(batch_size=batch_size)
+    if resealed:
+        audit_record(action="complaints.keys.rotated", data={"primary": primary, "count": resealed})
+    return RotationResult(primary_id=primary, resealed=resealed)
 
 
 def _server_sealed_fields():
@@ -271,48 +251,6 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
     if granted:
         audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
     return granted
-
-
-@dataclass(frozen=True)
-class MigrationResult:
-    migrated: int
-    kept: int
-
-
-def server_copies_migrate(*, batch_size: int = 200) -> MigrationResult:
-    """Move an existing deployment to per-person keys: wrap each case's data key (opened
-    with the server's copy) to everyone who may read it and to the unit's recovery key,
-    then delete the server's copy. A case nobody could open afterwards keeps it, and is
-    counted, until someone it is routed to has a key pair. Resumable batch by batch."""
-    migrated = kept = 0
-    last = None
-    while True:
-        envelopes = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.SERVER).select_related(
-            "case__unit").order_by("pk")
-        if last is not None:
-            envelopes = envelopes.filter(pk__gt=last)
-        batch = list(envelopes[:batch_size])
-        if not batch:
-            break
-        last = batch[-1].pk
-        for envelope in batch:
-            with transaction.atomic():
-                case = envelope.case
-                data_key = crypto.unwrap_data_key_for_server(
-                    envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id)
-                readers = case_keys_missing(case=case, user_ids=case_readers(case))
-                case_keys_for_holders(case=case, data_key=data_key, readers=readers, 
-                                      recovery=not CaseKey.objects.filter(
-                                          case=case, holder_kind=CaseKey.HolderKind.RECOVERY).exists())
-                if CaseKey.objects.filter(case=case).exclude(
-                        holder_kind__in=[CaseKey.HolderKind.SERVER, CaseKey.HolderKind.REPORTER]).exists():
-                    envelope.delete()
-                    migrated += 1
-                else:
-                    kept += 1
-    if migrated:
-        audit_record(action="complaints.keys.server_copies_removed", data={"cases": migrated, "kept": kept})
-    return MigrationResult(migrated=migrated, kept=kept)
 
 
 def focal_point_removed(*, membership) -> int:

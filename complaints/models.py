@@ -169,12 +169,11 @@ class Case(models.Model):
 
 
 class CaseKey(models.Model):
-    """One wrapped copy of a case's data key, for one holder. Today the only holder is
-    the server key ring (holder_id = key id); per-person and per-unit public keys can
-    be added as further holders without re-encrypting any field."""
+    """One wrapped copy of a case's data key, for one holder: a staff member (holder_id =
+    user id), the unit's offline recovery key (unit code) or the child (their follow-up
+    code's key). Holders are added and removed without re-encrypting any field."""
 
     class HolderKind(models.TextChoices):
-        SERVER = "server", "Server key ring"
         USER = "user", "A staff member's public key"
         RECOVERY = "recovery", "The unit's offline recovery key"
         REPORTER = "reporter", "The child's follow-up code"
@@ -191,9 +190,6 @@ class CaseKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "holder_kind"],
-                                    condition=models.Q(holder_kind="server"),
-                                    name="casekey_one_server_copy"),
             models.UniqueConstraint(fields=["case", "holder_kind", "holder_id"],
                                     name="casekey_one_per_holder"),
         ]

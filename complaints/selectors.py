@@ -22,16 +22,6 @@ class CaseLocked(Exception):
     """Nobody present holds a key to this case: the person waits for a grant."""
 
 
-def case_data_key(case: Case) -> bytes:
-    """The server's copy, while deployments still make one (CASE_SERVER_COPY)."""
-    envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.SERVER).first()
-    if envelope is None:
-        raise CaseLocked("no key to this case is available here")
-    return crypto.unwrap_data_key_for_server(
-        envelope.wrapped_key, case_id=case.id, key_id=envelope.holder_id
-    )
-
-
 def message_context(message: Message) -> bytes:
     return crypto.field_context("message", f"{message.case_id}/{message.id}", "body")
 
@@ -78,25 +68,20 @@ def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> byt
 
 
 def case_data_key_for(*, case: Case, actor, private_key: bytes | None) -> bytes | None:
-    """The case's data key from the actor's own copy, else the server's; None when
-    neither is at hand. Opens no content."""
-    own = _data_key_from_own_copy(case, actor, private_key)
-    if own is not None:
-        return own
-    try:
-        return case_data_key(case)
-    except CaseLocked:
-        return None
+    """The case's data key from the actor's own copy; None when they hold none or their
+    key is not in this session. Opens no content."""
+    return _data_key_from_own_copy(case, actor, private_key)
 
 
 def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> CaseContent:
-    """Decrypt a case for a staff member who may read it; audited before decrypting.
-    With the person's private key (from their session) their own copy of the data key
-    is used; otherwise the server's copy, which the move to per-person keys removes."""
-    own = _data_key_from_own_copy(case, actor, private_key)
-    data_key = own or case_data_key(case)  # CaseLocked when neither is there
+    """Decrypt a case for a staff member who may read it, with their own copy of the
+    data key and the private key from their session; audited before decrypting.
+    CaseLocked when they hold no copy (yet) or their key is not in this session."""
+    data_key = _data_key_from_own_copy(case, actor, private_key)
+    if data_key is None:
+        raise CaseLocked("no copy of this case's key is open in this session")
     audit_record(action="complaints.case.decrypted", actor=actor, case=case,
-                 data={"via": "own key" if own else "server key ring"})
+                 data={"via": "own key"})
     contact = ""
     if case.contact_detail:
         contact = crypto.decrypt_text(
@@ -113,15 +98,16 @@ def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = Non
 
 def case_messages_for_reporter(case: Case, *, reporter_private: bytes | None = None
                                ) -> list[DecryptedMessage]:
-    """What the child reads: through their own copy of the case key when their code's
-    key is at hand, otherwise (older cases, server-side checks) the server's copy."""
-    data_key = None
+    """What the child reads, through their own copy of the case key (opened by the key
+    their follow-up code derives). CaseLocked when that key is not at hand."""
+    envelope = None
     if reporter_private is not None:
         envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.REPORTER).first()
-        if envelope is not None:
-            data_key = crypto.unwrap_data_key_with_private(
-                envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter")
-    return _decrypt_messages(case, data_key or case_data_key(case), notes=False)
+    if envelope is None:
+        raise CaseLocked("the child's key to this case is not at hand")
+    data_key = crypto.unwrap_data_key_with_private(
+        envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter")
+    return _decrypt_messages(case, data_key, notes=False)
 
 
 def cases_for_focal_point(user) -> QuerySet[Case]:

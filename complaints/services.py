@@ -19,7 +19,7 @@ from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.keys import case_keys_for_holders
 from complaints.models import Case, CaseEvent, CaseKey, Message
-from complaints.selectors import case_data_key, case_readers, message_context
+from complaints.selectors import case_readers, message_context
 from complaints.throttles import (
     Claim,
     Limit,
@@ -220,13 +220,8 @@ def complaint_receive(
     else:  # pragma: no cover - 25^8 references; five collisions in a row is a bug
         raise RuntimeError("could not allocate a case reference")
 
-    if settings.CASE_SERVER_COPY:
-        # Transitional: the server key ring can open the case too. Off, only the people
-        # the case is routed to, the child and the unit's recovery key can.
-        key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case.id)
-        CaseKey.objects.create(
-            case=case, holder_kind=CaseKey.HolderKind.SERVER, holder_id=key_id, wrapped_key=wrapped
-        )
+    # Only the people the case is routed to, the child and the unit's recovery key
+    # hold a copy of the data key: the server keeps none.
     reporter_copy_create(case=case, data_key=data_key)
     # Per-person copies (issue 6) for the people it is routed to. The oversight unit gets
     # its copies only once a case escalates to it, from a colleague's next sign-in: a
@@ -416,9 +411,7 @@ def case_note(*, case: Case, actor, body: str) -> Message:
 
 def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
     message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
-    if case.public_key:  # no data key needed: the server writes but cannot read
-        message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
-    else:  # a case from before case public keys
-        message.body = crypto.encrypt_text(case_data_key(case), body, context=message_context(message))
+    # Sealed to the case's public key: the server writes but cannot read.
+    message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
     message.save(force_insert=True)
     return message

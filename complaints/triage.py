@@ -19,7 +19,7 @@ from policies.selectors import staff_snapshot
 def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = None) -> Case:
     """Route the case again under the policy version it was received under, with the
     current staff and exclusions. Deadlines do not move. With the actor's private key
-    (or a server copy) the keys follow at once: new readers get a copy, people who may
+    the keys follow at once: new readers get a copy, people who may
     no longer read the case lose theirs."""
     case = Case.objects.select_for_update(of=("self",)).select_related(
         "policy__unit", "about_staff_member"

@@ -266,11 +266,6 @@ FOLLOWUP_CODE_KDF = {
     "iterations": env_int("FOLLOWUP_KDF_ITERATIONS", 2),
     "lanes": 1,
 }
-# Also wrap each new case's data key under the server key ring, so the server can
-# read it. Off (the default), only the people a case is routed to, the child and the
-# unit's recovery key can (complaints/crypto.py). On only while an existing deployment
-# moves over with `manage.py case_keys_migrate`.
-CASE_SERVER_COPY = env_bool("RECOURSE_CASE_SERVER_COPY", False)
 # Argon2id cost of the key that wraps each staff member's private key, derived from
 # their password at every login (64 MiB, 2 passes: about 0.17 s on these machines).
 STAFF_KEY_KDF = {

@@ -27,8 +27,6 @@ QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
 # separately in tests/complaints/test_crypto.py.
 FOLLOWUP_CODE_KDF = {"memory_cost": 1024, "iterations": 1, "lanes": 1}
 STAFF_KEY_KDF = {"memory_cost": 1024, "iterations": 1}
-# Most tests read cases without a person's session key; the proof tests turn it off.
-CASE_SERVER_COPY = False
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -70,22 +70,17 @@ def test_wrong_data_key_fails():
         crypto.decrypt_text(crypto.new_data_key(), blob, context=context)
 
 
-def test_data_key_wrap_is_bound_to_its_case_and_key_id(two_key_ring):
-    data_key = crypto.new_data_key()
-    key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id="case-1")
-    assert key_id == "k2"
-    assert data_key not in wrapped
-    assert crypto.unwrap_data_key_for_server(wrapped, case_id="case-1", key_id="k2") == data_key
+def test_a_server_sealed_value_is_bound_to_its_row_and_names_its_key(two_key_ring, settings):
+    context = crypto.field_context("smsreporter", 1, "phone")
+    blob = crypto.server_seal("+221770000000", context=context)
+    assert b"+221770000000" not in blob and crypto.server_sealed_key_id(blob) == "k2"
+    assert crypto.server_open(blob, context=context) == "+221770000000"
     with pytest.raises(DecryptionError):
-        crypto.unwrap_data_key_for_server(wrapped, case_id="case-2", key_id="k2")
-    with pytest.raises(DecryptionError):  # right key material, wrong id: bound by AAD
-        crypto.unwrap_data_key_for_server(wrapped, case_id="case-1", key_id="k1")
-
-
-def test_unknown_key_id_is_a_clear_error(two_key_ring):
-    _key_id, wrapped = crypto.wrap_data_key_for_server(crypto.new_data_key(), case_id="c")
-    with pytest.raises(UnknownKeyError, match="'gone'"):
-        crypto.unwrap_data_key_for_server(wrapped, case_id="c", key_id="gone")
+        crypto.server_open(blob, context=crypto.field_context("smsreporter", 2, "phone"))
+    settings.RECOURSE_KEYRING = ring_json("k3", k3=b"3" * 32)  # k2 retired before a re-seal
+    crypto._load_keyring.cache_clear()
+    with pytest.raises(UnknownKeyError, match="'k2'"):
+        crypto.server_open(blob, context=context)
 
 
 @pytest.mark.parametrize("text", [

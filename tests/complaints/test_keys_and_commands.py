@@ -12,9 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from complaints import crypto
-from complaints.keys import data_keys_rewrap
-from complaints.models import AuditEvent, CaseKey
-from complaints.selectors import case_content_for_staff
+from complaints.models import AuditEvent
 from complaints.services import complaint_receive
 from policies.models import Membership
 from tests.conftest import staff_reads
@@ -41,26 +39,18 @@ def restore_keyring_cache():
 
 
 @pytest.mark.django_db
-def test_rotate_keys_rewraps_resumably_and_old_key_can_then_go(settings, unit, focal_point,
-                                                             restore_keyring_cache):
-    # Server copies exist only in deployments from before per-person keys; rotation
-    # still re-wraps them (the production key model makes none).
-    settings.CASE_SERVER_COPY = True
+def test_no_case_depends_on_the_key_ring_so_retiring_a_key_loses_none(settings, unit, focal_point, sms,
+                                                                       restore_keyring_cache):
     set_ring(settings, "old", old=b"o" * 32)
-    cases = [receive(unit, narrative=f"story {i}") for i in range(5)]
-    assert set(CaseKey.objects.filter(holder_kind="server").values_list("holder_id", flat=True)) == {"old"}
-
+    cases = [receive(unit, narrative=f"story {i}") for i in range(3)]
+    sms("TST1 they hit me")  # a phone number, a draft and the reply kept for a retry: the ring seals those
     set_ring(settings, "new", old=b"o" * 32, new=b"n" * 32)
-    first = data_keys_rewrap(batch_size=2, max_batches=1)  # interrupted after one batch
-    assert (first.rewrapped, first.remaining) == (2, 3)
     out = StringIO()
-    call_command("rotate_keys", "--batch-size", "2", stdout=out)
-    assert "Re-wrapped 3 data keys under 'new'; 0 still under older keys." in out.getvalue()
-    assert set(CaseKey.objects.filter(holder_kind="server").values_list("holder_id", flat=True)) == {"new"}
-
+    call_command("rotate_keys", "--batch-size", "1", stdout=out)
+    assert "Re-sealed 3 values under 'new'." in out.getvalue()
+    assert AuditEvent.objects.get(action="complaints.keys.rotated").data == {"primary": "new", "count": 3}
     set_ring(settings, "new", new=b"n" * 32)  # the old key is retired
-    for i, case in enumerate(cases):
-        assert case_content_for_staff(case=case, actor=focal_point).narrative == f"story {i}"
+    assert [staff_reads(case, focal_point).narrative for case in cases] == ["story 0", "story 1", "story 2"]
 
 
 @pytest.mark.django_db

@@ -10,16 +10,11 @@ from complaints.models import Case, CaseKey
 from tests.conftest import complaint_data, receipt_from
 
 
-def test_the_suite_runs_the_production_key_model():
-    assert settings.CASE_SERVER_COPY is False
-
-
 @pytest.mark.django_db
-def test_no_server_copy_is_made(file_complaint, unit, focal_point):
+def test_a_case_key_is_wrapped_to_people_only(file_complaint, unit, focal_point):
     file_complaint(unit)
-    assert not CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.SERVER).exists()
-    assert CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER,
-                                  holder_id=str(focal_point.pk)).exists()
+    assert set(CaseKey.objects.values_list("holder_kind", "holder_id")) == {
+        ("user", str(focal_point.pk)), ("reporter", "reporter")}
 
 
 @pytest.mark.django_db
@@ -55,3 +50,18 @@ def test_referring_from_a_browser_without_the_key_explains_itself(
     assert "holds no key to this case" in response.content.decode()
     case.refresh_from_db()
     assert case.status == "assessing" and Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_migrating_a_database_that_still_has_server_copies_stops_and_says_how(file_complaint, unit):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("complaints.migrations.0013_no_server_copy")
+    file_complaint(unit)
+    migration.refuse_server_copies(apps, None)  # nothing to move: the migration goes on
+    CaseKey.objects.create(case=Case.objects.get(), holder_kind="server", holder_id="k1",
+                           wrapped_key=b"from an old release")
+    with pytest.raises(RuntimeError, match="1 cases still have a server copy.*case_keys_migrate"):
+        migration.refuse_server_copies(apps, None)

@@ -144,14 +144,13 @@ def test_escalation_to_oversight_grants_its_copies_at_a_holders_next_login(clien
 
 @pytest.mark.django_db
 def test_adding_a_message_never_unwraps_the_data_key(unit, focal_point, monkeypatch):
-    from complaints import selectors
     from complaints.services import followup_add_message
 
     case = receive(unit)
     def refuse(*args, **kwargs):
         raise AssertionError("the server unwrapped a data key to write")
-    monkeypatch.setattr(selectors, "case_data_key", refuse)
-    monkeypatch.setattr("complaints.services.case_data_key", refuse)
+    monkeypatch.setattr(crypto, "unwrap_data_key_with_private", refuse)
+    monkeypatch.setattr(crypto, "unwrap_private_key", refuse)
     followup_add_message(case=case, body="It happened again.")
     monkeypatch.undo()
     assert child_sees(case) == ["It happened again."]
@@ -175,8 +174,7 @@ def test_a_signed_in_focal_point_reads_through_their_own_key(staff_client, unit,
 
 
 @pytest.mark.django_db
-def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit, focal_point, monkeypatch):
-    from complaints import selectors
+def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit, focal_point):
     from complaints.services import case_reply
     from tests.conftest import complaint_data, receipt_from
 
@@ -186,10 +184,6 @@ def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit
     case_reply(case=case, actor=focal_point, body="We are sorry this happened.")
     client.post(reverse("intake:followup"), {"reference": reference, "code": code})
     assert client.cookies["recourse_fk"]["samesite"] == "Strict"
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the server's copy was used")
-    monkeypatch.setattr(selectors, "case_data_key", refuse)
     page = client.get(reverse("intake:followup_case")).content.decode()
     assert "We are sorry this happened." in page
     client.post(reverse("intake:followup_leave"))
@@ -198,7 +192,6 @@ def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit
 
 @pytest.mark.django_db
 def test_changing_the_password_keeps_every_case_readable(settings, staff_client, unit, focal_point):
-    settings.CASE_SERVER_COPY = False
     staff_key_ready(focal_point)
     case = receive(unit)
     client = staff_client(focal_point)
@@ -214,7 +207,6 @@ def test_changing_the_password_keeps_every_case_readable(settings, staff_client,
 @pytest.mark.django_db
 def test_a_reset_password_means_a_new_key_said_plainly_and_the_queue_shows_what_waits(
         settings, client, staff_client, unit, focal_point):
-    settings.CASE_SERVER_COPY = False
     staff_key_ready(focal_point)
     case = receive(unit)
     focal_point.set_password("reset by the administrator 1")
@@ -242,7 +234,6 @@ def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
     from competencies.models import StaffMember
     from complaints.triage import case_mark_about_staff
 
-    settings.CASE_SERVER_COPY = False
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
     ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
     ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
@@ -250,7 +241,6 @@ def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
     for user in (focal_point, colleague, ombud):
         staff_key_ready(user)
     case = receive(unit)
-    assert not CaseKey.objects.filter(case=case, holder_kind="server").exists()
     private = crypto.unwrap_private_key(focal_point.staff_key.wrapped_private_key, PASSWORD)
     chief = StaffMember.objects.create(unit=unit, name="The chief", user=manager)
     case_mark_about_staff(case=case, actor=focal_point, staff_member=chief, private_key=private)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from complaints import crypto
-from complaints.models import Case, CaseKey
+from complaints.models import Case, CaseKey, StaffKey
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
@@ -48,6 +48,11 @@ class Command(BaseCommand):
             raise CommandError("No unit: run seed_demo first.")
         policy = unit_current_policy(unit)
         focal_ids = list(Membership.objects.filter(unit=unit, role="focal_point").values_list("user_id", flat=True))
+        # As production does: each case's key is wrapped to the unit's focal points (the
+        # demo staff have key pairs), so only their passwords open the synthetic cases.
+        reader_keys = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=focal_ids)}
+        if not reader_keys:
+            raise CommandError(f"No focal point of {unit.code} has a key pair: nobody could read the cases.")
         rng = random.Random(options["seed"])
         statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
         categories = policy_category_codes(policy.categories)  # the same order on every database
@@ -94,9 +99,12 @@ class Command(BaseCommand):
                 case.public_key = crypto.case_keypair(data_key)[0]
                 case.narrative = crypto.encrypt_text(
                     data_key, f"Synthetic case {n}.", context=crypto.field_context("case", case_id, "narrative"))
-                key_id, wrapped = crypto.wrap_data_key_for_server(data_key, case_id=case_id)
                 cases.append(case)
-                keys.append(CaseKey(case_id=case_id, holder_kind="server", holder_id=key_id, wrapped_key=wrapped))
+                keys.extend(
+                    CaseKey(case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
+                            released_at=now, wrapped_key=crypto.wrap_data_key_to_public(
+                                data_key, public_key, case_id=case_id, holder=f"user:{user_id}"))
+                    for user_id, public_key in reader_keys.items())
             with transaction.atomic():
                 Case.objects.bulk_create(cases, batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
