@@ -15,6 +15,7 @@ class ComplaintsConfig(AppConfig):
         # Not a deploy-only check: it must also stop runserver and every management
         # command (an Error fails them), and config/wsgi.py runs it before gunicorn serves.
         checks.register(check_no_debug_in_production, checks.Tags.security)
+        checks.register(check_audit_anchor_file, checks.Tags.security, deploy=True)
         sqlite_file_private()
 
 
@@ -46,6 +47,22 @@ def check_no_debug_in_production(app_configs=None, **kwargs):
                 hint="Unset DJANGO_DEBUG, or run with RECOURSE_ENV=development on your "
                 "own machine only.",
                 id="recourse.E002",
+            )
+        ]
+    return []
+
+
+def check_audit_anchor_file(app_configs=None, **kwargs):
+    """Without an anchor file, deleting the newest audit events is detected only by
+    whoever still has the log lines (verify_audit checks the file)."""
+    if settings.RECOURSE_ENV == "production" and not settings.AUDIT_ANCHOR_FILE:
+        return [
+            checks.Warning(
+                "AUDIT_ANCHOR_FILE is not set: the audit log's anchored heads go to log "
+                "lines only, and verify_audit cannot detect its newest events being deleted.",
+                hint="Set AUDIT_ANCHOR_FILE to a file on a disk that is backed up off the "
+                "host (see .env.example).",
+                id="recourse.W001",
             )
         ]
     return []

@@ -116,6 +116,7 @@ def _production_env(tmp_path: Path, **extra) -> dict:
         "PUBLIC_BASE_URL": "https://recourse.example.org",
         "RECOURSE_KEYRING_FILE": str(ring),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+        "AUDIT_ANCHOR_FILE": str(tmp_path / "audit-anchors.log"),
     })
     env.update(extra)
     return env
@@ -129,6 +130,12 @@ def _manage(env, *args):
 def test_production_settings_pass_check_deploy(tmp_path):
     result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_the_audit_head_is_anchored_nowhere(tmp_path):
+    result = _manage(_production_env(tmp_path, AUDIT_ANCHOR_FILE=""), "check", "--deploy",
+                     "--fail-level", "WARNING")
+    assert result.returncode != 0 and "recourse.W001" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_keyring(tmp_path):
