@@ -1,6 +1,8 @@
 import re
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from policies.categories import category_data, formal_label, policy_category_codes
 from policies.models import (
@@ -131,3 +133,16 @@ class PolicyDraftForm(forms.Form):
                      "retraining_due_days", "outcome_wait_days", "referral_partners",
                      "emergency_contacts", "confidentiality_limits"):
             setattr(policy, name, data[name])
+
+
+class StaffLanguageForm(forms.Form):
+    """The language of a person's staff pages, notices and email."""
+
+    language = forms.ChoiceField(label=_("Language"), required=False)
+
+    def __init__(self, *args, unit_language: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        follow = (_("My unit's language (%(language)s)") % {"language": names[unit_language]}
+                  if unit_language in names else _("My unit's language"))
+        self.fields["language"].choices = [("", follow), *settings.LANGUAGES]

@@ -7,6 +7,7 @@ from policies.models import (
     ChildProtectionPolicy,
     Membership,
     PosterPrint,
+    StaffProfile,
     Unit,
     Urgency,
 )
@@ -140,3 +141,13 @@ def membership_recorded(*, membership: Membership, actor, change: str) -> None:
     if (change in ("added", "changed") and membership.is_active
             and membership.role == Membership.Role.FOCAL_POINT):
         notify_new_reader(membership=membership)
+
+
+def staff_language_set(*, user, language: str) -> StaffProfile:
+    """The language a person reads staff pages, notices and email in; "" follows
+    their unit's language."""
+    profile, _created = StaffProfile.objects.get_or_create(user=user)
+    profile.language = language
+    profile.full_clean(exclude=["user", "alert_phone"])
+    profile.save(update_fields=["language"])
+    return profile

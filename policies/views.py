@@ -7,11 +7,14 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from complaints.keys import ApprovalRefused, reader_approve, readers_waiting
 from complaints.views import verified_staff_required
-from policies.forms import PolicyDraftForm
+from policies.forms import PolicyDraftForm, StaffLanguageForm
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from policies.selectors import poster_print_status, unit_current_policy
 from policies.services import (
@@ -20,7 +23,9 @@ from policies.services import (
     policy_problems,
     policy_publish,
     poster_print_record,
+    staff_language_set,
 )
+from policies.staff_locale import staff_locale_for
 
 
 def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
@@ -130,3 +135,23 @@ def readers(request, code: str):
         return redirect("policies:readers", code=unit.code)
     return render(request, "policies/readers.html", {
         "unit": unit, "waiting": readers_waiting(unit=unit)})
+
+
+@verified_staff_required
+@require_POST
+def staff_language(request):
+    """The person's own language for staff pages, notices and email (blank: their
+    unit's). Saved on their profile, not in the browser's language cookie, which is
+    the child's choice on a shared computer."""
+    form = StaffLanguageForm(request.POST)
+    if form.is_valid():
+        staff_language_set(user=request.user, language=form.cleaned_data["language"])
+        # Said in the language just chosen, which the next page is in.
+        with translation.override(staff_locale_for(request.user).language):
+            messages.success(request, _("Language saved."))
+    else:
+        messages.error(request, _("Choose one of the languages offered."))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("staff:queue")
+    return redirect(target)
