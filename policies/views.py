@@ -56,7 +56,7 @@ def policy_edit(request, code: str):
         if request.method == "POST" and form.is_valid():
             form.apply_to(draft)
             draft.save()
-            messages.success(request, f"Draft version {draft.version} saved.")
+            messages.success(request, _("Draft version %(version)s saved.") % {"version": draft.version})
             return redirect("policies:edit", code=unit.code)
     current = unit_current_policy(unit)
     context = {
@@ -89,9 +89,10 @@ def policy_publish_view(request, code: str):
     try:
         policy_publish(policy=draft, actor=request.user)
     except PolicyError as error:
-        messages.error(request, f"Not published: {error}")
+        messages.error(request, _("Not published: %(why)s") % {"why": error})
     else:
-        messages.success(request, f"Version {draft.version} is published. New cases follow it.")
+        messages.success(request, _("Version %(version)s is published. New cases follow it.")
+                         % {"version": draft.version})
     return redirect("policies:edit", code=unit.code)
 
 
@@ -104,7 +105,7 @@ def poster_print(request, code: str, kind: str):
     try:
         poster_print_record(unit=unit, kind=kind, actor=request.user)
     except PolicyError as error:
-        messages.error(request, f"Not printed: {error}")
+        messages.error(request, _("Not printed: %(why)s") % {"why": error})
         return redirect("policies:edit", code=unit.code)
     url = reverse(f"intake:{kind}", args=[unit.code])
     language = request.POST.get("lang", "")
@@ -123,15 +124,16 @@ def readers(request, code: str):
     if request.method == "POST":
         reader = get_user_model().objects.filter(pk=request.POST.get("reader") or 0).first()
         if reader is None:
-            messages.error(request, "Choose who to approve.")
+            messages.error(request, _("Choose who to approve."))
             return redirect("policies:readers", code=unit.code)
         try:
             reader_approve(unit=unit, reader=reader, approver=request.user)
         except ApprovalRefused as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"{reader.get_username()} can read {unit.code}'s earlier "
-                             "cases once a holder of their keys signs in.")
+            messages.success(request, _("%(person)s can read %(unit_code)s's earlier cases once a "
+                                        "holder of their keys signs in.")
+                             % {"person": reader.get_username(), "unit_code": unit.code})
         return redirect("policies:readers", code=unit.code)
     return render(request, "policies/readers.html", {
         "unit": unit, "waiting": readers_waiting(unit=unit)})
