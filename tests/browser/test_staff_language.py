@@ -8,7 +8,8 @@ from django.utils.dateformat import format as date_format
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.services import complaint_receive
-from policies.models import Membership, Unit
+from policies.models import Membership, StaffProfile, Unit
+from tests.browser.axe import axe_violations, describe
 from tests.conftest import PASSWORD, make_staff, make_unit, totp_now
 
 pytestmark = pytest.mark.browser
@@ -51,7 +52,18 @@ def test_a_french_focal_point_signs_in_to_french_staff_pages_in_dakar_time(
     header.get_by_role("button", name="Sign out").wait_for()
     assert page.get_by_text("Language saved.").is_visible()
     assert page.locator("#staff-time-zone").inner_text() == "Times in Africa/Dakar"
+
+    # The header as axe sees it, on a page of this issue's own (the session carried over).
+    checked = browser.new_context(bypass_csp=True, storage_state=context.storage_state())
     context.close()
+    page = checked.new_page()
+    for language in ("fr", "en"):
+        StaffProfile.objects.filter(user=focal).update(language=language)
+        page.goto(f"{live_server.url}/staff/password/")
+        assert page.locator("html").get_attribute("lang") == language
+        violations = axe_violations(page)
+        assert not violations, describe(violations)
+    checked.close()
 
 
 def unit_zone(unit):
