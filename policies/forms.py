@@ -140,13 +140,9 @@ class PolicyDraftForm(forms.Form):
 
 
 class StaffLanguageForm(forms.Form):
-    """The language of a person's staff pages, notices and email."""
+    """The language of a person's staff pages, notices and email ("": their unit's).
+    The staff header renders the same choice (templates/base_staff.html)."""
 
-    language = forms.ChoiceField(label=_("Language"), required=False)
-
-    def __init__(self, *args, unit_language: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        names = dict(settings.LANGUAGES)
-        follow = (_("My unit's language (%(language)s)") % {"language": names[unit_language]}
-                  if unit_language in names else _("My unit's language"))
-        self.fields["language"].choices = [("", follow), *settings.LANGUAGES]
+    language = forms.ChoiceField(
+        label=_("Language"), required=False,
+        choices=lambda: [("", _("My unit's language")), *settings.LANGUAGES])
