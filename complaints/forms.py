@@ -1,11 +1,12 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from complaints.reply_templates import reply_template_choices
 
 
 class TokenForm(forms.Form):
     token = forms.CharField(
-        label="The 6-digit code your authenticator shows",
+        label=_("The 6-digit code your authenticator shows"),
         max_length=8,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )

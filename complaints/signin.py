@@ -17,6 +17,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import time_format
+from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints import crypto
@@ -42,11 +44,11 @@ class SigninAttempt:
     def refusal(self) -> str:
         """What the login page says once a limit is reached."""
         until = timezone.localtime(self.claim.retry_at)
-        return (
-            f"Too many sign-in attempts, so signing in is paused to protect the account. "
-            f"Please try again after {until:%H:%M} ({until.tzname()}). If you cannot wait, "
-            "your manager or an administrator can help."
-        )
+        return gettext(
+            "Too many sign-in attempts, so signing in is paused to protect the account. "
+            "Please try again after %(time)s (%(zone)s). If you cannot wait, your manager or "
+            "an administrator can help."
+        ) % {"time": time_format(until, "TIME_FORMAT"), "zone": until.tzname()}
 
     @property
     def retry_after_seconds(self) -> int:

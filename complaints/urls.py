@@ -2,6 +2,7 @@ from django.urls import path
 
 from competencies import views as competencies_views
 from complaints import views
+from policies import views as policies_views
 
 app_name = "staff"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("enroll/", views.enroll, name="enroll"),
     path("logout/", views.logout, name="logout"),
     path("password/", views.password_change, name="password_change"),
+    path("language/", policies_views.staff_language, name="language"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/about/", views.case_about, name="case_about"),

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -50,6 +51,7 @@ from complaints.triage import case_mark_about_staff, case_reassign, case_recuse,
 from config.middleware import client_address
 from policies.categories import formal_label
 from policies.models import Membership
+from policies.staff_locale import staff_locale_for, staff_locale_override
 
 QUEUE_PAGE_SIZE = 50
 
@@ -107,9 +109,13 @@ class LoginView(auth_views.LoginView):
                                                   password=form.cleaned_data["password"])
         session_keys.store(self.request, response, session_keys.STAFF, private)
         if renewed:
-            messages.warning(self.request, (
-                "Your password was reset, so you have a new key. Cases you could read before stay "
-                "closed to you until a colleague signs in or the unit's recovery key is used."))
+            # The person is known now: said in their language (StaffLocaleMiddleware saw
+            # nobody signed in when this request began).
+            with staff_locale_override(staff_locale_for(form.get_user())):
+                messages.warning(self.request, _(
+                    "Your password was reset, so you have a new key. Cases you could read before "
+                    "stay closed to you until a colleague signs in or the unit's recovery key is "
+                    "used."))
         return response
 
 
@@ -117,10 +123,10 @@ def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
     """Verify a code, honouring django-otp's throttle on repeated failures."""
     result = totp_verify(device=device, token=form.cleaned_data["token"])
     if result is TokenCheck.THROTTLED:
-        form.add_error("token", "Too many wrong codes. Wait a little, then try again.")
+        form.add_error("token", _("Too many wrong codes. Wait a little, then try again."))
     elif result is TokenCheck.WRONG:
         form.add_error("token",
-                       "That code did not match. Check the time on your phone and try again.")
+                       _("That code did not match. Check the time on your phone and try again."))
     return result is TokenCheck.VERIFIED
 
 
@@ -163,7 +169,7 @@ def enroll(request):
         otp_login(request, device)
         request.session.cycle_key()
         audit_record(action="staff.otp.enrolled", actor=request.user)
-        messages.success(request, "Your authenticator is set up.")
+        messages.success(request, _("Your authenticator is set up."))
         return redirect(_safe_next(request))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
     context = {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "next": _safe_next(request)}
@@ -188,7 +194,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         staff_key_rewrap(user=self.request.user, old_password=form.cleaned_data["old_password"],
                          new_password=form.cleaned_data["new_password1"])
-        messages.success(self.request, "Your password is changed. You can still read your cases.")
+        messages.success(self.request, _("Your password is changed. You can still read your cases."))
         return super().form_valid(form)
 
     def get_success_url(self):

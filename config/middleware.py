@@ -58,3 +58,29 @@ class SameOriginNullOriginMiddleware:
             scheme = "https" if request.is_secure() else "http"
             request.META["HTTP_ORIGIN"] = f"{scheme}://{request.get_host()}"
         return self.get_response(request)
+
+
+class StaffLocaleMiddleware:
+    """Staff pages (/staff/...) in the signed-in person's language and their unit's
+    time zone (policies/staff_locale.py). Runs after authentication. Every other page
+    keeps what LocaleMiddleware chose: a child's pages follow the child's choice, and
+    the sign-in page, before anyone is known, follows the browser's."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if not (request.path.startswith("/staff/") and user is not None
+                and user.is_authenticated):
+            return self.get_response(request)
+        from policies.staff_locale import staff_locale_for, staff_locale_override
+
+        locale = staff_locale_for(user, fallback_language=getattr(request, "LANGUAGE_CODE", None))
+        request.staff_locale = locale
+        request.LANGUAGE_CODE = locale.language
+        with staff_locale_override(locale):
+            response = self.get_response(request)
+        # LocaleMiddleware, outside this one, only sets this header when it is unset.
+        response.headers.setdefault("Content-Language", locale.language)
+        return response

@@ -4,7 +4,6 @@ in django-q2 tasks that carry the notification id only."""
 from __future__ import annotations
 
 import smtplib
-import zoneinfo
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,12 +11,15 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
 from notifications.backends.base import PermanentSendError, TransientSendError
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
+from notifications.gsm import to_gsm
 from notifications.models import Notification
+from policies.staff_locale import staff_locale_for, staff_locale_override, staff_time
 
 # Normal notices: 30 s doubling to an hour, 12 attempts (about five hours).
 MAX_ATTEMPTS = 12
@@ -81,38 +83,40 @@ def enqueue_delivery(notification_id: int) -> None:
 
 
 def _message(notification: Notification) -> tuple[str, str]:
+    """Subject and body, in the active language and zone (the recipient's: _send)."""
     if notification.kind in (Notification.Kind.RETRAINING, Notification.Kind.RETRAINING_OVERDUE):
         return _retraining_message(notification)
     if notification.kind == Notification.Kind.NEW_READER:
         return _new_reader_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
+    facts = {"reference": case.display_reference, "unit": case.unit.name,
+             "unit_code": case.unit.code, "urgency": case.get_urgency_display()}
     if notification.kind == Notification.Kind.NEW_CASE:
-        subject = f"[Recourse] New {case.urgency} case {case.display_reference} ({case.unit.code})"
-        lines = [f"A new case was received for {case.unit.name}.", ""]
+        subject = _("[Recourse] New case %(reference)s (%(unit_code)s, %(urgency)s)") % facts
+        lines = [_("A new case was received for %(unit)s.") % facts, ""]
         if case.acknowledge_due_at:
-            due = timezone.localtime(case.acknowledge_due_at, zoneinfo.ZoneInfo(case.unit.time_zone))
-            due = due.strftime("%Y-%m-%d %H:%M %Z")
-            lines.append(f"Acknowledge it by {due}.")
+            lines.append(_("Acknowledge it by %(due)s.")
+                         % {"due": staff_time(case.acknowledge_due_at)})
     elif notification.kind == Notification.Kind.DANGER:
-        subject = f"[Recourse] DANGER NOW: case {case.display_reference} ({case.unit.code})"
-        lines = ["The child who filed this case says they are in danger now. It is an "
-                 f"emergency case of {case.unit.name}: contact them at once, as the "
-                 "emergency protocol of the policy says.", ""]
+        subject = _("[Recourse] DANGER NOW: case %(reference)s (%(unit_code)s)") % facts
+        lines = [_("The child who filed this case says they are in danger now. It is an "
+                   "emergency case of %(unit)s: contact them at once, as the emergency "
+                   "protocol of the policy says.") % facts, ""]
     elif notification.kind == Notification.Kind.ACCESS_NEEDED:
-        subject = f"[Recourse] Sign in: someone waits to read case {case.display_reference}"
-        lines = ["Someone the policy says must read this case (the oversight unit after an "
-                 f"escalation, or a colleague of {case.unit.name}) cannot open it yet. Your "
-                 "next sign-in passes them the key: please sign in now.", ""]
+        subject = _("[Recourse] Sign in: someone waits to read case %(reference)s") % facts
+        lines = [_("Someone the policy says must read this case (the oversight unit after an "
+                   "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
+                   "sign-in passes them the key: please sign in now.") % facts, ""]
     elif notification.kind == Notification.Kind.ESCALATION:
-        subject = f"[Recourse] Deadline missed on {case.urgency} case {case.display_reference}"
-        lines = [f"A deadline set by the child protection policy of {case.unit.name} has "
-                 "passed, and the case was escalated to you.", ""]
+        subject = _("[Recourse] Deadline missed on case %(reference)s (%(urgency)s)") % facts
+        lines = [_("A deadline set by the child protection policy of %(unit)s has passed, "
+                   "and the case was escalated to you.") % facts, ""]
     else:
-        subject = f"[Recourse] New information on case {case.display_reference}"
-        lines = ["The reporter added information to this case.", ""]
-    lines += ["", f"Open the case after signing in: {link}", "",
-              "This message never contains what the child wrote."]
+        subject = _("[Recourse] New information on case %(reference)s") % facts
+        lines = [_("The reporter added information to this case."), ""]
+    lines += ["", _("Open the case after signing in: %(link)s") % {"link": link}, "",
+              _("This message never contains what the child wrote.")]
     return subject, "\n".join(lines)
 
 
@@ -120,13 +124,15 @@ def _new_reader_message(notification: Notification) -> tuple[str, str]:
     """To the unit's managers and its oversight unit: who became a reader, where."""
     membership = notification.membership
     unit = membership.unit
-    link = settings.PUBLIC_BASE_URL + reverse("policies:readers", args=[unit.code])
-    subject = f"[Recourse] New focal point at {unit.code}: {membership.user.get_username()}"
-    body = (f"{membership.user.get_username()} is now a focal point of {unit.name}. New cases "
-            "reach them from now on. The unit's earlier cases stay closed to them until a "
-            "manager of the unit, or a focal point who already reads them, approves: "
-            f"{link}\n\nIf you did not expect this, tell your administrator and the "
-            "oversight body at once.\n")
+    facts = {"person": membership.user.get_username(), "unit": unit.name,
+             "unit_code": unit.code,
+             "link": settings.PUBLIC_BASE_URL + reverse("policies:readers", args=[unit.code])}
+    subject = _("[Recourse] New focal point at %(unit_code)s: %(person)s") % facts
+    body = (_("%(person)s is now a focal point of %(unit)s. New cases reach them from now "
+              "on. The unit's earlier cases stay closed to them until a manager of the "
+              "unit, or a focal point who already reads them, approves: %(link)s") % facts
+            + "\n\n" + _("If you did not expect this, tell your administrator and the "
+                          "oversight body at once.") + "\n")
     return subject, body
 
 
@@ -135,14 +141,18 @@ def _retraining_message(notification: Notification) -> tuple[str, str]:
     if notification.kind == Notification.Kind.RETRAINING:
         case = notification.case
         unit_code = case.unit.code
-        subject = f"[Recourse] Retraining assigned after case {case.display_reference}"
-        intro = "A complaint was substantiated; retraining on the breached competencies is assigned."
+        subject = (_("[Recourse] Retraining assigned after case %(reference)s")
+                   % {"reference": case.display_reference})
+        intro = _("A complaint was substantiated; retraining on the breached competencies "
+                  "is assigned.")
     else:
-        unit_code = notification.assignment.staff_member.unit.code
-        subject = "[Recourse] A retraining assignment is overdue"
-        intro = "A retraining assignment of your unit passed its due date."
+        assignment = notification.assignment
+        unit_code = assignment.staff_member.unit.code
+        subject = _("[Recourse] A retraining assignment is overdue")
+        intro = (_("A retraining assignment of your unit passed its due date (%(due)s).")
+                 % {"due": date_format(assignment.due_date, "DATE_FORMAT")})
     link = settings.PUBLIC_BASE_URL + reverse("competencies:retraining", args=[unit_code])
-    return subject, f"{intro}\n\nSee it after signing in: {link}\n"
+    return subject, intro + "\n\n" + _("See it after signing in: %(link)s") % {"link": link} + "\n"
 
 
 def notification_retry(notification: Notification) -> RetryPolicy:
@@ -177,7 +187,9 @@ def _send(notification: Notification) -> Done:
         return _send_sms_alert(notification)
     if not notification.recipient.email:
         return Done(status=Notification.Status.SKIPPED, attempted=False)
-    subject, body = _message(notification)
+    # In the recipient's language and zone, whoever's action queued the notice.
+    with staff_locale_override(staff_locale_for(notification.recipient)):
+        subject, body = _message(notification)
     try:
         send_mail(subject, body, None, [notification.recipient.email])
     except smtplib.SMTPRecipientsRefused as exc:
@@ -198,8 +210,15 @@ def _send_sms_alert(notification: Notification) -> Done:
     if profile is None or not profile.alert_phone:
         return Done(status=Notification.Status.SKIPPED, attempted=False)
     case = notification.case
-    link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
-    what = "child in DANGER NOW" if notification.kind == Notification.Kind.DANGER else "EMERGENCY"
-    body = f"Recourse: {what}, case {case.display_reference} at {case.unit.code}. Act now: {link}"
-    get_sms_backend().send(to=profile.alert_phone, body=body)
+    facts = {"reference": case.display_reference, "unit_code": case.unit.code,
+             "link": settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])}
+    with staff_locale_override(staff_locale_for(notification.recipient)):
+        if notification.kind == Notification.Kind.DANGER:
+            body = _("Recourse: child in DANGER NOW, case %(reference)s at %(unit_code)s. "
+                     "Act now: %(link)s") % facts
+        else:
+            body = _("Recourse: EMERGENCY, case %(reference)s at %(unit_code)s. "
+                     "Act now: %(link)s") % facts
+    # GSM-7 keeps the alert on as few segments as the language allows.
+    get_sms_backend().send(to=profile.alert_phone, body=to_gsm(body))
     return Done()

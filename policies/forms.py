@@ -1,6 +1,8 @@
 import re
 
 from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from policies.categories import category_data, formal_label, policy_category_codes
 from policies.models import (
@@ -22,26 +24,27 @@ class PolicyDraftForm(forms.Form):
     assignment_rule = forms.ChoiceField(choices=ChildProtectionPolicy.AssignmentRule.choices)
     oversight_unit = forms.ModelChoiceField(
         queryset=Unit.objects.filter(sector=Unit.Sector.OVERSIGHT, is_active=True), required=False,
-        help_text="Last step of the escalation chain; receives complaints about the manager "
-        "or all focal points.",
+        help_text=_("Last step of the escalation chain; receives complaints about the manager "
+                    "or all focal points."),
     )
     retention_days = forms.IntegerField(min_value=30, max_value=36500)
     retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
     outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
     emergency_contacts = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One number per line: label | number. Children see these first, before "
-        "anything is filed, and whenever they say they are in danger.",
+        help_text=_("One number per line: label | number. Children see these first, before "
+                    "anything is filed, and whenever they say they are in danger."),
     )
     confidentiality_limits = forms.MultipleChoiceField(
         choices=list(CONFIDENTIALITY_LIMITS.items()), required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="When staff must tell someone else what a child said, to keep a child safe. "
-        "Children are told this before they write.",
+        help_text=_("When staff must tell someone else what a child said, to keep a child safe. "
+                    "Children are told this before they write."),
     )
     referral_partners = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="One service per line: name | kind (health, psychosocial, legal_aid, other) | contact",
+        help_text=_("One service per line: name | kind (health, psychosocial, legal_aid, "
+                    "other) | contact"),
     )
 
     def __init__(self, *args, policy: ChildProtectionPolicy, **kwargs):
@@ -72,12 +75,13 @@ class PolicyDraftForm(forms.Form):
         for code in codes:
             self.fields[f"cat_{code}"] = forms.ChoiceField(
                 label=formal_label(code), required=False,
-                choices=[("", "Not handled"), *Urgency.choices],
+                choices=[("", _("Not handled")), *Urgency.choices],
             )
         for urgency in Urgency.values:
             for step in DEADLINE_STEPS:
                 self.fields[f"dl_{urgency}_{step}"] = forms.IntegerField(
-                    label=f"{urgency} · {step} (hours)", required=False, min_value=1, max_value=24 * 365
+                    label=_("%(urgency)s · %(step)s (hours)") % {"urgency": urgency, "step": step},
+                    required=False, min_value=1, max_value=24 * 365
                 )
 
     def clean_referral_partners(self):
@@ -90,7 +94,8 @@ class PolicyDraftForm(forms.Form):
             kind = parts[1] or "other"
             if kind not in PARTNER_KINDS:
                 raise forms.ValidationError(
-                    f"Unknown kind {kind!r}: use one of {', '.join(PARTNER_KINDS)}."
+                    _("Unknown kind %(kind)r: use one of %(kinds)s.")
+                    % {"kind": kind, "kinds": ", ".join(PARTNER_KINDS)}
                 )
             partners.append({"name": parts[0][:120], "kind": kind, "contact": parts[2][:200]})
         return partners
@@ -104,11 +109,12 @@ class PolicyDraftForm(forms.Form):
             number = number.strip()
             if not re.fullmatch(r"\+?[0-9][0-9 ]{1,19}", number):
                 raise forms.ValidationError(
-                    f"{number!r} is not a phone number: write one per line, label | number."
+                    _("%(number)r is not a phone number: write one per line, label | number.")
+                    % {"number": number}
                 )
             contacts.append({"label": label.strip()[:120], "number": number})
         if not contacts:
-            raise forms.ValidationError("Give at least one emergency number.")
+            raise forms.ValidationError(_("Give at least one emergency number."))
         return contacts
 
     def category_fields(self):
@@ -131,3 +137,12 @@ class PolicyDraftForm(forms.Form):
                      "retraining_due_days", "outcome_wait_days", "referral_partners",
                      "emergency_contacts", "confidentiality_limits"):
             setattr(policy, name, data[name])
+
+
+class StaffLanguageForm(forms.Form):
+    """The language of a person's staff pages, notices and email ("": their unit's).
+    The staff header renders the same choice (templates/base_staff.html)."""
+
+    language = forms.ChoiceField(
+        label=_("Language"), required=False,
+        choices=lambda: [("", _("My unit's language")), *settings.LANGUAGES])

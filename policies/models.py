@@ -163,13 +163,17 @@ class Membership(models.Model):
 
 
 class StaffProfile(models.Model):
-    """How to reach a staff member urgently. Staff data, not a child's: still kept out
-    of logs and notices."""
+    """How to reach a staff member urgently, and the language they read. Staff data,
+    not a child's: still kept out of logs and notices."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="staff_profile")
     alert_phone = models.CharField(max_length=32, blank=True,
                                    help_text="Emergency cases are also sent here by SMS.")
+    # Staff pages, notices and email in this language; blank: their unit's language
+    # (policies.staff_locale.staff_locale_for).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True,
+                                help_text="Blank: the language of the person's unit.")
 
 
 class PosterPrint(models.Model):

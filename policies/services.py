@@ -1,5 +1,6 @@
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from policies.categories import default_category_urgencies
 from policies.models import (
@@ -7,6 +8,7 @@ from policies.models import (
     ChildProtectionPolicy,
     Membership,
     PosterPrint,
+    StaffProfile,
     Unit,
     Urgency,
 )
@@ -63,18 +65,19 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
         focal = Membership.objects.filter(unit=policy.unit, role=Membership.Role.FOCAL_POINT,
                                           is_active=True, user__is_active=True)
         if not focal.filter(is_backup=False).exists():
-            problems.append("The unit has no active focal point.")
+            problems.append(gettext("The unit has no active focal point."))
         if not focal.filter(is_backup=True).exists():
-            problems.append("The unit has no backup focal point.")
+            problems.append(gettext("The unit has no backup focal point."))
     if not policy.categories:
-        problems.append("The policy handles no category.")
+        problems.append(gettext("The policy handles no category."))
     if not policy_emergency_contacts(policy):
-        problems.append("The policy gives children no emergency number.")
+        problems.append(gettext("The policy gives children no emergency number."))
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
     for urgency in sorted(needed):
         missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]
         if missing:
-            problems.append(f"No {', '.join(missing)} deadline for {urgency} cases.")
+            problems.append(gettext("No %(steps)s deadline for %(urgency)s cases.")
+                            % {"steps": ", ".join(missing), "urgency": urgency})
     return problems
 
 
@@ -101,7 +104,7 @@ def policy_draft_get_or_create(*, unit: Unit) -> ChildProtectionPolicy:
 def policy_publish(*, policy: ChildProtectionPolicy, actor) -> ChildProtectionPolicy:
     policy = ChildProtectionPolicy.objects.select_for_update().get(pk=policy.pk)
     if policy.published_at:
-        raise PolicyError("This version is already published.")
+        raise PolicyError(gettext("This version is already published."))
     problems = policy_problems(policy)
     if problems:
         raise PolicyError(" ".join(problems))
@@ -119,7 +122,8 @@ def poster_print_record(*, unit: Unit, kind: str, actor) -> PosterPrint:
     policy page can say when a later change makes the paper wrong."""
     policy = unit_current_policy(unit)
     if policy is None:
-        raise PolicyError("The unit has no published policy: its poster would lead nowhere.")
+        raise PolicyError(gettext("The unit has no published policy: its poster would lead "
+                                  "nowhere."))
     return PosterPrint.objects.create(
         unit=unit, policy=policy, kind=PosterPrint.Kind(kind),
         facts=poster_facts(unit=unit, policy=policy), printed_by=actor, printed_at=timezone.now(),
@@ -140,3 +144,13 @@ def membership_recorded(*, membership: Membership, actor, change: str) -> None:
     if (change in ("added", "changed") and membership.is_active
             and membership.role == Membership.Role.FOCAL_POINT):
         notify_new_reader(membership=membership)
+
+
+def staff_language_set(*, user, language: str) -> StaffProfile:
+    """The language a person reads staff pages, notices and email in; "" follows
+    their unit's language."""
+    profile, _created = StaffProfile.objects.get_or_create(user=user)
+    profile.language = language
+    profile.full_clean(exclude=["user", "alert_phone"])
+    profile.save(update_fields=["language"])
+    return profile

@@ -7,11 +7,14 @@ from django.contrib.auth import get_user_model
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from complaints.keys import ApprovalRefused, reader_approve, readers_waiting
 from complaints.views import verified_staff_required
-from policies.forms import PolicyDraftForm
+from policies.forms import PolicyDraftForm, StaffLanguageForm
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from policies.selectors import poster_print_status, unit_current_policy
 from policies.services import (
@@ -20,7 +23,9 @@ from policies.services import (
     policy_problems,
     policy_publish,
     poster_print_record,
+    staff_language_set,
 )
+from policies.staff_locale import staff_locale_for
 
 
 def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
@@ -51,7 +56,7 @@ def policy_edit(request, code: str):
         if request.method == "POST" and form.is_valid():
             form.apply_to(draft)
             draft.save()
-            messages.success(request, f"Draft version {draft.version} saved.")
+            messages.success(request, _("Draft version %(version)s saved.") % {"version": draft.version})
             return redirect("policies:edit", code=unit.code)
     current = unit_current_policy(unit)
     context = {
@@ -84,9 +89,10 @@ def policy_publish_view(request, code: str):
     try:
         policy_publish(policy=draft, actor=request.user)
     except PolicyError as error:
-        messages.error(request, f"Not published: {error}")
+        messages.error(request, _("Not published: %(why)s") % {"why": error})
     else:
-        messages.success(request, f"Version {draft.version} is published. New cases follow it.")
+        messages.success(request, _("Version %(version)s is published. New cases follow it.")
+                         % {"version": draft.version})
     return redirect("policies:edit", code=unit.code)
 
 
@@ -99,7 +105,7 @@ def poster_print(request, code: str, kind: str):
     try:
         poster_print_record(unit=unit, kind=kind, actor=request.user)
     except PolicyError as error:
-        messages.error(request, f"Not printed: {error}")
+        messages.error(request, _("Not printed: %(why)s") % {"why": error})
         return redirect("policies:edit", code=unit.code)
     url = reverse(f"intake:{kind}", args=[unit.code])
     language = request.POST.get("lang", "")
@@ -118,15 +124,36 @@ def readers(request, code: str):
     if request.method == "POST":
         reader = get_user_model().objects.filter(pk=request.POST.get("reader") or 0).first()
         if reader is None:
-            messages.error(request, "Choose who to approve.")
+            messages.error(request, _("Choose who to approve."))
             return redirect("policies:readers", code=unit.code)
         try:
             reader_approve(unit=unit, reader=reader, approver=request.user)
         except ApprovalRefused as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, f"{reader.get_username()} can read {unit.code}'s earlier "
-                             "cases once a holder of their keys signs in.")
+            messages.success(request, _("%(person)s can read %(unit_code)s's earlier cases once a "
+                                        "holder of their keys signs in.")
+                             % {"person": reader.get_username(), "unit_code": unit.code})
         return redirect("policies:readers", code=unit.code)
     return render(request, "policies/readers.html", {
         "unit": unit, "waiting": readers_waiting(unit=unit)})
+
+
+@verified_staff_required
+@require_POST
+def staff_language(request):
+    """The person's own language for staff pages, notices and email (blank: their
+    unit's). Saved on their profile, not in the browser's language cookie, which is
+    the child's choice on a shared computer."""
+    form = StaffLanguageForm(request.POST)
+    if form.is_valid():
+        staff_language_set(user=request.user, language=form.cleaned_data["language"])
+        # Said in the language just chosen, which the next page is in.
+        with translation.override(staff_locale_for(request.user).language):
+            messages.success(request, _("Language saved."))
+    else:
+        messages.error(request, _("Choose one of the languages offered."))
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = reverse("staff:queue")
+    return redirect(target)

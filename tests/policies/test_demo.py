@@ -27,6 +27,15 @@ def test_demo_data_is_ready_to_use_and_seeded_once(settings):
         assert policy.emergency_contacts and unit.recovery_public_key
         if unit != oversight:
             assert policy.oversight_unit == oversight
+    # Dakar's focal points read French and Dakar's time, Spain's Spanish and Madrid's.
+    from django.contrib.auth import get_user_model
+
+    from policies.staff_locale import staff_locale_for
+
+    for username, expected in {"focal.dkr1": ("fr", "Africa/Dakar"),
+                               "manager.cmj3": ("es", "Europe/Madrid")}.items():
+        locale = staff_locale_for(get_user_model().objects.get(username=username))
+        assert (locale.language, locale.zone_name) == expected
     case = complaint_receive(unit=units.get(code="DKR1"), channel="web", language="fr",
                              narrative="x", category="neglect", in_danger=False,
                              about_staff=False, contact_preference="none").case
