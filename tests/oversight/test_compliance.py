@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from complaints.models import Case
 from complaints.services import complaint_receive
-from oversight.selectors import Period, compliance_report
+from oversight.selectors import Linked, Period, compliance_report
 from policies.models import Membership, Unit
 from tests.conftest import make_staff, make_unit
 
@@ -67,17 +67,24 @@ def rows(table):
 def test_each_metric_matches_the_hand_computed_fixture(unit, fixture_cases):
     now, _ = fixture_cases
     tables = report_for([unit], now)
+    # Every share names its denominator. Acknowledge: emergency c5 in time (1 of 1);
+    # urgent c1 in time, c2 late (1 of 2); standard c3 overdue, c4 not due yet (0 of 1).
+    # Resolve: c5 in time; c1 in time, c2 past its 10 days (1 of 2); standard none due.
     assert rows(tables["deadlines"]) == [
-        ["TST1", "emergency", 1, 1, "100%", 1, "100%"],
-        ["TST1", "urgent", 2, 1, "50%", 1, "50%"],
-        ["TST1", "standard", 2, 0, "0%", 0, "—"],
+        ["TST1", "emergency", 1, 1, "100% (1 of 1)", 1, "100% (1 of 1)"],
+        ["TST1", "urgent", 2, 1, "50% (1 of 2)", 1, "50% (1 of 2)"],
+        ["TST1", "standard", 2, 0, "0% (0 of 1)", 0, "—"],
     ]
     # Acknowledged after 2 h, 30 h and 0.5 h: median 2, 90th percentile 2 + 0.8 * 28 = 24.4.
-    assert rows(tables["time_to_acknowledge"]) == [["TST1", 2.0, 24.4]]
+    assert rows(tables["time_to_acknowledge"]) == [["TST1", 3, 2.0, 24.4]]
     # Open now: c2 (20 days), c3 (5), c4 (1), c6 (200); overdue c2, c3, c6; escalated c6.
-    assert rows(tables["open_cases"]) == [["TST1", 4, 2, 1, 0, 1, 3, 1]]
+    # The overdue and escalated counts lead to the lists behind them.
+    assert rows(tables["open_cases"]) == [[
+        "TST1", 4, 2, 1, 0, 1,
+        Linked(3, reverse("oversight:cases", args=["TST1", "overdue"])),
+        Linked(1, reverse("oversight:cases", args=["TST1", "escalated"]))]]
     # Decided in the period: c1 substantiated (told), c5 unsubstantiated (not told).
-    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 0, "50%", "50%"]]
+    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 0, "50% (1 of 2)", "50% (1 of 2)"]]
     assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]
     assert rows(tables["policy_health"]) == [["TST1", 1, "no backup focal point"]]
 
@@ -95,7 +102,10 @@ def test_cross_unit_view_hides_small_counts(unit, fixture_cases):
     tables = report_for([unit], now, cross_unit=True)
     assert rows(tables["deadlines"])[1] == ["TST1", "urgent", "<5", "<5", "—", "<5", "—"]
     assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]  # five is not small
-    assert rows(tables["open_cases"])[0][1] == "<5"
+    # No list behind a hidden count: it would show what "<5" hides.
+    assert rows(tables["open_cases"]) == [["TST1", "<5", "<5", "<5", 0, "<5", "<5", "<5"]]
+    # A median of three acknowledgements would single them out: hidden with the count.
+    assert rows(tables["time_to_acknowledge"]) == [["TST1", "<5", "—", "—"]]
 
 
 @pytest.mark.django_db
@@ -114,12 +124,40 @@ def test_manager_sees_the_review_and_csv_without_content(staff_client, unit, man
 
 
 @pytest.mark.django_db
-def test_custom_period_and_bad_dates_fall_back(staff_client, unit, manager, fixture_cases):
+def test_custom_period_is_whole_days_inclusive(staff_client, unit, manager, fixture_cases):
+    now, cases = fixture_cases
+    day = timezone.localdate(cases["c3"].received_at)
     client = staff_client(manager)
-    ok = client.get(reverse("oversight:compliance"), {"period": "custom", "from": "2026-01-01", "to": "2026-12-31"})
-    assert "2026-01-01 to 2026-12-31" in ok.content.decode()
-    bad = client.get(reverse("oversight:compliance"), {"period": "custom", "from": "nope", "to": "x"})
-    assert bad.status_code == 200 and "last 90 days" in bad.content.decode()
+    page = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
+                                                         "to": day.isoformat()})
+    html = page.content.decode()
+    assert page.status_code == 200 and f"{day.isoformat()} to {day.isoformat()}" in html
+    export = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
+                                                           "to": day.isoformat(), "export": "mix"})
+    assert export.content.decode().splitlines()[1:] == ["TST1,web,en,1"]  # c3 alone
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params, message", [
+    ({"period": "custom", "from": "2026-03-31", "to": "2026-03-01"}, "The end date is before the start date."),
+    ({"period": "custom", "from": "nope", "to": "2026-03-01"}, "Enter a valid date."),
+    ({"period": "custom", "from": "2026-03-01"}, "Give a date (year-month-day) for a custom range."),
+    ({"period": "custom", "from": "2026-03-01", "to": "9999-12-31"}, "Give an end date before the year 9999."),
+    ({"period": "7"}, "Select a valid choice."),
+])
+def test_a_bad_or_inverted_range_is_an_error_not_the_last_90_days(staff_client, unit, manager, fixture_cases,
+                                                                    params, message):
+    client = staff_client(manager)
+    page = client.get(reverse("oversight:compliance"), params)
+    html = page.content.decode()
+    assert page.status_code == 400
+    assert message in html and 'class="error-summary"' in html
+    # No figures at all, for this period or any other.
+    assert "last 90 days" not in html and "<table" not in html and "<svg" not in html
+    # The form comes back as it was filled, to correct.
+    assert f'value="{params.get("from", "")}"' in html
+    export = client.get(reverse("oversight:compliance"), {**params, "export": "deadlines"})
+    assert export.status_code == 400 and not export["Content-Type"].startswith("text/csv")
 
 
 @pytest.mark.django_db
@@ -176,3 +214,37 @@ def test_retraining_metrics_heat_map_and_repeated_staff(unit, focal_point, manag
     assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 3],
                                         [f"{second.number}. {second.title}", 1]]
     assert rows(tables["repeated"]) == [["Officer A", "TST1", 2]]
+
+
+@pytest.mark.django_db
+def test_median_is_shown_across_units_from_five_acknowledgements(unit):
+    now = timezone.now()
+    for hours in (1, 2, 3, 4):
+        case_at(unit, received=now - 2 * D, acknowledged_at=now - 2 * D + hours * H)
+    assert rows(report_for([unit], now, cross_unit=True)["time_to_acknowledge"]) == [["TST1", "<5", "—", "—"]]
+    # The manager of the unit sees their own figures.
+    assert rows(report_for([unit], now)["time_to_acknowledge"]) == [["TST1", 4, 2.5, 3.7]]
+    case_at(unit, received=now - 2 * D, acknowledged_at=now - 2 * D + 5 * H)
+    # 1..5 hours: median 3, 90th percentile 4 + 0.6 * 1 = 4.6.
+    assert rows(report_for([unit], now, cross_unit=True)["time_to_acknowledge"]) == [["TST1", 5, 3.0, 4.6]]
+
+
+@pytest.mark.django_db
+def test_heat_map_counts_breaches_not_follow_up_assignments(unit, manager):
+    from competencies.models import RetrainingAssignment, StaffMember
+    from competencies.services import retraining_complete, sector_competencies
+
+    first = sector_competencies(unit)[0]
+    officer = StaffMember.objects.create(unit=unit, name="Officer A")
+    breach = RetrainingAssignment.objects.create(
+        staff_member=officer, competency=first, competency_title=first.title, facets=["skills", "knowledge"],
+        training_level="basic", case_reference="AAAA1111", due_date=timezone.localdate() + 30 * D)
+    follow_up = retraining_complete(assignment=breach, actor=manager, evaluation={
+        "skills": "below_expectations", "knowledge": "satisfactory"})
+    retraining_complete(assignment=follow_up, actor=manager, evaluation={"skills": "below_expectations"})
+    assert RetrainingAssignment.objects.count() == 3
+    tables = report_for([unit], timezone.now())
+    # One breach of one competency, trained three times.
+    assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 1]]
+    assert rows(tables["retraining"]) == [["TST1", 3, 2, 0]]
+    assert rows(tables["repeated"]) == []  # one case, however often retrained
