@@ -64,6 +64,7 @@ def busy_month(unit, month):
             staff_member=officer, competency=competency, competency_title=competency.title,
             facets=["skills"], training_level="basic", case_reference="AAAA1111",
             due_date=timezone.localdate() + 30 * D)
+    RetrainingAssignment.objects.update(created_at=start + 8 * D)  # assigned in the month
 
 
 @pytest.mark.django_db
@@ -81,6 +82,7 @@ def test_figures_on_the_page_are_the_reviews_figures(staff_client, unit, manager
             assert html_table(html, key) == as_text(table), key
     # The ones with figures worth checking did have rows.
     assert html_table(html, "deadlines") and html_table(html, "outcomes")
+    assert html_table(html, "retraining") == [["TST1", "3", "0", "0"]] and len(html_table(html, "breaches")) == 3
     # And the twelve months up to the report's month.
     tz = unit_time_zone(unit)
     trends = trends_table(compliance_trends(units=[unit], months=months_ending(month, tz), now=now, tz=tz,
