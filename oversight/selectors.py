@@ -117,7 +117,7 @@ class Cell:
         self.cross_unit = cross_unit
 
     def count(self, n: int):
-        return "<5" if self.cross_unit and is_small(n) else n
+        return f"<{SMALL_COUNT}" if self.cross_unit and is_small(n) else n
 
     def share_hidden(self, part: int, whole: int) -> bool:
         return not whole or (self.cross_unit and (is_small(part) or is_small(whole - part)))

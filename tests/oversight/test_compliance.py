@@ -204,3 +204,18 @@ def test_heat_map_counts_breaches_not_follow_up_assignments(unit, manager):
     assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 1]]
     assert rows(tables["retraining"]) == [["TST1", 3, 2, 0]]
     assert rows(tables["repeated"]) == []  # one case, however often retrained
+
+
+def test_chart_and_tables_share_one_small_count_rule():
+    from oversight.charts import deadline_bars
+    from oversight.selectors import SMALL_COUNT, Cell, is_small
+
+    assert [n for n in range(10) if is_small(n)] == list(range(1, SMALL_COUNT))
+    rows = [("emergency", 3, 8), ("urgent", 5, 10), ("standard", 8, 12)]
+    across = deadline_bars(rows, cross_unit=True)
+    cell = Cell(cross_unit=True)
+    # 3 of 8 and 8 of 12 (4 missed) would single children out; 5 of 10 would not.
+    assert [cell.share(met, total) for _u, met, total in rows] == ["—", "50% (5 of 10)", "—"]
+    assert "emergency: hidden: small numbers; urgent: 50% (5/10); standard: hidden: small numbers" in across
+    own = deadline_bars(rows, cross_unit=False)
+    assert "emergency: 38% (3/8)" in own and "standard: 67% (8/12)" in own
