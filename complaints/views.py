@@ -233,12 +233,15 @@ def queue(request):
     focal_only = Membership.objects.filter(
         user=request.user, role=Membership.Role.FOCAL_POINT, is_active=True, unit__is_active=True
     ).exclude(unit_id__in=[m.unit_id for m in managed_units]).select_related("unit")
+    escalated = list(escalated_to_manager(request.user)) if managed_units else []
+    # A manager reads no case; one who is also a focal point handling it may open it.
+    readable = set(cases_for_focal_point(request.user).filter(
+        pk__in=[c.pk for c in escalated]).values_list("pk", flat=True)) if escalated else set()
     return render(
         request,
         "staff/queue.html",
         {"page": page, "show_closed": show_closed, "managed": managed_units,
-         "focal_only": focal_only,
-         "escalated": escalated_to_manager(request.user) if managed_units else []},
+         "focal_only": focal_only, "escalated": escalated, "escalated_readable": readable},
     )
 
 

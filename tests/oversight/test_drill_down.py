@@ -96,3 +96,24 @@ def test_query_count_is_constant_as_the_list_grows(staff_client, unit, focal_poi
     with django_assert_num_queries(len(few.captured_queries)):
         html = drill_down(client, "overdue").content.decode()
     assert len(listed(html)) == 13 and len(linked(html)) == 13
+
+
+@pytest.mark.django_db
+def test_escalated_rows_of_the_staff_home_link_only_for_those_allowed(staff_client, django_user_model,
+                                                                       unit, manager, focal_point):
+    now = timezone.now()
+    escalated = case_at(unit, received=now - 3 * D, escalation_level=2)
+    recused = case_at(unit, received=now - 4 * D, escalation_level=2)
+    case_url = reverse("staff:case", args=[escalated.reference])
+    # The manager alone: the reference, no link (a manager reads no case).
+    html = staff_client(manager).get(reverse("staff:queue")).content.decode()
+    assert escalated.display_reference in html and case_url not in html
+    # A manager who is also a focal point of the unit: a link, except to the recused case.
+    Membership.objects.create(user=focal_point, unit=unit, role=Membership.Role.MANAGER)
+    CaseExclusion.objects.create(case=recused, user=focal_point, reason="recused")
+    client = staff_client(focal_point)
+    html = client.get(reverse("staff:queue")).content.decode()
+    table = html.split('id="escalated"')[1].split("</table>")[0]
+    assert f'<a href="{case_url}">{escalated.display_reference}</a>' in table
+    assert recused.display_reference in table
+    assert reverse("staff:case", args=[recused.reference]) not in table
