@@ -219,3 +219,15 @@ def test_chart_and_tables_share_one_small_count_rule():
     assert "emergency: hidden: small numbers; urgent: 50% (5/10); standard: hidden: small numbers" in across
     own = deadline_bars(rows, cross_unit=False)
     assert "emergency: 38% (3/8)" in own and "standard: 67% (8/12)" in own
+
+
+@pytest.mark.django_db
+def test_csv_exports_carry_the_figures_and_their_denominators(staff_client, unit, manager, fixture_cases):
+    client = staff_client(manager)
+
+    def export(key):
+        return client.get(reverse("oversight:compliance"), {"export": key}).content.decode().splitlines()
+
+    assert export("open_cases")[1] == "TST1,4,2,1,0,1,3,1"  # the linked counts export as numbers
+    assert export("deadlines")[2] == "TST1,urgent,2,1,50% (1 of 2),1,50% (1 of 2)"
+    assert export("trends")[0].startswith("Month,Received,Acknowledged in time")
