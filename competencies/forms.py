@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext as _
 
 from competencies.models import Facet, Rating, StaffMember, TrainingLevel
 
@@ -11,12 +12,16 @@ class StaffMemberForm(forms.ModelForm):
 
 
 class EvaluationForm(forms.Form):
-    """One rating per facet the retraining covered."""
+    """One rating per facet the retraining covered. Nothing is preselected: a rating
+    the manager did not choose would be recorded as if they had."""
 
     def __init__(self, *args, facets, **kwargs):
         super().__init__(*args, **kwargs)
         for facet in facets:
-            self.fields[facet] = forms.ChoiceField(label=Facet(facet).label, choices=Rating.choices)
+            self.fields[facet] = forms.ChoiceField(
+                label=Facet(facet).label, choices=Rating.choices, widget=forms.RadioSelect,
+                error_messages={"required": _("Choose a rating for %(facet)s.") % {
+                    "facet": Facet(facet).label.lower()}})
 
 
 class SubstantiateForm(forms.Form):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class StaffMember(models.Model):
@@ -24,9 +25,9 @@ class StaffMember(models.Model):
 
 
 class Facet(models.TextChoices):
-    KNOWLEDGE = "knowledge", "Knowledge"
-    SKILLS = "skills", "Skills"
-    ATTRIBUTES = "attributes", "Attributes"
+    KNOWLEDGE = "knowledge", _("Knowledge")
+    SKILLS = "skills", _("Skills")
+    ATTRIBUTES = "attributes", _("Attributes")
 
 
 class TrainingLevel(models.TextChoices):
@@ -36,9 +37,9 @@ class TrainingLevel(models.TextChoices):
 
 
 class Rating(models.TextChoices):
-    SATISFACTORY = "satisfactory", "Satisfactory"
-    MEETS_EXPECTATIONS = "meets_expectations", "Meets expectations"
-    BELOW_EXPECTATIONS = "below_expectations", "Below expectations"
+    SATISFACTORY = "satisfactory", _("Satisfactory")
+    MEETS_EXPECTATIONS = "meets_expectations", _("Meets expectations")
+    BELOW_EXPECTATIONS = "below_expectations", _("Below expectations")
 
 
 class CompetencyFramework(models.Model):
@@ -101,3 +102,12 @@ class RetrainingAssignment(models.Model):
     class Meta:
         ordering = ["due_date", "id"]
         indexes = [models.Index(fields=["status", "due_date"])]
+
+    def facet_labels(self) -> list[str]:
+        return [str(Facet(f).label) if f in Facet.values else f for f in self.facets]
+
+    def evaluation_in_words(self) -> list[tuple[str, str]]:
+        """[("Skills", "below expectations"), ...]: what the manager chose, as words."""
+        return [(str(Facet(f).label) if f in Facet.values else f,
+                 str(Rating(r).label).lower() if r in Rating.values else r)
+                for f, r in self.evaluation.items()]

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from competencies.forms import EvaluationForm, StaffMemberForm, SubstantiateForm
@@ -50,7 +51,7 @@ def retraining_complete_view(request, code: str, pk: int):
     assignment = get_object_or_404(RetrainingAssignment, pk=pk, staff_member__unit=unit)
     form = EvaluationForm(request.POST, facets=assignment.facets, prefix=f"a{assignment.pk}")
     if not form.is_valid():
-        messages.error(request, "Rate each facet that was trained.")
+        messages.error(request, _("Nothing was recorded: choose a rating for each facet that was trained."))
     else:
         try:
             follow_up = retraining_complete(assignment=assignment, actor=request.user,
@@ -58,9 +59,9 @@ def retraining_complete_view(request, code: str, pk: int):
         except ComplaintError as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, "Completion recorded." + (
-                " A follow-up assignment was opened for the facets below expectations."
-                if follow_up else ""))
+            messages.success(request, _("Completion recorded. A follow-up assignment was opened for "
+                                        "the facets below expectations.") if follow_up
+                             else _("Completion recorded."))
     return redirect("competencies:retraining", code=unit.code)
 
 

@@ -70,11 +70,25 @@ def verified_staff_required(view):
     return wrapper
 
 
-def _safe_next(request, default: str = "staff:queue") -> str:
+def staff_landing_url(user) -> str:
+    """Where signing in leads when no particular page was asked for. Someone who only
+    manages units lands on their units' compliance summary (their queue is always
+    empty); anyone who is also a focal point lands on the queue, where deadlines run in
+    hours, with the compliance review one link away."""
+    roles = set(Membership.objects.filter(user=user, is_active=True, unit__is_active=True)
+                .values_list("role", flat=True))
+    if roles == {Membership.Role.MANAGER}:
+        return reverse("oversight:compliance")
+    return reverse("staff:queue")
+
+
+def _safe_next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # The bare staff address (the default after the password step) asks for no page.
+    if target and target != reverse("staff:queue") and url_has_allowed_host_and_scheme(
+            target, {request.get_host()}, request.is_secure()):
         return target
-    return reverse(default)
+    return staff_landing_url(request.user)
 
 
 class LoginView(auth_views.LoginView):
@@ -225,12 +239,15 @@ def queue(request):
     focal_only = Membership.objects.filter(
         user=request.user, role=Membership.Role.FOCAL_POINT, is_active=True, unit__is_active=True
     ).exclude(unit_id__in=[m.unit_id for m in managed_units]).select_related("unit")
+    escalated = list(escalated_to_manager(request.user)) if managed_units else []
+    # A manager reads no case; one who is also a focal point handling it may open it.
+    readable = set(cases_for_focal_point(request.user).filter(
+        pk__in=[c.pk for c in escalated]).values_list("pk", flat=True)) if escalated else set()
     return render(
         request,
         "staff/queue.html",
         {"page": page, "show_closed": show_closed, "managed": managed_units,
-         "focal_only": focal_only,
-         "escalated": escalated_to_manager(request.user) if managed_units else []},
+         "focal_only": focal_only, "escalated": escalated, "escalated_readable": readable},
     )
 
 

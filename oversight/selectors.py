@@ -2,7 +2,8 @@
 
 Every figure comes from a fixed set of grouped queries over all units in scope, so
 the number of queries does not grow with cases or units. Cross-unit views (oversight
-staff) show counts from 1 to 4 as "<5", and no share computed from them.
+staff) show counts from 1 to 4 as "<5", and no share, median or percentile computed
+from them (`is_small`, the one small-count rule).
 """
 
 from __future__ import annotations
@@ -15,17 +16,22 @@ from datetime import date, datetime, timedelta
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Q
 from django.db.models.functions import Extract
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from competencies.models import RetrainingAssignment
 from complaints.models import Case
 from policies.models import ChildProtectionPolicy, Membership, Unit, Urgency
+from policies.selectors import unit_time_zone
 from policies.services import policy_problems
 
-SMALL = 5
+# Counts from 1 to SMALL_COUNT - 1 could single out a child in a view across units.
+SMALL_COUNT = 5
 URGENCIES = [str(u) for u in Urgency.values]
-AGE_BUCKETS = [("under 7 days", 0, 7), ("7 to 30 days", 7, 30), ("30 to 90 days", 30, 90),
-               ("over 90 days", 90, None)]
+AGE_BUCKETS = [(gettext_noop("under 7 days"), 0, 7), (gettext_noop("7 to 30 days"), 7, 30),
+               (gettext_noop("30 to 90 days"), 30, 90), (gettext_noop("over 90 days"), 90, None)]
 OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES]
 STALE_DRAFT = timedelta(days=30)
 
@@ -43,6 +49,22 @@ class Period:
     start: datetime
     end: datetime
     label: str
+
+
+@dataclass(frozen=True)
+class Linked:
+    """A figure that leads to the list behind it; prints (and exports) as the figure."""
+
+    value: object
+    href: str
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def is_small(n: int) -> bool:
+    """The small-count rule: 1 to 4 cases could be recognised (none gives nothing away)."""
+    return 0 < n < SMALL_COUNT
 
 
 class PercentileCont(Aggregate):
@@ -66,25 +88,26 @@ def compliance_scope(user) -> tuple[list[Unit], bool]:
     return sorted(managed, key=lambda u: u.name), False
 
 
-def period_from(params, now: datetime) -> Period:
-    choice = params.get("period", "90")
-    if choice == "custom":
-        try:
-            start = date.fromisoformat(params.get("from", ""))
-            end = date.fromisoformat(params.get("to", ""))
-        except ValueError:
-            choice = "90"
-        else:
-            if start <= end:
-                tz = timezone.get_current_timezone()
-                return Period(
-                    start=datetime.combine(start, datetime.min.time(), tz),
-                    end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tz),
-                    label=f"{start.isoformat()} to {end.isoformat()}",
-                )
-            choice = "90"
-    days = int(choice) if choice in {"30", "90", "365"} else 90
-    return Period(start=now - timedelta(days=days), end=now, label=f"last {days} days")
+def period_last_days(days: int, now: datetime) -> Period:
+    return Period(start=now - timedelta(days=days), end=now,
+                  label=_("last %(days)s days") % {"days": days})
+
+
+def period_between(start: date, end: date, tz) -> Period:
+    """Whole days from `start` to `end` inclusive, in the time zone `tz`."""
+    return Period(
+        start=datetime.combine(start, datetime.min.time(), tz),
+        end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tz),
+        label=_("%(start)s to %(end)s") % {"start": start.isoformat(), "end": end.isoformat()},
+    )
+
+
+def review_time_zone(units: list[Unit]):
+    """The units' own zone when they share one; otherwise the site's."""
+    zones = {u.time_zone for u in units}
+    if len(zones) == 1:
+        return unit_time_zone(units[0])
+    return timezone.get_current_timezone()
 
 
 class Cell:
@@ -94,30 +117,41 @@ class Cell:
         self.cross_unit = cross_unit
 
     def count(self, n: int):
-        return "<5" if self.cross_unit and 0 < n < SMALL else n
+        return f"<{SMALL_COUNT}" if self.cross_unit and is_small(n) else n
+
+    def share_hidden(self, part: int, whole: int) -> bool:
+        return not whole or (self.cross_unit and (is_small(part) or is_small(whole - part)))
 
     def share(self, part: int, whole: int):
-        if not whole or (self.cross_unit and (0 < part < SMALL or 0 < whole - part < SMALL)):
+        """"50% (1 of 2)": a share always shows what it is a share of."""
+        if self.share_hidden(part, whole):
             return "—"
-        return f"{round(100 * part / whole)}%"
+        return _("%(percent)s%% (%(part)s of %(whole)s)") % {
+            "percent": round(100 * part / whole), "part": part, "whole": whole}
+
+    def statistic(self, value: float | None, n: int):
+        """A median or percentile of n cases: hidden where n itself would be."""
+        if value is None or (self.cross_unit and is_small(n)):
+            return "—"
+        return round(value, 1)
 
 
-def _percentiles(cases, unit_ids) -> dict[int, tuple[float | None, float | None]]:
-    """Hours from receipt to acknowledgement: median and 90th percentile per unit."""
+def _percentiles(cases) -> dict[int, tuple[float | None, float | None, int]]:
+    """Hours from receipt to acknowledgement per unit: (median, 90th percentile, cases)."""
     acknowledged = cases.filter(acknowledged_at__isnull=False)
     if connection.vendor == "postgresql":
         seconds = Extract(F("acknowledged_at") - F("received_at"), "epoch")
         rows = acknowledged.values("unit_id").annotate(
-            p50=PercentileCont(seconds, 0.5), p90=PercentileCont(seconds, 0.9)
+            p50=PercentileCont(seconds, 0.5), p90=PercentileCont(seconds, 0.9), n=Count("id")
         )
-        return {r["unit_id"]: (r["p50"] / 3600, r["p90"] / 3600) for r in rows}
+        return {r["unit_id"]: (r["p50"] / 3600, r["p90"] / 3600, r["n"]) for r in rows}
     # SQLite (development) has no ordered-set aggregates: one query, computed here.
     durations = defaultdict(list)
     for unit_id, received, acknowledged_at in acknowledged.values_list(
         "unit_id", "received_at", "acknowledged_at"
     ):
         durations[unit_id].append((acknowledged_at - received).total_seconds() / 3600)
-    return {uid: (_quantile(v, 0.5), _quantile(v, 0.9)) for uid, v in durations.items()}
+    return {uid: (_quantile(v, 0.5), _quantile(v, 0.9), len(v)) for uid, v in durations.items()}
 
 
 def _quantile(values: list[float], q: float) -> float | None:
@@ -131,6 +165,8 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross_unit: bool) -> dict:
+    """Every table of the review. In a view of the person's own units (not cross-unit),
+    the overdue and escalated counts link to the list of those cases."""
     cell = Cell(cross_unit)
     unit_ids = [u.pk for u in units]
     names = {u.pk: u.code for u in units}
@@ -149,8 +185,9 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
         res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at"))),
     )
     by_unit_urgency = {(r["unit_id"], r["urgency"]): r for r in deadline_rows}
-    table = Table("deadlines", "Deadlines met, by urgency",
-                  ["Unit", "Urgency", "Cases", "Acknowledged in time", "Share", "Resolved in time", "Share"])
+    table = Table("deadlines", _("Deadlines met, by urgency"),
+                  [_("Unit"), _("Urgency"), _("Cases"), _("Acknowledged in time"), _("Share"),
+                   _("Resolved in time"), _("Share")])
     totals = defaultdict(lambda: defaultdict(int))
     for unit in units:
         for urgency in URGENCIES:
@@ -166,29 +203,29 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
     chart = [(u, totals[u]["ack_met"], totals[u]["ack_eligible"]) for u in URGENCIES]
 
     # Time to acknowledge.
-    percentiles = _percentiles(in_period, unit_ids)
-    table = Table("time_to_acknowledge", "Time to acknowledge (hours)", ["Unit", "Median", "90th percentile"])
+    percentiles = _percentiles(in_period)
+    table = Table("time_to_acknowledge", _("Time to acknowledge (hours)"),
+                  [_("Unit"), _("Cases acknowledged"), _("Median"), _("90th percentile")])
     for unit in units:
-        p50, p90 = percentiles.get(unit.pk, (None, None))
-        table.rows.append([unit.code, _hours(p50), _hours(p90)])
+        p50, p90, n = percentiles.get(unit.pk, (None, None, 0))
+        table.rows.append([unit.code, cell.count(n), cell.statistic(p50, n), cell.statistic(p90, n)])
     tables["time_to_acknowledge"] = table
 
     # Open cases now: by age, overdue, escalated.
     open_cases = Case.objects.filter(unit_id__in=unit_ids, status__in=Case.OPEN_STATUSES)
     age = {f"age_{i}": Count("id", filter=_age_filter(now, low, high))
            for i, (_label, low, high) in enumerate(AGE_BUCKETS)}
-    overdue = (Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
-               | Q(acknowledged_at__isnull=False, resolve_due_at__lt=now))
     open_rows = {r["unit_id"]: r for r in open_cases.values("unit_id").annotate(
-        total=Count("id"), overdue=Count("id", filter=overdue),
-        escalated=Count("id", filter=Q(escalation_level__gt=0)), **age)}
-    table = Table("open_cases", "Open cases now",
-                  ["Unit", "Open", *[label for label, *_ in AGE_BUCKETS], "Overdue", "Escalated"])
+        total=Count("id"), overdue=Count("id", filter=overdue_now(now)),
+        escalated=Count("id", filter=ESCALATED), **age)}
+    table = Table("open_cases", _("Open cases now"),
+                  [_("Unit"), _("Open"), *[_(label) for label, *_bounds in AGE_BUCKETS], _("Overdue"), _("Escalated")])
     for unit in units:
         r = open_rows.get(unit.pk, {})
         table.rows.append([unit.code, cell.count(r.get("total", 0)),
                            *[cell.count(r.get(f"age_{i}", 0)) for i in range(len(AGE_BUCKETS))],
-                           cell.count(r.get("overdue", 0)), cell.count(r.get("escalated", 0))])
+                           _drill_down(cell, unit, "overdue", r.get("overdue", 0)),
+                           _drill_down(cell, unit, "escalated", r.get("escalated", 0))])
     tables["open_cases"] = table
 
     # Outcomes, substantiation rate, child told.
@@ -196,9 +233,9 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
         decided=Count("id", filter=~Q(outcome="")),
         told=Count("id", filter=~Q(outcome="") & Q(outcome_told_at__isnull=False)),
         **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES})}
-    table = Table("outcomes", "Outcomes",
-                  ["Unit", "Decided", *[o.capitalize() for o in OUTCOMES], "Substantiation rate",
-                   "Child told the outcome"])
+    table = Table("outcomes", _("Outcomes"),
+                  [_("Unit"), _("Decided"), *[o.capitalize() for o in OUTCOMES], _("Substantiation rate"),
+                   _("Child told the outcome")])
     for unit in units:
         r = outcome_rows.get(unit.pk, {})
         sub, unsub = r.get("substantiated", 0), r.get("unsubstantiated", 0)
@@ -208,7 +245,7 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
     tables["outcomes"] = table
 
     # Channel and language mix.
-    mix = Table("mix", "Channel and language", ["Unit", "Channel", "Language", "Cases"])
+    mix = Table("mix", _("Channel and language"), [_("Unit"), _("Channel"), _("Language"), _("Cases")])
     for r in in_period.values("unit_id", "channel", "language").annotate(n=Count("id")).order_by(
             "unit_id", "channel", "language"):
         mix.rows.append([names[r["unit_id"]], r["channel"], r["language"], cell.count(r["n"])])
@@ -222,22 +259,24 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
         "staff_member__unit_id").annotate(
         assigned=Count("id"), completed=Count("id", filter=Q(status="completed")),
         overdue=Count("id", filter=Q(status="assigned", due_date__lt=today)))}
-    table = Table("retraining", "Retraining", ["Unit", "Assigned", "Completed", "Overdue"])
+    table = Table("retraining", _("Retraining"), [_("Unit"), _("Assigned"), _("Completed"), _("Overdue")])
     for unit in units:
         r = retraining_rows.get(unit.pk, {})
         table.rows.append([unit.code, cell.count(r.get("assigned", 0)), cell.count(r.get("completed", 0)),
                            cell.count(r.get("overdue", 0))])
     tables["retraining"] = table
 
+    # A breach is one first assignment; a follow-up after a poor evaluation is the same
+    # breach trained again, so it is not counted twice.
     heat = defaultdict(int)
     competencies = {}
-    for r in assignments.values("competency_id", "competency__number", "competency__framework__sector",
+    for r in assignments.filter(follow_up_of__isnull=True).values("competency_id", "competency__number", "competency__framework__sector",
                                 "competency_title", "staff_member__unit_id").annotate(n=Count("id")):
         key = (r["competency__framework__sector"], r["competency__number"])
         competencies[key] = f"{r['competency__number']}. {r['competency_title']}"
         heat[(key, r["staff_member__unit_id"])] += r["n"]
-    table = Table("breaches", "Breached competencies (competency × unit)",
-                  ["Competency", *[u.code for u in units]])
+    table = Table("breaches", _("Breached competencies (competency × unit)"),
+                  [_("Competency"), *[u.code for u in units]])
     for key in sorted(competencies):
         table.rows.append([competencies[key], *[cell.count(heat.get((key, u.pk), 0)) for u in units]])
     tables["breaches"] = table
@@ -246,14 +285,35 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
                 .values("staff_member_id", "staff_member__name", "staff_member__unit__code")
                 .annotate(cases=Count("case_reference", distinct=True)).filter(cases__gte=2)
                 .order_by("-cases", "staff_member__name"))
-    table = Table("repeated", "Staff with two or more substantiated complaints",
-                  ["Staff member", "Unit", "Substantiated complaints"])
+    table = Table("repeated", _("Staff with two or more substantiated complaints"),
+                  [_("Staff member"), _("Unit"), _("Substantiated complaints")])
     for r in repeated:
         table.rows.append([r["staff_member__name"], r["staff_member__unit__code"], cell.count(r["cases"])])
     tables["repeated"] = table
 
     tables["policy_health"] = _policy_health(units, now)
     return {"tables": tables, "ack_chart": chart, "heat": tables["breaches"], "cell": cell}
+
+
+ESCALATED = Q(escalation_level__gt=0)
+
+
+def overdue_now(now: datetime) -> Q:
+    """An open case past the deadline of the step it is at."""
+    return (Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
+            | Q(acknowledged_at__isnull=False, resolve_due_at__lt=now))
+
+
+DRILL_DOWNS = {"overdue": overdue_now, "escalated": lambda now: ESCALATED}
+
+
+def compliance_cases(*, unit: Unit, kind: str, now: datetime):
+    """The open cases behind an overdue or escalated count: metadata only, the columns
+    a list needs and nothing else (no narrative is stored in clear anyway)."""
+    return (Case.objects.filter(DRILL_DOWNS[kind](now), unit=unit, status__in=Case.OPEN_STATUSES)
+            .order_by("received_at")
+            .only("id", "reference", "category", "urgency", "status", "received_at",
+                  "acknowledged_at", "acknowledge_due_at", "resolve_due_at", "escalation_level"))
 
 
 def _age_filter(now, low_days, high_days) -> Q:
@@ -263,8 +323,11 @@ def _age_filter(now, low_days, high_days) -> Q:
     return q
 
 
-def _hours(value: float | None):
-    return "—" if value is None else round(value, 1)
+def _drill_down(cell: Cell, unit: Unit, kind: str, n: int):
+    """Own units only: a list across units would undo the small-count rule."""
+    if cell.cross_unit or not n:
+        return cell.count(n)
+    return Linked(n, reverse("oversight:cases", args=[unit.code, kind]))
 
 
 def _policy_health(units: list[Unit], now: datetime) -> Table:
@@ -278,21 +341,21 @@ def _policy_health(units: list[Unit], now: datetime) -> Table:
                                        is_active=True, user__is_active=True).values(
             "unit_id", "is_backup").annotate(n=Count("id")):
         focal[r["unit_id"]]["backup" if r["is_backup"] else "primary"] += r["n"]
-    table = Table("policy_health", "Policy health", ["Unit", "Policy version", "Problems"])
+    table = Table("policy_health", _("Policy health"), [_("Unit"), _("Policy version"), _("Problems")])
     for unit in units:
         versions = policies.get(unit.pk, [])
         published = max((p for p in versions if p.published_at), key=lambda p: p.version, default=None)
         problems = []
         if not focal[unit.pk]["primary"]:
-            problems.append("no active focal point")
+            problems.append(_("no active focal point"))
         if not focal[unit.pk]["backup"]:
-            problems.append("no backup focal point")
+            problems.append(_("no backup focal point"))
         if published is None:
-            problems.append("no published policy")
+            problems.append(_("no published policy"))
         else:
             problems += [p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)]
         if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
-            problems.append("stale draft (over 30 days)")
+            problems.append(_("stale draft (over 30 days)"))
         table.rows.append([unit.code, published.version if published else "—",
-                           "; ".join(problems) or "OK"])
+                           "; ".join(problems) or _("OK")])
     return table

@@ -3,7 +3,6 @@ unit's sheets in every language, a real decoder (zxing-cpp) reads the QR code of
 rendered page, and the PDF chromium prints from them is a single A4 page."""
 
 import io
-import re
 
 import pytest
 import zxingcpp
@@ -13,20 +12,12 @@ from PIL import Image
 from policies.demo import seed_demo
 from policies.models import Unit
 from policies.services import unit_create_with_policy
+from tests.browser.printing import pdf_pages, print_pdf
 
 pytestmark = pytest.mark.browser
 
 LANGUAGES = ["en", "fr", "es"]
 KINDS = ["poster", "leaflet"]
-
-
-def pdf_pages(pdf: bytes) -> int:
-    """Page objects, not the /Pages tree (chromium writes them uncompressed)."""
-    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
-
-
-def print_pdf(page) -> bytes:
-    return page.pdf(format="A4", prefer_css_page_size=True)
 
 
 def scanned(png: bytes) -> list[str]:

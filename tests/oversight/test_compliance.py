@@ -1,57 +1,13 @@
 """Each metric against a fixture computed by hand (see the comments)."""
 
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from complaints.models import Case
-from complaints.services import complaint_receive
-from oversight.selectors import Period, compliance_report
+from oversight.selectors import Linked, Period, compliance_report
 from policies.models import Membership, Unit
 from tests.conftest import make_staff, make_unit
-
-CANARY = "canary-compliance-51c2"
-H = timedelta(hours=1)
-D = timedelta(days=1)
-
-
-def case_at(unit, *, received, urgency_category="neglect", in_danger=False, **fields):
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative=f"x {CANARY}",
-                             category=urgency_category, in_danger=in_danger, about_staff=False,
-                             contact_preference="none").case
-    policy = case.policy
-    hours = {s: policy.deadline_hours(case.urgency, s) for s in ("acknowledge", "assess", "resolve")}
-    Case.objects.filter(pk=case.pk).update(
-        received_at=received, acknowledge_due_at=received + hours["acknowledge"] * H,
-        assess_due_at=received + hours["assess"] * H, resolve_due_at=received + hours["resolve"] * H,
-        **fields)
-    return Case.objects.get(pk=case.pk)
-
-
-@pytest.fixture
-def fixture_cases(unit, focal_point, manager):
-    now = timezone.now()
-    r1, r2, r3, r4, r5, r6 = (now - 10 * D, now - 20 * D, now - 5 * D, now - D, now - 3 * D, now - 200 * D)
-    return now, {
-        # urgent, acknowledged in 2 h (due 24 h), substantiated in 5 days (due 10), told.
-        "c1": case_at(unit, received=r1, urgency_category="physical_violence", acknowledged_at=r1 + 2 * H,
-                      status="closed", outcome="substantiated", decided_at=r1 + 5 * D,
-                      outcome_told_at=r1 + 6 * D),
-        # urgent, acknowledged in 30 h (late), still investigating past its 10-day resolve date.
-        "c2": case_at(unit, received=r2, urgency_category="physical_violence", acknowledged_at=r2 + 30 * H,
-                      status="investigating"),
-        # standard, never acknowledged, 3-day deadline passed.
-        "c3": case_at(unit, received=r3),
-        # standard, one day old: nothing due yet.
-        "c4": case_at(unit, received=r4),
-        # emergency, acknowledged in 30 min, unsubstantiated in 2 days (due 3), not told.
-        "c5": case_at(unit, received=r5, in_danger=True, acknowledged_at=r5 + H / 2,
-                      status="unsubstantiated", outcome="unsubstantiated", decided_at=r5 + 2 * D),
-        # before the period: open, acknowledged, escalated twice.
-        "c6": case_at(unit, received=r6, acknowledged_at=r6 + H, status="assessing", escalation_level=2),
-    }
+from tests.oversight.conftest import CANARY, D, H, case_at
 
 
 def report_for(units, now, cross_unit=False, days=90):
@@ -67,17 +23,24 @@ def rows(table):
 def test_each_metric_matches_the_hand_computed_fixture(unit, fixture_cases):
     now, _ = fixture_cases
     tables = report_for([unit], now)
+    # Every share names its denominator. Acknowledge: emergency c5 in time (1 of 1);
+    # urgent c1 in time, c2 late (1 of 2); standard c3 overdue, c4 not due yet (0 of 1).
+    # Resolve: c5 in time; c1 in time, c2 past its 10 days (1 of 2); standard none due.
     assert rows(tables["deadlines"]) == [
-        ["TST1", "emergency", 1, 1, "100%", 1, "100%"],
-        ["TST1", "urgent", 2, 1, "50%", 1, "50%"],
-        ["TST1", "standard", 2, 0, "0%", 0, "—"],
+        ["TST1", "emergency", 1, 1, "100% (1 of 1)", 1, "100% (1 of 1)"],
+        ["TST1", "urgent", 2, 1, "50% (1 of 2)", 1, "50% (1 of 2)"],
+        ["TST1", "standard", 2, 0, "0% (0 of 1)", 0, "—"],
     ]
     # Acknowledged after 2 h, 30 h and 0.5 h: median 2, 90th percentile 2 + 0.8 * 28 = 24.4.
-    assert rows(tables["time_to_acknowledge"]) == [["TST1", 2.0, 24.4]]
+    assert rows(tables["time_to_acknowledge"]) == [["TST1", 3, 2.0, 24.4]]
     # Open now: c2 (20 days), c3 (5), c4 (1), c6 (200); overdue c2, c3, c6; escalated c6.
-    assert rows(tables["open_cases"]) == [["TST1", 4, 2, 1, 0, 1, 3, 1]]
+    # The overdue and escalated counts lead to the lists behind them.
+    assert rows(tables["open_cases"]) == [[
+        "TST1", 4, 2, 1, 0, 1,
+        Linked(3, reverse("oversight:cases", args=["TST1", "overdue"])),
+        Linked(1, reverse("oversight:cases", args=["TST1", "escalated"]))]]
     # Decided in the period: c1 substantiated (told), c5 unsubstantiated (not told).
-    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 0, "50%", "50%"]]
+    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 0, "50% (1 of 2)", "50% (1 of 2)"]]
     assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]
     assert rows(tables["policy_health"]) == [["TST1", 1, "no backup focal point"]]
 
@@ -95,7 +58,10 @@ def test_cross_unit_view_hides_small_counts(unit, fixture_cases):
     tables = report_for([unit], now, cross_unit=True)
     assert rows(tables["deadlines"])[1] == ["TST1", "urgent", "<5", "<5", "—", "<5", "—"]
     assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]  # five is not small
-    assert rows(tables["open_cases"])[0][1] == "<5"
+    # No list behind a hidden count: it would show what "<5" hides.
+    assert rows(tables["open_cases"]) == [["TST1", "<5", "<5", "<5", 0, "<5", "<5", "<5"]]
+    # A median of three acknowledgements would single them out: hidden with the count.
+    assert rows(tables["time_to_acknowledge"]) == [["TST1", "<5", "—", "—"]]
 
 
 @pytest.mark.django_db
@@ -114,12 +80,40 @@ def test_manager_sees_the_review_and_csv_without_content(staff_client, unit, man
 
 
 @pytest.mark.django_db
-def test_custom_period_and_bad_dates_fall_back(staff_client, unit, manager, fixture_cases):
+def test_custom_period_is_whole_days_inclusive(staff_client, unit, manager, fixture_cases):
+    now, cases = fixture_cases
+    day = timezone.localdate(cases["c3"].received_at)
     client = staff_client(manager)
-    ok = client.get(reverse("oversight:compliance"), {"period": "custom", "from": "2026-01-01", "to": "2026-12-31"})
-    assert "2026-01-01 to 2026-12-31" in ok.content.decode()
-    bad = client.get(reverse("oversight:compliance"), {"period": "custom", "from": "nope", "to": "x"})
-    assert bad.status_code == 200 and "last 90 days" in bad.content.decode()
+    page = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
+                                                         "to": day.isoformat()})
+    html = page.content.decode()
+    assert page.status_code == 200 and f"{day.isoformat()} to {day.isoformat()}" in html
+    export = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
+                                                           "to": day.isoformat(), "export": "mix"})
+    assert export.content.decode().splitlines()[1:] == ["TST1,web,en,1"]  # c3 alone
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("params, message", [
+    ({"period": "custom", "from": "2026-03-31", "to": "2026-03-01"}, "The end date is before the start date."),
+    ({"period": "custom", "from": "nope", "to": "2026-03-01"}, "Enter a valid date."),
+    ({"period": "custom", "from": "2026-03-01"}, "Give a date (year-month-day) for a custom range."),
+    ({"period": "custom", "from": "2026-03-01", "to": "9999-12-31"}, "Give an end date before the year 9999."),
+    ({"period": "7"}, "Select a valid choice."),
+])
+def test_a_bad_or_inverted_range_is_an_error_not_the_last_90_days(staff_client, unit, manager, fixture_cases,
+                                                                    params, message):
+    client = staff_client(manager)
+    page = client.get(reverse("oversight:compliance"), params)
+    html = page.content.decode()
+    assert page.status_code == 400
+    assert message in html and 'class="error-summary"' in html
+    # No figures at all, for this period or any other.
+    assert "last 90 days" not in html and "<table" not in html and "<svg" not in html
+    # The form comes back as it was filled, to correct.
+    assert f'value="{params.get("from", "")}"' in html
+    export = client.get(reverse("oversight:compliance"), {**params, "export": "deadlines"})
+    assert export.status_code == 400 and not export["Content-Type"].startswith("text/csv")
 
 
 @pytest.mark.django_db
@@ -176,3 +170,64 @@ def test_retraining_metrics_heat_map_and_repeated_staff(unit, focal_point, manag
     assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 3],
                                         [f"{second.number}. {second.title}", 1]]
     assert rows(tables["repeated"]) == [["Officer A", "TST1", 2]]
+
+
+@pytest.mark.django_db
+def test_median_is_shown_across_units_from_five_acknowledgements(unit):
+    now = timezone.now()
+    for hours in (1, 2, 3, 4):
+        case_at(unit, received=now - 2 * D, acknowledged_at=now - 2 * D + hours * H)
+    assert rows(report_for([unit], now, cross_unit=True)["time_to_acknowledge"]) == [["TST1", "<5", "—", "—"]]
+    # The manager of the unit sees their own figures.
+    assert rows(report_for([unit], now)["time_to_acknowledge"]) == [["TST1", 4, 2.5, 3.7]]
+    case_at(unit, received=now - 2 * D, acknowledged_at=now - 2 * D + 5 * H)
+    # 1..5 hours: median 3, 90th percentile 4 + 0.6 * 1 = 4.6.
+    assert rows(report_for([unit], now, cross_unit=True)["time_to_acknowledge"]) == [["TST1", 5, 3.0, 4.6]]
+
+
+@pytest.mark.django_db
+def test_heat_map_counts_breaches_not_follow_up_assignments(unit, manager):
+    from competencies.models import RetrainingAssignment, StaffMember
+    from competencies.services import retraining_complete, sector_competencies
+
+    first = sector_competencies(unit)[0]
+    officer = StaffMember.objects.create(unit=unit, name="Officer A")
+    breach = RetrainingAssignment.objects.create(
+        staff_member=officer, competency=first, competency_title=first.title, facets=["skills", "knowledge"],
+        training_level="basic", case_reference="AAAA1111", due_date=timezone.localdate() + 30 * D)
+    follow_up = retraining_complete(assignment=breach, actor=manager, evaluation={
+        "skills": "below_expectations", "knowledge": "satisfactory"})
+    retraining_complete(assignment=follow_up, actor=manager, evaluation={"skills": "below_expectations"})
+    assert RetrainingAssignment.objects.count() == 3
+    tables = report_for([unit], timezone.now())
+    # One breach of one competency, trained three times.
+    assert rows(tables["breaches"]) == [[f"{first.number}. {first.title}", 1]]
+    assert rows(tables["retraining"]) == [["TST1", 3, 2, 0]]
+    assert rows(tables["repeated"]) == []  # one case, however often retrained
+
+
+def test_chart_and_tables_share_one_small_count_rule():
+    from oversight.charts import deadline_bars
+    from oversight.selectors import SMALL_COUNT, Cell, is_small
+
+    assert [n for n in range(10) if is_small(n)] == list(range(1, SMALL_COUNT))
+    rows = [("emergency", 3, 8), ("urgent", 5, 10), ("standard", 8, 12)]
+    across = deadline_bars(rows, cross_unit=True)
+    cell = Cell(cross_unit=True)
+    # 3 of 8 and 8 of 12 (4 missed) would single children out; 5 of 10 would not.
+    assert [cell.share(met, total) for _u, met, total in rows] == ["—", "50% (5 of 10)", "—"]
+    assert "emergency: hidden: small numbers; urgent: 50% (5/10); standard: hidden: small numbers" in across
+    own = deadline_bars(rows, cross_unit=False)
+    assert "emergency: 38% (3/8)" in own and "standard: 67% (8/12)" in own
+
+
+@pytest.mark.django_db
+def test_csv_exports_carry_the_figures_and_their_denominators(staff_client, unit, manager, fixture_cases):
+    client = staff_client(manager)
+
+    def export(key):
+        return client.get(reverse("oversight:compliance"), {"export": key}).content.decode().splitlines()
+
+    assert export("open_cases")[1] == "TST1,4,2,1,0,1,3,1"  # the linked counts export as numbers
+    assert export("deadlines")[2] == "TST1,urgent,2,1,50% (1 of 2),1,50% (1 of 2)"
+    assert export("trends")[0].startswith("Month,Received,Acknowledged in time")

@@ -30,7 +30,7 @@ def named_patterns(resolver=None, namespace=""):
 def url_for(name, pattern, case, unit):
     kwargs = {}
     for key in pattern.pattern.converters:
-        kwargs[key] = {"reference": case.reference, "code": unit.code, "pk": 1}[key]
+        kwargs[key] = {"reference": case.reference, "code": unit.code, "pk": 1, "kind": "overdue"}[key]
     return reverse(name, kwargs=kwargs)
 
 
