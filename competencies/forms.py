@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Facet, Rating, StaffMember, TrainingLevel
 
@@ -7,6 +8,8 @@ class StaffMemberForm(forms.ModelForm):
     class Meta:
         model = StaffMember
         fields = ["name", "role_title", "in_service_since", "is_active"]
+        labels = {"name": _("Name"), "role_title": _("Role"),
+                  "in_service_since": _("In service since"), "is_active": _("Active")}
         widgets = {"in_service_since": forms.DateInput(attrs={"type": "date"})}
 
 

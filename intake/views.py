@@ -163,7 +163,7 @@ def _complaint_file(request, *, unit, policy, form, within_limit: bool) -> _File
             narrative=data["narrative"],
             category=data["category"],
             in_danger=data["in_danger"] == "yes",
-            about_staff=data["about_staff"] == "yes",
+            about_staff_answer=data["about_staff"],  # yes, no or unsure
             contact_preference=data["contact_preference"],
             contact_detail=data["contact_detail"],
             submission_token=data["submission_token"] or None,

@@ -85,6 +85,8 @@ def _message(notification: Notification) -> tuple[str, str]:
         return _retraining_message(notification)
     if notification.kind == Notification.Kind.NEW_READER:
         return _new_reader_message(notification)
+    if notification.kind == Notification.Kind.ABOUT_STAFF:
+        return _about_staff_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
     if notification.kind == Notification.Kind.NEW_CASE:
@@ -128,6 +130,28 @@ def _new_reader_message(notification: Notification) -> tuple[str, str]:
             f"{link}\n\nIf you did not expect this, tell your administrator and the "
             "oversight body at once.\n")
     return subject, body
+
+
+def _about_staff_message(notification: Notification) -> tuple[str, str]:
+    """To a unit's managers, as its policy asks: a child says a complaint is about someone
+    who works there, or is not sure. Reference, unit, urgency, deadline: managers read
+    no complaint, so no link to it."""
+    case = notification.case
+    zone = zoneinfo.ZoneInfo(case.unit.time_zone)
+    subject = (f"[Recourse] Complaint about someone at {case.unit.code}: "
+               f"case {case.display_reference}")
+    lines = [f"A child filed a {case.urgency} complaint with {case.unit.name} and says it is "
+             "about someone who works there, or is not sure. Your child protection policy "
+             "asks that you be told.", ""]
+    if case.resolve_due_at:
+        due = timezone.localtime(case.resolve_due_at, zone).strftime("%Y-%m-%d %H:%M %Z")
+        lines.append(f"It must be resolved by {due}.")
+    lines += ["Whom it is about is not known yet: the focal point who reads it marks the person "
+              "on the roster, and that person is then kept away from it. Keep your roster "
+              "complete, with staff accounts linked: "
+              + settings.PUBLIC_BASE_URL + reverse("competencies:roster", args=[case.unit.code]),
+              "", "This message never contains what the child wrote."]
+    return subject, "\n".join(lines)
 
 
 def _retraining_message(notification: Notification) -> tuple[str, str]:

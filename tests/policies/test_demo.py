@@ -29,7 +29,7 @@ def test_demo_data_is_ready_to_use_and_seeded_once(settings):
             assert policy.oversight_unit == oversight
     case = complaint_receive(unit=units.get(code="DKR1"), channel="web", language="fr",
                              narrative="x", category="neglect", in_danger=False,
-                             about_staff=False, contact_preference="none").case
+                             about_staff_answer="no", contact_preference="none").case
     assert case.assignee.username == "focal.dkr1"
     out = StringIO()
     call_command("demo_logins", stdout=out)
