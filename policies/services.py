@@ -1,5 +1,6 @@
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from policies.categories import default_category_urgencies
 from policies.models import (
@@ -70,6 +71,11 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
         problems.append("The policy handles no category.")
     if not policy_emergency_contacts(policy):
         problems.append("The policy gives children no emergency number.")
+    to_oversight = ChildProtectionPolicy.AboutStaffRule.OVERSIGHT
+    if to_oversight in (policy.about_staff_yes_rule, policy.about_staff_unsure_rule) and (
+            policy.oversight_unit_id is None):
+        problems.append(_("Complaints about staff are to go to the oversight unit, but the "
+                          "policy names none."))
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
     for urgency in sorted(needed):
         missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]
