@@ -53,7 +53,8 @@ class ComplaintForm(forms.Form):
         label=_("Is this about someone who works there?"),
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Please answer yes, no or I am not sure.")},
+        error_messages={"required": _("Please answer yes, no or I am not sure."),
+                        "invalid_choice": _("Please answer yes, no or I am not sure.")},
     )
     contact_preference = forms.ChoiceField(
         label=_("How can we tell you what happens next?"),
