@@ -35,6 +35,9 @@ class SubstantiateForm(forms.Form):
     def __init__(self, *args, unit, competencies, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff_member"].queryset = StaffMember.objects.filter(unit=unit, is_active=True)
+        # Name and role: StaffMember.__str__ reads the unit, one query per person.
+        self.fields["staff_member"].label_from_instance = (
+            lambda m: f"{m.name} · {m.role_title}" if m.role_title else m.name)
         self.competencies = list(competencies)
         for competency in self.competencies:
             self.fields[f"breach_{competency.pk}"] = forms.MultipleChoiceField(
