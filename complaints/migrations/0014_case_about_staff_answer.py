@@ -13,14 +13,14 @@ def answers_forward(apps, schema_editor):
     never asked, and filed False); about_staff True with a marked subject (staff set it,
     whatever the child said)."""
     Case = apps.get_model("complaints", "Case")
-    Case.objects.filter(about_staff_answer="yes", about_staff_member__isnull=True).update(
+    Case.objects.filter(about_staff=True, about_staff_member__isnull=True).update(
         about_staff_answer="yes")
 
 
 def answers_backward(apps, schema_editor):
     Case = apps.get_model("complaints", "Case")
     Case.objects.filter(Q(about_staff_answer="yes") | Q(about_staff_member__isnull=False)).update(
-        about_staff_answer="yes")
+        about_staff=True)
 
 
 class Migration(migrations.Migration):
