@@ -7,8 +7,8 @@ import re
 from collections import Counter
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from competencies.models import StaffMember
