@@ -265,3 +265,21 @@ def test_the_roster_page_reads_in_a_constant_number_of_queries(staff_client, uni
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_the_admin_cannot_link_an_account_around_the_roster_page(client, django_user_model, unit,
+                                                                 focal_point):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import staff_login
+
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    entry = StaffMember.objects.create(unit=unit, name="Diallo")
+    client.post(f"/admin/competencies/staffmember/{entry.pk}/change/", {
+        "unit": unit.pk, "name": "Diallo", "role_title": "", "is_active": "on",
+        "user": focal_point.pk})
+    entry.refresh_from_db()
+    assert entry.user is None
