@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from competencies.models import (
     Competency,
@@ -170,7 +171,7 @@ def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
     from complaints.triage import case_reroute, case_subject_excluded
 
     if not roster_accounts(staff_member.unit).filter(pk=user.pk).exists():
-        raise ComplaintError("That account is not a member of this unit.")
+        raise ComplaintError(_("That account is not a member of this unit."))
     StaffMember.objects.filter(pk=staff_member.pk).update(user=user)
     staff_member.user = user
     audit_record(action="competencies.roster.linked", actor=actor,
