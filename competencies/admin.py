@@ -8,7 +8,9 @@ class StaffMemberAdmin(admin.ModelAdmin):
     list_display = ("name", "unit", "role_title", "is_active", "user")
     list_filter = ("unit", "is_active")
     search_fields = ("name", "role_title")
-    autocomplete_fields = ("user",)
+    # Linked on the unit's roster page only: that is audited and keeps the account away
+    # from cases already about the person (competencies.services.staff_member_link).
+    readonly_fields = ("user",)
 
 
 class CompetencyInline(admin.TabularInline):

@@ -1,5 +1,5 @@
 from django import forms
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Facet, Rating, StaffMember, TrainingLevel
 
@@ -8,6 +8,8 @@ class StaffMemberForm(forms.ModelForm):
     class Meta:
         model = StaffMember
         fields = ["name", "role_title", "in_service_since", "is_active"]
+        labels = {"name": _("Name"), "role_title": _("Role"),
+                  "in_service_since": _("In service since"), "is_active": _("Active")}
         widgets = {"in_service_since": forms.DateInput(attrs={"type": "date"})}
 
 
@@ -37,6 +39,9 @@ class SubstantiateForm(forms.Form):
     def __init__(self, *args, unit, competencies, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff_member"].queryset = StaffMember.objects.filter(unit=unit, is_active=True)
+        # Name and role: StaffMember.__str__ reads the unit, one query per person.
+        self.fields["staff_member"].label_from_instance = (
+            lambda m: f"{m.name} · {m.role_title}" if m.role_title else m.name)
         self.competencies = list(competencies)
         for competency in self.competencies:
             self.fields[f"breach_{competency.pk}"] = forms.MultipleChoiceField(

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from competencies.models import (
     Competency,
@@ -19,7 +20,7 @@ from competencies.models import (
 from complaints.audit import audit_record
 from complaints.models import Case
 from complaints.services import ComplaintError
-from complaints.triage import case_subject_excluded
+from complaints.triage import case_mark_about_staff
 
 NEW_HIRE = timedelta(days=365)
 
@@ -77,10 +78,13 @@ def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches:
         )
         for b in breaches
     ])
-    Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
-    if staff_member.user_id:
-        # Named with an account: the same exclusion and revocation as marking the subject.
-        case_subject_excluded(case=case, user_id=staff_member.user_id)
+    marked = Case.objects.filter(pk=case.pk).values_list("about_staff_member_id", flat=True).get()
+    if marked != staff_member.pk and staff_member.user_id:
+        # Named now, with an account: the same exclusion, revocation and re-routing as
+        # marking the subject.
+        case_mark_about_staff(case=case, actor=actor, staff_member=staff_member)
+    elif marked != staff_member.pk:
+        Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member)
     audit_record(action="competencies.retraining.assigned", actor=actor, case=case,
                  data={"staff_member": staff_member.pk, "competencies": [b.competency.pk for b in breaches]})
     _notify_managers(case.unit_id, case, kind="retraining")
@@ -143,3 +147,53 @@ def _notify_managers(unit_id: int, case: Case | None, *, kind: str, assignment=N
     managers = list(Membership.objects.filter(unit_id=unit_id, role=Membership.Role.MANAGER,
                                               is_active=True).values_list("user_id", flat=True))
     notify_users(case=case, user_ids=managers, kind=kind, assignment=assignment)
+
+
+# --- The roster and staff accounts ---------------------------------------------------------
+
+
+def roster_accounts(unit):
+    """Staff accounts a roster entry of the unit may be linked to: active members of the
+    unit, focal points and managers alike."""
+    from django.contrib.auth import get_user_model
+
+    return (get_user_model().objects.filter(memberships__unit=unit, memberships__is_active=True,
+                                            is_active=True)
+            .distinct().order_by("username"))
+
+
+@transaction.atomic
+def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
+    """A manager links a roster entry to the person's staff account. From then on that
+    account never sees a complaint about the entry, and cases already marked as about it
+    are routed again at once: the account loses its copy of their key and its
+    assignment (fail safe: a link made late still takes effect)."""
+    from complaints.triage import case_reroute, case_subject_excluded
+
+    if not roster_accounts(staff_member.unit).filter(pk=user.pk).exists():
+        raise ComplaintError(_("That account is not a member of this unit."))
+    StaffMember.objects.filter(pk=staff_member.pk).update(user=user)
+    staff_member.user = user
+    audit_record(action="competencies.roster.linked", actor=actor,
+                 data={"staff_member": staff_member.pk, "user": user.pk,
+                       "unit": staff_member.unit.code})
+    about_them = Case.objects.filter(about_staff_member=staff_member)
+    for case in about_them.filter(status__in=Case.OPEN_STATUSES):
+        case_reroute(case=case, actor=actor,
+                     why="the person it is about was linked to their staff account")
+    for case in about_them.exclude(status__in=Case.OPEN_STATUSES):
+        case_subject_excluded(case=case, user_id=user.pk)
+    return staff_member
+
+
+@transaction.atomic
+def staff_member_unlink(*, staff_member: StaffMember, actor) -> StaffMember:
+    """Undo a link made in error. Exclusions it caused stay (fail safe): nobody regains
+    a case by being unlinked."""
+    previous = staff_member.user_id
+    StaffMember.objects.filter(pk=staff_member.pk).update(user=None)
+    staff_member.user = None
+    audit_record(action="competencies.roster.unlinked", actor=actor,
+                 data={"staff_member": staff_member.pk, "user": previous,
+                       "unit": staff_member.unit.code})
+    return staff_member

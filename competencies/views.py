@@ -8,7 +8,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from competencies.forms import EvaluationForm, StaffMemberForm, SubstantiateForm
 from competencies.models import RetrainingAssignment, StaffMember
-from competencies.services import case_substantiate, retraining_complete, sector_competencies
+from competencies.services import (
+    case_substantiate,
+    retraining_complete,
+    roster_accounts,
+    sector_competencies,
+    staff_member_link,
+    staff_member_unlink,
+)
 from complaints.selectors import case_for_focal_point
 from complaints.services import ComplaintError
 from complaints.views import verified_staff_required
@@ -27,11 +34,36 @@ def roster(request, code: str):
         saved = form.save(commit=False)
         saved.unit = unit
         saved.save()
-        messages.success(request, f"{saved.name} saved.")
+        messages.success(request, _("%(name)s saved.") % {"name": saved.name})
         return redirect("competencies:roster", code=unit.code)
-    members = StaffMember.objects.filter(unit=unit)
+    members = StaffMember.objects.filter(unit=unit).select_related("user")
     return render(request, "competencies/roster.html",
-                  {"unit": unit, "members": members, "form": form, "editing": member})
+                  {"unit": unit, "members": members, "form": form, "editing": member,
+                   "accounts": list(roster_accounts(unit))})
+
+
+@verified_staff_required
+@require_POST
+def roster_link(request, code: str, pk: int):
+    """Link a roster entry to the person's staff account, or unlink it."""
+    unit = _managed_unit(request.user, code)
+    member = get_object_or_404(StaffMember, pk=pk, unit=unit)
+    if request.POST.get("unlink"):
+        staff_member_unlink(staff_member=member, actor=request.user)
+        messages.success(request, _("%(name)s is no longer linked to a staff account. Cases they "
+                                    "were kept away from stay closed to that account.")
+                         % {"name": member.name})
+        return redirect("competencies:roster", code=unit.code)
+    account = roster_accounts(unit).filter(pk=request.POST.get("user") or 0).first()
+    if account is None:
+        messages.error(request, _("Choose a staff account of this unit to link %(name)s to.")
+                       % {"name": member.name})
+        return redirect("competencies:roster", code=unit.code)
+    staff_member_link(staff_member=member, user=account, actor=request.user)
+    messages.success(request, _("%(name)s is linked to the account %(account)s: complaints about "
+                                "them never reach that account.")
+                     % {"name": member.name, "account": account.get_username()})
+    return redirect("competencies:roster", code=unit.code)
 
 
 @verified_staff_required
@@ -66,8 +98,10 @@ def retraining_complete_view(request, code: str, pk: int):
 
 
 def substantiate_form(case, data=None) -> SubstantiateForm:
+    # Prefixed: its element ids must not clash with the other forms of the case page.
     return SubstantiateForm(data=data, unit=case.unit, competencies=sector_competencies(case.unit),
-                            initial={"staff_member": case.about_staff_member_id})
+                            initial={"staff_member": case.about_staff_member_id},
+                            prefix="substantiate")
 
 
 @verified_staff_required

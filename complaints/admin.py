@@ -34,7 +34,7 @@ class CaseAdmin(ReadOnlyAdmin):
     list_filter = ("status", "urgency", "channel", "unit")
     fields = (
         "reference", "unit", "policy", "status", "urgency", "category", "channel",
-        "language", "in_danger", "about_staff", "contact_preference", "received_at",
+        "language", "in_danger", "about_staff_answer", "contact_preference", "received_at",
         "acknowledged_at", "acknowledge_due_at", "assess_due_at", "resolve_due_at",
     )
     readonly_fields = fields

@@ -70,3 +70,33 @@ class ReferForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["to_unit"].queryset = units
         self.fields["partner"].choices = [("", "(not a partner)")] + [(p, p) for p in partners]
+
+
+class AboutWhomForm(forms.Form):
+    """Whom on the unit's roster the complaint is about. Nothing is chosen for the focal
+    point: "nobody / not known" is an answer of its own. Used with prefix="about", so its
+    element ids do not clash with the other forms of the case page."""
+
+    NOBODY = "nobody"
+
+    staff_member = forms.ChoiceField(
+        label=_("The complaint is about"),
+        error_messages={"required": _("Choose a person from the roster, or “Nobody, or not known”."),
+                        "invalid_choice": _("Choose a person from the roster, or “Nobody, or not "
+                                            "known”.")},
+    )
+
+    def __init__(self, *args, roster, **kwargs):
+        kwargs.setdefault("prefix", "about")
+        super().__init__(*args, **kwargs)
+        self.roster = {str(m.pk): m for m in roster}
+        self.fields["staff_member"].choices = [
+            ("", _("Choose…")),
+            (self.NOBODY, _("Nobody on the roster, or not known")),
+            *((pk, f"{m.name} · {m.role_title}" if m.role_title else m.name)
+              for pk, m in self.roster.items()),
+        ]
+
+    def chosen(self):
+        """The StaffMember chosen, or None for "nobody / not known"."""
+        return self.roster.get(self.cleaned_data["staff_member"])

@@ -31,6 +31,13 @@ class Case(models.Model):
         SELF = "self", _("Me")
         SOMEONE_ELSE = "someone_else", _("Someone else (a friend, my child, a child I help)")
 
+    class AboutStaff(models.TextChoices):
+        """The child's answer to "Is this about someone who works there?"."""
+
+        YES = "yes", _("Yes")
+        NO = "no", _("No")
+        UNSURE = "unsure", _("Not sure")
+
     class ContactPreference(models.TextChoices):
         FOLLOW_UP_PAGE = "follow_up_page", _("I will check for answers on this website")
         SMS = "sms", _("Send me a text message (SMS)")
@@ -63,7 +70,10 @@ class Case(models.Model):
     category = models.CharField(max_length=40)
     urgency = models.CharField(max_length=16, choices=Urgency.choices)
     in_danger = models.BooleanField(default=False)
-    about_staff = models.BooleanField(default=False)
+    # What the child answered; blank when nobody asked (the SMS conversation does not
+    # ask) or the answer was not kept (filed before it was: "no" and "not sure" were
+    # both stored as no). Whom staff found it is about is about_staff_member.
+    about_staff_answer = models.CharField(max_length=8, choices=AboutStaff.choices, blank=True)
     # Who the complaint is about: the person filing it, or a child they file for.
     filed_for = models.CharField(max_length=16, choices=FiledFor.choices, default=FiledFor.SELF)
     contact_preference = models.CharField(max_length=16, choices=ContactPreference.choices)
@@ -202,6 +212,9 @@ class CaseExclusion(models.Model):
     class Reason(models.TextChoices):
         SUBJECT = "subject", "The complaint is about this person"
         RECUSED = "recused", "Recused"
+        # A child said it is about someone who works there (or was not sure), and the
+        # policy keeps such complaints away from the primary focal points.
+        POLICY = "policy", "Kept away by the policy (a complaint about staff)"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="exclusions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

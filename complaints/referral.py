@@ -40,7 +40,7 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
         linked = complaint_receive(
             unit=to_unit, channel=case.channel, language=case.language,
             narrative=content.narrative, category=case.category, in_danger=case.in_danger,
-            about_staff=case.about_staff, contact_preference=case.contact_preference,
+            about_staff_answer=case.about_staff_answer, contact_preference=case.contact_preference,
             contact_detail=content.contact_detail, sms_reporter=case.sms_reporter,
             same_child_as=case, filed_for=case.filed_for,
         ).case

@@ -18,7 +18,7 @@ from complaints import crypto
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.keys import case_keys_for_holders
-from complaints.models import Case, CaseEvent, CaseKey, Message
+from complaints.models import Case, CaseEvent, CaseExclusion, CaseKey, Message
 from complaints.selectors import case_readers, message_context
 from complaints.throttles import (
     Claim,
@@ -124,7 +124,7 @@ def complaint_receive(
     narrative: str,
     category: str,
     in_danger: bool,
-    about_staff: bool,
+    about_staff_answer: str,
     contact_preference: str,
     contact_detail: str = "",
     submission_token: str | None = None,
@@ -133,7 +133,8 @@ def complaint_receive(
     filed_for: str = Case.FiledFor.SELF,
 ) -> Receipt:
     """Store a new complaint encrypted, route it under the unit's policy, and queue the
-    focal points' notifications. A repeated submission_token returns the first case."""
+    focal points' notifications. A repeated submission_token returns the first case.
+    `about_staff_answer`: the child's Case.AboutStaff answer, "" when nobody asked."""
     if submission_token:
         existing = Case.objects.filter(submission_token=submission_token).first()
         if existing:
@@ -151,6 +152,9 @@ def complaint_receive(
         language = settings.LANGUAGE_CODE
     if filed_for not in Case.FiledFor.values:
         filed_for = Case.FiledFor.SELF
+    if about_staff_answer not in ("", *Case.AboutStaff.values):
+        raise ValueError(f"about_staff_answer must be a Case.AboutStaff value or '', "
+                         f"not {about_staff_answer!r}")
     policy = unit_current_policy(unit)
     if policy is None or not unit.is_active:
         raise ComplaintError(
@@ -160,7 +164,8 @@ def complaint_receive(
     now = timezone.now()
     staff = staff_snapshot(policy)
     decision = route(
-        policy=policy, category=category, in_danger=in_danger, received_at=now, staff=staff
+        policy=policy, category=category, in_danger=in_danger, received_at=now, staff=staff,
+        about_staff_answer=about_staff_answer,
     )
     case = Case(
         id=uuid.uuid4(),
@@ -171,7 +176,7 @@ def complaint_receive(
         category=category,
         urgency=decision.urgency,
         in_danger=in_danger,
-        about_staff=about_staff,
+        about_staff_answer=about_staff_answer,
         filed_for=filed_for,
         contact_preference=contact_preference,
         routing=decision.as_record(),
@@ -229,10 +234,15 @@ def complaint_receive(
     pool = staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
     readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
     case_keys_for_holders(case=case, data_key=data_key, readers=readers)
+    # Recorded, so that re-routing, grants and the queue keep them away too.
+    CaseExclusion.objects.bulk_create([
+        CaseExclusion(case=case, user_id=user_id, reason=CaseExclusion.Reason.POLICY)
+        for user_id in decision.policy_excluded_ids])
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )
     notify_users(case=case, user_ids=decision.alert_ids, kind=Notification.Kind.NEW_CASE)
+    notify_users(case=case, user_ids=decision.manager_notice_ids, kind=Notification.Kind.ABOUT_STAFF)
     return Receipt(case=case, followup_code=followup_code)
 
 

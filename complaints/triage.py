@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from complaints.audit import audit_record
 from complaints.keys import case_keys_follow_readers, case_keys_revoke
@@ -30,13 +31,17 @@ def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = Non
         policy=case.policy, category=case.category, in_danger=case.in_danger,
         received_at=case.received_at, staff=staff_snapshot(case.policy),
         excluded_ids=excluded, subject_id=subject_id,
+        about_staff_answer=case.about_staff_answer,
     )
     # Opened before any copy goes: the actor may be the one who loses theirs.
     data_key = case_data_key_for(case=case, actor=actor, private_key=private_key)
     # Whoever is excluded loses their copy of the data key at once, in any case.
     if subject_id is not None:
         case_subject_excluded(case=case, user_id=subject_id)
-    case_keys_revoke(case=case, user_ids=excluded)
+    for user_id in decision.policy_excluded_ids:  # e.g. a primary focal point added since
+        CaseExclusion.objects.get_or_create(
+            case=case, user_id=user_id, defaults={"reason": CaseExclusion.Reason.POLICY})
+    case_keys_revoke(case=case, user_ids=set(decision.excluded_ids))
     previous_assignee = case.assignee_id
     case.handling_unit_id = decision.handling_unit_id
     case.assignee_id = decision.assignee_id
@@ -62,14 +67,22 @@ def case_subject_excluded(*, case: Case, user_id: int) -> None:
         audit_record(action="complaints.keys.revoked_subject", case=case, data={"user": user_id})
 
 
+@transaction.atomic
 def case_mark_about_staff(*, case: Case, actor, staff_member,
                           private_key: bytes | None = None) -> Case:
-    """The complaint is about this person on the unit's roster: they never see it."""
-    if staff_member.unit_id != case.unit_id:
-        raise ComplaintError("That person is not on this unit's roster.")
-    Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member, about_staff=True)
-    return case_reroute(case=case, actor=actor, why="the complaint is about a member of staff",
-                        private_key=private_key)
+    """The complaint is about this person on the unit's roster (None: nobody, or not
+    known). When the roster links the person to an account, that account is excluded:
+    its copy of the key goes, it is no longer assigned and is not told again; the case is
+    routed again at once. Clearing or changing the person lifts no exclusion: fail safe."""
+    if staff_member is not None and staff_member.unit_id != case.unit_id:
+        raise ComplaintError(_("That person is not on this unit's roster."))
+    Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member)
+    audit_record(action="complaints.case.subject_marked", actor=actor, case=case,
+                 data={"staff_member": staff_member.pk if staff_member else None,
+                       "linked_account": staff_member.user_id if staff_member else None})
+    why = ("the complaint is about a member of staff" if staff_member is not None
+           else "whom the complaint is about is not known")
+    return case_reroute(case=case, actor=actor, why=why, private_key=private_key)
 
 
 def case_recuse(*, case: Case, actor, reason: str, private_key: bytes | None = None) -> Case:

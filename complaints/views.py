@@ -20,7 +20,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from competencies.models import StaffMember
 from complaints import session_keys
 from complaints.audit import audit_record
-from complaints.forms import AssignForm, NoteForm, ReferForm, ReplyForm, TokenForm, TransitionForm
+from complaints.forms import (
+    AboutWhomForm,
+    AssignForm,
+    NoteForm,
+    ReferForm,
+    ReplyForm,
+    TokenForm,
+    TransitionForm,
+)
 from complaints.keys import (
     case_access_requested,
     readers_waiting,
@@ -279,7 +287,7 @@ def case_detail(request, reference: str):
             "case": case,
             "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
     context = {
-        "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
+        **_about_whom_context(case, request.user),
         "note_form": NoteForm(),
         "refer_form": _refer_form(case) if case.status == Case.Status.ASSESSING else None,
         "substantiate_form": _substantiate_form(case) if case.status == Case.Status.INVESTIGATING else None,
@@ -325,15 +333,32 @@ def case_status(request, reference: str):
 def case_about(request, reference: str):
     """Mark whom on the unit's roster the complaint is about."""
     case = case_for_focal_point(request.user, reference)
-    member = StaffMember.objects.filter(
-        pk=request.POST.get("staff_member") or 0, unit=case.unit, is_active=True
-    ).first()
-    if member is None:
-        messages.error(request, "Choose a person from the unit's roster.")
+    form = AboutWhomForm(request.POST, roster=_active_roster(case))
+    if not form.is_valid():
+        messages.error(request, form.errors["staff_member"][0])
         return redirect("staff:case", reference=case.reference)
-    case_mark_about_staff(case=case, actor=request.user, staff_member=member,
+    case_mark_about_staff(case=case, actor=request.user, staff_member=form.chosen(),
                           private_key=session_private_key(request))
     return _after_reroute(request, case)
+
+
+def _active_roster(case):
+    return StaffMember.objects.filter(unit=case.unit, is_active=True).order_by("name")
+
+
+def _about_whom_context(case, user) -> dict:
+    """What the "whom is it about" part of the case page and the substantiation form
+    need: the roster as a form, and who can fill the roster when it is empty."""
+    roster = list(_active_roster(case))
+    managers = list(Membership.objects.filter(unit=case.unit, role=Membership.Role.MANAGER,
+                                              is_active=True, user__is_active=True)
+                    .values_list("user_id", "user__username").order_by("user__username"))
+    return {
+        "roster": roster,
+        "about_form": AboutWhomForm(roster=roster),
+        "roster_managers": [name for _pk, name in managers],
+        "manages_case_unit": any(pk == user.pk for pk, _name in managers),
+    }
 
 
 @verified_staff_required

@@ -8,7 +8,9 @@ from complaints.services import MAX_TEXT_LENGTH
 from policies.categories import child_label
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
-YES_NO_UNSURE = [("yes", _("Yes")), ("no", _("No")), ("unsure", _("I am not sure"))]
+# The values are Case.AboutStaff's: the answer is stored as given.
+YES_NO_UNSURE = [(Case.AboutStaff.YES, _("Yes")), (Case.AboutStaff.NO, _("No")),
+                 (Case.AboutStaff.UNSURE, _("I am not sure"))]
 
 
 class ComplaintForm(forms.Form):
@@ -51,7 +53,8 @@ class ComplaintForm(forms.Form):
         label=_("Is this about someone who works there?"),
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Please answer yes, no or I am not sure.")},
+        error_messages={"required": _("Please answer yes, no or I am not sure."),
+                        "invalid_choice": _("Please answer yes, no or I am not sure.")},
     )
     contact_preference = forms.ChoiceField(
         label=_("How can we tell you what happens next?"),

@@ -588,7 +588,7 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
         narrative=first,
         category=conversation.category or "other",
         in_danger=in_danger or conversation.in_danger,
-        about_staff=False,
+        about_staff_answer="",  # the SMS conversation does not ask it
         contact_preference=Case.ContactPreference.SMS,
         sms_reporter=reporter,
     )

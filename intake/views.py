@@ -42,7 +42,12 @@ from complaints.throttles import throttle_release
 from config.middleware import client_address
 from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
 from intake.human_check import human_check_required, human_check_state
-from intake.wording import confidentiality_limits_for_child, duration_for_child, status_for_child
+from intake.wording import (
+    about_staff_for_child,
+    confidentiality_limits_for_child,
+    duration_for_child,
+    status_for_child,
+)
 from policies.categories import policy_category_codes
 from policies.selectors import (
     policy_emergency_contacts,
@@ -163,7 +168,7 @@ def _complaint_file(request, *, unit, policy, form, within_limit: bool) -> _File
             narrative=data["narrative"],
             category=data["category"],
             in_danger=data["in_danger"] == "yes",
-            about_staff=data["about_staff"] == "yes",
+            about_staff_answer=data["about_staff"],  # yes, no or unsure
             contact_preference=data["contact_preference"],
             contact_detail=data["contact_detail"],
             submission_token=data["submission_token"] or None,
@@ -190,6 +195,7 @@ def _complaint_page(request, *, unit, policy, form, check=None, status=200):
         "check": check,
         "emergency_contacts": policy_emergency_contacts(policy),
         "confidentiality_limits": confidentiality_limits_for_child(policy.confidentiality_limits),
+        "about_staff_lines": about_staff_for_child(policy),
     }, status=status)
 
 

@@ -37,6 +37,34 @@ def confidentiality_limits_for_child(codes) -> list[str]:
             if isinstance(code, str) and code in CONFIDENTIALITY_LIMITS_FOR_CHILD]
 
 
+def about_staff_for_child(policy) -> list[str]:
+    """Where a complaint about someone who works there goes, in a child's words, from the
+    policy's rules for "yes" and "I am not sure" (shown under that question)."""
+    from policies.models import ChildProtectionPolicy
+
+    Rule = ChildProtectionPolicy.AboutStaffRule
+    # Whole sentences, so that each language orders its own words.
+    sentences = {
+        ("yes", Rule.OVERSIGHT): _("If you answer Yes, your complaint goes to %(oversight)s, "
+                                   "outside this place."),
+        ("unsure", Rule.OVERSIGHT): _("If you answer I am not sure, your complaint goes to "
+                                      "%(oversight)s, outside this place."),
+        ("yes", Rule.BACKUPS_TELL_MANAGER): _("If you answer Yes, a different person than usual "
+                                              "looks after your complaint."),
+        ("unsure", Rule.BACKUPS_TELL_MANAGER): _("If you answer I am not sure, a different person "
+                                                 "than usual looks after your complaint."),
+    }
+    lines = [str(_("You can tell us about someone who works there. Once we know who it is, "
+                   "that person cannot see your complaint."))]
+    oversight = policy.oversight_unit.name if policy.oversight_unit_id else ""
+    for answer, rule in (("yes", policy.about_staff_yes_rule),
+                         ("unsure", policy.about_staff_unsure_rule)):
+        sentence = sentences.get((answer, rule))
+        if sentence is not None and (rule != Rule.OVERSIGHT or oversight):
+            lines.append(str(sentence) % {"oversight": oversight})
+    return lines
+
+
 def status_for_child(status: str) -> str:
     return STATUS_FOR_CHILD.get(status, STATUS_FOR_CHILD[Case.Status.RECEIVED])
 

@@ -19,6 +19,9 @@ class Notification(models.Model):
         ACCESS_NEEDED = "access_needed", "A reader waits for the key: sign in"
         RETRAINING = "retraining", "Retraining assigned"
         RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
+        # To a unit's managers: a child says a complaint is about someone who works
+        # there (or is not sure). Metadata only, like every notice.
+        ABOUT_STAFF = "about_staff", "A complaint about someone who works at the unit"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

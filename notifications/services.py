@@ -88,6 +88,8 @@ def _message(notification: Notification) -> tuple[str, str]:
         return _retraining_message(notification)
     if notification.kind == Notification.Kind.NEW_READER:
         return _new_reader_message(notification)
+    if notification.kind == Notification.Kind.ABOUT_STAFF:
+        return _about_staff_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
     facts = {"reference": case.display_reference, "unit": case.unit.name,
@@ -134,6 +136,27 @@ def _new_reader_message(notification: Notification) -> tuple[str, str]:
             + "\n\n" + _("If you did not expect this, tell your administrator and the "
                           "oversight body at once.") + "\n")
     return subject, body
+
+
+def _about_staff_message(notification: Notification) -> tuple[str, str]:
+    """To a unit's managers, as its policy asks: a child says a complaint is about someone
+    who works there, or is not sure. Reference, unit, urgency, deadline: managers read
+    no complaint, so no link to it."""
+    case = notification.case
+    facts = {"reference": case.display_reference, "unit": case.unit.name,
+             "unit_code": case.unit.code, "urgency": case.get_urgency_display()}
+    subject = _("[Recourse] Complaint about someone at %(unit_code)s: case %(reference)s") % facts
+    lines = [_("A child filed a complaint (%(urgency)s) with %(unit)s and says it is about "
+               "someone who works there, or is not sure. Your child protection policy asks "
+               "that you be told.") % facts, ""]
+    if case.resolve_due_at:
+        lines.append(_("It must be resolved by %(due)s.") % {"due": staff_time(case.resolve_due_at)})
+    roster = settings.PUBLIC_BASE_URL + reverse("competencies:roster", args=[case.unit.code])
+    lines += [_("Whom it is about is not known yet: the focal point who reads it marks the "
+                "person on the roster, and that person is then kept away from it. Keep your "
+                "roster complete, with staff accounts linked: %(link)s") % {"link": roster},
+              "", _("This message never contains what the child wrote.")]
+    return subject, "\n".join(lines)
 
 
 def _retraining_message(notification: Notification) -> tuple[str, str]:

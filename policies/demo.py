@@ -1,7 +1,9 @@
 """Demo data for `make run`: four units of different sectors, each with a focal point,
-a backup focal point and a manager who sign in with a password and a TOTP code."""
+a backup focal point and a manager who sign in with a password and a TOTP code, and a
+staff roster with those three linked to their accounts."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from competencies.models import StaffMember
 from complaints.keys import recovery_key_create, staff_key_create
 from policies.models import Membership, StaffProfile, Unit
 from policies.services import unit_create_with_policy
@@ -33,11 +36,14 @@ def seed_demo() -> tuple[list[str], dict[str, str]]:
     oversight = None
     # The oversight body first: the other units' policies escalate to it.
     for spec in sorted(DEMO_UNITS, key=lambda s: s["sector"] != Unit.Sector.OVERSIGHT):
+        spec = dict(spec)
+        roster = spec.pop("roster", [])
         is_oversight = spec["sector"] == Unit.Sector.OVERSIGHT
         unit = unit_create_with_policy(**spec, oversight_unit=None if is_oversight else oversight)
         if is_oversight:
             oversight = unit
         recovery[unit.code] = recovery_key_create(unit=unit)
+        accounts = {}
         for role, prefix, is_backup in (
             (Membership.Role.FOCAL_POINT, "focal", False),
             (Membership.Role.FOCAL_POINT, "backup", True),
@@ -55,6 +61,14 @@ def seed_demo() -> tuple[list[str], dict[str, str]]:
             if role == Membership.Role.FOCAL_POINT:
                 staff_key_create(user=user, password=DEMO_PASSWORD)
             created.append(username)
+            accounts[prefix] = user
+        # A filled roster, with the staff who have a login linked to it: focal points
+        # can mark whom a complaint is about, and substantiate, from the first run.
+        StaffMember.objects.bulk_create([
+            StaffMember(unit=unit, name=entry["name"], role_title=entry["role_title"],
+                        in_service_since=date.fromisoformat(entry["in_service_since"]),
+                        user=accounts.get(entry.get("account")))
+            for entry in roster])
     admin = User.objects.create_superuser(
         username="admin", password=DEMO_PASSWORD, email="admin@example.org"
     )

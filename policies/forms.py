@@ -27,6 +27,14 @@ class PolicyDraftForm(forms.Form):
         help_text=_("Last step of the escalation chain; receives complaints about the manager "
                     "or all focal points."),
     )
+    about_staff_yes_rule = forms.ChoiceField(
+        choices=ChildProtectionPolicy.AboutStaffRule.choices,
+        label=_("When the child says “yes”"),
+    )
+    about_staff_unsure_rule = forms.ChoiceField(
+        choices=ChildProtectionPolicy.AboutStaffRule.choices,
+        label=_("When the child says “I am not sure”"),
+    )
     retention_days = forms.IntegerField(min_value=30, max_value=36500)
     retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
     outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
@@ -51,6 +59,8 @@ class PolicyDraftForm(forms.Form):
         initial = {
             "assignment_rule": policy.assignment_rule,
             "oversight_unit": policy.oversight_unit_id,
+            "about_staff_yes_rule": policy.about_staff_yes_rule,
+            "about_staff_unsure_rule": policy.about_staff_unsure_rule,
             "retention_days": policy.retention_days,
             "retraining_due_days": policy.retraining_due_days,
             "outcome_wait_days": policy.outcome_wait_days,
@@ -117,6 +127,9 @@ class PolicyDraftForm(forms.Form):
             raise forms.ValidationError(_("Give at least one emergency number."))
         return contacts
 
+    def about_staff_fields(self):
+        return [self["about_staff_yes_rule"], self["about_staff_unsure_rule"]]
+
     def category_fields(self):
         return [self[f"cat_{code}"] for code in self.category_codes]
 
@@ -133,7 +146,8 @@ class PolicyDraftForm(forms.Form):
                       if data[f"dl_{urgency}_{step}"]}
             for urgency in Urgency.values
         }
-        for name in ("assignment_rule", "oversight_unit", "retention_days",
+        for name in ("assignment_rule", "oversight_unit", "about_staff_yes_rule",
+                     "about_staff_unsure_rule", "retention_days",
                      "retraining_due_days", "outcome_wait_days", "referral_partners",
                      "emergency_contacts", "confidentiality_limits"):
             setattr(policy, name, data[name])

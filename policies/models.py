@@ -83,6 +83,17 @@ class ChildProtectionPolicy(models.Model):
         LEAST_LOADED = "least_loaded", "Least loaded focal point"
         ROUND_ROBIN = "round_robin", "Round robin"
 
+    class AboutStaffRule(models.TextChoices):
+        """Where a complaint goes when the child says it is about someone who works at
+        the unit, or is not sure (before anyone knows whom)."""
+
+        USUAL = "usual", _("Route as usual")
+        USUAL_TELL_MANAGER = "usual_manager", _("Route as usual, and tell the unit's manager")
+        BACKUPS_TELL_MANAGER = "backups_manager", _(
+            "Backup focal points only (primary focal points never see it), and tell the "
+            "unit's manager")
+        OVERSIGHT = "oversight", _("Send it to the oversight unit")
+
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="policies")
     version = models.PositiveIntegerField()
     # {"<category code>": "<urgency>"}: the categories this unit handles.
@@ -112,6 +123,13 @@ class ChildProtectionPolicy(models.Model):
         Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="overseen_policies",
         limit_choices_to={"sector": Unit.Sector.OVERSIGHT},
     )
+    # The child's answer to "Is this about someone who works there?": "yes" and "not
+    # sure" each have their rule (routing.route). Versions published before these
+    # rules existed routed both as usual, and say so.
+    about_staff_yes_rule = models.CharField(
+        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER)
+    about_staff_unsure_rule = models.CharField(
+        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -134,6 +152,12 @@ class ChildProtectionPolicy(models.Model):
 
     def deadline_hours(self, urgency: str, step: str) -> int | None:
         return self.deadlines.get(urgency, {}).get(step)
+
+    def about_staff_rule(self, answer: str) -> str | None:
+        """The rule for a child's answer to "about someone who works there?"; None for
+        "no" or no answer."""
+        return {"yes": self.about_staff_yes_rule,
+                "unsure": self.about_staff_unsure_rule}.get(answer)
 
 
 class Membership(models.Model):

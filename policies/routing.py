@@ -6,6 +6,9 @@ Rules, in order:
   urgency; else standard;
 - conflict of interest: the person a complaint is about never receives it; a complaint
   about the unit's manager, or about every focal point, goes to the oversight unit;
+- a child who says it is about someone who works there, or is not sure: the policy's
+  rule for that answer (as usual, as usual and the manager told, backup focal points
+  only and the manager told, or the oversight unit);
 - assignee: a primary focal point (backups when no primary is free), by the policy's
   rule (least loaded, or round robin); an emergency alerts every eligible focal point.
 """
@@ -16,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from policies.models import DEADLINE_STEPS, ChildProtectionPolicy, Urgency
+
+Rule = ChildProtectionPolicy.AboutStaffRule
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,12 @@ class RoutingDecision:
     assignee_id: int | None = None
     alert_ids: tuple[int, ...] = ()
     excluded_ids: tuple[int, ...] = ()
+    # Kept away by the policy's rule for complaints about staff (primary focal points
+    # when only backups may handle them): recorded as exclusions with the case.
+    policy_excluded_ids: tuple[int, ...] = ()
+    # The unit's managers, told (metadata only) when the rule says so.
+    manager_notice_ids: tuple[int, ...] = ()
+    about_staff_rule: str = ""
     reasons: list[str] = field(default_factory=list)
 
     def as_record(self) -> dict:
@@ -61,6 +72,9 @@ class RoutingDecision:
             "assignee_id": self.assignee_id,
             "alert_ids": list(self.alert_ids),
             "excluded_ids": list(self.excluded_ids),
+            "policy_excluded_ids": list(self.policy_excluded_ids),
+            "manager_notice_ids": list(self.manager_notice_ids),
+            "about_staff_rule": self.about_staff_rule,
             "reasons": self.reasons,
         }
 
@@ -74,9 +88,12 @@ def route(
     staff: StaffSnapshot | None = None,
     excluded_ids: frozenset[int] = frozenset(),
     subject_id: int | None = None,
+    about_staff_answer: str = "",
 ) -> RoutingDecision:
     """`subject_id`: the account of the staff member the complaint is about, if any.
-    `excluded_ids`: people who recused themselves or were excluded earlier."""
+    `excluded_ids`: people who recused themselves or were excluded earlier.
+    `about_staff_answer`: the child's "yes", "no" or "unsure" to "Is this about someone
+    who works there?" ("" when not asked)."""
     staff = staff or StaffSnapshot(unit_id=policy.unit_id)
     reasons = [f"Unit {policy.unit.code} under its policy version {policy.version}."]
     urgency = _urgency(policy, category, in_danger, reasons)
@@ -86,6 +103,13 @@ def route(
     if subject_id is not None:
         excluded.add(subject_id)
         reasons.append("The complaint is about a member of staff: that person never sees it.")
+    rule = _about_staff_rule(policy, about_staff_answer, staff, reasons)
+    policy_excluded: set[int] = set()
+    if rule == Rule.BACKUPS_TELL_MANAGER:
+        policy_excluded = {fp.user_id for fp in staff.focal_points if not fp.is_backup}
+        excluded |= policy_excluded
+    manager_notice = (tuple(sorted(set(staff.manager_ids) - excluded))
+                      if rule in (Rule.USUAL_TELL_MANAGER, Rule.BACKUPS_TELL_MANAGER) else ())
     unit_focal_ids = {fp.user_id for fp in staff.focal_points}
     eligible = [fp for fp in staff.focal_points if fp.user_id not in excluded]
 
@@ -94,19 +118,21 @@ def route(
     about_every_focal_point = bool(unit_focal_ids) and subject_id is not None and not (
         unit_focal_ids - {subject_id}
     )
-    if about_manager or about_every_focal_point or not eligible:
+    to_oversight = rule == Rule.OVERSIGHT
+    if about_manager or about_every_focal_point or to_oversight or not eligible:
         if about_manager:
             reasons.append("It is about the unit's manager: it goes to the oversight unit.")
         elif about_every_focal_point:
             reasons.append("It is about every focal point of the unit: it goes to the oversight unit.")
-        else:
+        elif not to_oversight:
             reasons.append("No focal point of the unit can receive it: it goes to the oversight unit.")
         if staff.oversight_unit_id is None:
             reasons.append("The policy names no oversight unit: nobody is assigned. Fix the policy.")
             return RoutingDecision(
                 unit_id=policy.unit_id, policy_id=policy.pk, handling_unit_id=handling_unit_id,
                 urgency=urgency, deadlines=deadlines, excluded_ids=tuple(sorted(excluded)),
-                reasons=reasons,
+                policy_excluded_ids=tuple(sorted(policy_excluded)),
+                manager_notice_ids=manager_notice, about_staff_rule=rule or "", reasons=reasons,
             )
         handling_unit_id = staff.oversight_unit_id
         eligible = [fp for fp in staff.oversight_focal_points if fp.user_id not in excluded]
@@ -115,9 +141,9 @@ def route(
     if assignee is None:
         reasons.append("No focal point is available: nobody is assigned.")
     else:
-        rule = policy.get_assignment_rule_display().lower()
+        how = policy.get_assignment_rule_display().lower()
         kind = "backup" if assignee.is_backup else "primary"
-        reasons.append(f"Assigned to a {kind} focal point ({rule}).")
+        reasons.append(f"Assigned to a {kind} focal point ({how}).")
     alerts: tuple[int, ...] = ()
     if urgency == Urgency.EMERGENCY:
         alerts = tuple(sorted(fp.user_id for fp in eligible))
@@ -133,8 +159,42 @@ def route(
         assignee_id=assignee.user_id if assignee else None,
         alert_ids=alerts,
         excluded_ids=tuple(sorted(excluded)),
+        policy_excluded_ids=tuple(sorted(policy_excluded)),
+        manager_notice_ids=manager_notice,
+        about_staff_rule=rule or "",
         reasons=reasons,
     )
+
+
+ABOUT_STAFF_ANSWERS = {
+    "yes": "The child says it is about someone who works there",
+    "unsure": "The child is not sure whether it is about someone who works there",
+}
+
+RULE_REASONS = {
+    Rule.USUAL: "it is routed as usual; whoever reads it marks whom it is about.",
+    Rule.USUAL_TELL_MANAGER: "it is routed as usual and the unit's manager is told "
+                             "(reference and deadlines only).",
+    Rule.BACKUPS_TELL_MANAGER: "only backup focal points handle it (primary focal points never "
+                               "see it) and the unit's manager is told (reference and deadlines "
+                               "only).",
+    Rule.OVERSIGHT: "it goes to the oversight unit.",
+}
+
+
+def _about_staff_rule(policy, answer: str, staff: StaffSnapshot, reasons: list[str]) -> str | None:
+    """The policy's rule for the child's answer, or None when it has none ("no", not
+    asked). A rule that sends to an oversight unit the policy does not name routes
+    as usual and tells the manager instead: nobody-assigned is never the answer."""
+    rule = policy.about_staff_rule(answer)
+    if rule is None:
+        return None
+    if rule == Rule.OVERSIGHT and staff.oversight_unit_id is None:
+        reasons.append(f"{ABOUT_STAFF_ANSWERS[answer]}. The policy sends such complaints to the "
+                       "oversight unit but names none: " + RULE_REASONS[Rule.USUAL_TELL_MANAGER])
+        return Rule.USUAL_TELL_MANAGER
+    reasons.append(f"{ABOUT_STAFF_ANSWERS[answer]}. Under the policy, {RULE_REASONS[rule]}")
+    return rule
 
 
 def _urgency(policy, category: str, in_danger: bool, reasons: list[str]) -> str:

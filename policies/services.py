@@ -72,6 +72,11 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
         problems.append(gettext("The policy handles no category."))
     if not policy_emergency_contacts(policy):
         problems.append(gettext("The policy gives children no emergency number."))
+    to_oversight = ChildProtectionPolicy.AboutStaffRule.OVERSIGHT
+    if to_oversight in (policy.about_staff_yes_rule, policy.about_staff_unsure_rule) and (
+            policy.oversight_unit_id is None):
+        problems.append(gettext("Complaints about staff are to go to the oversight unit, but "
+                                "the policy names none."))
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
     for urgency in sorted(needed):
         missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]

@@ -63,7 +63,7 @@ def settled_content(page) -> str:
 
 def filed(unit) -> tuple[str, str]:
     receipt = complaint_receive(unit=unit, channel="web", language="en", narrative=STORY,
-                                category="neglect", in_danger=False, about_staff=True,
+                                category="neglect", in_danger=False, about_staff_answer="yes",
                                 contact_preference="follow_up_page")
     return receipt.case.display_reference, receipt.followup_code
 

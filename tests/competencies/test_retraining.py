@@ -26,7 +26,7 @@ CANARY = "canary-retraining-7f3a"
 def investigating(unit, focal_point):
     case = complaint_receive(unit=unit, channel="web", language="en",
                              narrative=f"The officer slapped me. {CANARY}", category="physical_violence",
-                             in_danger=False, about_staff=True, contact_preference="none").case
+                             in_danger=False, about_staff_answer="yes", contact_preference="none").case
     for status in ("acknowledged", "assessing", "investigating"):
         case_transition(case=case, actor=focal_point, to_status=status)
     case.refresh_from_db()
@@ -143,7 +143,8 @@ def test_manager_pages_and_notices_never_carry_the_childs_words(
     fp = staff_client(focal_point)
     competency = sector_competencies(investigating.unit).first()
     response = fp.post(reverse("staff:case_substantiate", args=[investigating.reference]), {
-        "staff_member": officer.pk, "reason": "Two witnesses", f"breach_{competency.pk}": ["skills"]})
+        "substantiate-staff_member": officer.pk, "substantiate-reason": "Two witnesses",
+        f"substantiate-breach_{competency.pk}": ["skills"]})
     assert response.status_code == 302
     assert RetrainingAssignment.objects.count() == 1
     fp.logout()

@@ -18,7 +18,7 @@ from tests.conftest import staff_reads
 def receive(unit):
     return complaint_receive(
         unit=unit, channel="web", language="en", narrative="they took my papers",
-        category="neglect", in_danger=False, about_staff=False, contact_preference="none",
+        category="neglect", in_danger=False, about_staff_answer="no", contact_preference="none",
     ).case
 
 

@@ -10,7 +10,7 @@ from tests.conftest import child_sees, make_staff, staff_reads
 
 def receive(unit, language="en"):
     return complaint_receive(unit=unit, channel="web", language=language, narrative="x",
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="follow_up_page").case
 
 
@@ -104,7 +104,7 @@ def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, 
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     StaffProfile.objects.create(user=colleague, alert_phone="+221779999999")
     case = complaint_receive(unit=unit, channel="web", language="en", narrative="He is hitting me now",
-                             category="physical_violence", in_danger=True, about_staff=True,
+                             category="physical_violence", in_danger=True, about_staff_answer="yes",
                              contact_preference="none").case
     for notification in Notification.objects.all():
         notification_deliver(notification.pk)

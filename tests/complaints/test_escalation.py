@@ -26,7 +26,7 @@ def chain(db, django_user_model, unit, focal_point, manager):
 
 def receive(unit, in_danger=False):
     return complaint_receive(unit=unit, channel="web", language="fr", narrative="Il m'a frappé.",
-                             category="neglect", in_danger=in_danger, about_staff=False,
+                             category="neglect", in_danger=in_danger, about_staff_answer="no",
                              contact_preference="follow_up_page").case
 
 

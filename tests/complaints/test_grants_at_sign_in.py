@@ -16,7 +16,7 @@ from tests.conftest import PASSWORD, make_staff
 
 def receive(unit, count: int) -> list:
     return [complaint_receive(unit=unit, channel="web", language="en", narrative="A story.",
-                              category="neglect", in_danger=False, about_staff=False,
+                              category="neglect", in_danger=False, about_staff_answer="no",
                               contact_preference="none").case for _ in range(count)]
 
 

@@ -21,7 +21,7 @@ from tests.conftest import staff_reads
 def receive(unit, narrative="text"):
     return complaint_receive(
         unit=unit, channel="web", language="en", narrative=narrative, category="neglect",
-        in_danger=False, about_staff=False, contact_preference="none",
+        in_danger=False, about_staff_answer="no", contact_preference="none",
     ).case
 
 

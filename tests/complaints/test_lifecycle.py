@@ -20,7 +20,7 @@ PATH = [(S.ACKNOWLEDGED, ""), (S.ASSESSING, ""), (S.INVESTIGATING, ""),
 
 def receive(unit, **overrides):
     data = dict(unit=unit, channel="web", language="en", narrative="They hit me.",
-                category="physical_violence", in_danger=False, about_staff=True,
+                category="physical_violence", in_danger=False, about_staff_answer="yes",
                 contact_preference="follow_up_page")
     data.update(overrides)
     return complaint_receive(**data)

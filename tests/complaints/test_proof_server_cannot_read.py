@@ -75,7 +75,7 @@ def _uuid(value) -> str:
 
 def receive(unit, text):
     return complaint_receive(unit=unit, channel="web", language="en", narrative=text, category="neglect",
-                             in_danger=False, about_staff=False, contact_preference="none").case
+                             in_danger=False, about_staff_answer="no", contact_preference="none").case
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ NARRATIVE = "The guard kept me alone in the dark room."
 
 def receive(unit):
     return complaint_receive(unit=unit, channel="web", language="en", narrative=NARRATIVE,
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="none").case
 
 

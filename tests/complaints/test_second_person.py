@@ -22,7 +22,7 @@ from tests.conftest import PASSWORD, make_staff, make_unit, staff_login, staff_r
 
 def receive(unit):
     return complaint_receive(unit=unit, channel="web", language="en", narrative="A past story.",
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="none").case
 
 

@@ -17,7 +17,7 @@ NARRATIVE = "The guard took my phone and laughed at me."
 
 def receive(unit, **overrides):
     data = dict(unit=unit, channel="web", language="en", narrative=NARRATIVE, category="neglect",
-                in_danger=False, about_staff=False, contact_preference="none")
+                in_danger=False, about_staff_answer="no", contact_preference="none")
     data.update(overrides)
     return complaint_receive(**data).case
 

@@ -23,7 +23,7 @@ def second_focal(django_user_model, unit):
 
 def receive(unit):
     return complaint_receive(unit=unit, channel="web", language="en", narrative="He hit me.",
-                             category="physical_violence", in_danger=False, about_staff=True,
+                             category="physical_violence", in_danger=False, about_staff_answer="yes",
                              contact_preference="none").case
 
 

@@ -89,7 +89,7 @@ def test_who_it_is_about_is_recorded(file_complaint, unit, posted, stored):
 @pytest.mark.django_db
 def test_complaint_receive_takes_who_it_is_for(unit):
     common = dict(unit=unit, channel="web", language="en", narrative="words", category="neglect",
-                  in_danger=False, about_staff=False, contact_preference="none")
+                  in_danger=False, about_staff_answer="no", contact_preference="none")
     assert complaint_receive(**common).case.filed_for == Case.FiledFor.SELF
     other = complaint_receive(**common, filed_for=Case.FiledFor.SOMEONE_ELSE).case
     assert other.filed_for == Case.FiledFor.SOMEONE_ELSE

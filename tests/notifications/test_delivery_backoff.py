@@ -31,7 +31,7 @@ def test_a_ten_minute_smtp_outage_delays_an_emergency_notice_but_does_not_fail_i
         settings, monkeypatch, unit, focal_point):
     settings.EMAIL_BACKEND = f"{__name__}.OutageEmail"
     case = complaint_receive(unit=unit, channel="web", language="en", narrative="He hits me now",
-                             category="physical_violence", in_danger=True, about_staff=False,
+                             category="physical_violence", in_danger=True, about_staff_answer="no",
                              contact_preference="none").case
     assert case.urgency == "emergency"
     start = timezone.now()  # from here on the test moves the clock
@@ -69,7 +69,7 @@ def test_the_sweep_leaves_a_notice_alone_until_its_next_attempt(settings, unit, 
     now = timezone.now()
     clock.update(now=now, back_at=now + timedelta(days=1))
     complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
-                      in_danger=False, about_staff=False, contact_preference="none")
+                      in_danger=False, about_staff_answer="no", contact_preference="none")
     notice = Notification.objects.get()
     assert notification_deliver(notice.pk) == "retry"
     notice.refresh_from_db()

@@ -173,7 +173,7 @@ CANARY = "the cook locked me in the pantry"
 
 def new_case_notice(unit):
     case = complaint_receive(unit=unit, channel="web", language="en", narrative=CANARY,
-                             category="neglect", in_danger=False, about_staff=True,
+                             category="neglect", in_danger=False, about_staff_answer="yes",
                              contact_preference="none").case
     return case, Notification.objects.get(case=case, channel="email")
 

@@ -16,7 +16,7 @@ D = timedelta(days=1)
 
 def case_at(unit, *, received, urgency_category="neglect", in_danger=False, **fields):
     case = complaint_receive(unit=unit, channel="web", language="en", narrative=f"x {CANARY}",
-                             category=urgency_category, in_danger=in_danger, about_staff=False,
+                             category=urgency_category, in_danger=in_danger, about_staff_answer="no",
                              contact_preference="none").case
     policy = case.policy
     hours = {s: policy.deadline_hours(case.urgency, s) for s in ("acknowledge", "assess", "resolve")}

@@ -16,7 +16,7 @@ def backup(django_user_model, unit):
 
 def receive(unit):
     return complaint_receive(unit=unit, channel="web", language="en", narrative="x",
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="none").case
 
 

@@ -31,7 +31,7 @@ def choose_language(user, language: str) -> None:
 def emergency_case(unit, language="es") -> Case:
     return complaint_receive(unit=unit, channel="web", language=language,
                              narrative="He hits me now, the guard in block C",
-                             category="physical_violence", in_danger=True, about_staff=False,
+                             category="physical_violence", in_danger=True, about_staff_answer="no",
                              contact_preference="none").case
 
 

@@ -186,7 +186,7 @@ def complaint_receive_for(unit):
     from complaints.services import complaint_receive
 
     return complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
-                             in_danger=False, about_staff=False, contact_preference="none").case
+                             in_danger=False, about_staff_answer="no", contact_preference="none").case
 
 
 @pytest.mark.django_db

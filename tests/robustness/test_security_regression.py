@@ -37,7 +37,7 @@ def url_for(name, pattern, case, unit):
 @pytest.fixture
 def case(unit):
     return complaint_receive(unit=unit, channel="web", language="en", narrative="secret words",
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="none").case
 
 

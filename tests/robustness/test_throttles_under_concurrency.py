@@ -39,7 +39,7 @@ def argon2_checks(monkeypatch):
 
 def filed_case(unit):
     receipt = complaint_receive(unit=unit, channel="web", language="en", narrative="They hit me.",
-                                category="neglect", in_danger=False, about_staff=False,
+                                category="neglect", in_danger=False, about_staff_answer="no",
                                 contact_preference="none")
     return receipt.case, receipt.followup_code
 

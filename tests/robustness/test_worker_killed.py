@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_notification_sends_it_exactly_once_after_restart(
     focal = make_staff(django_user_model, "focal", unit, Membership.Role.FOCAL_POINT)
     (tmp_path / "hold").touch()
     case = complaint_receive(unit=unit, channel="web", language="en", narrative="they shouted at me",
-                             category="neglect", in_danger=False, about_staff=False,
+                             category="neglect", in_danger=False, about_staff_answer="no",
                              contact_preference="none").case  # commits: the task is on the ORM queue
     log_path = tmp_path / "worker.log"
     with log_path.open("w") as log:
