@@ -2,7 +2,9 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from competencies.forms import EvaluationForm, StaffMemberForm, SubstantiateForm
@@ -75,8 +77,8 @@ def case_substantiate_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     form = substantiate_form(case, data=request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick the staff member and give a reason.")
-        return redirect("staff:case", reference=case.reference)
+        messages.error(request, gettext("Pick the staff member and give a reason."))
+        return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")
     try:
         case_substantiate(case=case, actor=request.user, staff_member=form.cleaned_data["staff_member"],
                           breaches=form.breaches(), reason=form.cleaned_data["reason"],
@@ -84,5 +86,5 @@ def case_substantiate_view(request, reference: str):
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, "Substantiated. Retraining is assigned and the manager told.")
-    return redirect("staff:case", reference=case.reference)
+        messages.success(request, gettext("Substantiated. Retraining is assigned and the manager told."))
+    return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")

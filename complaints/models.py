@@ -249,6 +249,20 @@ class Message(models.Model):
         ordering = ["created_at"]
 
 
+class CaseLastOpened(models.Model):
+    """When a staff member last opened a case's page: the queue marks a case whose
+    child wrote after that, per person."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="openings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_last_opened_unique"),
+        ]
+
+
 class ThrottleEvent(models.Model):
     """Something counted against a limit: a wrong follow-up code (per reference and per
     client) or a complaint filed (per client). The key is a reference or a keyed hash
