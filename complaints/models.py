@@ -136,6 +136,8 @@ class Case(models.Model):
                 name="case_open_queue_idx",
             ),
             models.Index(fields=["unit", "received_at"]),
+            # The queue sorted by "received" (any status): newest first within the units.
+            models.Index(fields=["handling_unit", "received_at"], name="case_handling_received_idx"),
             models.Index(fields=["received_at"]),
             # Routing reads each focal point's load (policies.selectors._focal_points).
             models.Index(

@@ -4,10 +4,9 @@ which writes an audit event first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -171,16 +170,11 @@ class QueueFilters:
     sort: str = BY_DEADLINE
 
 
-# A case never opened by this person counts every message from the child as new.
-_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> QuerySet[Case]:
-    """A focal point's queue, filtered and sorted, each case with `readable` (they hold
-    an open copy of its key) and `new_from_child` (the child wrote since this person
-    last opened the case). Both are subqueries: the query count does not grow with the
-    number of cases. The default order (open cases of a unit by urgency rank, then
-    deadline) is served by the partial index case_open_queue_idx."""
+    """A focal point's queue, filtered and sorted. The default order (open cases of a
+    unit by urgency rank, then deadline) is served by the partial index
+    case_open_queue_idx, "received" by case_handling_received_idx. The page shown is
+    then marked by with_queue_markers()."""
     now = now or timezone.now()
     cases = cases_for_focal_point(user)
     if filters.scope == QueueFilters.MINE:
@@ -198,18 +192,8 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
             cases = cases.filter(**{field: getattr(filters, field)})
     if filters.overdue:
         cases = cases.filter(next_due_at__lt=now)  # none once decided
-
-    own_copy = CaseKey.objects.filter(case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER,
-                                      holder_id=str(user.pk), released_at__isnull=False)
-    last_opened = CaseLastOpened.objects.filter(case=OuterRef("pk"), user=user).values("opened_at")
-    cases = cases.annotate(
-        readable=Exists(own_copy),
-        last_opened_at=Subquery(last_opened[:1]),
-    ).annotate(new_from_child=Exists(Message.objects.filter(
-        case=OuterRef("pk"), author_kind=Message.Author.REPORTER,
-        created_at__gt=Coalesce(OuterRef("last_opened_at"), Value(_NEVER)))))
     if filters.new_messages:
-        cases = cases.filter(new_from_child=True)
+        cases = cases.filter(_new_from_child(user))
     if filters.sort == QueueFilters.BY_RECEIVED:
         order = [F("received_at").desc(), "reference"]
     else:
@@ -223,6 +207,33 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
             "assignee__username", "assignee__first_name", "assignee__last_name",
         )
     )
+
+
+def _new_from_child(user) -> Exists:
+    """The child wrote after this person last opened the case (or they never did)."""
+    opened_since = CaseLastOpened.objects.filter(case=OuterRef("case"), user=user,
+                                                 opened_at__gte=OuterRef("created_at"))
+    return Exists(Message.objects.filter(case=OuterRef("pk"), author_kind=Message.Author.REPORTER)
+                  .exclude(Exists(opened_since)))
+
+
+def with_queue_markers(user, cases: list[Case]) -> list[Case]:
+    """Marks the cases of one queue page: `readable` (the person holds an open copy of
+    its key) and `new_from_child`. One query for the page, whatever its size; computed
+    for the page only, not for every case the sort goes through."""
+    if not cases:
+        return cases
+    own_copy = CaseKey.objects.filter(case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER,
+                                      holder_id=str(user.pk), released_at__isnull=False)
+    marks = {
+        pk: (readable, new)
+        for pk, readable, new in Case.objects.filter(pk__in=[c.pk for c in cases])
+        .annotate(readable=Exists(own_copy), new_from_child=_new_from_child(user))
+        .values_list("pk", "readable", "new_from_child")
+    }
+    for case in cases:
+        case.readable, case.new_from_child = marks[case.pk]
+    return cases
 
 
 # complaints.escalation.MANAGER: from this step on, the unit's managers see the metadata.

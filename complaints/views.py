@@ -50,6 +50,7 @@ from complaints.selectors import (
     cases_for_focal_point,
     escalated_to_manager,
     queue_cases,
+    with_queue_markers,
 )
 from complaints.services import (
     ComplaintError,
@@ -235,6 +236,7 @@ def queue(request):
     page = Paginator(queue_cases(request.user, filters=filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = with_queue_markers(request.user, list(page.object_list))
     managed_units = Membership.objects.filter(
         user=request.user, role=Membership.Role.MANAGER, is_active=True
     ).select_related("unit")
