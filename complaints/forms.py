@@ -52,12 +52,12 @@ class ReplyForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text="Only staff who can read this case see notes.")
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Only staff who can read this case see notes."))
 
 
 class AssignForm(forms.Form):
-    assignee = forms.TypedChoiceField(label="Assign to", coerce=int)
+    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,12 +65,13 @@ class AssignForm(forms.Form):
 
 
 class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(label="Move the case to")
+    to_status = forms.ChoiceField(label=_("Move the case to"))
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
         max_length=200,
-        help_text="Required for a decision or closing. Metadata only: no names, no details of what happened.",
+        help_text=_("Required for a decision or closing. Metadata only: no names, no details of what "
+                    "happened."),
     )
 
     def __init__(self, *args, choices, **kwargs):

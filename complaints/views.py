@@ -129,7 +129,7 @@ class LoginView(auth_views.LoginView):
                                                   password=form.cleaned_data["password"])
         session_keys.store(self.request, response, session_keys.STAFF, private)
         if renewed:
-            messages.warning(self.request, (
+            messages.warning(self.request, _(
                 "Your password was reset, so you have a new key. Cases you could read before stay "
                 "closed to you until a colleague signs in or the unit's recovery key is used."))
         return response
@@ -185,7 +185,7 @@ def enroll(request):
         otp_login(request, device)
         request.session.cycle_key()
         audit_record(action="staff.otp.enrolled", actor=request.user)
-        messages.success(request, "Your authenticator is set up.")
+        messages.success(request, _("Your authenticator is set up."))
         return redirect(_safe_next(request))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
     context = {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "next": _safe_next(request)}
@@ -210,7 +210,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         staff_key_rewrap(user=self.request.user, old_password=form.cleaned_data["old_password"],
                          new_password=form.cleaned_data["new_password1"])
-        messages.success(self.request, "Your password is changed. You can still read your cases.")
+        messages.success(self.request, _("Your password is changed. You can still read your cases."))
         return super().form_valid(form)
 
     def get_success_url(self):
