@@ -276,3 +276,26 @@ def test_opening_the_case_page_is_recorded_once_per_person(page_of, case, focal_
     assert opened.opened_at >= before
     page_of(case)
     assert CaseLastOpened.objects.filter(case=case).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_case_page_query_count_does_not_grow_with_messages_notes_or_events(page_of, case, focal_point):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page_of(case)
+        return len(captured.captured_queries)
+
+    def add(count):
+        for i in range(count):
+            followup_add_message(case=case, body=f"Message {i}")
+            case_reply(case=case, actor=focal_point, body=f"Reply {i}")
+            case_note(case=case, actor=focal_point, body=f"Note {i}")
+
+    add(2)
+    few = queries()
+    add(20)
+    case_transition(case=case, actor=focal_point, to_status="acknowledged")
+    assert queries() == few
