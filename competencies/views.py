@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -110,8 +111,8 @@ def case_substantiate_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     form = substantiate_form(case, data=request.POST)
     if not form.is_valid():
-        messages.error(request, "Pick the staff member and give a reason.")
-        return redirect("staff:case", reference=case.reference)
+        messages.error(request, _("Pick the staff member and give a reason."))
+        return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")
     try:
         case_substantiate(case=case, actor=request.user, staff_member=form.cleaned_data["staff_member"],
                           breaches=form.breaches(), reason=form.cleaned_data["reason"],
@@ -119,5 +120,5 @@ def case_substantiate_view(request, reference: str):
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, "Substantiated. Retraining is assigned and the manager told.")
-    return redirect("staff:case", reference=case.reference)
+        messages.success(request, _("Substantiated. Retraining is assigned and the manager told."))
+    return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")

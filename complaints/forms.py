@@ -1,7 +1,12 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from complaints.models import Case
 from complaints.reply_templates import reply_template_choices
+from complaints.selectors import QueueFilters
+from complaints.services import REFERENCE_ALPHABET, normalise_reference
+from policies.categories import category_data
+from policies.models import Urgency
 
 
 class TokenForm(forms.Form):
@@ -13,32 +18,46 @@ class TokenForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    """One box for the reply. A template is inserted into it (in the child's language)
+    to be edited, never sent unseen; "Count" shows what the SMS will cost."""
+
+    INSERT, PREVIEW, SEND = "insert", "preview", "send"
+
     template = forms.ChoiceField(
-        label="Start from", required=False, choices=reply_template_choices,
-        help_text="Sent in the child's language.",
+        label=_("Start from a template"), required=False, choices=reply_template_choices,
+        help_text=_("Inserted in the child's language, for you to edit before sending."),
     )
     body = forms.CharField(
-        label="Reply to the child",
-        help_text="Plain words a child understands. Shown on the follow-up page, and sent by SMS "
-        "to a child who wrote by SMS.",
-        widget=forms.Textarea(attrs={"rows": 4}),
+        label=_("Reply to the child"),
+        help_text=_("Plain words a child understands. Shown on the follow-up page, and sent by "
+                    "SMS to a child who wrote by SMS."),
+        widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
     )
 
+    def __init__(self, *args, action: str = SEND, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+
     def clean(self):
         data = super().clean()
-        if not data.get("template") and not (data.get("body") or "").strip():
-            raise forms.ValidationError("Choose a template or write a reply.")
+        if self.action == self.SEND and data.get("template"):
+            # A template chosen but not inserted yet is inserted, not sent unseen.
+            self.action = self.INSERT
+        if self.action == self.INSERT and not data.get("template"):
+            self.add_error("template", _("Choose a template to insert."))
+        elif self.action == self.SEND and not (data.get("body") or "").strip():
+            self.add_error("body", _("Write a reply first, or insert a template to start from."))
         return data
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label="Internal note", widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text="Only staff who can read this case see notes.")
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text=_("Only staff who can read this case see notes."))
 
 
 class AssignForm(forms.Form):
-    assignee = forms.TypedChoiceField(label="Assign to", coerce=int)
+    assignee = forms.TypedChoiceField(label=_("Assign to"), coerce=int)
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,12 +65,13 @@ class AssignForm(forms.Form):
 
 
 class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(label="Move the case to")
+    to_status = forms.ChoiceField(label=_("Move the case to"))
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
         max_length=200,
-        help_text="Required for a decision or closing. Metadata only: no names, no details of what happened.",
+        help_text=_("Required for a decision or closing. Metadata only: no names, no details of what "
+                    "happened."),
     )
 
     def __init__(self, *args, choices, **kwargs):
@@ -100,3 +120,41 @@ class AboutWhomForm(forms.Form):
     def chosen(self):
         """The StaffMember chosen, or None for "nobody / not known"."""
         return self.roster.get(self.cleaned_data["staff_member"])
+
+
+def _category_choices():
+    return [("", _("Any category"))] + [(c["code"], c["formal"]) for c in category_data()["categories"]]
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the query string: metadata only."""
+
+    scope = forms.ChoiceField(label=_("Cases"), required=False, choices=[
+        (QueueFilters.UNITS, _("Everything I may read")), (QueueFilters.MINE, _("Assigned to me"))])
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[
+        ("", _("Open")), (QueueFilters.ALL, _("All, closed too")), *Case.Status.choices])
+    urgency = forms.ChoiceField(label=_("Urgency"), required=False,
+                                choices=[("", _("Any urgency")), *Urgency.choices])
+    category = forms.ChoiceField(label=_("Category"), required=False, choices=_category_choices)
+    channel = forms.ChoiceField(label=_("Channel"), required=False,
+                                choices=[("", _("Any channel")), *Case.Channel.choices])
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    new_messages = forms.BooleanField(label=_("New messages from the child only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
+        (QueueFilters.BY_DEADLINE, _("Most urgent, then next deadline")),
+        (QueueFilters.BY_RECEIVED, _("Received, newest first"))])
+    reference = forms.CharField(label=_("Find a case by reference"), required=False, max_length=20,
+                                help_text=_("With or without the dash, e.g. K7QM-4TPX."))
+
+    def clean_reference(self):
+        reference = normalise_reference(self.cleaned_data["reference"])
+        if any(ch not in REFERENCE_ALPHABET for ch in reference):
+            raise forms.ValidationError(_("A reference has only letters and digits, like K7QM-4TPX."))
+        return reference
+
+    def filters(self) -> QueueFilters:
+        """The valid filters; a value that did not validate is left out (and shown as an
+        error), not a reason to show nothing."""
+        self.is_valid()
+        chosen = {name: value for name, value in self.cleaned_data.items() if value}
+        return QueueFilters(**chosen)

@@ -146,6 +146,8 @@ class Case(models.Model):
                 name="case_open_queue_idx",
             ),
             models.Index(fields=["unit", "received_at"]),
+            # The queue sorted by "received" (any status): newest first within the units.
+            models.Index(fields=["handling_unit", "received_at"], name="case_handling_received_idx"),
             models.Index(fields=["received_at"]),
             # Routing reads each focal point's load (policies.selectors._focal_points).
             models.Index(
@@ -260,6 +262,20 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+
+
+class CaseLastOpened(models.Model):
+    """When a staff member last opened a case's page: the queue marks a case whose
+    child wrote after that, per person."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="openings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_last_opened_unique"),
+        ]
 
 
 class ThrottleEvent(models.Model):

@@ -18,7 +18,7 @@ from complaints import crypto
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.keys import case_keys_for_holders
-from complaints.models import Case, CaseEvent, CaseExclusion, CaseKey, Message
+from complaints.models import Case, CaseEvent, CaseExclusion, CaseKey, CaseLastOpened, Message
 from complaints.selectors import case_readers, message_context
 from complaints.throttles import (
     Claim,
@@ -28,6 +28,7 @@ from complaints.throttles import (
     throttle_prune,
     throttle_release,
 )
+from notifications.gsm import is_gsm, segments
 from notifications.models import Notification
 from notifications.services import notify_case_handlers, notify_users
 from notifications.sms import render_sms, sms_queue
@@ -392,11 +393,55 @@ def case_danger_reported(*, case: Case, channel: str) -> Case:
     return case
 
 
+@dataclass(frozen=True)
+class SmsReplyCost:
+    """What a reply to a child who wrote by SMS costs, counted on the text actually
+    sent (the staff_reply SMS template around it, folded into GSM-7 where it can be)."""
+
+    segments: int
+    unicode: bool  # UCS-2: 67 characters a segment instead of 153
+    limit: int
+
+    @property
+    def over_limit(self) -> bool:
+        return self.segments > self.limit
+
+
+# Stands for the reply in the SMS template, so the browser can count what surrounds it.
+REPLY_MARK = "@@REPLY@@"
+
+
+def reply_sms_text(*, case: Case, body: str) -> str:
+    return render_sms("staff_reply", case.language, case=case, body=body)
+
+
+def reply_sms_cost(*, case: Case, body: str) -> SmsReplyCost | None:
+    """None when the child does not hear back by SMS."""
+    if not case.sms_reporter_id:
+        return None
+    text = reply_sms_text(case=case, body=clean_text(body))
+    return SmsReplyCost(segments=segments(text), unicode=not is_gsm(text),
+                        limit=settings.STAFF_SMS_REPLY_MAX_SEGMENTS)
+
+
+def reply_sms_frame(*, case: Case) -> tuple[str, str]:
+    """The SMS text before and after the reply, for the counter in the browser."""
+    before, _mark, after = reply_sms_text(case=case, body=REPLY_MARK).partition(REPLY_MARK)
+    return before, after
+
+
 @transaction.atomic
 def case_reply(*, case: Case, actor, body: str) -> Message:
     """A focal point answers the child: on the follow-up page, and by SMS when the
-    child wrote by SMS."""
+    child wrote by SMS, within STAFF_SMS_REPLY_MAX_SEGMENTS segments."""
     body = _validated_text(body, empty_message=_("The reply is empty."))
+    cost = reply_sms_cost(case=case, body=body)
+    if cost is not None and cost.over_limit:
+        raise ComplaintError(
+            _("By SMS this reply would be %(segments)d text messages; the limit is %(limit)d. "
+              "Shorten it, or send the rest in a second reply.")
+            % {"segments": cost.segments, "limit": cost.limit}
+        )
     message = message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
     if case.sms_reporter_id:
         sms_queue(
@@ -417,6 +462,15 @@ def case_note(*, case: Case, actor, body: str) -> Message:
     audit_record(action="complaints.case.noted", actor=actor, case=case,
                  data={"message_id": str(message.id)})
     return message
+
+
+def case_opened(*, case: Case, user, at) -> None:
+    """`user` opened the case's page at `at` (taken before its content was read, so a
+    message the child sends meanwhile still counts as new): one upsert."""
+    CaseLastOpened.objects.bulk_create(
+        [CaseLastOpened(case=case, user=user, opened_at=at)],
+        update_conflicts=True, unique_fields=["case", "user"], update_fields=["opened_at"],
+    )
 
 
 def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:

@@ -4,14 +4,17 @@ import base64
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -24,6 +27,7 @@ from complaints.forms import (
     AboutWhomForm,
     AssignForm,
     NoteForm,
+    QueueFilterForm,
     ReferForm,
     ReplyForm,
     TokenForm,
@@ -36,18 +40,27 @@ from complaints.keys import (
     staff_private_key_open,
 )
 from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
-from complaints.models import Case
+from complaints.models import Case, Message
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     CaseLocked,
+    QueueFilters,
     case_content_for_staff,
     case_for_focal_point,
     cases_for_focal_point,
     escalated_to_manager,
-    triage_queue,
+    queue_cases,
+    with_queue_markers,
 )
-from complaints.services import ComplaintError, case_note, case_reply
+from complaints.services import (
+    ComplaintError,
+    case_note,
+    case_opened,
+    case_reply,
+    reply_sms_cost,
+    reply_sms_frame,
+)
 from complaints.signin import (
     TokenCheck,
     signin_attempt_failed,
@@ -57,11 +70,12 @@ from complaints.signin import (
 )
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from config.middleware import client_address
+from notifications import gsm
 from policies.categories import formal_label
 from policies.models import Membership
 from policies.staff_locale import staff_locale_for, staff_locale_override
 
-QUEUE_PAGE_SIZE = 50
+QUEUE_PAGE_SIZE = 25
 
 
 def verified_staff_required(view):
@@ -236,10 +250,13 @@ def logout(request):
 
 @verified_staff_required
 def queue(request):
-    show_closed = request.GET.get("show") == "all"
-    page = Paginator(triage_queue(request.user, include_closed=show_closed), QUEUE_PAGE_SIZE).get_page(
+    """The triage queue, filtered by a GET form: the URL carries filter values only."""
+    filter_form = QueueFilterForm(request.GET)
+    filters = filter_form.filters()
+    page = Paginator(queue_cases(request.user, filters=filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    page.object_list = with_queue_markers(request.user, list(page.object_list))
     managed_units = Membership.objects.filter(
         user=request.user, role=Membership.Role.MANAGER, is_active=True
     ).select_related("unit")
@@ -254,9 +271,17 @@ def queue(request):
     return render(
         request,
         "staff/queue.html",
-        {"page": page, "show_closed": show_closed, "managed": managed_units,
-         "focal_only": focal_only, "escalated": escalated, "escalated_readable": readable},
+        {"page": page, "filter_form": filter_form, "filters": filters,
+         "filtered": filters != QueueFilters(), "managed": managed_units,
+         "focal_only": focal_only, "now": timezone.now(),
+         "escalated": escalated, "escalated_readable": readable},
     )
+
+
+def _case_url(case, section: str = "") -> str:
+    """The case page, at the section an action was taken from."""
+    url = reverse("staff:case", args=[case.reference])
+    return f"{url}#{section}" if section else url
 
 
 @verified_staff_required
@@ -264,19 +289,18 @@ def queue(request):
 @require_http_methods(["GET", "POST"])
 def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
-    # "Insert" fills the reply box with a template in the child's language, to edit.
-    inserted = compose_reply(template=request.GET.get("template", ""), body="", case=case)
-    reply_form = ReplyForm(data=request.POST or None, initial={"body": inserted})
-    if request.method == "POST" and reply_form.is_valid():
-        body = compose_reply(template=reply_form.cleaned_data["template"],
-                             body=reply_form.cleaned_data["body"], case=case)
-        try:
-            case_reply(case=case, actor=request.user, body=body)
-        except ComplaintError as error:
-            reply_form.add_error("body", error.message)
-        else:
-            messages.success(request, "Reply saved. The child sees it on the follow-up page.")
-            return redirect("staff:case", reference=case.reference)
+    reply_form = ReplyForm(action=request.POST.get("action", ReplyForm.SEND))
+    if request.method == "POST":
+        reply_form = ReplyForm(data=request.POST, action=request.POST.get("action", ReplyForm.SEND))
+        if reply_form.is_valid():
+            reply_form, sent = _reply_step(request, case, reply_form)
+            if sent:
+                if case.sms_reporter_id:
+                    messages.success(request, _("Reply sent, by SMS and on the follow-up page."))
+                else:
+                    messages.success(request, _("Reply sent. The child sees it on the follow-up page."))
+                return redirect(_case_url(case, "conversation"))
+    opened_at = timezone.now()
     try:
         content = case_content_for_staff(case=case, actor=request.user,
                                          private_key=session_private_key(request))
@@ -286,6 +310,9 @@ def case_detail(request, reference: str):
         return render(request, "staff/case_locked.html", {
             "case": case,
             "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
+    case_opened(case=case, user=request.user, at=opened_at)
+    body = reply_form["body"].value() or ""
+    sms_before, sms_after = reply_sms_frame(case=case) if case.sms_reporter_id else ("", "")
     context = {
         **_about_whom_context(case, request.user),
         "note_form": NoteForm(),
@@ -294,12 +321,34 @@ def case_detail(request, reference: str):
         "assign_form": _assign_form(case),
         "transition_form": _transition_form(case),
         "case": case,
+        "conversation": [m for m in content.messages if m.author_kind != Message.Author.NOTE],
+        "notes": [m for m in content.messages if m.author_kind == Message.Author.NOTE],
         "content": content,
         "category_label": formal_label(case.category),
         "events": case.events.select_related("actor"),
         "reply_form": reply_form,
+        "sms_cost": reply_sms_cost(case=case, body=body) if body.strip() else None,
+        "sms_counter": {"before": sms_before, "after": sms_after,
+                        "limit": settings.STAFF_SMS_REPLY_MAX_SEGMENTS, **gsm.browser_tables()},
     }
     return render(request, "staff/case_detail.html", context)
+
+
+def _reply_step(request, case, form: ReplyForm) -> tuple[ReplyForm, bool]:
+    """Insert a template into the box, count it, or send it: (the form to show, sent)."""
+    body = form.cleaned_data["body"]
+    if form.action == ReplyForm.INSERT:
+        # The template first, then what was typed already: nothing typed is lost.
+        body = compose_reply(template=form.cleaned_data["template"], body=body, case=case)
+        return ReplyForm(data={"body": body}, action=ReplyForm.PREVIEW), False
+    if form.action == ReplyForm.PREVIEW:
+        return form, False
+    try:
+        case_reply(case=case, actor=request.user, body=body)
+    except ComplaintError as error:
+        form.add_error("body", error.message)
+        return form, False
+    return form, True
 
 
 def _transition_form(case, data=None) -> TransitionForm | None:
@@ -316,7 +365,7 @@ def case_status(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     form = _transition_form(case, data=request.POST)
     if form is None or not form.is_valid():
-        messages.error(request, "That change is not possible for this case now.")
+        messages.error(request, _("That change is not possible for this case now."))
     else:
         try:
             case_transition(case=case, actor=request.user, to_status=form.cleaned_data["to_status"],
@@ -324,8 +373,9 @@ def case_status(request, reference: str):
         except TransitionRefused as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, f"Case moved to: {Case.Status(form.cleaned_data['to_status']).label}.")
-    return redirect("staff:case", reference=case.reference)
+            messages.success(request, _("Case moved to: %(status)s.")
+                             % {"status": Case.Status(form.cleaned_data["to_status"]).label})
+    return redirect(_case_url(case, "handling"))
 
 
 @verified_staff_required
@@ -336,7 +386,7 @@ def case_about(request, reference: str):
     form = AboutWhomForm(request.POST, roster=_active_roster(case))
     if not form.is_valid():
         messages.error(request, form.errors["staff_member"][0])
-        return redirect("staff:case", reference=case.reference)
+        return redirect(_case_url(case, "conflict"))
     case_mark_about_staff(case=case, actor=request.user, staff_member=form.chosen(),
                           private_key=session_private_key(request))
     return _after_reroute(request, case)
@@ -371,15 +421,16 @@ def case_recuse_view(request, reference: str):
                     private_key=session_private_key(request))
     except ComplaintError as error:
         messages.error(request, str(error.message))
-        return redirect("staff:case", reference=case.reference)
+        return redirect(_case_url(case, "conflict"))
     return _after_reroute(request, case)
 
 
 def _after_reroute(request, case):
     if cases_for_focal_point(request.user).filter(pk=case.pk).exists():
-        messages.success(request, "The case was routed again. See why below.")
-        return redirect("staff:case", reference=case.reference)
-    messages.success(request, f"Case {case.display_reference} was routed away from you.")
+        messages.success(request, _("The case was routed again. See why below."))
+        return redirect(_case_url(case, "why"))
+    messages.info(request, _("Case %(reference)s was routed away from you.")
+                  % {"reference": case.display_reference})
     return redirect("staff:queue")
 
 
@@ -391,10 +442,10 @@ def case_note_view(request, reference: str):
     form = NoteForm(request.POST)
     if form.is_valid():
         case_note(case=case, actor=request.user, body=form.cleaned_data["body"])
-        messages.success(request, "Note saved.")
+        messages.success(request, _("Note saved."))
     else:
-        messages.error(request, "The note is empty.")
-    return redirect("staff:case", reference=case.reference)
+        messages.error(request, _("The note is empty."))
+    return redirect(_case_url(case, "notes"))
 
 
 def _assign_form(case, data=None) -> AssignForm:
@@ -409,10 +460,10 @@ def case_assign(request, reference: str):
     form = _assign_form(case, data=request.POST)
     if form.is_valid():
         case_reassign(case=case, actor=request.user, assignee_id=form.cleaned_data["assignee"])
-        messages.success(request, "Case reassigned.")
+        messages.success(request, _("Case reassigned."))
     else:
-        messages.error(request, "Choose a focal point who can handle this case.")
-    return redirect("staff:case", reference=case.reference)
+        messages.error(request, _("Choose a focal point who can handle this case."))
+    return redirect(_case_url(case, "assignment"))
 
 
 def _substantiate_form(case):
@@ -436,8 +487,8 @@ def case_refer_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     form = _refer_form(case, data=request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose where to refer the case.")
-        return redirect("staff:case", reference=case.reference)
+        messages.error(request, _("Choose where to refer the case."))
+        return redirect(_case_url(case, "referral"))
     try:
         linked = case_refer(case=case, actor=request.user, consent=form.cleaned_data["consent"],
                             reason=form.cleaned_data["reason"], to_unit=form.cleaned_data["to_unit"],
@@ -446,8 +497,12 @@ def case_refer_view(request, reference: str):
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
-        messages.success(request, f"Referred{f': new case {linked.display_reference}' if linked else ''}.")
-    return redirect("staff:case", reference=case.reference)
+        if linked:
+            messages.success(request, _("Referred: new case %(reference)s.")
+                             % {"reference": linked.display_reference})
+        else:
+            messages.success(request, _("Referred."))
+    return redirect(_case_url(case, "referral"))
 
 
 @verified_staff_required
@@ -456,7 +511,11 @@ def case_access_request(request, reference: str):
     """"Ask for access" on a case this person may read but cannot open yet."""
     case = case_for_focal_point(request.user, reference)
     told = case_access_requested(case=case, actor=request.user)
-    messages.success(request, f"Asked {told} people to sign in: the first of them to do so "
-                     "passes you the key." if told else "You asked within the last hour; "
-                     "the holders were told then.")
-    return redirect("staff:case", reference=case.reference)
+    if told:
+        messages.success(request, ngettext(
+            "Asked %(count)d person to sign in: they pass you the key when they do.",
+            "Asked %(count)d people to sign in: the first of them to do so passes you the key.",
+            told) % {"count": told})
+    else:
+        messages.info(request, _("You asked within the last hour; the holders were told then."))
+    return redirect(_case_url(case))

@@ -337,3 +337,6 @@ SMS_CONVERSATION_EXPIRY_HOURS = env_int("SMS_CONVERSATION_EXPIRY_HOURS", 24)
 SMS_CODE_PICKUP_HOURS = env_int("SMS_CODE_PICKUP_HOURS", 24)
 # Numbered unit menu when the deployment has at most this many units.
 SMS_UNIT_MENU_MAX = env_int("SMS_UNIT_MENU_MAX", 6)
+# A focal point's reply to a child who wrote by SMS is refused past this many segments
+# (each one costs, and a long text splits badly on old phones).
+STAFF_SMS_REPLY_MAX_SEGMENTS = env_int("STAFF_SMS_REPLY_MAX_SEGMENTS", 3)

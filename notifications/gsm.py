@@ -35,12 +35,26 @@ def to_gsm(text: str) -> str:
 
 
 def segments(text: str) -> int:
+    length = length_units(text)
     if is_gsm(text):
-        length = sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
         single, concat = GSM_SEGMENT, GSM_CONCAT
     else:
-        length = len(text.encode("utf-16-le")) // 2
         single, concat = UCS2_SEGMENT, UCS2_CONCAT
     if length <= single:
         return 1
     return -(-length // concat)
+
+
+def length_units(text: str) -> int:
+    """What the text takes in its encoding: septets in GSM-7 (an extension character
+    takes two), UTF-16 code units in UCS-2."""
+    if is_gsm(text):
+        return sum(2 if ch in GSM_EXTENSION else 1 for ch in text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def browser_tables() -> dict:
+    """The alphabet and sizes above, for the staff reply counter (static/recourse/
+    sms-counter.js) to count as this module does without a copy of its own."""
+    return {"basic": GSM_BASIC, "extension": GSM_EXTENSION, "smart": SMART,
+            "gsm": [GSM_SEGMENT, GSM_CONCAT], "ucs2": [UCS2_SEGMENT, UCS2_CONCAT]}

@@ -26,25 +26,58 @@ def test_internal_notes_are_encrypted_and_never_shown_to_the_child(staff_client,
     assert AuditEvent.objects.filter(action="complaints.case.noted").exists()
 
 
+def reply_box(response) -> str:
+    """What the reply box holds on the page that came back."""
+    import html
+    import re
+
+    found = re.search(r'<textarea name="body" id="id_body"[^>]*>(.*?)</textarea>',
+                      response.content.decode(), re.S)
+    return html.unescape(found.group(1))
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("language, text", [
     ("en", "Can you tell us more about when and where it happened?"),
     ("fr", "Peux-tu nous en dire plus sur quand et où c'est arrivé ?"),
     ("es", "¿Puedes contarnos más sobre cuándo y dónde pasó?"),
 ])
-def test_reply_template_is_sent_in_the_childs_language(staff_client, unit, focal_point, language, text):
+def test_reply_template_is_inserted_in_the_childs_language_then_sent(staff_client, unit, focal_point,
+                                                                     language, text):
     case = receive(unit, language=language)
     client = staff_client(focal_point)
-    client.post(reverse("staff:case", args=[case.reference]), {"template": "more", "body": "Merci / Gracias"})
+    url = reverse("staff:case", args=[case.reference])
+    inserted = client.post(url, {"action": "insert", "template": "more", "body": "Merci / Gracias"})
+    # Inserted before what was typed, for the focal point to read and edit: not sent.
+    assert reply_box(inserted) == f"{text}\n\nMerci / Gracias"
+    assert child_sees(case) == []
+    client.post(url, {"action": "send", "body": reply_box(inserted)})
     assert child_sees(case) == [f"{text}\n\nMerci / Gracias"]
+
+
+@pytest.mark.django_db
+def test_a_template_chosen_but_not_inserted_is_inserted_not_sent_unseen(staff_client, unit, focal_point):
+    case = receive(unit)
+    response = staff_client(focal_point).post(reverse("staff:case", args=[case.reference]),
+                                              {"action": "send", "template": "thanks", "body": ""})
+    assert reply_box(response) == "Thank you for telling us. We are looking into it."
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_case_page_offers_one_template_choice(staff_client, unit, focal_point):
+    case = receive(unit)
+    page = staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert page.count('name="template"') == 1
+    assert page.count("Ask for more details") == 1
 
 
 @pytest.mark.django_db
 def test_an_empty_reply_is_refused(staff_client, unit, focal_point):
     case = receive(unit)
     response = staff_client(focal_point).post(reverse("staff:case", args=[case.reference]),
-                                              {"template": "", "body": " "})
-    assert "Choose a template or write a reply." in response.content.decode()
+                                              {"action": "send", "template": "", "body": " "})
+    assert "Write a reply first, or insert a template to start from." in response.content.decode()
     assert not Message.objects.exists()
 
 
@@ -118,12 +151,10 @@ def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, 
 def test_a_template_can_be_inserted_in_the_childs_language_and_edited(staff_client, unit, focal_point):
     case = receive(unit, language="fr")
     client = staff_client(focal_point)
-    page = client.get(reverse("staff:case", args=[case.reference]), {"template": "more"}).content.decode()
-    import html
-
-    assert "Peux-tu nous en dire plus sur quand et où c'est arrivé ?" in html.unescape(page)
-    client.post(reverse("staff:case", args=[case.reference]),
-                {"template": "", "body": "Peux-tu nous dire quel jour c'était ?"})
+    url = reverse("staff:case", args=[case.reference])
+    inserted = client.post(url, {"action": "insert", "template": "more", "body": ""})
+    assert reply_box(inserted) == "Peux-tu nous en dire plus sur quand et où c'est arrivé ?"
+    client.post(url, {"action": "send", "body": "Peux-tu nous dire quel jour c'était ?"})
     assert child_sees(case) == ["Peux-tu nous dire quel jour c'était ?"]
 
 
