@@ -104,6 +104,10 @@ def _message(notification: Notification) -> tuple[str, str]:
         lines = ["Someone the policy says must read this case (the oversight unit after an "
                  f"escalation, or a colleague of {case.unit.name}) cannot open it yet. Your "
                  "next sign-in passes them the key: please sign in now.", ""]
+    elif notification.kind == Notification.Kind.WITHDRAWN:
+        subject = f"[Recourse] Case {case.display_reference} ({case.unit.code}) withdrawn by the child"
+        lines = ["The child withdrew this complaint. Nothing more is needed from you but to "
+                 "close the case when your unit's practice allows.", ""]
     elif notification.kind == Notification.Kind.ESCALATION:
         subject = f"[Recourse] Deadline missed on {case.urgency} case {case.display_reference}"
         lines = [f"A deadline set by the child protection policy of {case.unit.name} has "
