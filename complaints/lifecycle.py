@@ -182,7 +182,7 @@ def case_withdraw(*, case: Case, channel: str) -> CaseEvent:
     are told (reference and unit only). A finished case cannot be withdrawn."""
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
-        raise WithdrawRefused(_("This complaint is already finished, so you cannot withdraw it."))
+        raise WithdrawRefused(_("This complaint is already finished, so you cannot stop it."))
     event = case_transition(case=case, actor=None, to_status=S.WITHDRAWN,
                             reason=f"The child withdrew the complaint ({channel}).")
     notify_users(case=case, user_ids=case_readers(case), kind=Notification.Kind.WITHDRAWN)

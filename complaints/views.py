@@ -1,6 +1,7 @@
 """Staff pages: password, then a TOTP code, then the triage queue."""
 
 import base64
+import dataclasses
 from functools import wraps
 
 import segno
@@ -26,12 +27,18 @@ from complaints.keys import (
     staff_key_rewrap,
     staff_private_key_open,
 )
-from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
+from complaints.lifecycle import (
+    TransitionRefused,
+    allowed_transitions,
+    case_told_by_phone,
+    case_transition,
+)
 from complaints.models import Case
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     CaseLocked,
+    case_contact_for_staff,
     case_content_for_staff,
     case_for_focal_point,
     cases_for_focal_point,
@@ -255,6 +262,9 @@ def case_detail(request, reference: str):
         return render(request, "staff/case_locked.html", {
             "case": case,
             "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
+    # The child's number or address is shown only on request, as its own audit event
+    # (case_contact, from staff/_contact_child.html), not with every reading.
+    content = dataclasses.replace(content, contact_detail="")
     context = {
         "roster": StaffMember.objects.filter(unit=case.unit, is_active=True),
         "note_form": NoteForm(),
@@ -411,4 +421,34 @@ def case_access_request(request, reference: str):
     messages.success(request, f"Asked {told} people to sign in: the first of them to do so "
                      "passes you the key." if told else "You asked within the last hour; "
                      "the holders were told then.")
+    return redirect("staff:case", reference=case.reference)
+
+
+@verified_staff_required
+@require_POST
+def case_contact(request, reference: str):
+    """"Show the number": the child's contact detail, read with this person's key and
+    recorded in the audit log; shown on a page of its own, never put in a URL."""
+    case = case_for_focal_point(request.user, reference)
+    try:
+        detail = case_contact_for_staff(case=case, actor=request.user,
+                                        private_key=session_private_key(request))
+    except CaseLocked:
+        messages.error(request, "This browser holds no key to this case. Sign out and sign in "
+                       "again with your password, then show the number.")
+        return redirect("staff:case", reference=case.reference)
+    return render(request, "staff/contact_reveal.html", {"case": case, "contact_detail": detail})
+
+
+@verified_staff_required
+@sensitive_post_parameters()  # what was said on the call stays out of error reports
+@require_POST
+def case_told_by_phone_view(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    try:
+        case_told_by_phone(case=case, actor=request.user, note=request.POST.get("note", ""))
+    except TransitionRefused as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, "Recorded: the child was told the outcome by phone.")
     return redirect("staff:case", reference=case.reference)
