@@ -253,3 +253,44 @@ def test_the_case_page_costs_the_same_queries_whatever_the_channel(
             assert client.get(reverse("staff:case", args=[case.reference])).status_code == 200
         counts.append(len(queries))
     assert max(counts) - min(counts) <= 1, counts
+
+
+# --- Referral: the third place the child is told ------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_the_referral_text_fits_two_segments(unit, language):
+    from notifications.sms import render_sms
+
+    case = Case(reference="K7QM4TPX", unit=unit)
+    text = render_sms("referred", language, case=case, reference="A3C4-D5E6")
+    assert "A3C4-D5E6" in text and segments(text) <= 2
+
+
+@pytest.mark.django_db
+def test_a_referred_text_me_child_is_texted_the_new_reference_and_an_email_child_emailed(
+        file_complaint, staff_client, unit, other_unit, focal_point):
+    file_complaint(unit, contact_preference="sms", contact_detail="+221771234567")
+    file_complaint(unit, contact_preference="email", contact_detail="kid@example.org")
+    staff = staff_client(focal_point)
+    for case in Case.objects.all():
+        walk(case, focal_point, [(S.ACKNOWLEDGED, ""), (S.ASSESSING, "")])
+        staff.post(reverse("staff:case_refer", args=[case.reference]),
+                   {"to_unit": other_unit.pk, "consent": "on", "reason": ""})
+    texted = Case.objects.get(unit=unit, contact_preference="sms")
+    mailed = Case.objects.get(unit=unit, contact_preference="email")
+    assert texted.status == mailed.status == S.REFERRED
+    linked = Case.objects.get(referred_from=texted)
+    # The linked case keeps the way the child chose: the same number, a sealed address.
+    assert linked.sms_reporter_id == texted.sms_reporter_id
+    assert Case.objects.get(referred_from=mailed).delivery_email
+    send_pending_texts()
+    send_pending_emails()
+    assert locmem.outbox[-1]["body"] == (
+        f"{texted.display_reference}: your complaint now has the reference "
+        f"{linked.display_reference}. Use it with the same secret code.")
+    # Acknowledged, referred (the decision), the new reference: news each time, no content.
+    assert len([m for m in mail.outbox if m.to == ["kid@example.org"]]) == 3
+    mailed.refresh_from_db()
+    assert mailed.outcome_told_at is not None
