@@ -112,12 +112,33 @@ def _close_check(case: Case, now, reason: str) -> str:
         return reason
     if case.contact_preference in PAGE_ONLY and case.decided_at:
         return f"{reason} [closed with the outcome on the follow-up page, not read yet]"[:200]
+    if _outcome_undeliverable(case):
+        return (f"{reason} [closed: the outcome could not be sent (STOP or a failed "
+                f"delivery); it is on the follow-up page]")[:200]
     if case.contact_preference == Contact.PHONE:
         raise TransitionRefused("The child asked to be called and has not been told the outcome "
                                 "yet. Call them, then press \u201cTold the child by phone\u201d.")
     raise TransitionRefused(
         "The child has not been told the outcome yet. Close the case once they have read it."
     )
+
+
+def _outcome_undeliverable(case: Case) -> bool:
+    """The text or email carrying the outcome ended without reaching the child (their
+    number sent STOP, or every try failed) and nothing else is on its way: waiting
+    would never close the case."""
+    from notifications.models import OutboundEmail, OutboundSms
+
+    texts = OutboundSms.objects.filter(case=case, carries_outcome=True)
+    emails = OutboundEmail.objects.filter(case=case, carries_outcome=True)
+    lost_text = {OutboundSms.Status.SUPPRESSED, OutboundSms.Status.FAILED,
+                 OutboundSms.Status.UNDELIVERED}
+    lost_email = {OutboundEmail.Status.FAILED, OutboundEmail.Status.SKIPPED}
+    lost = texts.filter(status__in=lost_text).exists() or emails.filter(
+        status__in=lost_email).exists()
+    on_its_way = texts.exclude(status__in=lost_text).exists() or emails.exclude(
+        status__in=lost_email).exists()
+    return lost and not on_its_way
 
 
 # What the child can be told: the follow-up page's text, and the SMS text.

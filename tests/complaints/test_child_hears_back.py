@@ -87,6 +87,12 @@ def test_stop_from_the_web_childs_number_is_honoured(file_complaint, sms, unit, 
     assert OutboundSms.objects.get().status == OutboundSms.Status.SUPPRESSED
     send_pending_texts()
     assert locmem.outbox == []
+    # The outcome cannot reach them: it stays on the follow-up page, and the case can
+    # close, the record saying why.
+    case = walk(case, focal_point, DECISION[1:])
+    event = case_transition(case=case, actor=focal_point, to_status=S.CLOSED, reason="Done")
+    assert "the outcome could not be sent" in event.reason
+    assert Case.objects.get(pk=case.pk).outcome_told_at is None
 
 
 @pytest.mark.django_db
@@ -166,7 +172,7 @@ def test_an_email_child_hears_of_a_late_answer_with_nobody_present(file_complain
 
 
 @pytest.mark.django_db
-def test_an_email_that_bounces_for_good_is_failed_and_the_case_waits(
+def test_an_email_that_bounces_for_good_is_failed_and_the_case_can_still_close(
         file_complaint, unit, focal_point, monkeypatch):
     import smtplib
 
@@ -181,6 +187,8 @@ def test_an_email_that_bounces_for_good_is_failed_and_the_case_waits(
     assert row.status == OutboundEmail.Status.FAILED and row.error_code == "smtp-550"
     case.refresh_from_db()
     assert case.outcome_told_at is None
+    event = case_transition(case=case, actor=focal_point, to_status=S.CLOSED, reason="Done")
+    assert "the outcome could not be sent" in event.reason
 
 
 # --- "Call me" -------------------------------------------------------------------------------
