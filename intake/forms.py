@@ -64,7 +64,8 @@ class ComplaintForm(forms.Form):
     )
     contact_detail = forms.CharField(
         label=_("Your phone number or email"),
-        help_text=_("Only if you chose a text message, a call or an email. Only the complaints team sees it."),
+        help_text=_("Only if you chose a text message, a call or an email. For a text, "
+                    "start with + and your country code. Only the complaints team sees it."),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),

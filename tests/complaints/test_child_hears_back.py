@@ -302,3 +302,19 @@ def test_a_referred_text_me_child_is_texted_the_new_reference_and_an_email_child
     assert len([m for m in mail.outbox if m.to == ["kid@example.org"]]) == 3
     mailed.refresh_from_db()
     assert mailed.outcome_told_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_payloads_carry_ids_not_the_address_or_number(file_complaint, unit, focal_point):
+    from django_q.models import OrmQ
+    from django_q.signing import SignedPackage
+
+    file_complaint(unit, contact_preference="email", contact_detail="kid.canary@example.org")
+    file_complaint(unit, contact_preference="sms", contact_detail="+221779998877")
+    for case in Case.objects.all():
+        case_transition(case=case, actor=focal_point, to_status=S.ACKNOWLEDGED)
+    tasks = [SignedPackage.loads(task.payload) for task in OrmQ.objects.all()]
+    assert {"notifications.tasks.deliver_child_email", "notifications.tasks.deliver_sms"} <= {
+        task["func"] for task in tasks}
+    for task in tasks:
+        assert "kid.canary" not in repr(task) and "779998877" not in repr(task)
