@@ -9,17 +9,15 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from complaints.audit import audit_record
 from complaints.keys import case_holder_ids
-from complaints.models import Case, CaseEvent, CaseExclusion, Message
+from complaints.lifecycle import child_tell
+from complaints.models import Case, CaseEvent, CaseExclusion
 from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
-from complaints.services import message_create
 from notifications.models import Notification
 from notifications.services import notify_users
-from notifications.sms import render_sms, sms_queue
 from policies.models import Membership
 
 BACKUP, MANAGER, OVERSIGHT = 1, MANAGER_LEVEL, OVERSIGHT_LEVEL
@@ -91,10 +89,4 @@ def _recipients(case: Case, level: int) -> list[int]:
 
 
 def _tell_child_we_are_late(case: Case, now: datetime) -> None:
-    new_date = now + _step_gap(case)
-    with translation.override(case.language):
-        text = render_to_string("complaints/child_late.txt", {"date": new_date}).strip()
-    message_create(case=case, author_kind=Message.Author.STAFF, body=text)
-    if case.sms_reporter_id:
-        sms_queue(reporter=case.sms_reporter, case=case,
-                  body=render_sms("late", case.language, case=case, date=new_date))
+    child_tell(case=case, notice="late", date=now + _step_gap(case))

@@ -7,15 +7,18 @@ any open state -> withdrawn;     every decided state -> closed
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, Message
-from complaints.services import ComplaintError, message_create
+from complaints.selectors import case_readers
+from complaints.services import ComplaintError, case_note, message_create
+from notifications.child_email import child_email_queue
+from notifications.models import Notification
+from notifications.services import notify_users
 from notifications.sms import render_sms, sms_queue
 
 S = Case.Status
@@ -35,6 +38,10 @@ TRANSITIONS: dict[str, set[str]] = {
 NEEDS_REASON = {*Case.DECIDED_STATUSES, S.CLOSED}
 # The child hears about these steps in their language, over their channel.
 TELL_CHILD = {S.ACKNOWLEDGED, S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.REFERRED}
+Contact = Case.ContactPreference
+# The child reads the outcome on the follow-up page and nowhere else: it is told once
+# it is there (the record says whether they came back to read it).
+PAGE_ONLY = {Contact.FOLLOW_UP_PAGE, Contact.NONE}
 
 
 class TransitionRefused(ComplaintError):
@@ -83,45 +90,124 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
         case.outcome = to_status
     if to_status == S.CLOSED:
         case.closed_at = now
+        # Nothing more is sent once a case is closed: its email address goes.
+        case.delivery_email = None
     case.next_due_at = case.current_next_due()
     case.save(update_fields=["status", "acknowledged_at", "decided_at", "outcome", "closed_at",
-                             "next_due_at"])
+                             "next_due_at", "delivery_email"])
     audit_record(action="complaints.case.transitioned", actor=actor, case=case,
                  data={"from": event.from_status, "to": to_status})
     if to_status in TELL_CHILD:
-        tell_child(case=case, status=to_status)
+        child_tell(case=case, notice="update", status=to_status,
+                   carries_outcome=to_status in Case.DECIDED_STATUSES)
     return event
 
 
 def _close_check(case: Case, now, reason: str) -> str:
-    """A case closes only once the child was told the outcome, or chose no contact
-    and did not come back within the policy's wait (which the record then says)."""
+    """A case closes once the child was told the outcome the way they chose: the text
+    or the email carrying it was sent, the focal point recorded the call, or they read
+    it on the follow-up page. A child who chose the follow-up page only, or no
+    contact, has it there from the decision on. A withdrawn case closes at once."""
     if case.outcome_told_at or case.status == S.WITHDRAWN:
         return reason
-    waited = case.decided_at and now - case.decided_at >= timedelta(days=case.policy.outcome_wait_days)
-    came_back = case.reporter_seen_at and case.decided_at and case.reporter_seen_at >= case.decided_at
-    if case.contact_preference == Case.ContactPreference.NONE and waited and not came_back:
-        return (f"{reason} [closed untold: the child chose no contact and did not come back "
-                f"within {case.policy.outcome_wait_days} days]")[:200]
+    if case.contact_preference in PAGE_ONLY and case.decided_at:
+        return f"{reason} [closed with the outcome on the follow-up page, not read yet]"[:200]
+    if _outcome_undeliverable(case):
+        return (f"{reason} [closed: the outcome could not be sent (STOP or a failed "
+                f"delivery); it is on the follow-up page]")[:200]
+    if case.contact_preference == Contact.PHONE:
+        raise TransitionRefused("The child asked to be called and has not been told the outcome "
+                                "yet. Call them, then press \u201cTold the child by phone\u201d.")
     raise TransitionRefused(
         "The child has not been told the outcome yet. Close the case once they have read it."
     )
 
 
-def tell_child(*, case: Case, status: str) -> Message:
-    """A short message in the child's language: on the follow-up page, and by SMS for a
-    child who wrote by SMS. An SMS marks the outcome told once it is sent."""
+def _outcome_undeliverable(case: Case) -> bool:
+    """The text or email carrying the outcome ended without reaching the child (their
+    number sent STOP, or every try failed) and nothing else is on its way: waiting
+    would never close the case."""
+    from notifications.models import OutboundEmail, OutboundSms
+
+    texts = OutboundSms.objects.filter(case=case, carries_outcome=True)
+    emails = OutboundEmail.objects.filter(case=case, carries_outcome=True)
+    lost_text = {OutboundSms.Status.SUPPRESSED, OutboundSms.Status.FAILED,
+                 OutboundSms.Status.UNDELIVERED}
+    lost_email = {OutboundEmail.Status.FAILED, OutboundEmail.Status.SKIPPED}
+    lost = texts.filter(status__in=lost_text).exists() or emails.filter(
+        status__in=lost_email).exists()
+    on_its_way = texts.exclude(status__in=lost_text).exists() or emails.exclude(
+        status__in=lost_email).exists()
+    return lost and not on_its_way
+
+
+# What the child can be told: the follow-up page's text, and the SMS text.
+NOTICES = {
+    "update": ("complaints/child_update.txt", "case_update"),
+    "late": ("complaints/child_late.txt", "late"),
+    "referred": ("complaints/child_referred.txt", "referred"),
+}
+
+
+def child_tell(*, case: Case, notice: str, carries_outcome: bool = False, **context) -> Message:
+    """Tell the child something, in their language: always on the follow-up page (the
+    record of what they were told), and over the channel they chose:
+    - a text, to an SMS child or a web child who chose "text me": the SMS pipeline
+      (retries, STOP honoured); a sent text that carries the outcome tells it;
+    - an email, to a web child who chose "email me": only that there is news and how
+      to read it (notifications/child_email.py); sent, it tells the outcome;
+    - a call: nothing is sent; the staff case page shows the call task;
+    - the follow-up page only, or no contact: the page."""
+    page_template, sms_name = NOTICES[notice]
     with translation.override(case.language):
-        text = render_to_string("complaints/child_update.txt", {"status": status, "case": case}).strip()
+        text = render_to_string(page_template, {"case": case, **context}).strip()
     message = message_create(case=case, author_kind=Message.Author.STAFF, body=text)
     if case.sms_reporter_id:
-        sms_queue(
-            reporter=case.sms_reporter,
-            case=case,
-            body=render_sms("case_update", case.language, status=status, case=case),
-            carries_outcome=status in Case.DECIDED_STATUSES,
-        )
+        sms_queue(reporter=case.sms_reporter, case=case, carries_outcome=carries_outcome,
+                  body=render_sms(sms_name, case.language, case=case, **context))
+    elif case.contact_preference == Contact.EMAIL and case.delivery_email:
+        child_email_queue(case=case, carries_outcome=carries_outcome)
     return message
+
+
+@transaction.atomic
+def case_told_by_phone(*, case: Case, actor, note: str = "") -> CaseEvent:
+    """The focal point called a child who asked to be called, and told them the
+    outcome: recorded (history, audit), and the close gate is satisfied. What was
+    said, if written, is an encrypted note."""
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if case.contact_preference != Contact.PHONE:
+        raise TransitionRefused("The child did not ask to be called.")
+    if not case.decided_at:
+        raise TransitionRefused("There is no outcome to tell yet: decide the case first.")
+    now = timezone.now()
+    Case.objects.filter(pk=case.pk, outcome_told_at__isnull=True).update(outcome_told_at=now)
+    outcome = S(case.outcome).label.lower() if case.outcome in S.values else case.outcome
+    event = CaseEvent.objects.create(
+        case=case, at=now, actor=actor, from_status=case.status, to_status=case.status,
+        reason=f"Told the child the outcome ({outcome}) by phone.")
+    audit_record(action="complaints.case.told_by_phone", actor=actor, case=case,
+                 data={"outcome": case.outcome})
+    if " ".join(note.split()):
+        case_note(case=case, actor=actor, body=f"Phone call: {note}")
+    return event
+
+
+class WithdrawRefused(ComplaintError):
+    """The case is no longer open: the message is for the child (translatable)."""
+
+
+@transaction.atomic
+def case_withdraw(*, case: Case, channel: str) -> CaseEvent:
+    """The child withdraws their complaint, after confirming. The handling focal points
+    are told (reference and unit only). A finished case cannot be withdrawn."""
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
+    if not case.is_open:
+        raise WithdrawRefused(_("This complaint is already finished, so you cannot stop it."))
+    event = case_transition(case=case, actor=None, to_status=S.WITHDRAWN,
+                            reason=f"The child withdrew the complaint ({channel}).")
+    notify_users(case=case, user_ids=case_readers(case), kind=Notification.Kind.WITHDRAWN)
+    return event
 
 
 def reporter_viewed(case: Case) -> None:

@@ -99,6 +99,11 @@ class Case(models.Model):
     # Ciphertexts under the case's data key; never shown by the admin.
     narrative = models.BinaryField(editable=False)
     contact_detail = models.BinaryField(null=True, editable=False)
+    # The email address a web child asked to be told at, sealed under the server key ring
+    # (crypto.server_seal), not the case key: a late notice is sent by the sweep with
+    # nobody present, as an SMS child's number (SmsReporter.phone) is. Never in clear;
+    # emails carry only "there is news" and how to read it. Dropped when the case closes.
+    delivery_email = models.BinaryField(null=True, editable=False)
     followup_code_hash = models.CharField(max_length=200, editable=False)
     # The case's X25519 public key (crypto.case_keypair): content added after intake is
     # sealed to it, so writing never needs the data key.
@@ -130,7 +135,8 @@ class Case(models.Model):
     next_due_at = models.DateTimeField(null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(default=0)
     escalated_at = models.DateTimeField(null=True, blank=True)
-    # The phone that filed it, for SMS cases: replies and notices go back there.
+    # The phone that filed it (SMS cases), or the number a web child asked us to text:
+    # replies and notices go back there through the SMS pipeline, STOP honoured.
     sms_reporter = models.ForeignKey(
         "intake.SmsReporter", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
@@ -170,6 +176,11 @@ class Case(models.Model):
         if self.status == self.Status.ACKNOWLEDGED:
             return self.assess_due_at
         return self.resolve_due_at
+
+    def delivery_email_context(self) -> bytes:
+        from complaints import crypto
+
+        return crypto.field_context("case", self.pk, "delivery_email")
 
     @property
     def display_reference(self) -> str:

@@ -4,14 +4,12 @@ partner of the policy, with the child's consent recorded."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import translation
 
 from complaints.audit import audit_record
-from complaints.lifecycle import case_transition
-from complaints.models import Case, Message
+from complaints.lifecycle import case_transition, child_tell
+from complaints.models import Case
 from complaints.selectors import CaseLocked, case_content_for_staff
-from complaints.services import ComplaintError, case_note, complaint_receive, message_create
+from complaints.services import ComplaintError, case_note, complaint_receive
 from policies.models import Unit
 
 
@@ -58,8 +56,5 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
                  data={"to_unit": to_unit.code if to_unit else "", "partner": partner,
                        "linked_case": linked.reference if linked else "", "consent": True})
     if linked is not None:
-        with translation.override(case.language):
-            text = render_to_string("complaints/child_referred.txt",
-                                    {"reference": linked.display_reference}).strip()
-        message_create(case=case, author_kind=Message.Author.STAFF, body=text)
+        child_tell(case=case, notice="referred", reference=linked.display_reference)
     return linked

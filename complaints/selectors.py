@@ -98,6 +98,21 @@ def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = Non
     )
 
 
+def case_contact_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> str:
+    """The contact detail the child typed (the number to call, say), for a staff member
+    who may read the case, with their own key: an audit event of its own, so who saw a
+    child's number, and when, is on the record. CaseLocked as case_content_for_staff."""
+    data_key = _data_key_from_own_copy(case, actor, private_key)
+    if data_key is None:
+        raise CaseLocked("no copy of this case's key is open in this session")
+    audit_record(action="complaints.case.contact_revealed", actor=actor, case=case,
+                 data={"preference": case.contact_preference})
+    if not case.contact_detail:
+        return ""
+    return crypto.decrypt_text(data_key, case.contact_detail,
+                               context=crypto.field_context("case", case.id, "contact"))
+
+
 def case_messages_for_reporter(case: Case, *, reporter_private: bytes | None = None
                                ) -> list[DecryptedMessage]:
     """What the child reads, through their own copy of the case key (opened by the key

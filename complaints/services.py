@@ -48,6 +48,19 @@ CONTACT_NEEDS_DETAIL = {
 }
 
 
+def international_phone(value: str) -> str | None:
+    """A number a text can be sent to, as "+" and digits (E.164), or None. The unit's
+    country is not known here, so the number must start with + (or 00) and its
+    country code; spaces, dashes, dots and brackets are allowed."""
+    compact = re.sub(r"[\s\-.()/]", "", value or "")
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    digits = compact.removeprefix("+")
+    if compact.startswith("+") and digits.isdigit() and 8 <= len(digits) <= 15 and digits[0] != "0":
+        return "+" + digits
+    return None
+
+
 class ComplaintError(Exception):
     """An error a reporter may see: the message is safe and translatable."""
 
@@ -149,6 +162,12 @@ def complaint_receive(
         raise ComplaintError(_("Please give the number or email we can use to contact you."))
     if contact_preference not in CONTACT_NEEDS_DETAIL:
         contact_detail = ""
+    text_to = None
+    if contact_preference == Case.ContactPreference.SMS and not sms_reporter:
+        text_to = international_phone(contact_detail)
+        if text_to is None:
+            raise ComplaintError(_(
+                "Please write your number with + and the country code, like +221 77 123 45 67."))
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     if filed_for not in Case.FiledFor.values:
@@ -200,6 +219,14 @@ def complaint_receive(
         case.contact_detail = crypto.encrypt_text(
             data_key, contact_detail, context=crypto.field_context("case", case.id, "contact")
         )
+    # Where the server tells the child with nobody present (a late notice from the
+    # sweep): sealed under the server key ring, like an SMS child's number. The copy
+    # above, under the case key, is what staff read.
+    if text_to:
+        case.sms_reporter = _sms_reporter_for(text_to)
+    if contact_preference == Case.ContactPreference.EMAIL and contact_detail:
+        case.delivery_email = crypto.server_seal(contact_detail,
+                                                 context=case.delivery_email_context())
     case.public_key = crypto.case_keypair(data_key)[0]
     if same_child_as is not None:
         # A referral: the child keeps their reference's code, and their key opens this too.
@@ -245,6 +272,18 @@ def complaint_receive(
     notify_users(case=case, user_ids=decision.alert_ids, kind=Notification.Kind.NEW_CASE)
     notify_users(case=case, user_ids=decision.manager_notice_ids, kind=Notification.Kind.ABOUT_STAFF)
     return Receipt(case=case, followup_code=followup_code)
+
+
+def _sms_reporter_for(phone: str):
+    """The SmsReporter of the number a web child asked to be texted at: its texts go
+    through the SMS pipeline, and a STOP from that number is honoured."""
+    from intake.models import SmsReporter
+
+    try:
+        with transaction.atomic():
+            return SmsReporter.for_phone(phone)[0]
+    except IntegrityError:  # the number's first text arrived at the same moment
+        return SmsReporter.objects.get(phone_index=SmsReporter.index_for(phone))
 
 
 # --- Reporter follow-up -------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Staff pages: password, then a TOTP code, then the triage queue."""
 
 import base64
+import dataclasses
 from functools import wraps
 
 import segno
@@ -39,13 +40,19 @@ from complaints.keys import (
     staff_key_rewrap,
     staff_private_key_open,
 )
-from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
+from complaints.lifecycle import (
+    TransitionRefused,
+    allowed_transitions,
+    case_told_by_phone,
+    case_transition,
+)
 from complaints.models import Case, Message
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     CaseLocked,
     QueueFilters,
+    case_contact_for_staff,
     case_content_for_staff,
     case_for_focal_point,
     cases_for_focal_point,
@@ -310,6 +317,9 @@ def case_detail(request, reference: str):
         return render(request, "staff/case_locked.html", {
             "case": case,
             "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
+    # The child's number or address is shown only on request, as its own audit event
+    # (case_contact, from staff/_contact_child.html), not with every reading.
+    content = dataclasses.replace(content, contact_detail="")
     case_opened(case=case, user=request.user, at=opened_at)
     body = reply_form["body"].value() or ""
     sms_before, sms_after = reply_sms_frame(case=case) if case.sms_reporter_id else ("", "")
@@ -519,3 +529,33 @@ def case_access_request(request, reference: str):
     else:
         messages.info(request, _("You asked within the last hour; the holders were told then."))
     return redirect(_case_url(case))
+
+
+@verified_staff_required
+@require_POST
+def case_contact(request, reference: str):
+    """"Show the number": the child's contact detail, read with this person's key and
+    recorded in the audit log; shown on a page of its own, never put in a URL."""
+    case = case_for_focal_point(request.user, reference)
+    try:
+        detail = case_contact_for_staff(case=case, actor=request.user,
+                                        private_key=session_private_key(request))
+    except CaseLocked:
+        messages.error(request, _("This browser holds no key to this case. Sign out and sign "
+                                  "in again with your password, then show the number."))
+        return redirect(_case_url(case, "contact-child"))
+    return render(request, "staff/contact_reveal.html", {"case": case, "contact_detail": detail})
+
+
+@verified_staff_required
+@sensitive_post_parameters()  # what was said on the call stays out of error reports
+@require_POST
+def case_told_by_phone_view(request, reference: str):
+    case = case_for_focal_point(request.user, reference)
+    try:
+        case_told_by_phone(case=case, actor=request.user, note=request.POST.get("note", ""))
+    except TransitionRefused as error:
+        messages.error(request, str(error.message))
+    else:
+        messages.success(request, _("Recorded: the child was told the outcome by phone."))
+    return redirect(_case_url(case, "contact-child"))

@@ -1,10 +1,12 @@
+import re
+
 from django import forms
 from django.core.validators import EmailValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case
-from complaints.services import MAX_TEXT_LENGTH
+from complaints.services import MAX_TEXT_LENGTH, international_phone
 from policies.categories import child_label
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -65,7 +67,8 @@ class ComplaintForm(forms.Form):
     )
     contact_detail = forms.CharField(
         label=_("Your phone number or email"),
-        help_text=_("Only if you chose a text message, a call or an email. Only the complaints team sees it."),
+        help_text=_("Only if you chose a text message, a call or an email. For a text, "
+                    "start with + and your country code. Only the complaints team sees it."),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -83,8 +86,17 @@ class ComplaintForm(forms.Form):
         data = super().clean()
         preference = data.get("contact_preference")
         detail = (data.get("contact_detail") or "").strip()
-        if preference in {Case.ContactPreference.SMS, Case.ContactPreference.PHONE}:
-            digits = detail.replace(" ", "").replace("-", "").removeprefix("+")
+        if preference == Case.ContactPreference.SMS:
+            # A text needs the whole international number: we do not know the country.
+            if international_phone(detail) is None:
+                self.add_error("contact_detail", _(
+                    "Please write a phone number with + and the country code, "
+                    "like +221 77 123 45 67."))
+            else:
+                data["contact_detail"] = international_phone(detail)
+        elif preference == Case.ContactPreference.PHONE:
+            # A person dials it: a local number is fine too.
+            digits = re.sub(r"[\s\-.()/]", "", detail).removeprefix("+")
             if not (digits.isdigit() and 6 <= len(digits) <= 20):
                 self.add_error(
                     "contact_detail", _("Please write a phone number, like +221 77 123 45 67.")
@@ -94,6 +106,8 @@ class ComplaintForm(forms.Form):
                 EmailValidator()(detail)
             except forms.ValidationError:
                 self.add_error("contact_detail", _("Please write an email address, like name@example.org."))
+            else:
+                data["contact_detail"] = detail
         return data
 
 

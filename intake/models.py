@@ -32,6 +32,19 @@ class SmsReporter(models.Model):
     def read_phone(self) -> str:
         return crypto.server_open(self.phone, context=self.phone_context())
 
+    @classmethod
+    def for_phone(cls, phone: str) -> tuple["SmsReporter", bool]:
+        """The reporter of an E.164 number, made (number sealed) if new: (reporter,
+        created). Two first texts at once: the loser's insert raises IntegrityError."""
+        index = cls.index_for(phone)
+        reporter = cls.objects.filter(phone_index=index).first()
+        if reporter:
+            return reporter, False
+        reporter = cls(phone_index=index)
+        reporter.phone = crypto.server_seal(phone, context=reporter.phone_context())
+        reporter.save(force_insert=True)
+        return reporter, True
+
 
 class SmsConversation(models.Model):
     """What an SMS reporter is in the middle of: choosing a unit, telling what happened,
@@ -47,6 +60,8 @@ class SmsConversation(models.Model):
         CHOOSE_CASE = "choose_case"
         # A text sounded like danger but not clearly: "Are you in danger right now?"
         DANGER_CHECK = "danger_check"
+        # WITHDRAW was sent: "Withdraw complaint X? Reply YES or NO" (case = that one).
+        WITHDRAW_CHECK = "withdraw_check"
         FINISHED = "finished"
 
     reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="conversations")

@@ -3,7 +3,8 @@
 A child texts a unit's code (and, in the same text or the next ones, what happened),
 sends DONE, picks a category from a numbered menu, answers the danger question, and
 gets the case reference. Later texts from the same number add to that number's open
-case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES. Whatever the child wrote
+case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES, WITHDRAW (asked
+first: YES or NO). Whatever the child wrote
 is kept: in the conversation's sealed draft until the case is filed, then in the case.
 
 Danger is listened for in every text (complaints/danger.py): a child who says they are
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from complaints import crypto
 from complaints.danger import Danger, danger_in, first_word
+from complaints.lifecycle import WithdrawRefused, case_withdraw
 from complaints.models import Case, Message
 from complaints.services import (
     MAX_TEXT_LENGTH,
@@ -64,6 +66,7 @@ HELP_WORDS = {"HELP", "AIDE", "AYUDA"}
 INFO_WORDS = {"INFO"}
 STATUS_WORDS = {"STATUS", "STATUT", "ESTADO"}
 CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
+WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
 DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
 LANGUAGE_WORDS = {"EN": "en", "ENGLISH": "en", "FR": "fr", "FRANCAIS": "fr",
                   "ES": "es", "ESPANOL": "es"}
@@ -145,15 +148,8 @@ def _stored_reply(inbound: InboundSms) -> str:
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
-    """(reporter, created)."""
-    index = SmsReporter.index_for(phone)
-    reporter = SmsReporter.objects.filter(phone_index=index).first()
-    if reporter:
-        return reporter, False
-    reporter = SmsReporter(phone_index=index)
-    reporter.phone = crypto.server_seal(phone, context=reporter.phone_context())
-    reporter.save(force_insert=True)  # the same new number twice at once: see sms_receive
-    return reporter, True
+    """(reporter, created); the same new number twice at once: see sms_receive."""
+    return SmsReporter.for_phone(phone)
 
 
 def _language(reporter: SmsReporter, unit: Unit | None = None) -> str:
@@ -186,6 +182,8 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         return _status(reporter, language)
     if word in CODE_WORDS:
         return _code(reporter, language)
+    if word in WITHDRAW_WORDS:
+        return _withdraw_ask(reporter, language)
 
     conversation = None if new_reporter else _active_conversation(reporter)
     unit, rest = _unit_from_first_word(body)
@@ -390,6 +388,8 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
 
     if step == Step.DANGER_CHECK:
         return _danger_answer(conversation, body, word, language)
+    if step == Step.WITHDRAW_CHECK:
+        return _withdraw_answer(conversation, body)
 
     if word in INFO_WORDS:
         return render_sms("help", language, emergency_contacts=_contacts(conversation.unit))
@@ -686,6 +686,37 @@ def _status(reporter: SmsReporter, language: str) -> str:
     case = cases[0]
     return render_sms("status", language, case=case, status_text=status_for_child(case.status),
                       more=len(cases) - 1)
+
+
+def _withdraw_ask(reporter: SmsReporter, language: str) -> str:
+    """WITHDRAW: asked first, inside a conversation, as the danger question is. It is
+    about the newest open case, named in the question."""
+    cases = list(_open_cases(reporter))
+    if not cases:
+        last = Case.objects.filter(sms_reporter=reporter).order_by("-received_at").first()
+        return render_sms("withdraw_none", language, case=last)
+    case = cases[0]
+    SmsConversation.objects.create(reporter=reporter, step=Step.WITHDRAW_CHECK, case=case)
+    return render_sms("withdraw_ask", _language(reporter, case.unit), case=case)
+
+
+def _withdraw_answer(conversation: SmsConversation, body: str) -> str:
+    """YES stops the case; NO keeps it. Danger words, or anything else, are not an
+    answer: they go to the case as any text does (and are heard for danger)."""
+    reporter, case = conversation.reporter, conversation.case
+    language = _language(reporter, case.unit)
+    conversation.step = Step.FINISHED
+    _touch(conversation)
+    if _heard(reporter, body) is Danger.NONE:
+        if _says_yes(body) and keyword(body):
+            try:
+                case_withdraw(case=case, channel=Case.Channel.SMS)
+            except WithdrawRefused:  # decided or closed while we waited
+                return render_sms("withdraw_none", language, case=case)
+            return render_sms("withdrawn", language, case=case)
+        if _says_no(body) and keyword(body):
+            return render_sms("withdraw_kept", language, case=case)
+    return _append(reporter, case, body)
 
 
 def code_pickup_create(*, case: Case, reporter: SmsReporter, code: str) -> None:

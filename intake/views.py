@@ -24,7 +24,7 @@ from django.views.decorators.http import (
 
 from complaints import crypto, session_keys
 from complaints.danger import Danger
-from complaints.lifecycle import reporter_viewed
+from complaints.lifecycle import WithdrawRefused, case_withdraw, reporter_viewed
 from complaints.models import Case
 from complaints.selectors import CaseLocked, case_messages_for_reporter
 from complaints.services import (
@@ -350,6 +350,29 @@ def followup_danger(request):
         case_danger_reported(case=case, channel=Case.Channel.WEB)
         request.session[FOLLOWUP_DANGER_KEY] = Danger.NOW.value
     return redirect("intake:followup_case")
+
+
+@require_http_methods(["GET", "POST"])
+def followup_withdraw(request):
+    """"I want to stop my complaint": a page that asks first (no JavaScript needed),
+    then the case is withdrawn and the team is told. A finished case says so."""
+    case = _followup_case(request)
+    if case is None:
+        messages.info(request, _("Please enter your reference and code again."))
+        return redirect("intake:followup")
+    error, status = "", 200
+    if request.method == "POST":
+        try:
+            case_withdraw(case=case, channel=Case.Channel.WEB)
+        except WithdrawRefused as refused:
+            error, status = refused.message, 400
+        else:
+            messages.success(request, _("Your complaint is stopped. We told the complaints team."))
+            return redirect("intake:followup_case")
+    elif not case.is_open:
+        error = _("This complaint is already finished, so you cannot stop it.")
+    return render(request, "intake/withdraw.html", {"case": case, "error": error},
+                  status=status)
 
 
 @require_POST

@@ -17,6 +17,7 @@ class Notification(models.Model):
         DANGER = "danger", "The child says they are in danger now"
         NEW_READER = "new_reader", "A new focal point joined a unit"
         ACCESS_NEEDED = "access_needed", "A reader waits for the key: sign in"
+        WITHDRAWN = "withdrawn", "The child withdrew the complaint"
         RETRAINING = "retraining", "Retraining assigned"
         RETRAINING_OVERDUE = "retraining_overdue", "Retraining overdue"
         # To a unit's managers: a child says a complaint is about someone who works
@@ -99,6 +100,34 @@ class OutboundSms(models.Model):
         from complaints import crypto
 
         return crypto.field_context("outbound_sms", self.pk, "body")
+
+
+class OutboundEmail(models.Model):
+    """An email to a web child who asked to be told by email: only that there is news
+    and how to read it (the follow-up page and the reference), rendered when sent. The
+    address is the case's sealed delivery_email, not kept here. The row is the work
+    order, as for OutboundSms."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped"  # no address any more (the case closed)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey("complaints.Case", on_delete=models.CASCADE, related_name="+")
+    # True when the news is the decision on the case: sending it tells the outcome.
+    carries_outcome = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=32, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
 
 class SmsStatusReport(models.Model):

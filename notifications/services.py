@@ -110,6 +110,10 @@ def _message(notification: Notification) -> tuple[str, str]:
         lines = [_("Someone the policy says must read this case (the oversight unit after an "
                    "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
                    "sign-in passes them the key: please sign in now.") % facts, ""]
+    elif notification.kind == Notification.Kind.WITHDRAWN:
+        subject = _("[Recourse] Case %(reference)s (%(unit_code)s) withdrawn by the child") % facts
+        lines = [_("The child withdrew this complaint. Nothing more is needed from you but to "
+                   "close the case when your unit's practice allows."), ""]
     elif notification.kind == Notification.Kind.ESCALATION:
         subject = _("[Recourse] Deadline missed on case %(reference)s (%(urgency)s)") % facts
         lines = [_("A deadline set by the child protection policy of %(unit)s has passed, "

@@ -4,6 +4,11 @@ import logging
 
 from django.utils import timezone
 
+from notifications.child_email import (
+    child_email_deliver,
+    child_email_due_ids,
+    enqueue_child_email,
+)
 from notifications.services import enqueue_delivery, notification_deliver, notification_due_ids
 from notifications.sms import enqueue_sms, sms_deliver, sms_due_ids
 
@@ -16,6 +21,10 @@ def deliver_notification(notification_id: int) -> str:
 
 def deliver_sms(outbound_id: str) -> str:
     return sms_deliver(outbound_id)
+
+
+def deliver_child_email(outbound_id: str) -> str:
+    return child_email_deliver(outbound_id)
 
 
 def sweep() -> None:
@@ -37,5 +46,7 @@ def sweep() -> None:
 def _requeue(*, now) -> None:
     for outbound_id in sms_due_ids(now):
         enqueue_sms(outbound_id)
+    for outbound_id in child_email_due_ids(now):
+        enqueue_child_email(outbound_id)
     for notification_id in notification_due_ids(now=now):
         enqueue_delivery(notification_id)

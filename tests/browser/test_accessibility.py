@@ -122,6 +122,8 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
     submit(page, "form[action='/follow-up/']", 200)
     assert page.url.endswith("/follow-up/case/")
     yield "follow-up case"
+    goto(page, f"{base}/follow-up/withdraw/", 200)
+    yield "stop my complaint: asked first"
 
     goto(page, f"{base}/follow-up/", 200)
     for status in (400, 429):  # a wrong code, then one try too many

@@ -137,6 +137,9 @@ def notices(page: str) -> list[tuple[str, str, str]]:
 
 @pytest.mark.django_db
 def test_a_refused_close_is_an_error_not_a_green_notice(page_of, case, focal_point):
+    # A child who asked to be called: the case waits for the call (issue 14 §1).
+    Case.objects.filter(pk=case.pk).update(contact_preference=Case.ContactPreference.PHONE)
+    case.refresh_from_db()
     for status, reason in [("acknowledged", ""), ("assessing", ""), ("investigating", ""),
                            ("unsubstantiated", "Nothing found")]:
         case_transition(case=case, actor=focal_point, to_status=status, reason=reason)
@@ -144,7 +147,7 @@ def test_a_refused_close_is_an_error_not_a_green_notice(page_of, case, focal_poi
                                {"to_status": "closed", "reason": "Done"}, follow=True).content.decode()
     [(cls, role, text)] = notices(page)
     assert (cls, role) == ("notice-error", "alert")
-    assert "The child has not been told the outcome yet" in text and text.startswith("Error:")
+    assert "has not been told the outcome yet" in text and text.startswith("Error:")
     assert Case.objects.get().status == "unsubstantiated"
     # The page says it too, where the case is handled.
     assert "The child has not read the outcome yet" in section(page, "handling")

@@ -42,7 +42,11 @@ def test_canary_appears_nowhere_it_should_not(client, unit, focal_point, caplog)
     staff_login(staff, focal_point)
     case = Case.objects.get()
     page = staff.get(reverse("staff:case", args=[case.reference])).content.decode()
-    assert canary in page and contact in page  # the focal point does read it
+    assert canary in page  # the focal point does read it
+    # The address only on request, as an audit event of its own.
+    assert contact not in page
+    revealed = staff.post(reverse("staff:case_contact", args=[case.reference])).content.decode()
+    assert contact in revealed
     staff.post(reverse("staff:case", args=[case.reference]), {"body": f"Merci. {canary}"})
     assert canary in client.get(reverse("intake:followup_case")).content.decode()
 

@@ -209,7 +209,9 @@ def _case_url_names():
 @pytest.mark.django_db
 def test_outsider_gets_404_on_every_case_url(staff_client, case, outsider):
     names = _case_url_names()
-    assert len(names) == 9  # case, status, about, note, access, assign, refer, substantiate, recuse
+    # case, status, about, note, access, assign, refer, substantiate, contact, told by
+    # phone, recuse
+    assert len(names) == 11
     client = staff_client(outsider)
     for name in names:
         url = reverse(f"staff:{name}", args=[case.reference])

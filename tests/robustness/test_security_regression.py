@@ -12,7 +12,7 @@ from tests.conftest import PASSWORD, make_staff, staff_login, totp_now
 SKIP_NAMESPACES = {"admin"}
 PUBLIC = {"intake:start", "intake:complaint_form", "intake:poster", "intake:leaflet",
           "intake:followup", "intake:followup_case", "intake:followup_leave", "intake:exit",
-          "intake:safety", "intake:followup_danger", "set_language",
+          "intake:safety", "intake:followup_danger", "intake:followup_withdraw", "set_language",
           "staff:login", "staff:verify", "staff:enroll", "staff:logout"}
 
 
@@ -103,7 +103,7 @@ def test_session_id_rotates_at_login_and_a_totp_code_cannot_be_reused(client, fo
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", ["/", "/u/TST1/", "/u/TST1/poster/", "/u/TST1/leaflet/",
-                                  "/follow-up/"])
+                                  "/follow-up/", "/follow-up/withdraw/"])
 def test_reporter_pages_carry_the_protective_headers(client, unit, path):
     response = client.get(path)
     assert response["Cache-Control"] == "no-store"
