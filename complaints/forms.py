@@ -130,7 +130,10 @@ class QueueFilterForm(forms.Form):
     """The queue's filters, read from the query string: metadata only."""
 
     scope = forms.ChoiceField(label=_("Cases"), required=False, choices=[
-        (QueueFilters.UNITS, _("Everything I may read")), (QueueFilters.MINE, _("Assigned to me"))])
+        (QueueFilters.READABLE, _("All I may read")), (QueueFilters.UNITS, _("My units' cases")),
+        (QueueFilters.MINE, _("Assigned to me"))],
+        help_text=_("“All” adds other units' cases escalated to your oversight unit."),
+        widget=forms.Select(attrs={"aria-describedby": "id_scope_hint"}))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[
         ("", _("Open")), (QueueFilters.ALL, _("All, closed too")), *Case.Status.choices])
     urgency = forms.ChoiceField(label=_("Urgency"), required=False,

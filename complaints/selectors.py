@@ -170,11 +170,13 @@ class QueueFilters:
     """What a focal point narrowed their queue to. Metadata only: these values travel
     in the queue's URL."""
 
-    MINE, UNITS = "mine", "units"
+    # Scope: assigned to me; handled by a unit I am a focal point of; everything I may
+    # read (for an oversight focal point, also other units' cases escalated to them).
+    MINE, UNITS, READABLE = "mine", "units", "all"
     ALL = "all"  # status: closed cases too
     BY_DEADLINE, BY_RECEIVED = "deadline", "received"
 
-    scope: str = UNITS
+    scope: str = READABLE
     status: str = ""  # "": open cases; ALL; or one Case.Status
     urgency: str = ""
     category: str = ""
@@ -194,6 +196,8 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
     cases = cases_for_focal_point(user)
     if filters.scope == QueueFilters.MINE:
         cases = cases.filter(assignee=user)
+    elif filters.scope == QueueFilters.UNITS:
+        cases = cases.filter(handling_unit_id__in=focal_point_unit_ids(user))
     if filters.reference:
         cases = cases.filter(reference__startswith=filters.reference)
     if filters.status == QueueFilters.ALL:

@@ -68,6 +68,28 @@ def test_mine_shows_only_the_cases_assigned_to_me(queue, unit, focal_point, coll
 
 
 @pytest.mark.django_db
+def test_my_units_leaves_out_what_was_escalated_to_my_oversight_unit(staff_client, django_user_model,
+                                                                     unit, focal_point):
+    from policies.models import ChildProtectionPolicy, Unit
+    from tests.conftest import make_unit
+
+    oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
+    ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
+    ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
+    own, escalated, not_escalated = receive(oversight), receive(unit), receive(unit)
+    Case.objects.filter(pk=escalated.pk).update(escalation_level=3)
+    client = staff_client(ombud)
+
+    def scope(value):
+        response = client.get(reverse("staff:queue"), {"scope": value} if value else {})
+        return set(listed(response))
+
+    assert scope("") == scope("all") == {own.reference, escalated.reference}
+    assert scope("units") == {own.reference}
+    assert not_escalated.reference not in scope("all")
+
+
+@pytest.mark.django_db
 def test_open_cases_by_default_then_all_or_one_status(queue, unit, focal_point):
     received, acknowledged, withdrawn = receive(unit), receive(unit), receive(unit)
     case_transition(case=acknowledged, actor=focal_point, to_status="acknowledged")
