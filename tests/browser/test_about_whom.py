@@ -19,8 +19,8 @@ def sign_in(page, base: str, user) -> None:
     page.goto(f"{base}/staff/login/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
+    with page.expect_navigation():  # not the language form's button
+        page.click("form:has(#id_password) button[type=submit]")
     page.fill("input[name=token]", totp_now(TOTPDevice.objects.get(user=user, confirmed=True)))
     with page.expect_navigation():  # not the header's "Sign out", also a submit button
         page.click("form:has(input[name=token]) button[type=submit]")
