@@ -5,11 +5,9 @@ Rows are the work orders; tasks carry the row id only."""
 
 from __future__ import annotations
 
-import smtplib
 import uuid
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -18,8 +16,7 @@ from django.utils.translation import gettext
 from django_q.tasks import async_task
 
 from complaints import crypto
-from notifications.backends.base import PermanentSendError, TransientSendError
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
 from notifications.models import OutboundEmail
 
 # About five hours of tries, as for staff notices: an SMTP outage must not lose the news.
@@ -70,16 +67,7 @@ def _send(outbound: OutboundEmail) -> Done:
         return Done(status=OutboundEmail.Status.SKIPPED, attempted=False)
     address = crypto.server_open(case.delivery_email, context=case.delivery_email_context())
     subject, body = child_email_message(case)
-    try:
-        send_mail(subject, body, None, [address])
-    except smtplib.SMTPRecipientsRefused as exc:
-        # As for staff notices: 5xx, the address does not exist; 4xx, try later. The
-        # error recorded is the code only: the exception's text holds the address.
-        codes = [code for code, _message in exc.recipients.values()]
-        if codes and all(code >= 500 for code in codes):
-            raise PermanentSendError(f"smtp-{codes[0]}") from None
-        raise TransientSendError(f"smtp-{codes[0] if codes else 'refused'}") from None
-    return Done()
+    return email_send(subject, body, address)
 
 
 def child_email_due_ids(now=None) -> list:

@@ -10,11 +10,13 @@ minute until its attempts run out.
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -109,3 +111,17 @@ def _record(model, pk, *, status, attempts, error, sent_at=None, **fields) -> No
     max_length = model._meta.get_field("error_code").max_length
     model.objects.filter(pk=pk).update(status=status, attempts=attempts, claimed_at=None,
                                        error_code=(error or "")[:max_length], **fields)
+
+
+def email_send(subject: str, body: str, address: str) -> Done:
+    """One email through Django's backend. A refused recipient is permanent for 5xx
+    (the address does not exist) and transient for 4xx (greylisting, a full mailbox).
+    The error recorded is the code only: the exception's text holds the address."""
+    try:
+        send_mail(subject, body, None, [address])
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(code >= 500 for code in codes):
+            raise PermanentSendError(f"smtp-{codes[0]}") from None
+        raise TransientSendError(f"smtp-{codes[0] if codes else 'refused'}") from None
+    return Done()

@@ -3,11 +3,9 @@ in django-q2 tasks that carry the notification id only."""
 
 from __future__ import annotations
 
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -15,8 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
-from notifications.backends.base import PermanentSendError, TransientSendError
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
 from notifications.gsm import to_gsm
 from notifications.models import Notification
 from policies.staff_locale import staff_locale_for, staff_locale_override, staff_time
@@ -217,15 +214,7 @@ def _send(notification: Notification) -> Done:
     # In the recipient's language and zone, whoever's action queued the notice.
     with staff_locale_override(staff_locale_for(notification.recipient)):
         subject, body = _message(notification)
-    try:
-        send_mail(subject, body, None, [notification.recipient.email])
-    except smtplib.SMTPRecipientsRefused as exc:
-        # 5xx for the address: it does not exist. 4xx (greylisting, a full mailbox): later.
-        codes = [code for code, _message in exc.recipients.values()]
-        if codes and all(code >= 500 for code in codes):
-            raise PermanentSendError(f"smtp-{codes[0]}") from None
-        raise TransientSendError(f"smtp-{codes[0] if codes else 'refused'}") from None
-    return Done()
+    return email_send(subject, body, notification.recipient.email)
 
 
 def _send_sms_alert(notification: Notification) -> Done:

@@ -181,7 +181,7 @@ def test_an_email_that_bounces_for_good_is_failed_and_the_case_can_still_close(
 
     file_complaint(unit, contact_preference="email", contact_detail="kid@example.org")
     case = walk(Case.objects.get(), focal_point, DECISION)
-    monkeypatch.setattr("notifications.child_email.send_mail", refuse)
+    monkeypatch.setattr("notifications.delivery.send_mail", refuse)
     send_pending_emails()
     row = OutboundEmail.objects.filter(carries_outcome=True).get()
     assert row.status == OutboundEmail.Status.FAILED and row.error_code == "smtp-550"
