@@ -120,7 +120,7 @@ def _close_check(case: Case, now, reason: str) -> str:
     if case.contact_preference == Contact.PHONE:
         raise TransitionRefused(gettext(
             "The child asked to be called and has not been told the outcome "
-            "yet. Call them, then press \u201cTold the child by phone\u201d."))
+            "yet. Call them, then press “Told the child by phone”."))
     raise TransitionRefused(gettext(
         "The child has not been told the outcome yet. Close the case once they have read it."
     ))
