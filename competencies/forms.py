@@ -28,13 +28,13 @@ class EvaluationForm(forms.Form):
 
 class SubstantiateForm(forms.Form):
     staff_member = forms.ModelChoiceField(queryset=StaffMember.objects.none(),
-                                          label="Substantiated against")
+                                          label=_("Substantiated against"))
     training_level = forms.ChoiceField(
-        required=False, label="Training level",
-        choices=[("", "From the person's situation"), *TrainingLevel.choices],
+        required=False, label=_("Training level"),
+        choices=[("", _("From the person's situation")), *TrainingLevel.choices],
     )
-    reason = forms.CharField(max_length=150, label="Reason",
-                             help_text="Metadata only: no names, no details of what happened.")
+    reason = forms.CharField(max_length=150, label=_("Reason"),
+                             help_text=_("Metadata only: no names, no details of what happened."))
 
     def __init__(self, *args, unit, competencies, **kwargs):
         super().__init__(*args, **kwargs)

@@ -31,9 +31,9 @@ class Facet(models.TextChoices):
 
 
 class TrainingLevel(models.TextChoices):
-    BASIC = "basic", "Basic training (new hires)"
-    SPECIALISED = "specialised", "Specialised course"
-    PROFESSIONAL_DEVELOPMENT = "professional_development", "Professional development"
+    BASIC = "basic", _("Basic training (new hires)")
+    SPECIALISED = "specialised", _("Specialised course")
+    PROFESSIONAL_DEVELOPMENT = "professional_development", _("Professional development")
 
 
 class Rating(models.TextChoices):

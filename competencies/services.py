@@ -53,17 +53,18 @@ def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches:
     from complaints.lifecycle import case_transition
 
     if staff_member.unit_id != case.unit_id:
-        raise ComplaintError("That person is not on this unit's roster.")
+        raise ComplaintError(_("That person is not on this unit's roster."))
     if not breaches:
-        raise ComplaintError("Pick at least one breached competency, with its facets.")
+        raise ComplaintError(_("Pick at least one breached competency, with its facets."))
     allowed = set(sector_competencies(case.unit).values_list("pk", flat=True))
     for breach in breaches:
         if breach.competency.pk not in allowed:
-            raise ComplaintError("That competency is not in this unit's sector framework.")
+            raise ComplaintError(_("That competency is not in this unit's sector framework."))
         if not breach.facets or not set(breach.facets) <= set(Facet.values):
-            raise ComplaintError(f"Pick the facets breached for {breach.competency}.")
+            raise ComplaintError(_("Pick the facets breached for %(competency)s.")
+                                 % {"competency": breach.competency})
     if training_level and training_level not in TrainingLevel.values:
-        raise ComplaintError("Unknown training level.")
+        raise ComplaintError(_("Unknown training level."))
 
     case_transition(case=case, actor=actor, to_status=Case.Status.SUBSTANTIATED, reason=reason,
                     breaches_recorded=True)
@@ -98,9 +99,9 @@ def retraining_complete(*, assignment: RetrainingAssignment, actor,
     facet opens a follow-up assignment on those facets. Returns the follow-up, if any."""
     assignment = RetrainingAssignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.status == RetrainingAssignment.Status.COMPLETED:
-        raise ComplaintError("This retraining is already completed.")
+        raise ComplaintError(_("This retraining is already completed."))
     if set(evaluation) != set(assignment.facets) or not set(evaluation.values()) <= set(Rating.values):
-        raise ComplaintError("Rate each facet that was trained.")
+        raise ComplaintError(_("Rate each facet that was trained."))
     assignment.status = RetrainingAssignment.Status.COMPLETED
     assignment.evaluation = evaluation
     assignment.completed_at = timezone.now()

@@ -80,16 +80,16 @@ class TransitionForm(forms.Form):
 
 
 class ReferForm(forms.Form):
-    to_unit = forms.ModelChoiceField(queryset=None, required=False, label="Refer to a unit",
-                                     empty_label="(not a unit)")
-    partner = forms.ChoiceField(required=False, label="or to a partner service")
-    consent = forms.BooleanField(label="The child agreed to this referral", required=False)
-    reason = forms.CharField(label="Reason", max_length=120, required=False)
+    to_unit = forms.ModelChoiceField(queryset=None, required=False, label=_("Refer to a unit"),
+                                     empty_label=_("(not a unit)"))
+    partner = forms.ChoiceField(required=False, label=_("or to a partner service"))
+    consent = forms.BooleanField(label=_("The child agreed to this referral"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=120, required=False)
 
     def __init__(self, *args, units, partners, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["to_unit"].queryset = units
-        self.fields["partner"].choices = [("", "(not a partner)")] + [(p, p) for p in partners]
+        self.fields["partner"].choices = [("", _("(not a partner)"))] + [(p, p) for p in partners]
 
 
 class AboutWhomForm(forms.Form):

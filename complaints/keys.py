@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from complaints import crypto
 from complaints.audit import audit_record
@@ -311,18 +312,18 @@ def reader_approve(*, unit, reader, approver) -> ReaderApproval:
     unit, or one of its focal points who already holds access to its cases. Copies
     follow at the next sign-in of a holder (or the approver's own, now)."""
     if reader.pk == approver.pk:
-        raise ApprovalRefused("Nobody can approve themselves as a reader.")
+        raise ApprovalRefused(gettext("Nobody can approve themselves as a reader."))
     if not Membership.objects.filter(user=reader, unit=unit, role=Membership.Role.FOCAL_POINT,
                                      is_active=True).exists():
-        raise ApprovalRefused("This person is not a focal point of the unit.")
+        raise ApprovalRefused(gettext("This person is not a focal point of the unit."))
     approver_roles = Membership.objects.filter(user=approver, unit=unit, is_active=True)
     is_manager = approver_roles.filter(role=Membership.Role.MANAGER).exists()
     holds_access = approver_roles.filter(role=Membership.Role.FOCAL_POINT).exists() and (
         CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(approver.pk),
                                case__handling_unit=unit, released_at__isnull=False).exists())
     if not (is_manager or holds_access):
-        raise ApprovalRefused("Only a manager of the unit, or a focal point who already reads "
-                              "its cases, can approve a new reader.")
+        raise ApprovalRefused(gettext("Only a manager of the unit, or a focal point who already reads "
+                                      "its cases, can approve a new reader."))
     approval, _created = ReaderApproval.objects.get_or_create(
         unit=unit, user=reader, defaults={"approved_by": approver})
     audit_record(action="staff.reader.approved", actor=approver,

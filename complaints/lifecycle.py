@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from complaints.audit import audit_record
@@ -45,7 +46,7 @@ PAGE_ONLY = {Contact.FOLLOW_UP_PAGE, Contact.NONE}
 
 
 class TransitionRefused(ComplaintError):
-    """A step the lifecycle does not allow; the message is for staff (English)."""
+    """A step the lifecycle does not allow; the message is for staff (in their language)."""
 
 
 def allowed_transitions(case: Case) -> list[str]:
@@ -66,15 +67,16 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
     if to_status not in TRANSITIONS.get(case.status, set()):
         target = S(to_status).label.lower() if to_status in S.values else to_status
         raise TransitionRefused(
-            f"A case that is {case.get_status_display().lower()} cannot become {target}."
+            gettext("A case that is %(status)s cannot become %(target)s.")
+            % {"status": case.get_status_display().lower(), "target": target}
         )
     if to_status == S.SUBSTANTIATED and not breaches_recorded:
         # competencies.services.case_substantiate records whom and which competencies.
-        raise TransitionRefused(
+        raise TransitionRefused(gettext(
             "Substantiate from the decision form: pick the staff member and the breached competencies."
-        )
+        ))
     if to_status in NEEDS_REASON and not reason:
-        raise TransitionRefused("Please give the reason for this decision.")
+        raise TransitionRefused(gettext("Please give the reason for this decision."))
     now = timezone.now()
     if to_status == S.CLOSED:
         reason = _close_check(case, now, reason)
@@ -116,11 +118,12 @@ def _close_check(case: Case, now, reason: str) -> str:
         return (f"{reason} [closed: the outcome could not be sent (STOP or a failed "
                 f"delivery); it is on the follow-up page]")[:200]
     if case.contact_preference == Contact.PHONE:
-        raise TransitionRefused("The child asked to be called and has not been told the outcome "
-                                "yet. Call them, then press \u201cTold the child by phone\u201d.")
-    raise TransitionRefused(
+        raise TransitionRefused(gettext(
+            "The child asked to be called and has not been told the outcome "
+            "yet. Call them, then press “Told the child by phone”."))
+    raise TransitionRefused(gettext(
         "The child has not been told the outcome yet. Close the case once they have read it."
-    )
+    ))
 
 
 def _outcome_undeliverable(case: Case) -> bool:
@@ -177,9 +180,9 @@ def case_told_by_phone(*, case: Case, actor, note: str = "") -> CaseEvent:
     said, if written, is an encrypted note."""
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if case.contact_preference != Contact.PHONE:
-        raise TransitionRefused("The child did not ask to be called.")
+        raise TransitionRefused(gettext("The child did not ask to be called."))
     if not case.decided_at:
-        raise TransitionRefused("There is no outcome to tell yet: decide the case first.")
+        raise TransitionRefused(gettext("There is no outcome to tell yet: decide the case first."))
     now = timezone.now()
     Case.objects.filter(pk=case.pk, outcome_told_at__isnull=True).update(outcome_told_at=now)
     outcome = S(case.outcome).label.lower() if case.outcome in S.values else case.outcome

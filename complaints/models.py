@@ -260,7 +260,7 @@ class Message(models.Model):
     class Author(models.TextChoices):
         REPORTER = "reporter", _("You")
         STAFF = "staff", _("Complaints team")
-        NOTE = "note", "Internal note"  # staff only; never shown to the child
+        NOTE = "note", _("Internal note")  # staff only; never shown to the child
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="messages")

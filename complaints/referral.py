@@ -4,6 +4,7 @@ partner of the policy, with the child's consent recorded."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from complaints.audit import audit_record
 from complaints.lifecycle import case_transition, child_tell
@@ -20,20 +21,20 @@ def case_refer(*, case: Case, actor, consent: bool, reason: str, to_unit: Unit |
     same content and the same follow-up code, and the child is told its reference.
     To a partner service: recorded by name. Either way the child's consent is required."""
     if not consent:
-        raise ComplaintError("Record the child's consent to the referral first.")
+        raise ComplaintError(_("Record the child's consent to the referral first."))
     if (to_unit is None) == (not partner):
-        raise ComplaintError("Refer to one unit or one partner service.")
+        raise ComplaintError(_("Refer to one unit or one partner service."))
     if to_unit is not None and to_unit.pk == case.unit_id:
-        raise ComplaintError("A case cannot be referred to its own unit.")
+        raise ComplaintError(_("A case cannot be referred to its own unit."))
     linked = None
     if to_unit is not None:
         try:
             content = case_content_for_staff(case=case, actor=actor, private_key=private_key)
         except CaseLocked:
             # Referring files the child's words at the other unit: it needs the key.
-            raise ComplaintError(
+            raise ComplaintError(_(
                 "This browser holds no key to this case, so it cannot be referred from here. "
-                "Sign out and sign in again with your password, then refer it.") from None
+                "Sign out and sign in again with your password, then refer it.")) from None
         # The child follows the new case with the code they already have.
         linked = complaint_receive(
             unit=to_unit, channel=case.channel, language=case.language,

@@ -496,7 +496,7 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
 @transaction.atomic
 def case_note(*, case: Case, actor, body: str) -> Message:
     """An internal note, encrypted like everything else; the child never sees it."""
-    body = _validated_text(body, empty_message="The note is empty.")
+    body = _validated_text(body, empty_message=_("The note is empty."))
     message = message_create(case=case, author_kind=Message.Author.NOTE, body=body, author=actor)
     audit_record(action="complaints.case.noted", actor=actor, case=case,
                  data={"message_id": str(message.id)})

@@ -89,7 +89,7 @@ def case_recuse(*, case: Case, actor, reason: str, private_key: bytes | None = N
     """A focal point steps away from a case (with a reason); it is routed again at once."""
     reason = " ".join(reason.split())
     if not reason:
-        raise ComplaintError("Please say why you recuse yourself.")
+        raise ComplaintError(_("Please say why you recuse yourself."))
     # The reason may name people: it is kept as an encrypted internal note, not in the
     # plaintext history or audit log.
     case_note(case=case, actor=actor, body=f"Recused: {reason}")
@@ -120,7 +120,7 @@ def eligible_assignees(case: Case):
 @transaction.atomic
 def case_reassign(*, case: Case, actor, assignee_id: int) -> Case:
     if not eligible_assignees(case).filter(pk=assignee_id).exists():
-        raise ComplaintError("That person cannot handle this case.")
+        raise ComplaintError(_("That person cannot handle this case."))
     Case.objects.filter(pk=case.pk).update(assignee_id=assignee_id)
     CaseEvent.objects.create(case=case, actor=actor, from_status=case.status,
                              to_status=case.status, reason="Reassigned within the unit.")

@@ -15,15 +15,23 @@ from policies.models import (
 from policies.selectors import policy_emergency_contacts
 
 PARTNER_KINDS = ("health", "psychosocial", "legal_aid", "other")
+# The deadline steps (DEADLINE_STEPS), as the policy page's columns name them.
+STEP_LABELS = {"acknowledge": _("Acknowledge"), "assess": _("Assess"), "resolve": _("Resolve")}
 
 
 class PolicyDraftForm(forms.Form):
     """A draft policy version: categories and their urgency, deadlines in hours per
     urgency and step, assignment, escalation and periods."""
 
-    assignment_rule = forms.ChoiceField(choices=ChildProtectionPolicy.AssignmentRule.choices)
+    # The model's labels stay English: routing stores them in a case's history
+    # (policies.routing); the manager reads them in their language here.
+    assignment_rule = forms.ChoiceField(label=_("Assignment rule"), choices=[
+        (ChildProtectionPolicy.AssignmentRule.LEAST_LOADED, _("Least loaded focal point")),
+        (ChildProtectionPolicy.AssignmentRule.ROUND_ROBIN, _("Round robin")),
+    ])
     oversight_unit = forms.ModelChoiceField(
         queryset=Unit.objects.filter(sector=Unit.Sector.OVERSIGHT, is_active=True), required=False,
+        label=_("Oversight unit"),
         help_text=_("Last step of the escalation chain; receives complaints about the manager "
                     "or all focal points."),
     )
@@ -35,22 +43,27 @@ class PolicyDraftForm(forms.Form):
         choices=ChildProtectionPolicy.AboutStaffRule.choices,
         label=_("When the child says “I am not sure”"),
     )
-    retention_days = forms.IntegerField(min_value=30, max_value=36500)
-    retraining_due_days = forms.IntegerField(min_value=1, max_value=3650)
-    outcome_wait_days = forms.IntegerField(min_value=1, max_value=365)
+    retention_days = forms.IntegerField(min_value=30, max_value=36500,
+                                        label=_("Keep closed cases for (days)"))
+    retraining_due_days = forms.IntegerField(min_value=1, max_value=3650,
+                                             label=_("Retraining due within (days)"))
+    outcome_wait_days = forms.IntegerField(
+        min_value=1, max_value=365, label=_("Wait for a no-contact child to come back (days)"))
     emergency_contacts = forms.CharField(
+        label=_("Emergency numbers"),
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One number per line: label | number. Children see these first, before "
                     "anything is filed, and whenever they say they are in danger."),
     )
     confidentiality_limits = forms.MultipleChoiceField(
         choices=list(CONFIDENTIALITY_LIMITS.items()), required=False,
+        label=_("Limits of confidentiality"),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("When staff must tell someone else what a child said, to keep a child safe. "
                     "Children are told this before they write."),
     )
     referral_partners = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        required=False, label=_("Referral partners"), widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One service per line: name | kind (health, psychosocial, legal_aid, "
                     "other) | contact"),
     )
@@ -90,7 +103,9 @@ class PolicyDraftForm(forms.Form):
         for urgency in Urgency.values:
             for step in DEADLINE_STEPS:
                 self.fields[f"dl_{urgency}_{step}"] = forms.IntegerField(
-                    label=_("%(urgency)s · %(step)s (hours)") % {"urgency": urgency, "step": step},
+                    label=_("%(urgency)s · %(step)s (hours)") % {
+                        "urgency": str(Urgency(urgency).label).lower(),
+                        "step": str(STEP_LABELS.get(step, step)).lower()},
                     required=False, min_value=1, max_value=24 * 365
                 )
 
@@ -134,7 +149,8 @@ class PolicyDraftForm(forms.Form):
         return [self[f"cat_{code}"] for code in self.category_codes]
 
     def deadline_rows(self):
-        return [(urgency, [self[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS])
+        return [(str(Urgency(urgency).label).lower(),
+                 [self[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS])
                 for urgency in Urgency.values]
 
     def apply_to(self, policy: ChildProtectionPolicy) -> None:

@@ -25,9 +25,9 @@ DEADLINE_STEPS = ("acknowledge", "assess", "resolve")
 # When a unit's staff must share what a child told them (the limits of confidentiality),
 # in staff words; intake/wording.py says each in a child's words.
 CONFIDENTIALITY_LIMITS = {
-    "serious_harm": "A child or someone else is at serious risk of harm",
-    "crime_by_staff": "The law requires reporting a crime by a member of staff",
-    "court_order": "A court orders it",
+    "serious_harm": _("A child or someone else is at serious risk of harm"),
+    "crime_by_staff": _("The law requires reporting a crime by a member of staff"),
+    "court_order": _("A court orders it"),
 }
 
 
@@ -205,8 +205,8 @@ class PosterPrint(models.Model):
     children, so a later change of deadlines or emergency numbers asks for a reprint."""
 
     class Kind(models.TextChoices):
-        POSTER = "poster", "Poster"
-        LEAFLET = "leaflet", "Leaflet"
+        POSTER = "poster", _("Poster")
+        LEAFLET = "leaflet", _("Leaflet")
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="poster_prints")
     # The version in force when it was printed.

@@ -3,6 +3,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit, Urgency
 
@@ -203,9 +204,9 @@ def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:
 
 # Which words of the manager's notice each fact belongs to.
 POSTER_FACT_NAMES = {
-    "acknowledge_hours": "deadlines",
-    "resolve_hours": "deadlines",
-    "emergency_contacts": "emergency numbers",
+    "acknowledge_hours": _("deadlines"),
+    "resolve_hours": _("deadlines"),
+    "emergency_contacts": _("emergency numbers"),
 }
 
 
