@@ -135,7 +135,7 @@ class QueueFilterForm(forms.Form):
         help_text=_("“All” adds other units' cases escalated to your oversight unit."),
         widget=forms.Select(attrs={"aria-describedby": "id_scope_hint"}))
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[
-        ("", _("Open")), (QueueFilters.ALL, _("All, closed too")), *Case.Status.choices])
+        ("", _("Not closed yet")), (QueueFilters.ALL, _("All, closed too")), *Case.Status.choices])
     urgency = forms.ChoiceField(label=_("Urgency"), required=False,
                                 choices=[("", _("Any urgency")), *Urgency.choices])
     category = forms.ChoiceField(label=_("Category"), required=False, choices=_category_choices)

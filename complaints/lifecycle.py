@@ -49,8 +49,15 @@ class TransitionRefused(ComplaintError):
     """A step the lifecycle does not allow; the message is for staff (in their language)."""
 
 
+# Withdrawing is the child's act (case_withdraw: the follow-up page or WITHDRAW by SMS,
+# after a confirmation). A focal point who could pick it would close a child's complaint
+# without the child, the manager or the compliance review hearing of it.
+CHILD_ONLY = {S.WITHDRAWN}
+
+
 def allowed_transitions(case: Case) -> list[str]:
-    return [s for s in S.values if s in TRANSITIONS.get(case.status, set())]
+    """The steps staff may take on this case now."""
+    return [s for s in S.values if s in TRANSITIONS.get(case.status, set()) and s not in CHILD_ONLY]
 
 
 @transaction.atomic
@@ -70,6 +77,10 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
             gettext("A case that is %(status)s cannot become %(target)s.")
             % {"status": case.get_status_display().lower(), "target": target}
         )
+    if to_status in CHILD_ONLY and actor is not None:
+        raise TransitionRefused(gettext(
+            "Only the child can withdraw a complaint: from the follow-up page, or by texting "
+            "WITHDRAW. Tell them how if they ask you."))
     if to_status == S.SUBSTANTIATED and not breaches_recorded:
         # competencies.services.case_substantiate records whom and which competencies.
         raise TransitionRefused(gettext(

@@ -58,6 +58,9 @@ class Case(models.Model):
         Status.ASSESSING,
         Status.INVESTIGATING,
     )
+    # What a focal point still has work on: open, or decided or withdrawn but not closed
+    # (a child to call with the outcome, a case to close). The queue's default.
+    TO_HANDLE_STATUSES = OPEN_STATUSES + DECIDED_STATUSES
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(max_length=8, unique=True, editable=False)
@@ -148,7 +151,9 @@ class Case(models.Model):
             models.Index(fields=["handling_unit", "status"]),
             models.Index(
                 fields=["handling_unit", "queue_priority", "next_due_at"],
-                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating"]),
+                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating",
+                                               "substantiated", "unsubstantiated", "referred",
+                                               "withdrawn"]),
                 name="case_open_queue_idx",
             ),
             models.Index(fields=["unit", "received_at"]),

@@ -177,7 +177,7 @@ class QueueFilters:
     BY_DEADLINE, BY_RECEIVED = "deadline", "received"
 
     scope: str = READABLE
-    status: str = ""  # "": open cases; ALL; or one Case.Status
+    status: str = ""  # "": not closed yet (TO_HANDLE_STATUSES); ALL; or one Case.Status
     urgency: str = ""
     category: str = ""
     channel: str = ""
@@ -205,7 +205,7 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
     elif filters.status:
         cases = cases.filter(status=filters.status)
     elif not filters.reference:  # a reference is looked for in closed cases too
-        cases = cases.filter(status__in=Case.OPEN_STATUSES)
+        cases = cases.filter(status__in=Case.TO_HANDLE_STATUSES)
     for field in ("urgency", "category", "channel"):
         if getattr(filters, field):
             cases = cases.filter(**{field: getattr(filters, field)})
@@ -223,6 +223,7 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
         .only(
             "id", "reference", "unit__code", "unit__name", "category", "urgency", "status",
             "channel", "language", "in_danger", "received_at", "next_due_at", "acknowledged_at",
+            "decided_at", "outcome_told_at", "contact_preference",
             "assignee__username", "assignee__first_name", "assignee__last_name",
         )
     )

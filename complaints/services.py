@@ -28,6 +28,7 @@ from complaints.throttles import (
     throttle_prune,
     throttle_release,
 )
+from notifications.child_email import child_email_queue
 from notifications.gsm import is_gsm, segments
 from notifications.models import Notification
 from notifications.services import notify_case_handlers, notify_users
@@ -471,8 +472,8 @@ def reply_sms_frame(*, case: Case) -> tuple[str, str]:
 
 @transaction.atomic
 def case_reply(*, case: Case, actor, body: str) -> Message:
-    """A focal point answers the child: on the follow-up page, and by SMS when the
-    child wrote by SMS, within STAFF_SMS_REPLY_MAX_SEGMENTS segments."""
+    """A focal point answers the child: on the follow-up page; by SMS to a child texted
+    (within STAFF_SMS_REPLY_MAX_SEGMENTS segments); an email child is told there is news."""
     body = _validated_text(body, empty_message=_("The reply is empty."))
     cost = reply_sms_cost(case=case, body=body)
     if cost is not None and cost.over_limit:
@@ -488,6 +489,8 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
             case=case,
             body=render_sms("staff_reply", case.language, case=case, body=body),
         )
+    elif case.contact_preference == Case.ContactPreference.EMAIL and case.delivery_email:
+        child_email_queue(case=case)
     audit_record(action="complaints.case.replied", actor=actor, case=case,
                  data={"message_id": str(message.id)})
     return message

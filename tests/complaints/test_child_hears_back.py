@@ -14,6 +14,7 @@ from django.urls import reverse
 from complaints.escalation import escalation_sweep
 from complaints.lifecycle import TransitionRefused, case_told_by_phone, case_transition
 from complaints.models import AuditEvent, Case, CaseEvent
+from complaints.services import case_reply
 from notifications.backends import locmem
 from notifications.child_email import child_email_deliver
 from notifications.gsm import segments
@@ -160,6 +161,18 @@ def test_a_web_child_who_chose_email_gets_only_news_and_how_to_read_it(client, u
     stray = OutboundEmail.objects.create(case=case)
     assert child_email_deliver(stray.pk) == OutboundEmail.Status.SKIPPED
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db
+def test_an_email_child_is_told_there_is_news_when_a_focal_point_replies(file_complaint, unit,
+                                                                         focal_point):
+    file_complaint(unit, contact_preference="email", contact_detail="kid@example.org")
+    case = Case.objects.get()
+    case_reply(case=case, actor=focal_point, body="Can you tell us the day it happened?")
+    send_pending_emails()
+    [message] = mail.outbox
+    assert message.to == ["kid@example.org"] and case.display_reference in message.body
+    assert "the day it happened" not in message.subject + message.body
 
 
 @pytest.mark.django_db

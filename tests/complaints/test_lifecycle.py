@@ -167,3 +167,18 @@ def test_case_page_renders_at_every_step(staff_client, unit, focal_point):
     assert "Substantiate against a staff member" in seen[S.INVESTIGATING]
     assert "refer-title" in seen[S.ASSESSING]
     assert 'value="acknowledged"' in seen[None] and "transition-form" not in seen[S.CLOSED]
+
+
+@pytest.mark.django_db
+def test_only_the_child_withdraws_a_complaint(staff_client, unit, focal_point, file_complaint):
+    from complaints.lifecycle import TransitionRefused, allowed_transitions, case_transition
+
+    file_complaint(unit)
+    case = Case.objects.get()
+    assert "withdrawn" not in allowed_transitions(case)
+    with pytest.raises(TransitionRefused, match="Only the child can withdraw"):
+        case_transition(case=case, actor=focal_point, to_status="withdrawn", reason="Asked by phone")
+    page = staff_client(focal_point).post(reverse("staff:case_status", args=[case.reference]),
+                                          {"to_status": "withdrawn", "reason": "x"}, follow=True)
+    assert Case.objects.get().status == "received"
+    assert 'value="withdrawn"' not in page.content.decode()

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from complaints.lifecycle import case_transition
+from complaints.lifecycle import case_transition, case_withdraw
 from complaints.models import Case, CaseLastOpened
 from complaints.services import complaint_receive, followup_add_message
 from complaints.views import QUEUE_PAGE_SIZE
@@ -90,15 +90,28 @@ def test_my_units_leaves_out_what_was_escalated_to_my_oversight_unit(staff_clien
 
 
 @pytest.mark.django_db
-def test_open_cases_by_default_then_all_or_one_status(queue, unit, focal_point):
-    received, acknowledged, withdrawn = receive(unit), receive(unit), receive(unit)
+def test_cases_not_closed_by_default_then_all_or_one_status(queue, unit, focal_point):
+    received, acknowledged, withdrawn, closed = (receive(unit) for _ in range(4))
     case_transition(case=acknowledged, actor=focal_point, to_status="acknowledged")
-    case_transition(case=withdrawn, actor=focal_point, to_status="withdrawn", reason="Asked to")
-    assert set(listed(queue())) == {received.reference, acknowledged.reference}
+    case_withdraw(case=withdrawn, channel="web")
+    case_withdraw(case=closed, channel="web")
+    case_transition(case=closed, actor=focal_point, to_status="closed", reason="Withdrawn")
+    # A withdrawn or decided case still waits for someone to close it: it stays listed.
+    assert set(listed(queue())) == {received.reference, acknowledged.reference, withdrawn.reference}
     assert set(listed(queue(status="all"))) == {received.reference, acknowledged.reference,
-                                                withdrawn.reference}
+                                                withdrawn.reference, closed.reference}
     assert listed(queue(status="acknowledged")) == [acknowledged.reference]
     assert listed(queue(status="withdrawn")) == [withdrawn.reference]
+
+
+@pytest.mark.django_db
+def test_a_decided_case_of_a_child_to_call_stays_in_the_queue_marked(queue, unit, focal_point):
+    case = receive(unit, contact_preference="phone", contact_detail="+221770000888")
+    for status, reason in [("acknowledged", ""), ("assessing", ""), ("investigating", ""),
+                           ("unsubstantiated", "Nothing found")]:
+        case_transition(case=case, actor=focal_point, to_status=status, reason=reason)
+    html = queue().content.decode()
+    assert listed(queue()) == [case.reference] and "call the child" in html
 
 
 @pytest.mark.django_db
@@ -132,7 +145,8 @@ def test_reference_search_takes_it_with_or_without_the_dash_in_any_case(queue, u
                                                                         spelling):
     case = receive(unit)
     receive(unit)  # another open case, not found
-    case_transition(case=case, actor=focal_point, to_status="withdrawn", reason="Asked to")
+    case_withdraw(case=case, channel="web")
+    case_transition(case=case, actor=focal_point, to_status="closed", reason="Withdrawn")
     # A closed case is found too: a child on the phone may name any of their cases.
     assert listed(queue(reference=spelling(case.display_reference))) == [case.reference]
 
