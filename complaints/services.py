@@ -224,7 +224,7 @@ def complaint_receive(
     # sweep): sealed under the server key ring, like an SMS child's number. The copy
     # above, under the case key, is what staff read.
     if text_to:
-        case.sms_reporter = _sms_reporter_for(text_to)
+        case.sms_reporter = _sms_reporter_for(text_to, language=language)
     if contact_preference == Case.ContactPreference.EMAIL and contact_detail:
         case.delivery_email = crypto.server_seal(contact_detail,
                                                  context=case.delivery_email_context())
@@ -275,16 +275,19 @@ def complaint_receive(
     return Receipt(case=case, followup_code=followup_code)
 
 
-def _sms_reporter_for(phone: str):
+def _sms_reporter_for(phone: str, *, language: str):
     """The SmsReporter of the number a web child asked to be texted at: its texts go
-    through the SMS pipeline, and a STOP from that number is honoured."""
+    through the SMS pipeline, and a STOP from that number is honoured. A number new to
+    the service answers keywords (STATUS, HELP...) in the language the child filed in."""
     from intake.models import SmsReporter
 
     try:
         with transaction.atomic():
-            return SmsReporter.for_phone(phone)[0]
+            reporter = SmsReporter.for_phone(phone)[0]
     except IntegrityError:  # the number's first text arrived at the same moment
-        return SmsReporter.objects.get(phone_index=SmsReporter.index_for(phone))
+        reporter = SmsReporter.objects.get(phone_index=SmsReporter.index_for(phone))
+    SmsReporter.objects.filter(pk=reporter.pk, language="").update(language=language)
+    return reporter
 
 
 # --- Reporter follow-up -------------------------------------------------------------------

@@ -331,3 +331,14 @@ def test_task_payloads_carry_ids_not_the_address_or_number(file_complaint, unit,
         task["func"] for task in tasks}
     for task in tasks:
         assert "kid.canary" not in repr(task) and "779998877" not in repr(task)
+
+
+@pytest.mark.django_db
+def test_a_text_me_child_gets_keyword_replies_in_the_language_they_filed_in(unit, focal_point, sms):
+    from complaints.services import complaint_receive
+
+    case = complaint_receive(unit=unit, channel="web", language="fr", narrative=NARRATIVE,
+                             category="neglect", in_danger=False, about_staff_answer="no",
+                             contact_preference="sms", contact_detail="+221 77 000 07 77").case
+    reply = sms("STATUS", phone="+221770000777")
+    assert case.display_reference in reply and reply.startswith("Plainte")
