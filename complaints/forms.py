@@ -34,6 +34,9 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
     )
+    # One id per reply box shown: a second POST of the same reply (two tabs, Back and
+    # Send again) finds its message already there and sends nothing twice.
+    reply_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, action: str = SEND, **kwargs):
         super().__init__(*args, **kwargs)

@@ -473,8 +473,13 @@ def reply_sms_frame(*, case: Case) -> tuple[str, str]:
     return before, after
 
 
+class ReplyAlreadySent(ComplaintError):
+    """The same reply box was sent before (another tab, Back then Send): nothing is
+    sent again."""
+
+
 @transaction.atomic
-def case_reply(*, case: Case, actor, body: str) -> Message:
+def case_reply(*, case: Case, actor, body: str, message_id: uuid.UUID | None = None) -> Message:
     """A focal point answers the child: on the follow-up page; by SMS to a child texted
     (within STAFF_SMS_REPLY_MAX_SEGMENTS segments); an email child is told there is news."""
     body = _validated_text(body, empty_message=_("The reply is empty."))
@@ -485,7 +490,13 @@ def case_reply(*, case: Case, actor, body: str) -> Message:
               "Shorten it, or send the rest in a second reply.")
             % {"segments": cost.segments, "limit": cost.limit}
         )
-    message = message_create(case=case, author_kind=Message.Author.STAFF, body=body, author=actor)
+    try:
+        with transaction.atomic():
+            message = message_create(case=case, author_kind=Message.Author.STAFF, body=body,
+                                     author=actor, message_id=message_id)
+    except IntegrityError:
+        raise ReplyAlreadySent(_("This reply was already sent (from another tab, or before "
+                                 "going Back): it was not sent again.")) from None
     if case.sms_reporter_id:
         sms_queue(
             reporter=case.sms_reporter,
@@ -518,8 +529,10 @@ def case_opened(*, case: Case, user, at) -> None:
     )
 
 
-def message_create(*, case: Case, author_kind: str, body: str, author=None) -> Message:
-    message = Message(id=uuid.uuid4(), case=case, author_kind=author_kind, author=author)
+def message_create(*, case: Case, author_kind: str, body: str, author=None,
+                   message_id: uuid.UUID | None = None) -> Message:
+    message = Message(id=message_id or uuid.uuid4(), case=case, author_kind=author_kind,
+                      author=author)
     # Sealed to the case's public key: the server writes but cannot read.
     message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
     message.save(force_insert=True)

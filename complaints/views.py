@@ -2,6 +2,7 @@
 
 import base64
 import dataclasses
+import uuid
 from functools import wraps
 
 import segno
@@ -62,6 +63,7 @@ from complaints.selectors import (
 )
 from complaints.services import (
     ComplaintError,
+    ReplyAlreadySent,
     case_note,
     case_opened,
     case_reply,
@@ -301,6 +303,8 @@ def case_detail(request, reference: str):
         reply_form = ReplyForm(data=request.POST, action=request.POST.get("action", ReplyForm.SEND))
         if reply_form.is_valid():
             reply_form, sent = _reply_step(request, case, reply_form)
+            if sent is None:
+                return redirect(_case_url(case, "conversation"))
             if sent:
                 if case.sms_reporter_id:
                     messages.success(request, _("Reply sent, by SMS and on the follow-up page."))
@@ -337,6 +341,8 @@ def case_detail(request, reference: str):
         "category_label": formal_label(case.category),
         "events": case.events.select_related("actor"),
         "reply_form": reply_form,
+        # The box keeps its id across insert and count; a fresh box gets a new one.
+        "reply_id": reply_form["reply_id"].value() or uuid.uuid4(),
         "sms_cost": reply_sms_cost(case=case, body=body) if body.strip() else None,
         "sms_counter": {"before": sms_before, "after": sms_after,
                         "limit": settings.STAFF_SMS_REPLY_MAX_SEGMENTS, **gsm.browser_tables()},
@@ -344,17 +350,23 @@ def case_detail(request, reference: str):
     return render(request, "staff/case_detail.html", context)
 
 
-def _reply_step(request, case, form: ReplyForm) -> tuple[ReplyForm, bool]:
-    """Insert a template into the box, count it, or send it: (the form to show, sent)."""
+def _reply_step(request, case, form: ReplyForm) -> tuple[ReplyForm, bool | None]:
+    """Insert a template into the box, count it, or send it: (the form to show, sent);
+    sent is None when this box had been sent already."""
     body = form.cleaned_data["body"]
     if form.action == ReplyForm.INSERT:
         # The template first, then what was typed already: nothing typed is lost.
         body = compose_reply(template=form.cleaned_data["template"], body=body, case=case)
-        return ReplyForm(data={"body": body}, action=ReplyForm.PREVIEW), False
+        return ReplyForm(data={"body": body, "reply_id": form.cleaned_data.get("reply_id") or ""},
+                         action=ReplyForm.PREVIEW), False
     if form.action == ReplyForm.PREVIEW:
         return form, False
     try:
-        case_reply(case=case, actor=request.user, body=body)
+        case_reply(case=case, actor=request.user, body=body,
+                   message_id=form.cleaned_data.get("reply_id"))
+    except ReplyAlreadySent as error:
+        messages.info(request, error.message)
+        return form, None
     except ComplaintError as error:
         form.add_error("body", error.message)
         return form, False

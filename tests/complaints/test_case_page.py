@@ -302,3 +302,25 @@ def test_the_case_page_query_count_does_not_grow_with_messages_notes_or_events(p
     add(20)
     case_transition(case=case, actor=focal_point, to_status="acknowledged")
     assert queries() == few
+
+
+@pytest.mark.django_db
+def test_the_same_reply_box_sent_twice_sends_one_reply_and_one_text(page_of, sms_case):
+    from notifications.models import OutboundSms
+
+    texts_before = OutboundSms.objects.count()
+    page = page_of(sms_case)
+    reply_id = re.search(r'name="reply_id" value="([0-9a-f-]{36})"', page).group(1)
+    url = reverse("staff:case", args=[sms_case.reference])
+    post = {"action": "send", "template": "", "body": "We read it today.", "reply_id": reply_id}
+    # Two tabs, or Back and Send again: the same box, posted twice.
+    first = page_of.client.post(url, post, follow=True).content.decode()
+    second = page_of.client.post(url, post, follow=True).content.decode()
+    assert Message.objects.filter(case=sms_case, author_kind=Message.Author.STAFF).count() == 1
+    assert OutboundSms.objects.count() == texts_before + 1
+    assert "Reply sent" in first and "already sent" in second
+    # A fresh page is a fresh box: the next reply goes.
+    fresh = re.search(r'name="reply_id" value="([0-9a-f-]{36})"', second).group(1)
+    assert fresh != reply_id
+    page_of.client.post(url, {**post, "reply_id": fresh, "body": "And we will call."})
+    assert Message.objects.filter(case=sms_case, author_kind=Message.Author.STAFF).count() == 2
