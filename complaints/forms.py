@@ -155,7 +155,11 @@ class QueueFilterForm(forms.Form):
     def clean_reference(self):
         reference = normalise_reference(self.cleaned_data["reference"])
         if any(ch not in REFERENCE_ALPHABET for ch in reference):
-            raise forms.ValidationError(_("A reference has only letters and digits, like K7QM-4TPX."))
+            raise forms.ValidationError(
+                _("No case has this reference: references use only the letters %(letters)s and "
+                  "the digits %(digits)s. Check it with the child.")
+                % {"letters": "".join(c for c in REFERENCE_ALPHABET if c.isalpha()),
+                   "digits": "".join(c for c in REFERENCE_ALPHABET if c.isdigit())})
         return reference
 
     def filters(self) -> QueueFilters:
@@ -163,4 +167,7 @@ class QueueFilterForm(forms.Form):
         error), not a reason to show nothing."""
         self.is_valid()
         chosen = {name: value for name, value in self.cleaned_data.items() if value}
+        if "reference" in self.errors:
+            # A reference no case can have finds nothing, rather than the whole queue.
+            chosen["reference"] = normalise_reference(self.data.get("reference", ""))
         return QueueFilters(**chosen)

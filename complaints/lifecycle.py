@@ -196,7 +196,7 @@ def case_told_by_phone(*, case: Case, actor, note: str = "") -> CaseEvent:
         raise TransitionRefused(gettext("There is no outcome to tell yet: decide the case first."))
     now = timezone.now()
     Case.objects.filter(pk=case.pk, outcome_told_at__isnull=True).update(outcome_told_at=now)
-    outcome = S(case.outcome).label.lower() if case.outcome in S.values else case.outcome
+    outcome = case.outcome_label.lower()
     event = CaseEvent.objects.create(
         case=case, at=now, actor=actor, from_status=case.status, to_status=case.status,
         reason=f"Told the child the outcome ({outcome}) by phone.")

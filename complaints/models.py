@@ -195,6 +195,11 @@ class Case(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def outcome_label(self) -> str:
+        """The decision in words, in the active language ("Not substantiated")."""
+        return str(self.Status(self.outcome).label) if self.outcome in self.Status.values else self.outcome
+
 
 class CaseKey(models.Model):
     """One wrapped copy of a case's data key, for one holder: a staff member (holder_id =

@@ -216,7 +216,7 @@ def test_call_me_gives_a_call_task_an_audited_number_and_a_told_by_phone_step(
 
     client = staff_client(focal_point)
     page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
-    assert "Call task" in page and "Told the child by phone" in page
+    assert "Call task" in page and "Told the child by phone: Not substantiated" in page
     assert "000 11 22" not in page  # only on request
     with pytest.raises(TransitionRefused, match="asked to be called"):
         case_transition(case=case, actor=focal_point, to_status=S.CLOSED, reason="Done")
@@ -342,3 +342,16 @@ def test_a_text_me_child_gets_keyword_replies_in_the_language_they_filed_in(unit
                              contact_preference="sms", contact_detail="+221 77 000 07 77").case
     reply = sms("STATUS", phone="+221770000777")
     assert case.display_reference in reply and reply.startswith("Plainte")
+
+
+@pytest.mark.django_db
+def test_a_decided_case_promises_nothing_its_page_does_not_offer(client, unit, focal_point):
+    response = client.post(reverse("intake:complaint_form", args=[unit.code]), {
+        "narrative": NARRATIVE, "category": "physical_violence", "in_danger": "no",
+        "about_staff": "no", "contact_preference": "follow_up_page", "contact_detail": ""})
+    reference, code = receipt_from(response)
+    walk(Case.objects.get(), focal_point, DECISION)
+    client.post(reverse("intake:followup"), {"reference": reference, "code": code})
+    page = client.get(reverse("intake:followup_case")).content.decode()
+    assert "could not show that it happened" in page
+    assert 'name="body"' not in page and "add information here" not in page
