@@ -23,7 +23,22 @@ class PeriodForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("period") != "custom":
+        if "period" in self.errors:
+            return cleaned
+        period = cleaned.get("period")
+        dates_given = any((self.data.get(name) or "").strip() for name in ("from", "to"))
+        if dates_given and period and period != "custom":
+            # "Last 90 days" is ticked by default, so typed dates come with it; dates left
+            # from a custom range come with whichever period was ticked after. Which one
+            # was meant cannot be told apart: ask, rather than show the wrong figures.
+            choices = dict(self.fields["period"].choices)
+            self.add_error("period", _(
+                "You gave dates but chose “%(period)s”. To see those dates, choose “Custom "
+                "range”; to see “%(period)s”, clear the dates.") % {"period": choices[period]})
+            return cleaned
+        if dates_given:
+            cleaned["period"] = period = "custom"  # dates and no period: nothing else meant
+        if period != "custom":
             return cleaned
         start, end = cleaned.get("from"), cleaned.get("to")
         for name, value in (("from", start), ("to", end)):
@@ -35,6 +50,12 @@ class PeriodForm(forms.Form):
             elif end >= date.max:
                 self.add_error("to", _("Give an end date before the year 9999."))
         return cleaned
+
+    def selected(self) -> str:
+        """The period to show ticked: the one the figures are for or, when the form
+        needs correcting, the one asked for."""
+        cleaned = getattr(self, "cleaned_data", {})
+        return cleaned.get("period") or self.data.get("period") or "90"
 
     def days(self) -> int:
         return int(self.cleaned_data.get("period") or 90)

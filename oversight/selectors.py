@@ -49,6 +49,9 @@ class Period:
     start: datetime
     end: datetime
     label: str
+    # A range of whole days (a custom period): its first and last day, inclusive.
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ def period_between(start: date, end: date, tz) -> Period:
         start=datetime.combine(start, datetime.min.time(), tz),
         end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tz),
         label=_("%(start)s to %(end)s") % {"start": start.isoformat(), "end": end.isoformat()},
+        first_day=start, last_day=end,
     )
 
 
@@ -174,15 +178,15 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
                                     received_at__lt=period.end)
     tables: dict[str, Table] = {}
 
-    # Deadlines met, by urgency.
-    ack_eligible = Q(acknowledged_at__isnull=False) | Q(acknowledge_due_at__lt=now)
+    # Deadlines met, by urgency. Acknowledge: the cases whose deadline counts (`ack_due`).
+    # Resolve: a withdrawn case was not resolved by the unit, so it is on neither side.
     res_eligible = Q(decided_at__isnull=False) | Q(resolve_due_at__lt=now)
     deadline_rows = in_period.values("unit_id", "urgency").annotate(
         total=Count("id"),
-        ack_eligible=Count("id", filter=ack_eligible & Q(acknowledge_due_at__isnull=False)),
-        ack_met=Count("id", filter=Q(acknowledged_at__lte=F("acknowledge_due_at"))),
-        res_eligible=Count("id", filter=res_eligible & Q(resolve_due_at__isnull=False)),
-        res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at"))),
+        ack_eligible=Count("id", filter=ack_due(now)),
+        ack_met=Count("id", filter=ACK_MET),
+        res_eligible=Count("id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN),
+        res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at")) & ~WITHDRAWN),
     )
     by_unit_urgency = {(r["unit_id"], r["urgency"]): r for r in deadline_rows}
     table = Table("deadlines", _("Deadlines met, by urgency"),
@@ -229,9 +233,12 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
     tables["open_cases"] = table
 
     # Outcomes, substantiation rate, child told.
+    # The child withdrawing is no decision of the unit: counted in its own column, not
+    # as decided, nor in the share of children told a decision.
+    decided = ~Q(outcome="") & ~WITHDRAWN
     outcome_rows = {r["unit_id"]: r for r in in_period.values("unit_id").annotate(
-        decided=Count("id", filter=~Q(outcome="")),
-        told=Count("id", filter=~Q(outcome="") & Q(outcome_told_at__isnull=False)),
+        decided=Count("id", filter=decided),
+        told=Count("id", filter=decided & Q(outcome_told_at__isnull=False)),
         **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES})}
     table = Table("outcomes", _("Outcomes"),
                   [_("Unit"), _("Decided"), *[o.capitalize() for o in OUTCOMES], _("Substantiation rate"),
@@ -296,12 +303,27 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
 
 
 ESCALATED = Q(escalation_level__gt=0)
+# Outcome is kept once the case closes (its status then says "closed").
+WITHDRAWN = Q(outcome=Case.Status.WITHDRAWN)
+ACK_MET = Q(acknowledged_at__lte=F("acknowledge_due_at"))
+
+
+def ack_due(now: datetime) -> Q:
+    """Cases whose acknowledge deadline counts: acknowledged (in time or not), or past
+    the deadline unacknowledged, while still open or before the child withdrew. A
+    withdrawal does not erase a deadline already missed, nor miss one not yet due."""
+    return Q(acknowledge_due_at__isnull=False) & (
+        Q(acknowledged_at__isnull=False)
+        | Q(decided_at__isnull=True, acknowledge_due_at__lt=now)
+        | Q(acknowledge_due_at__lt=F("decided_at")))
 
 
 def overdue_now(now: datetime) -> Q:
-    """An open case past the deadline of the step it is at."""
-    return (Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=now)
-            | Q(acknowledged_at__isnull=False, resolve_due_at__lt=now))
+    """An open case past the deadline of the step it is at (acknowledge, assess or
+    resolve: `Case.current_next_due()`, kept in `next_due_at`), exactly as the focal
+    point's "overdue" queue filter and the escalation sweep read it. Apply it to open
+    cases: a decided case has no next deadline."""
+    return Q(status__in=Case.OPEN_STATUSES, next_due_at__lt=now)
 
 
 DRILL_DOWNS = {"overdue": overdue_now, "escalated": lambda now: ESCALATED}
@@ -313,7 +335,8 @@ def compliance_cases(*, unit: Unit, kind: str, now: datetime):
     return (Case.objects.filter(DRILL_DOWNS[kind](now), unit=unit, status__in=Case.OPEN_STATUSES)
             .order_by("received_at")
             .only("id", "reference", "category", "urgency", "status", "received_at",
-                  "acknowledged_at", "acknowledge_due_at", "resolve_due_at", "escalation_level"))
+                  "acknowledged_at", "acknowledge_due_at", "resolve_due_at", "next_due_at",
+                  "escalation_level"))
 
 
 def _age_filter(now, low_days, high_days) -> Q:

@@ -9,13 +9,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from complaints.models import Case
-from oversight.selectors import ESCALATED, Cell, Period, Table, overdue_now
+from complaints.models import Case, CaseEvent
+from oversight.selectors import (
+    ACK_MET,
+    ESCALATED,
+    WITHDRAWN,
+    Cell,
+    Period,
+    Table,
+    ack_due,
+    overdue_now,
+)
 from policies.models import Unit
 
 TREND_MONTHS = 12
@@ -103,17 +112,21 @@ def timezone_today(now: datetime, tz) -> date:
 def compliance_trends(*, units: list[Unit], months: list[Month], now: datetime, tz,
                       cell: Cell) -> list[TrendRow]:
     """Per month of receipt: cases received, acknowledged within the deadline, overdue
-    (acknowledged or decided late, or open past a deadline now) and escalated. One
-    grouped query, whatever the number of cases."""
-    late = (Q(acknowledged_at__gt=F("acknowledge_due_at")) | Q(decided_at__gt=F("resolve_due_at"))
-            | Q(overdue_now(now), status__in=Case.OPEN_STATUSES))
+    (a deadline missed: acknowledged, assessed or decided late, or open past its next
+    deadline now) and escalated. One grouped query, whatever the number of cases."""
+    late = (Q(acknowledged_at__gt=F("acknowledge_due_at"))
+            # Withdrawn unacknowledged, after the acknowledge deadline had passed.
+            | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=F("decided_at"))
+            | Q(Exists(_assessed_late()))
+            # A withdrawal is no decision: only the unit's own decision can be late.
+            | (Q(decided_at__gt=F("resolve_due_at")) & ~WITHDRAWN)
+            | overdue_now(now))
     rows = (Case.objects.filter(unit__in=units, received_at__gte=months[0].start,
                                 received_at__lt=months[-1].end)
             .annotate(month=TruncMonth("received_at", tzinfo=tz)).values("month")
             .annotate(received=Count("id"),
-                      on_time=Count("id", filter=Q(acknowledged_at__lte=F("acknowledge_due_at"))),
-                      ack_eligible=Count("id", filter=Q(acknowledged_at__isnull=False)
-                                         | Q(acknowledge_due_at__lt=now)),
+                      on_time=Count("id", filter=ACK_MET),
+                      ack_eligible=Count("id", filter=ack_due(now)),
                       overdue=Count("id", filter=late),
                       escalated=Count("id", filter=ESCALATED)))
     by_month = {r["month"].astimezone(tz).strftime("%Y-%m"): r for r in rows}
@@ -126,3 +139,11 @@ def compliance_trends(*, units: list[Unit], months: list[Month], now: datetime, 
             on_time_share=cell.share(on_time, eligible), overdue=cell.count(r.get("overdue", 0)),
             escalated=cell.count(r.get("escalated", 0))))
     return trends
+
+
+def _assessed_late():
+    """The case left "acknowledged" (the step the assess deadline is for) after that
+    deadline: assessed late, or withdrawn with the deadline already missed. A case still
+    acknowledged past it is open past its next deadline (`overdue_now`)."""
+    return CaseEvent.objects.filter(case=OuterRef("pk"), from_status=Case.Status.ACKNOWLEDGED,
+                                    at__gt=OuterRef("assess_due_at"))

@@ -57,7 +57,9 @@ def compliance(request):
     tz = review_time_zone(units)
     form = PeriodForm(request.GET)
     context = {"units": units, "cross_unit": cross_unit, "form": form, "params": request.GET}
-    if not form.is_valid():
+    valid = form.is_valid()
+    context["selected"] = form.selected()  # the period ticked: the one the figures are for
+    if not valid:
         # Figures for another period than the one asked for would be wrong figures.
         return render(request, "oversight/compliance.html", context, status=400)
     if form.cleaned_data.get("period") == "custom":

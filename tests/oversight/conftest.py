@@ -24,13 +24,19 @@ def case_at(unit, *, received, urgency_category="neglect", in_danger=False, **fi
         received_at=received, acknowledge_due_at=received + hours["acknowledge"] * H,
         assess_due_at=received + hours["assess"] * H, resolve_due_at=received + hours["resolve"] * H,
         **fields)
-    return Case.objects.get(pk=case.pk)
+    case = Case.objects.get(pk=case.pk)
+    if "next_due_at" not in fields:
+        # As the services keep it: the deadline of the step the case is at.
+        Case.objects.filter(pk=case.pk).update(next_due_at=case.current_next_due())
+        case.refresh_from_db()
+    return case
 
 
 @pytest.fixture
 def fixture_cases(unit, focal_point, manager):
     now = timezone.now()
-    r1, r2, r3, r4, r5, r6 = (now - 10 * D, now - 20 * D, now - 5 * D, now - D, now - 3 * D, now - 200 * D)
+    r1, r2, r3, r4, r5, r6, r7, r8 = (now - 10 * D, now - 20 * D, now - 5 * D, now - D, now - 3 * D,
+                                      now - 200 * D, now - 8 * D, now - 9 * D)
     return now, {
         # urgent, acknowledged in 2 h (due 24 h), substantiated in 5 days (due 10), told.
         "c1": case_at(unit, received=r1, urgency_category="physical_violence", acknowledged_at=r1 + 2 * H,
@@ -48,6 +54,15 @@ def fixture_cases(unit, focal_point, manager):
                       status="unsubstantiated", outcome="unsubstantiated", decided_at=r5 + 2 * D),
         # before the period: open, acknowledged, escalated twice.
         "c6": case_at(unit, received=r6, acknowledged_at=r6 + H, status="assessing", escalation_level=2),
+        # Withdrawn by the child: no decision of the unit, so neither decided nor resolved
+        # in time (nor late), whatever its resolve date.
+        # standard, never acknowledged, withdrawn on day 5: its 3-day acknowledge deadline
+        # was already missed, and stays missed.
+        "c7": case_at(unit, received=r7, status="withdrawn", outcome="withdrawn", decided_at=r7 + 5 * D),
+        # emergency, withdrawn (and closed) 30 min after filing, before its 1-hour
+        # acknowledge deadline: no deadline met or missed.
+        "c8": case_at(unit, received=r8, in_danger=True, status="closed", outcome="withdrawn",
+                      decided_at=r8 + H / 2, closed_at=r8 + H / 2),
     }
 
 

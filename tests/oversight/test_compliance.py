@@ -1,5 +1,7 @@
 """Each metric against a fixture computed by hand (see the comments)."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -23,13 +25,16 @@ def rows(table):
 def test_each_metric_matches_the_hand_computed_fixture(unit, fixture_cases):
     now, _ = fixture_cases
     tables = report_for([unit], now)
-    # Every share names its denominator. Acknowledge: emergency c5 in time (1 of 1);
-    # urgent c1 in time, c2 late (1 of 2); standard c3 overdue, c4 not due yet (0 of 1).
+    # Every share names its denominator. Acknowledge: emergency c5 in time, c8 withdrawn
+    # before its deadline (1 of 1); urgent c1 in time, c2 late (1 of 2); standard c3
+    # overdue, c7 withdrawn after missing it, c4 not due yet (0 of 2).
     # Resolve: c5 in time; c1 in time, c2 past its 10 days (1 of 2); standard none due.
+    # The withdrawn c7 and c8 are in neither side: counted as decided in time, they would
+    # make emergency 2 of 2 and standard 1 of 1.
     assert rows(tables["deadlines"]) == [
-        ["TST1", "emergency", 1, 1, "100% (1 of 1)", 1, "100% (1 of 1)"],
+        ["TST1", "emergency", 2, 1, "100% (1 of 1)", 1, "100% (1 of 1)"],
         ["TST1", "urgent", 2, 1, "50% (1 of 2)", 1, "50% (1 of 2)"],
-        ["TST1", "standard", 2, 0, "0% (0 of 1)", 0, "—"],
+        ["TST1", "standard", 3, 0, "0% (0 of 2)", 0, "—"],
     ]
     # Acknowledged after 2 h, 30 h and 0.5 h: median 2, 90th percentile 2 + 0.8 * 28 = 24.4.
     assert rows(tables["time_to_acknowledge"]) == [["TST1", 3, 2.0, 24.4]]
@@ -40,8 +45,9 @@ def test_each_metric_matches_the_hand_computed_fixture(unit, fixture_cases):
         Linked(3, reverse("oversight:cases", args=["TST1", "overdue"])),
         Linked(1, reverse("oversight:cases", args=["TST1", "escalated"]))]]
     # Decided in the period: c1 substantiated (told), c5 unsubstantiated (not told).
-    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 0, "50% (1 of 2)", "50% (1 of 2)"]]
-    assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]
+    # Withdrawn apart: c7 and c8 (c8 since closed); not decided, so not in "told" either.
+    assert rows(tables["outcomes"]) == [["TST1", 2, 1, 1, 0, 2, "50% (1 of 2)", "50% (1 of 2)"]]
+    assert rows(tables["mix"]) == [["TST1", "web", "en", 7]]
     assert rows(tables["policy_health"]) == [["TST1", 1, "no backup focal point"]]
 
 
@@ -57,7 +63,7 @@ def test_cross_unit_view_hides_small_counts(unit, fixture_cases):
     now, _ = fixture_cases
     tables = report_for([unit], now, cross_unit=True)
     assert rows(tables["deadlines"])[1] == ["TST1", "urgent", "<5", "<5", "—", "<5", "—"]
-    assert rows(tables["mix"]) == [["TST1", "web", "en", 5]]  # five is not small
+    assert rows(tables["mix"]) == [["TST1", "web", "en", 7]]  # seven is not small
     # No list behind a hidden count: it would show what "<5" hides.
     assert rows(tables["open_cases"]) == [["TST1", "<5", "<5", "<5", 0, "<5", "<5", "<5"]]
     # A median of three acknowledgements would single them out: hidden with the count.
@@ -87,10 +93,55 @@ def test_custom_period_is_whole_days_inclusive(staff_client, unit, manager, fixt
     page = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
                                                          "to": day.isoformat()})
     html = page.content.decode()
-    assert page.status_code == 200 and f"{day.isoformat()} to {day.isoformat()}" in html
+    shown = f"{day.day} {day:%b %Y}"  # "27 Nov 2026"
+    assert page.status_code == 200 and f"Cases received from {shown} to {shown};" in html
     export = client.get(reverse("oversight:compliance"), {"period": "custom", "from": day.isoformat(),
                                                            "to": day.isoformat(), "export": "mix"})
     assert export.content.decode().splitlines()[1:] == ["TST1,web,en,1"]  # c3 alone
+
+
+def checked(html: str) -> list[str]:
+    return re.findall(r'<input type="radio" name="period" id="p(\w+)" value="\w+" checked>', html)
+
+
+@pytest.mark.django_db
+def test_dates_without_a_period_are_the_custom_range(staff_client, unit, manager, fixture_cases):
+    now, cases = fixture_cases
+    day = timezone.localdate(cases["c3"].received_at)
+    client = staff_client(manager)
+    params = {"from": day.isoformat(), "to": day.isoformat()}
+    html = client.get(reverse("oversight:compliance"), params).content.decode()
+    shown = f"{day.day} {day:%b %Y}"
+    assert f"Cases received from {shown} to {shown};" in html and "last 90 days" not in html
+    assert checked(html) == ["custom"]
+    export = client.get(reverse("oversight:compliance"), {**params, "export": "mix"})
+    assert export.content.decode().splitlines()[1:] == ["TST1,web,en,1"]  # c3 alone, as the page says
+    # No dates, no period: the last 90 days, ticked as such.
+    html = client.get(reverse("oversight:compliance")).content.decode()
+    assert "Cases received in the last 90 days" in html and checked(html) == ["90"]
+
+
+@pytest.mark.django_db
+def test_dates_typed_under_a_preset_period_are_a_question_not_the_presets_figures(
+        staff_client, unit, manager, fixture_cases):
+    client = staff_client(manager)
+    # "Last 90 days" is ticked by default: typing dates without ticking "Custom range"
+    # sends both. The same is sent by dates left over from a custom range when "Last 90
+    # days" was ticked afterwards, so the page asks which was meant.
+    params = {"period": "90", "from": "2026-11-01", "to": "2026-12-31"}
+    page = client.get(reverse("oversight:compliance"), params)
+    html = page.content.decode()
+    assert page.status_code == 400 and "<table" not in html and "<svg" not in html
+    assert ("You gave dates but chose “Last 90 days”. To see those dates, choose “Custom range”; "
+            "to see “Last 90 days”, clear the dates.") in html
+    assert 'href="#pcustom"' in html and 'id="period-error"' in html
+    # The form comes back as it was sent.
+    assert 'value="2026-11-01"' in html and 'value="2026-12-31"' in html and checked(html) == ["90"]
+    export = client.get(reverse("oversight:compliance"), {**params, "export": "mix"})
+    assert export.status_code == 400 and not export["Content-Type"].startswith("text/csv")
+    # Either answer shows figures.
+    assert client.get(reverse("oversight:compliance"), {**params, "period": "custom"}).status_code == 200
+    assert client.get(reverse("oversight:compliance"), {"period": "90", "from": "", "to": ""}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -100,6 +151,8 @@ def test_custom_period_is_whole_days_inclusive(staff_client, unit, manager, fixt
     ({"period": "custom", "from": "2026-03-01"}, "Give a date (year-month-day) for a custom range."),
     ({"period": "custom", "from": "2026-03-01", "to": "9999-12-31"}, "Give an end date before the year 9999."),
     ({"period": "7"}, "Select a valid choice."),
+    ({"period": "30", "from": "2026-03-01"}, "You gave dates but chose “Last 30 days”."),
+    ({"from": "2026-03-01"}, "Give a date (year-month-day) for a custom range."),
 ])
 def test_a_bad_or_inverted_range_is_an_error_not_the_last_90_days(staff_client, unit, manager, fixture_cases,
                                                                     params, message):

@@ -11,9 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from complaints.models import CaseExclusion
+from oversight.selectors import Period
 from policies.models import Membership, Unit
 from tests.conftest import make_staff, make_unit
-from tests.oversight.conftest import CANARY, case_at
+from tests.oversight.conftest import CANARY, H, case_at
 
 D = timedelta(days=1)
 
@@ -117,3 +118,38 @@ def test_escalated_rows_of_the_staff_home_link_only_for_those_allowed(staff_clie
     assert f'<a href="{case_url}">{escalated.display_reference}</a>' in table
     assert recused.display_reference in table
     assert reverse("staff:case", args=[recused.reference]) not in table
+
+
+@pytest.mark.django_db
+def test_past_its_assess_deadline_is_overdue_as_the_queue_says(staff_client, unit, manager, focal_point):
+    from complaints.selectors import QueueFilters, queue_cases
+    from oversight.selectors import Cell, compliance_report
+    from oversight.trends import compliance_trends, month_in, months_ending
+
+    now = timezone.now()
+    received = now - 4 * D
+    # Urgent (acknowledge 24 h, assess 72 h, resolve 10 days), acknowledged in 2 h, still
+    # "acknowledged" 4 days on: its assess deadline has passed, its resolve one has not.
+    # Escalated for it.
+    late = case_at(unit, received=received, urgency_category="physical_violence",
+                   acknowledged_at=received + 2 * H, status="acknowledged", escalation_level=1)
+    # The same, but being assessed: its next deadline is the resolve one, 6 days off.
+    case_at(unit, received=received, urgency_category="physical_violence",
+            acknowledged_at=received + 2 * H, status="assessing")
+    assert late.next_due_at == late.assess_due_at < now
+    assert list(queue_cases(focal_point, filters=QueueFilters(overdue=True), now=now)) == [late]
+
+    client = staff_client(manager)
+    overdue_url = reverse("oversight:cases", args=["TST1", "overdue"])
+    assert f'<a href="{overdue_url}">1</a>' in client.get(reverse("oversight:compliance")).content.decode()
+    assert listed(drill_down(client, "overdue").content.decode()) == [late.display_reference]
+    # The month's "overdue or late", on the review and the monthly report alike.
+    tz = timezone.get_current_timezone()
+    month = month_in(timezone.localdate(received).replace(day=1), tz)
+    [row] = [r for r in compliance_trends(units=[unit], months=months_ending(month, tz), now=now, tz=tz,
+                                          cell=Cell(cross_unit=False)) if r.month == month]
+    assert (row.received, row.overdue, row.escalated) == (2, 1, 1)
+    period = Period(start=now - 30 * D, end=now, label="test")
+    [open_row] = compliance_report(units=[unit], period=period, now=now, cross_unit=False)[
+        "tables"]["open_cases"].rows
+    assert open_row[0:2] == ["TST1", 2] and open_row[-2].value == 1

@@ -96,3 +96,37 @@ def test_the_review_shows_the_trend_chart_with_its_table(staff_client, unit, man
     assert 'aria-labelledby="trend-title trend-desc"' in html and '<desc id="trend-desc">' in html
     assert 'id="table-trends"' in html and CANARY not in html
     assert "<script" not in html
+
+
+@pytest.mark.django_db
+def test_a_late_assessment_is_late_and_a_withdrawal_no_late_decision(unit):
+    from complaints.models import CaseEvent
+
+    march = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+    def assessed(case, after):
+        CaseEvent.objects.create(case=case, at=case.received_at + after, from_status="acknowledged",
+                                 to_status="assessing")
+
+    # Urgent (acknowledge 24 h, assess 72 h, resolve 10 days), all acknowledged in 2 h:
+    # a. assessed on day 5 (late), decided on day 8 (in time): late.
+    a = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
+                status="unsubstantiated", outcome="unsubstantiated", decided_at=march + 8 * D)
+    assessed(a, 5 * D)
+    # b. assessed on day 2, decided on day 8: on time throughout.
+    b = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
+                status="unsubstantiated", outcome="unsubstantiated", decided_at=march + 8 * D)
+    assessed(b, 2 * D)
+    # c. assessed on day 2, withdrawn by the child on day 20: no decision of the unit, so
+    # no late one.
+    c = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
+                status="withdrawn", outcome="withdrawn", decided_at=march + 20 * D)
+    assessed(c, 2 * D)
+    # d. standard (acknowledge 72 h), never acknowledged, withdrawn on day 5: the missed
+    # acknowledge deadline stays missed.
+    case_at(unit, received=march, status="withdrawn", outcome="withdrawn", decided_at=march + 5 * D)
+    # e. emergency (acknowledge 1 h), withdrawn after 30 min: nothing was due yet.
+    case_at(unit, received=march, in_danger=True, status="withdrawn", outcome="withdrawn",
+            decided_at=march + H / 2)
+    # Acknowledged in time: a, b, c of the four with a deadline that counts (d missed it).
+    assert trends(unit, UTC)["2026-03"] == (5, 3, "75% (3 of 4)", 2, 0)
