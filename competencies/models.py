@@ -19,6 +19,12 @@ class StaffMember(models.Model):
 
     class Meta:
         ordering = ["unit", "name"]
+        constraints = [
+            # One account, one person: an account linked to two entries would be kept
+            # away from cases about someone else (competencies.services.staff_member_link).
+            models.UniqueConstraint(fields=["unit", "user"], condition=models.Q(user__isnull=False),
+                                    name="staffmember_one_entry_per_account"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.unit.code})"

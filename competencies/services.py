@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,7 +46,8 @@ def sector_competencies(unit):
 
 @transaction.atomic
 def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches: list[Breach],
-                      reason: str, training_level: str = "") -> list[RetrainingAssignment]:
+                      reason: str, training_level: str = "",
+                      private_key: bytes | None = None) -> list[RetrainingAssignment]:
     """Decide a case substantiated against a staff member: at least one breached
     competency of the unit's sector framework, each with its facets; one retraining
     assignment per breach; the unit's managers are told (reference only)."""
@@ -83,7 +84,8 @@ def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches:
     if marked != staff_member.pk and staff_member.user_id:
         # Named now, with an account: the same exclusion, revocation and re-routing as
         # marking the subject.
-        case_mark_about_staff(case=case, actor=actor, staff_member=staff_member)
+        case_mark_about_staff(case=case, actor=actor, staff_member=staff_member,
+                              private_key=private_key)
     elif marked != staff_member.pk:
         Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member)
     audit_record(action="competencies.retraining.assigned", actor=actor, case=case,
@@ -163,6 +165,13 @@ def roster_accounts(unit):
             .distinct().order_by("username"))
 
 
+def linkable_accounts(unit):
+    """The accounts the roster page offers for an entry not linked yet: those of
+    `roster_accounts` that no entry of the unit is linked to. One account is one person."""
+    linked = StaffMember.objects.filter(unit=unit, user__isnull=False).values("user_id")
+    return roster_accounts(unit).exclude(pk__in=linked)
+
+
 @transaction.atomic
 def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
     """A manager links a roster entry to the person's staff account. From then on that
@@ -173,7 +182,15 @@ def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
 
     if not roster_accounts(staff_member.unit).filter(pk=user.pk).exists():
         raise ComplaintError(_("That account is not a member of this unit."))
-    StaffMember.objects.filter(pk=staff_member.pk).update(user=user)
+    _refuse_if_linked_elsewhere(staff_member, user)
+    try:
+        with transaction.atomic():
+            StaffMember.objects.filter(pk=staff_member.pk).update(user=user)
+    except IntegrityError:
+        # Another manager linked the account to another entry at the same moment: the
+        # database constraint (one entry per account and unit) refused this one.
+        _refuse_if_linked_elsewhere(staff_member, user)
+        raise
     staff_member.user = user
     audit_record(action="competencies.roster.linked", actor=actor,
                  data={"staff_member": staff_member.pk, "user": user.pk,
@@ -185,6 +202,16 @@ def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
     for case in about_them.exclude(status__in=Case.OPEN_STATUSES):
         case_subject_excluded(case=case, user_id=user.pk)
     return staff_member
+
+
+def _refuse_if_linked_elsewhere(staff_member: StaffMember, user) -> None:
+    other = (StaffMember.objects.filter(unit_id=staff_member.unit_id, user=user)
+             .exclude(pk=staff_member.pk).first())
+    if other is not None:
+        raise ComplaintError(
+            _("The account %(account)s is already linked to %(name)s on this roster. One "
+              "account belongs to one person: if that link is wrong, unlink %(name)s first.")
+            % {"account": user.get_username(), "name": other.name})
 
 
 @transaction.atomic

@@ -11,15 +11,16 @@ from competencies.forms import EvaluationForm, StaffMemberForm, SubstantiateForm
 from competencies.models import RetrainingAssignment, StaffMember
 from competencies.services import (
     case_substantiate,
+    linkable_accounts,
     retraining_complete,
     roster_accounts,
     sector_competencies,
     staff_member_link,
     staff_member_unlink,
 )
-from complaints.selectors import case_for_focal_point
+from complaints.selectors import case_for_focal_point, cases_for_focal_point
 from complaints.services import ComplaintError
-from complaints.views import verified_staff_required
+from complaints.views import session_private_key, verified_staff_required
 from policies.views import _managed_unit
 
 
@@ -40,7 +41,7 @@ def roster(request, code: str):
     members = StaffMember.objects.filter(unit=unit).select_related("user")
     return render(request, "competencies/roster.html",
                   {"unit": unit, "members": members, "form": form, "editing": member,
-                   "accounts": list(roster_accounts(unit))})
+                   "accounts": list(linkable_accounts(unit))})
 
 
 @verified_staff_required
@@ -60,7 +61,11 @@ def roster_link(request, code: str, pk: int):
         messages.error(request, _("Choose a staff account of this unit to link %(name)s to.")
                        % {"name": member.name})
         return redirect("competencies:roster", code=unit.code)
-    staff_member_link(staff_member=member, user=account, actor=request.user)
+    try:
+        staff_member_link(staff_member=member, user=account, actor=request.user)
+    except ComplaintError as error:
+        messages.error(request, str(error.message))
+        return redirect("competencies:roster", code=unit.code)
     messages.success(request, _("%(name)s is linked to the account %(account)s: complaints about "
                                 "them never reach that account.")
                      % {"name": member.name, "account": account.get_username()})
@@ -116,9 +121,16 @@ def case_substantiate_view(request, reference: str):
     try:
         case_substantiate(case=case, actor=request.user, staff_member=form.cleaned_data["staff_member"],
                           breaches=form.breaches(), reason=form.cleaned_data["reason"],
-                          training_level=form.cleaned_data["training_level"])
+                          training_level=form.cleaned_data["training_level"],
+                          private_key=session_private_key(request))
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
         messages.success(request, _("Substantiated. Retraining is assigned and the manager told."))
+        if not cases_for_focal_point(request.user).filter(pk=case.pk).exists():
+            # Substantiated against the actor's own linked account: the case was routed
+            # away from them, its page is closed to them now (as after "whom is it about").
+            messages.info(request, _("Case %(reference)s was routed away from you.")
+                          % {"reference": case.display_reference})
+            return redirect("staff:queue")
     return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")

@@ -54,8 +54,17 @@ def case_reroute(*, case: Case, actor, why: str, private_key: bytes | None = Non
                  data={"why": why, "handling_unit": decision.handling_unit_id,
                        "assignee": decision.assignee_id})
     if decision.assignee_id and decision.assignee_id != previous_assignee:
-        notify_users(case=case, user_ids=[decision.assignee_id], kind=Notification.Kind.NEW_CASE)
+        notify_users(case=case, user_ids=[decision.assignee_id], kind=routed_to_you_kind(case))
     return case
+
+
+def routed_to_you_kind(case: Case) -> str:
+    """What a person a case is routed to is told: a new case, with its acknowledgement
+    deadline, only while nobody has acknowledged it; a case already under way, or
+    decided, is "routed to you", never announced as new."""
+    if case.is_open and case.acknowledged_at is None:
+        return Notification.Kind.NEW_CASE
+    return Notification.Kind.ROUTED_TO_YOU
 
 
 def case_subject_excluded(*, case: Case, user_id: int) -> None:
@@ -126,6 +135,6 @@ def case_reassign(*, case: Case, actor, assignee_id: int) -> Case:
                              to_status=case.status, reason="Reassigned within the unit.")
     audit_record(action="complaints.case.reassigned", actor=actor, case=case,
                  data={"assignee": assignee_id})
-    notify_users(case=case, user_ids=[assignee_id], kind=Notification.Kind.NEW_CASE)
+    notify_users(case=case, user_ids=[assignee_id], kind=routed_to_you_kind(case))
     case.assignee_id = assignee_id
     return case

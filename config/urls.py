@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect, render
 from django.urls import include, path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.admin import OTPAdminSite
 
 # The admin asks for the second factor too.
@@ -11,7 +13,17 @@ admin.site.site_header = "Recourse administration"
 
 def admin_login(request):
     """The admin signs in through the staff pages, the one password form with limits
-    (complaints/signin.py); its own form would check passwords without them."""
+    (complaints/signin.py); its own form would check passwords without them. Someone
+    fully signed in whom the admin still refuses (a manager, a focal point) is told so:
+    sending them to sign in again would bring them straight back here, in a loop."""
+    if request.user.is_authenticated and request.user.is_verified():
+        if admin.site.has_permission(request):
+            target = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                   request.is_secure()):
+                target = reverse("admin:index")
+            return redirect(target)
+        return render(request, "staff/no_admin_access.html", status=403)
     step = "staff:verify" if request.user.is_authenticated else "staff:login"
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse(step))
 

@@ -23,6 +23,9 @@ class Notification(models.Model):
         # To a unit's managers: a child says a complaint is about someone who works
         # there (or is not sure). Metadata only, like every notice.
         ABOUT_STAFF = "about_staff", "A complaint about someone who works at the unit"
+        # A case already acknowledged or decided, routed or reassigned to someone else:
+        # not announced as a new case with a deadline that has passed.
+        ROUTED_TO_YOU = "routed_to_you", "A case under way was routed to you"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

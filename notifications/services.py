@@ -97,6 +97,20 @@ def _message(notification: Notification) -> tuple[str, str]:
         if case.acknowledge_due_at:
             lines.append(_("Acknowledge it by %(due)s.")
                          % {"due": staff_time(case.acknowledge_due_at)})
+    elif notification.kind == Notification.Kind.ROUTED_TO_YOU:
+        # Not a new case: it was acknowledged, or decided, before it came to this person.
+        facts["status"] = case.get_status_display()
+        subject = _("[Recourse] Case %(reference)s (%(unit_code)s) was routed to you") % facts
+        if case.is_open:
+            lines = [_("A case of %(unit)s that is already under way (%(status)s) was routed "
+                       "to you. It is not a new case: read its history before you act.")
+                     % facts, ""]
+            due_at = case.current_next_due()
+            if due_at:
+                lines.append(_("Its next deadline: %(due)s.") % {"due": staff_time(due_at)})
+        else:
+            lines = [_("A case of %(unit)s that is already decided (%(status)s) was routed to "
+                       "you. It is not a new case and no deadline runs on it.") % facts, ""]
     elif notification.kind == Notification.Kind.DANGER:
         subject = _("[Recourse] DANGER NOW: case %(reference)s (%(unit_code)s)") % facts
         lines = [_("The child who filed this case says they are in danger now. It is an "

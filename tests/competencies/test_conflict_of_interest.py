@@ -253,15 +253,20 @@ def test_unlinking_gives_back_no_case(staff_client, unit, focal_point, colleague
 
 
 @pytest.mark.django_db
-def test_the_roster_page_reads_in_a_constant_number_of_queries(staff_client, unit, manager,
-                                                              focal_point):
+def test_the_roster_page_reads_in_a_constant_number_of_queries(staff_client, django_user_model,
+                                                              unit, manager, focal_point):
     client = staff_client(manager)
     url = reverse("competencies:roster", args=[unit.code])
     StaffMember.objects.create(unit=unit, name="One", user=focal_point)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
-    StaffMember.objects.bulk_create([StaffMember(unit=unit, name=f"P{i}", user=manager)
-                                     for i in range(20)])
+    # One account per entry (one account, one person); half are members of the unit.
+    people = django_user_model.objects.bulk_create(
+        [django_user_model(username=f"p{i}") for i in range(20)])
+    Membership.objects.bulk_create([Membership(user=p, unit=unit, role=Membership.Role.FOCAL_POINT)
+                                    for p in people[::2]])
+    StaffMember.objects.bulk_create([StaffMember(unit=unit, name=f"P{i}", user=p)
+                                     for i, p in enumerate(people)])
     with CaptureQueriesContext(connection) as many:
         client.get(url)
     assert len(many) == len(few)

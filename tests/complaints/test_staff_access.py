@@ -67,6 +67,42 @@ def test_password_only_session_cannot_use_the_admin(client, django_user_model):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", [Membership.Role.MANAGER, Membership.Role.FOCAL_POINT])
+def test_signed_in_staff_who_are_not_admins_are_told_so_without_a_loop(
+        staff_client, django_user_model, unit, role):
+    client = staff_client(make_staff(django_user_model, "notadmin", unit, role))
+    for start in ("/admin/", "/admin/complaints/case/", "/admin/login/?next=/admin/"):
+        response = client.get(start, follow=True)
+        assert len(response.redirect_chain) <= 1, response.redirect_chain
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert 'id="no-admin-access"' in page
+        assert f'href="{reverse("staff:queue")}"' in page
+
+
+@pytest.mark.django_db
+def test_a_password_only_non_admin_is_verified_then_refused_without_a_loop(
+        client, django_user_model, unit, manager):
+    client.post(reverse("staff:login"), {"username": "manager", "password": PASSWORD})
+    response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0].startswith(reverse("staff:verify"))
+    response = client.post(response.redirect_chain[-1][0],
+                           {"token": totp_now(TOTPDevice.objects.get(user=manager))}, follow=True)
+    assert len(response.redirect_chain) <= 3 and response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_verified_admin_on_the_admin_login_goes_to_the_admin(client, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    response = client.get("/admin/login/?next=/admin/complaints/case/", follow=True)
+    assert response.redirect_chain == [("/admin/complaints/case/", 302)]
+    assert response.status_code == 200
+    assert client.get("/admin/login/?next=https://evil.example/").url == reverse("admin:index")
+
+
+@pytest.mark.django_db
 def test_wrong_totp_code_is_refused(client, focal_point):
     client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
     response = client.post(reverse("staff:verify"), {"token": "000000"})
