@@ -2,7 +2,6 @@
 page, used with the keyboard and checked with axe-core."""
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import StaffMember
 from complaints.lifecycle import case_transition
@@ -10,20 +9,10 @@ from complaints.models import CaseExclusion
 from complaints.services import complaint_receive
 from policies.models import Membership
 from tests.browser.axe import axe_violations, describe
-from tests.conftest import PASSWORD, make_staff, totp_now
+from tests.browser.staff import staff_sign_in
+from tests.conftest import make_staff
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, base: str, user) -> None:
-    page.goto(f"{base}/staff/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():  # not the language form's button
-        page.click("form:has(#id_password) button[type=submit]")
-    page.fill("input[name=token]", totp_now(TOTPDevice.objects.get(user=user, confirmed=True)))
-    with page.expect_navigation():  # not the header's "Sign out", also a submit button
-        page.click("form:has(input[name=token]) button[type=submit]")
 
 
 @pytest.fixture
@@ -49,7 +38,7 @@ def test_a_focal_point_marks_a_colleague_with_the_keyboard_and_loses_nothing_to_
     for status in ("acknowledged", "assessing", "investigating"):
         case_transition(case=case, actor=focal_point, to_status=status)
     page = staff_page
-    sign_in(page, live_server.url, focal_point)
+    staff_sign_in(page, live_server.url, focal_point)
     page.goto(f"{live_server.url}/staff/cases/{case.reference}/")
     assert "They answered: Not sure." in page.inner_text("body")
     violations = axe_violations(page)
@@ -74,7 +63,7 @@ def test_the_roster_page_links_an_account_and_passes_axe(staff_page, live_server
                                                          focal_point, manager):
     entry = StaffMember.objects.create(unit=unit, name="Moussa Diop", role_title="Focal point")
     page = staff_page
-    sign_in(page, live_server.url, manager)
+    staff_sign_in(page, live_server.url, manager)
     page.goto(f"{live_server.url}/staff/units/{unit.code}/roster/")
     violations = axe_violations(page)
     assert not violations, describe(violations)

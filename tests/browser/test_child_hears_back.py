@@ -5,7 +5,6 @@ news (no content, no code). Then a child stops a complaint without JavaScript.""
 
 import pytest
 from django.core import mail
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.lifecycle import case_transition
 from complaints.models import Case
@@ -13,7 +12,7 @@ from notifications.backends import locmem
 from notifications.child_email import child_email_deliver
 from notifications.models import OutboundEmail, OutboundSms
 from notifications.sms import sms_deliver
-from tests.conftest import PASSWORD, totp_now
+from tests.browser.staff import staff_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -48,12 +47,7 @@ def decide_in_browser(browser, live_server, focal_point, references: list[str]) 
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/staff/")
-    page.get_by_label("Username").fill(focal_point.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=focal_point)))
-    page.get_by_role("button", name="Sign in").click()
+    staff_sign_in(page, live_server.url, focal_point)
     page.get_by_role("heading", name="Case queue").wait_for()
     for reference in references:
         page.goto(f"{live_server.url}/staff/cases/{reference}/")

@@ -7,12 +7,12 @@ string fails the test."""
 import pytest
 from django.utils import translation
 from django.utils.translation import gettext
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.models import Case
 from complaints.services import complaint_receive
 from policies.models import Membership, Unit
-from tests.conftest import PASSWORD, make_staff, make_unit, totp_now
+from tests.browser.staff import staff_sign_in
+from tests.conftest import make_staff, make_unit
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +38,7 @@ def test_a_focal_point_triages_and_closes_a_case_in_french(browser, live_server,
     context = browser.new_context(java_script_enabled=False, locale="fr-SN")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/staff/")
-    page.locator("#id_username").fill(focal.username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form:has(#id_password) button[type=submit]").click()
-    page.locator("input[name=token]").fill(totp_now(TOTPDevice.objects.get(user=focal)))
-    page.locator("form:has(input[name=token]) button[type=submit]").click()
+    staff_sign_in(page, live_server.url, focal)
 
     # The queue, in French: find the case by its reference, without the dash, lower case.
     page.get_by_role("heading", name=french("Case queue")).wait_for()

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import RetrainingAssignment, StaffMember
 from competencies.services import sector_competencies
@@ -14,7 +13,7 @@ from oversight.trends import month_from
 from policies.selectors import unit_time_zone
 from tests.browser.axe import axe_violations, describe
 from tests.browser.printing import pdf_pages, print_pdf
-from tests.conftest import PASSWORD, totp_now
+from tests.browser.staff import staff_sign_in
 from tests.oversight.conftest import case_at
 
 pytestmark = pytest.mark.browser
@@ -63,21 +62,12 @@ def busiest_month(unit):
     return month
 
 
-def sign_in(page, base: str, user) -> None:
-    page.goto(f"{base}/staff/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_a_manager_prints_the_monthly_report_on_at_most_four_pages(browser, live_server, unit, manager):
     month = busiest_month(unit)
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(10_000)
-    sign_in(page, live_server.url, manager)
+    staff_sign_in(page, live_server.url, manager)
     # Signing in leads a manager to the review of their units, not to an empty queue.
     page.get_by_role("heading", level=1, name="Compliance review").wait_for()
     page.get_by_role("link", name="monthly report").click()
@@ -106,7 +96,7 @@ def test_axe_finds_no_violation_on_the_managers_pages(browser, live_server, unit
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    sign_in(page, live_server.url, manager)
+    staff_sign_in(page, live_server.url, manager)
     page.get_by_role("heading", level=1, name="Compliance review").wait_for()
     found = {}
     for name, path in [

@@ -3,12 +3,11 @@ and agrees with the server's count of the text actually sent; the queue and the 
 page pass axe-core."""
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from complaints.models import Case
 from complaints.services import followup_add_message, reply_sms_cost
 from tests.browser.axe import axe_violations, describe
-from tests.conftest import PASSWORD, totp_now
+from tests.browser.staff import staff_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +37,7 @@ def sign_in(browser, live_server, user, **options):
     context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/staff/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_label("Code").fill(totp_now(TOTPDevice.objects.get(user=user)))
-    page.get_by_role("button", name="Sign in").click()
+    staff_sign_in(page, live_server.url, user)
     page.get_by_role("heading", name="Case queue").wait_for()
     return context, page
 
