@@ -113,7 +113,9 @@ class RetrainingAssignment(models.Model):
         return [str(Facet(f).label) if f in Facet.values else f for f in self.facets]
 
     def evaluation_in_words(self) -> list[tuple[str, str]]:
-        """[("Skills", "below expectations"), ...]: what the manager chose, as words."""
+        """[("Skills", "below expectations"), ...]: what the manager chose, as words, in
+        the facets' own order (PostgreSQL's jsonb does not keep the keys' order)."""
+        order = {facet: i for i, facet in enumerate(Facet.values)}
         return [(str(Facet(f).label) if f in Facet.values else f,
                  str(Rating(r).label).lower() if r in Rating.values else r)
-                for f, r in self.evaluation.items()]
+                for f, r in sorted(self.evaluation.items(), key=lambda item: order.get(item[0], len(order)))]
