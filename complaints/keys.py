@@ -116,7 +116,6 @@ def case_keys_for_holders(*, case, data_key: bytes, readers: list[int],
                           recovery: bool = True) -> int:
     """Wrap a case's data key to each reader's public key and to the unit's recovery
     key. People without a key pair yet get nothing here: a grant reaches them later."""
-    now = timezone.now()
     keys = {k.user_id: bytes(k.public_key)
             for k in StaffKey.objects.filter(user_id__in=readers)}
     rows = []
@@ -126,15 +125,13 @@ def case_keys_for_holders(*, case, data_key: bytes, readers: list[int],
             rows.append(CaseKey(
                 case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
                 wrapped_key=crypto.wrap_data_key_to_public(data_key, keys[user_id], case_id=case.id,
-                                                           holder=holder),
-                released_at=now))
+                                                           holder=holder)))
     unit = case.unit
     if recovery and unit.recovery_public_key:
         rows.append(CaseKey(
             case=case, holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
             wrapped_key=crypto.wrap_data_key_to_public(data_key, bytes(unit.recovery_public_key),
-                                                       case_id=case.id, holder=f"recovery:{unit.code}"),
-            released_at=now))
+                                                       case_id=case.id, holder=f"recovery:{unit.code}")))
     CaseKey.objects.bulk_create(rows)
     return len(rows)
 
@@ -168,19 +165,19 @@ def case_keys_revoke(*, case, user_ids) -> int:
 
 
 def case_keys_missing(*, case, user_ids) -> list[int]:
-    """Who may read the case but holds no released copy yet (a pending grant)."""
-    held = set(CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
-                                      released_at__isnull=False).values_list("holder_id", flat=True))
+    """Who may read the case but holds no copy yet (a pending grant)."""
+    held = set(CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).values_list(
+                                      "holder_id", flat=True))
     return [u for u in user_ids if str(u) not in held]
 
 
 def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> list[tuple]:
     """One page, in (case, reader) order after `after`, of the copies the granter's
     session can make: (case id, reader id, the granter's wrapped copy, the reader's
-    public key), for each case the granter holds a released copy of and each reader who
+    public key), for each case the granter holds a copy of and each reader who
     may read it now (an active focal point of its handling unit, or of the policy's
     oversight unit once the case reached OVERSIGHT_LEVEL; not excluded), has a key pair,
-    holds no released copy yet, and whom the gate lets in.
+    holds no copy yet, and whom the gate lets in.
 
     The gate: a reader of a past case is someone who was a focal point of the case's
     handling unit when it was filed (or, for an escalated case, of the oversight unit
@@ -189,9 +186,8 @@ def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> 
     themselves."""
     fp = {"role": Membership.Role.FOCAL_POINT, "is_active": True}
     reader, case = OuterRef("reader"), OuterRef("pk")
-    released = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
-                                      released_at__isnull=False)
-    granter_copy = released.filter(holder_id=str(granter_id))
+    copies = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER)
+    granter_copy = copies.filter(holder_id=str(granter_id))
     units = Q(unit_id=OuterRef("handling_unit_id")) | Q(unit_id=OuterRef("oversight"))
     joined_in_time = Membership.objects.filter(user_id=reader, **fp).filter(
         Q(unit_id=OuterRef("handling_unit_id"), created_at__lte=OuterRef("received_at"))
@@ -205,7 +201,7 @@ def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> 
                 .exclude(reader=granter_id)
                 .filter(Exists(StaffKey.objects.filter(user_id=reader)))
                 .exclude(Exists(CaseExclusion.objects.filter(case=case, user_id=reader)))
-                .exclude(Exists(released.filter(holder_id=Cast(reader, CharField()))))
+                .exclude(Exists(copies.filter(holder_id=Cast(reader, CharField()))))
                 .filter(Exists(ReaderApproval.objects.filter(units, user_id=reader))
                         | Exists(joined_in_time)))
         if after is not None:
@@ -229,7 +225,6 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
     after = None
     while True:
         page = _pairs_to_grant(granter_id=granter.pk, after=after, page_size=page_size)
-        now = timezone.now()
         data_keys = {}
         copies = []
         for case_id, reader_id, granter_key, reader_key in page:
@@ -239,12 +234,11 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
             copies.append(CaseKey(
                 case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(reader_id),
                 wrapped_key=crypto.wrap_data_key_to_public(
-                    data_keys[case_id], bytes(reader_key), case_id=case_id, holder=f"user:{reader_id}"),
-                released_at=now))
-        # A copy held back (not released) is replaced by the released one.
+                    data_keys[case_id], bytes(reader_key), case_id=case_id, holder=f"user:{reader_id}")))
+        # Two sign-ins granting the same copy at once: the later one replaces it.
         CaseKey.objects.bulk_create(copies, update_conflicts=True,
                                     unique_fields=["case", "holder_kind", "holder_id"],
-                                    update_fields=["wrapped_key", "released_at", "updated_at"])
+                                    update_fields=["wrapped_key", "updated_at"])
         granted += len(copies)
         if len(page) < page_size:
             break
@@ -320,7 +314,7 @@ def reader_approve(*, unit, reader, approver) -> ReaderApproval:
     is_manager = approver_roles.filter(role=Membership.Role.MANAGER).exists()
     holds_access = approver_roles.filter(role=Membership.Role.FOCAL_POINT).exists() and (
         CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(approver.pk),
-                               case__handling_unit=unit, released_at__isnull=False).exists())
+                               case__handling_unit=unit).exists())
     if not (is_manager or holds_access):
         raise ApprovalRefused(gettext("Only a manager of the unit, or a focal point who already reads "
                                       "its cases, can approve a new reader."))
@@ -348,9 +342,9 @@ def readers_waiting(*, unit) -> list:
 
 
 def case_holder_ids(case) -> list[int]:
-    """Who holds a released copy of the case's key: their sign-in grants it onwards."""
+    """Who holds a copy of the case's key: their sign-in grants it onwards."""
     return [int(h) for h in CaseKey.objects.filter(
-        case=case, holder_kind=CaseKey.HolderKind.USER, released_at__isnull=False,
+        case=case, holder_kind=CaseKey.HolderKind.USER,
     ).values_list("holder_id", flat=True)]
 
 

@@ -215,9 +215,6 @@ class CaseKey(models.Model):
     holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)
     holder_id = models.CharField(max_length=64)
     wrapped_key = models.BinaryField()
-    # Copies for the next steps of the escalation chain are made at intake, but the
-    # server hands them out only once the case reaches that step.
-    released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

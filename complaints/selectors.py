@@ -62,7 +62,7 @@ def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> byt
     if private_key is None or actor is None:
         return None
     envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
-                                      holder_id=str(actor.pk), released_at__isnull=False).first()
+                                      holder_id=str(actor.pk)).first()
     if envelope is None:
         return None
     return crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key,
@@ -244,7 +244,7 @@ def with_queue_markers(user, cases: list[Case]) -> list[Case]:
     if not cases:
         return cases
     own_copy = CaseKey.objects.filter(case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER,
-                                      holder_id=str(user.pk), released_at__isnull=False)
+                                      holder_id=str(user.pk))
     marks = {
         pk: (readable, new)
         for pk, readable, new in Case.objects.filter(pk__in=[c.pk for c in cases])

@@ -297,7 +297,6 @@ def reporter_copy_create(*, case: Case, data_key: bytes) -> None:
     """The child's copy of the data key, wrapped to the key their follow-up code derives."""
     CaseKey.objects.create(
         case=case, holder_kind=CaseKey.HolderKind.REPORTER, holder_id="reporter",
-        released_at=timezone.now(),
         wrapped_key=crypto.wrap_data_key_to_public(
             data_key, bytes(case.reporter_public_key), case_id=case.id, holder="reporter"),
     )

@@ -25,8 +25,8 @@ def private_key_of(user) -> bytes:
 
 
 def copies_of(user) -> set:
-    return set(CaseKey.objects.filter(holder_kind="user", holder_id=str(user.pk),
-                                      released_at__isnull=False).values_list("case_id", flat=True))
+    return set(CaseKey.objects.filter(holder_kind="user", holder_id=str(user.pk)).values_list(
+                                      "case_id", flat=True))
 
 
 def waiting_reader(django_user_model, unit, username: str):
@@ -96,15 +96,3 @@ def test_a_newcomer_gets_nothing_until_approved_then_every_past_case(
     reader_approve(unit=unit, reader=newcomer, approver=manager)
     assert sign_in_queries(focal_point, page_size=3)[0] == 7
     assert copies_of(newcomer) == {c.id for c in cases}
-
-
-@pytest.mark.django_db
-def test_an_unreleased_copy_is_released_by_the_grant(unit, focal_point, django_user_model):
-    reader = waiting_reader(django_user_model, unit, "reader")
-    case, = receive(unit, 1)
-    staff_key_create(user=reader, password=PASSWORD)
-    CaseKey.objects.create(case=case, holder_kind="user", holder_id=str(reader.pk),
-                           wrapped_key=b"stale", released_at=None)
-    assert sign_in_queries(focal_point)[0] == 1
-    envelope = CaseKey.objects.get(case=case, holder_kind="user", holder_id=str(reader.pk))
-    assert envelope.released_at is not None and bytes(envelope.wrapped_key) != b"stale"

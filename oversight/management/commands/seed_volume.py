@@ -102,7 +102,7 @@ class Command(BaseCommand):
                 cases.append(case)
                 keys.extend(
                     CaseKey(case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
-                            released_at=now, wrapped_key=crypto.wrap_data_key_to_public(
+                            wrapped_key=crypto.wrap_data_key_to_public(
                                 data_key, public_key, case_id=case_id, holder=f"user:{user_id}"))
                     for user_id, public_key in reader_keys.items())
             with transaction.atomic():
