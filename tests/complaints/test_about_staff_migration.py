@@ -3,18 +3,11 @@ still tells it (complaints 0014), and existing policy versions keep routing both
 answers as usual, as they were published (policies 0006)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate, migrate_to_latest
 
 BEFORE = [("complaints", "0013_no_server_copy"), ("policies", "0004_policy_emergency_contacts")]
 AFTER = [("complaints", "0014_case_about_staff_answer"), ("policies", "0006_policy_about_staff_rules")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -54,4 +47,4 @@ def test_only_known_answers_are_carried_over():
         flags = dict(old.get_model("complaints", "Case").objects.values_list("reference", "about_staff"))
         assert flags == {"YESWEB01": True, "NOWEB001": False, "SMS00001": False, "STAFF001": True}
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()

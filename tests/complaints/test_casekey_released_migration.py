@@ -2,18 +2,11 @@
 (every read asked for a released one), so it goes with the field; released copies stay."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate, migrate_to_latest
 
 BEFORE = [("complaints", "0018_queue_index_until_closed")]
 AFTER = [("complaints", "0019_casekey_without_released_at")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.mark.django_db(transaction=True)
@@ -39,4 +32,4 @@ def test_held_back_copies_go_and_released_ones_stay():
         holders = set(new.get_model("complaints", "CaseKey").objects.values_list("holder_id", flat=True))
         assert holders == {"1"}
     finally:
-        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        migrate_to_latest()
