@@ -51,9 +51,13 @@ def database_urls(fresh: bool) -> tuple[str, str, str]:
         # databases another one keeps between runs.
         prefix = os.environ.get("BENCH_DB_PREFIX", "recourse")
         bench, baseline = f"{prefix}_bench", f"{prefix}_baseline"
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as db:
             for name in (bench, baseline):
-                exists = db.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+                exists = db.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+                ).fetchone()
                 if exists and (fresh or name == baseline):
                     db.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
                     exists = None
@@ -66,8 +70,11 @@ def database_urls(fresh: bool) -> tuple[str, str, str]:
             path.unlink()
     for path in VAR.glob("baseline.sqlite3*"):
         path.unlink()
-    return (f"sqlite:///{VAR / 'recourse.sqlite3'}", f"sqlite:///{VAR / 'baseline.sqlite3'}",
-            "SQLite (WAL)")
+    return (
+        f"sqlite:///{VAR / 'recourse.sqlite3'}",
+        f"sqlite:///{VAR / 'baseline.sqlite3'}",
+        "SQLite (WAL)",
+    )
 
 
 def recourse_env(database_url: str, *, production: bool = True) -> dict:
@@ -112,7 +119,11 @@ def prepare(cases: int) -> tuple[str, str, str]:
     if existing < cases:
         print(f"Seeding {cases - existing:,} cases (once; kept for later runs)...", flush=True)
         started = time.monotonic()
-        run([PYTHON, "manage.py", "seed_volume", "--cases", str(cases - existing)], env=dev, quiet=True)
+        run(
+            [PYTHON, "manage.py", "seed_volume", "--cases", str(cases - existing)],
+            env=dev,
+            quiet=True,
+        )
         print(f"  seeded in {time.monotonic() - started:.0f} s", flush=True)
         if recourse_url.startswith("postgresql"):
             # What autovacuum does after a bulk load in production: statistics for the
@@ -122,15 +133,23 @@ def prepare(cases: int) -> tuple[str, str, str]:
             with psycopg.connect(recourse_url, autocommit=True) as db:
                 db.execute("VACUUM ANALYZE")
     probe(dev, "clear_sms")
-    run([PYTHON, "-m", "django", "migrate", "--noinput", "-v0"], env=baseline_env(baseline_url),
-        cwd=BENCH / "baseline")
+    run(
+        [PYTHON, "-m", "django", "migrate", "--noinput", "-v0"],
+        env=baseline_env(baseline_url),
+        cwd=BENCH / "baseline",
+    )
     return recourse_url, baseline_url, engine
 
 
 def baseline_env(database_url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": database_url, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "BASELINE_PUBLIC_BASE_URL": f"https://127.0.0.1:{BASELINE_PORT}",
-            "DJANGO_SETTINGS_MODULE": "baseline.settings", "PYTHONPATH": str(BENCH / "baseline")}
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "BASELINE_PUBLIC_BASE_URL": f"https://127.0.0.1:{BASELINE_PORT}",
+        "DJANGO_SETTINGS_MODULE": "baseline.settings",
+        "PYTHONPATH": str(BENCH / "baseline"),
+    }
 
 
 def run(command, *, env, cwd=ROOT, quiet=False) -> str:
@@ -154,6 +173,7 @@ def staff_cookie(env: dict, user_id: int) -> str:
 
 
 # --- Processes --------------------------------------------------------------------------------
+
 
 @dataclass
 class Service:
@@ -194,6 +214,7 @@ class Service:
 def stop_on_signals():
     """SIGTERM or SIGHUP (a cancelled CI job, a closed terminal) end the run through its
     `finally`, so every server it started is stopped."""
+
     def leave(signum, _frame):
         raise SystemExit(128 + signum)
 
@@ -207,11 +228,20 @@ class Services:
 
     def start(self, name: str, command: list[str], *, env: dict, cwd=ROOT, port: int | None = None):
         if port:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.5),
+            ):
                 raise SystemExit(f"port {port} is taken (a server left from an earlier run?)")
         log = VAR / f"{name}.log"
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log.open("w"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         service = Service(name, process, log)
         self.started.append(service)
         if port:
@@ -239,7 +269,10 @@ def wait_for_port(port: int, service: Service, seconds: float = 30):
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
             raise SystemExit(f"{service.name} exited:\n{service.log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", port), timeout=0.5),
+        ):
             return
         time.sleep(0.2)
     raise SystemExit(f"{service.name} did not listen on {port}")
@@ -248,10 +281,26 @@ def wait_for_port(port: int, service: Service, seconds: float = 30):
 def gunicorn(services: Services, name: str, app: str, port: int, env: dict, cwd=ROOT) -> Service:
     # The access log (status, method, path: no query, no client) is how a run counts the
     # responses the server accepted, including those in flight when wrk stopped.
-    command = [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-               "--workers", GUNICORN_WORKERS, "--worker-class", "sync", "--backlog", "2048",
-               "--access-logfile", str(access_log(name)), "--access-logformat", "%(s)s %(m)s %(U)s",
-               "--error-logfile", "-"]
+    command = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        GUNICORN_WORKERS,
+        "--worker-class",
+        "sync",
+        "--backlog",
+        "2048",
+        "--access-logfile",
+        str(access_log(name)),
+        "--access-logformat",
+        "%(s)s %(m)s %(U)s",
+        "--error-logfile",
+        "-",
+    ]
     return services.start(name, command, env=env, cwd=cwd, port=port)
 
 
@@ -287,17 +336,29 @@ def start_recourse(services: Services, database_url: str) -> tuple[Service, Serv
 
 
 def start_baseline(services: Services, database_url: str) -> Service:
-    return gunicorn(services, "baseline-web", "baseline.wsgi:application", BASELINE_PORT,
-                    baseline_env(database_url), cwd=BENCH / "baseline")
+    return gunicorn(
+        services,
+        "baseline-web",
+        "baseline.wsgi:application",
+        BASELINE_PORT,
+        baseline_env(database_url),
+        cwd=BENCH / "baseline",
+    )
 
 
 # --- Requests ---------------------------------------------------------------------------------
 
-def raw_request(method: str, port: int, path: str, *, form: dict | None = None,
-                headers: dict | None = None) -> bytes:
+
+def raw_request(
+    method: str, port: int, path: str, *, form: dict | None = None, headers: dict | None = None
+) -> bytes:
     body = urllib.parse.urlencode(form or {}, doseq=True).encode() if form is not None else b""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}",
-             "X-Forwarded-Proto: https", "User-Agent: recourse-bench"]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "X-Forwarded-Proto: https",
+        "User-Agent: recourse-bench",
+    ]
     for name, value in (headers or {}).items():
         lines.append(f"{name}: {value}")
     if form is not None:
@@ -316,9 +377,17 @@ def write_requests(name: str, requests: list[bytes]) -> Path:
 def twilio_sms(port: int, path: str, *, sid: str, sender: str, body: str) -> bytes:
     from twilio.request_validator import RequestValidator
 
-    params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": sender, "To": SMS_NUMBER,
-              "Body": body, "NumMedia": "0"}
-    signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"https://127.0.0.1:{port}{path}", params)
+    params = {
+        "MessageSid": sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": sender,
+        "To": SMS_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+        f"https://127.0.0.1:{port}{path}", params
+    )
     return raw_request("POST", port, path, form=params, headers={"X-Twilio-Signature": signature})
 
 
@@ -362,18 +431,33 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 # --- wrk --------------------------------------------------------------------------------------
 
+
 def wrk(port: int, requests: Path, *, seconds: int, connections: int, threads: int = 2) -> dict:
     """Run wrk (bounded: a hard timeout past its duration) and return its RESULT line."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     threads = min(threads, connections)
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-               "-s", str(BENCH / "wrk" / "replay.lua"), f"http://127.0.0.1:{port}", "--",
-               str(requests), str(threads)]
+    command = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH / "wrk" / "replay.lua"),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(requests),
+        str(threads),
+    ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     line = next((line for line in out.splitlines() if line.startswith("RESULT ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no result:\n{out}")
-    result = json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT ") :])
     result["rate"] = result["requests"] / (result["duration_us"] / 1e6)
     return result

@@ -48,7 +48,10 @@ def counts() -> dict:
         "inbound_sms": InboundSms.objects.count(),
         "reporter_messages": Message.objects.filter(author_kind="reporter").count(),
         "notifications": Notification.objects.count(),
-        "last_notification": Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0,
+        "last_notification": Notification.objects.order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+        or 0,
     }
 
 
@@ -78,12 +81,16 @@ def staff_session(user_id: str) -> str:
 
     user = get_user_model().objects.get(pk=int(user_id))
     store = import_module(settings.SESSION_ENGINE).SessionStore()
-    store.update({
-        "_auth_user_id": str(user.pk),
-        "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
-        "_auth_user_hash": user.get_session_auth_hash(),
-        "otp_device_id": TOTPDevice.objects.filter(user=user, confirmed=True).first().persistent_id,
-    })
+    store.update(
+        {
+            "_auth_user_id": str(user.pk),
+            "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
+            "_auth_user_hash": user.get_session_auth_hash(),
+            "otp_device_id": TOTPDevice.objects.filter(user=user, confirmed=True)
+            .first()
+            .persistent_id,
+        }
+    )
     store.create()
     return store.session_key
 
@@ -91,7 +98,9 @@ def staff_session(user_id: str) -> str:
 def clear_sms() -> int:
     """Texts of earlier runs would be prompted by the worker's sweep ten minutes later and
     load this run: every run starts with no SMS conversation."""
-    return sum(model.objects.all().delete()[0] for model in (OutboundSms, InboundSms, SmsConversation))
+    return sum(
+        model.objects.all().delete()[0] for model in (OutboundSms, InboundSms, SmsConversation)
+    )
 
 
 if __name__ == "__main__":

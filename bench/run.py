@@ -76,15 +76,20 @@ class Measured:
 
     @property
     def unexpected(self) -> dict:
-        return {k: v for k, v in self.result["statuses"].items() if k != str(self.scenario.accepted)}
+        return {
+            k: v for k, v in self.result["statuses"].items() if k != str(self.scenario.accepted)
+        }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", "100000")))
-    parser.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
-                        help="comma-separated scenario names (their baselines run too)")
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help="comma-separated scenario names (their baselines run too)",
+    )
     options = parser.parse_args()
 
     stop_on_signals()
@@ -96,9 +101,11 @@ def main():
     try:
         web, worker = start_recourse(services, recourse_url)
         baseline = start_baseline(services, baseline_url)
-        print(f"Database: {engine}; {facts['cases']:,} cases; gunicorn: "
-              f"{os.environ.get('BENCH_WORKERS', '2')} sync workers each; {options.seconds} s per run",
-              flush=True)
+        print(
+            f"Database: {engine}; {facts['cases']:,} cases; gunicorn: "
+            f"{os.environ.get('BENCH_WORKERS', '2')} sync workers each; {options.seconds} s per run",
+            flush=True,
+        )
         results = {}
         chosen = scenarios(facts, options.seconds, env, results)
         if options.only:
@@ -108,8 +115,9 @@ def main():
             chosen = [s for s in chosen if s.name in names]
         for scenario in chosen:
             ours = scenario.port == RECOURSE_PORT
-            results[scenario.name] = measure(scenario, options.seconds, web if ours else baseline,
-                                             worker if ours else None, env)
+            results[scenario.name] = measure(
+                scenario, options.seconds, web if ours else baseline, worker if ours else None, env
+            )
         print_table(results, kdf_ms)
         problems = check(results)
     finally:
@@ -127,12 +135,24 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
     browser = Browser(RECOURSE_PORT)
     form_path = f"/u/{unit}/"
     token = browser.csrf(form_path)
-    csrf_headers = {"Cookie": browser.cookie_header(), "Referer": f"https://127.0.0.1:{RECOURSE_PORT}{form_path}"}
-    complaint = {"csrfmiddlewaretoken": token, "category": facts["category"], "in_danger": "no",
-                 "about_staff": "yes", "contact_preference": "follow_up_page", "contact_detail": ""}
+    csrf_headers = {
+        "Cookie": browser.cookie_header(),
+        "Referer": f"https://127.0.0.1:{RECOURSE_PORT}{form_path}",
+    }
+    complaint = {
+        "csrfmiddlewaretoken": token,
+        "category": facts["category"],
+        "in_danger": "no",
+        "about_staff": "yes",
+        "contact_preference": "follow_up_page",
+        "contact_detail": "",
+    }
     codes = followup_codes(browser, form_path, complaint, 24)
     lookup_token = browser.csrf("/follow-up/")
-    lookup_headers = {"Cookie": browser.cookie_header(), "Referer": f"https://127.0.0.1:{RECOURSE_PORT}/follow-up/"}
+    lookup_headers = {
+        "Cookie": browser.cookie_header(),
+        "Referer": f"https://127.0.0.1:{RECOURSE_PORT}/follow-up/",
+    }
     queue_cookie = {"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"}
     manager_cookie = {"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"}
 
@@ -147,48 +167,168 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
         # threads take alternate requests, so the first 80% of the accepted count is
         # safely among those sent.
         opened = max(1, int(results["sms_new"].accepted * 0.8))
-        return [twilio_sms(RECOURSE_PORT, sms_path, sid=f"SM{run_id}f{i:025d}", sender=sender(i % opened),
-                           body="and then he said it was my fault") for i in range(volume)]
+        return [
+            twilio_sms(
+                RECOURSE_PORT,
+                sms_path,
+                sid=f"SM{run_id}f{i:025d}",
+                sender=sender(i % opened),
+                body="and then he said it was my fault",
+            )
+            for i in range(volume)
+        ]
 
     sms_path = "/sms/twilio/inbound/"
     return [
-        Scenario("baseline_webhook", "baseline: signed webhook + insert", BASELINE_PORT,
-                 lambda: [sms(BASELINE_PORT, "/sms/", i, NARRATIVES[i % 4]) for i in range(volume)],
-                 200, "POST", "/sms/"),
-        Scenario("sms_new", "SMS webhook, new conversation", RECOURSE_PORT,
-                 lambda: [sms(RECOURSE_PORT, sms_path, i, f"{unit} {NARRATIVES[i % 4]}") for i in range(volume)],
-                 200, "POST", sms_path, baseline="baseline_webhook", target=">= 50% of baseline, p99 < 50 ms"),
-        Scenario("sms_follow", "SMS webhook, follow-up message", RECOURSE_PORT, follow_ups, 200, "POST",
-                 sms_path, baseline="baseline_webhook", target=">= 50% of baseline, p99 < 50 ms"),
-        Scenario("baseline_form_post", "baseline: 3-field form + insert", BASELINE_PORT, lambda: [
-            raw_request("POST", BASELINE_PORT, "/form/", form={
-                "name": f"Child {i}", "email": f"c{i}@example.org", "message": NARRATIVES[i % 4]})
-            for i in range(volume)], 200, "POST", "/form/"),
-        Scenario("web_submit", "web complaint submission", RECOURSE_PORT, lambda: [
-            raw_request("POST", RECOURSE_PORT, form_path, form={**complaint, "narrative": NARRATIVES[i % 4]},
-                        headers=csrf_headers) for i in range(volume // 10)], 200, "POST", form_path,
-            baseline="baseline_form_post", target=">= 20 complaints/s"),
-        Scenario("followup_lookup", "follow-up page lookup", RECOURSE_PORT, lambda: [
-            raw_request("POST", RECOURSE_PORT, "/follow-up/", headers=lookup_headers, form={
-                "csrfmiddlewaretoken": lookup_token, "reference": ref, "code": code})
-            for i in range(volume // 10) for ref, code in [codes[i % len(codes)]]], 302, "POST",
-            "/follow-up/", baseline="baseline_form_post"),
-        Scenario("baseline_form_get", "baseline: render the form", BASELINE_PORT,
-                 lambda: [raw_request("GET", BASELINE_PORT, "/form/")] * volume, 200, "GET", "/form/"),
-        Scenario("start_page", "reporter start page", RECOURSE_PORT,
-                 lambda: [raw_request("GET", RECOURSE_PORT, "/")] * volume, 200, "GET", "/",
-                 baseline="baseline_form_get", target=">= 50% of baseline"),
+        Scenario(
+            "baseline_webhook",
+            "baseline: signed webhook + insert",
+            BASELINE_PORT,
+            lambda: [sms(BASELINE_PORT, "/sms/", i, NARRATIVES[i % 4]) for i in range(volume)],
+            200,
+            "POST",
+            "/sms/",
+        ),
+        Scenario(
+            "sms_new",
+            "SMS webhook, new conversation",
+            RECOURSE_PORT,
+            lambda: [
+                sms(RECOURSE_PORT, sms_path, i, f"{unit} {NARRATIVES[i % 4]}")
+                for i in range(volume)
+            ],
+            200,
+            "POST",
+            sms_path,
+            baseline="baseline_webhook",
+            target=">= 50% of baseline, p99 < 50 ms",
+        ),
+        Scenario(
+            "sms_follow",
+            "SMS webhook, follow-up message",
+            RECOURSE_PORT,
+            follow_ups,
+            200,
+            "POST",
+            sms_path,
+            baseline="baseline_webhook",
+            target=">= 50% of baseline, p99 < 50 ms",
+        ),
+        Scenario(
+            "baseline_form_post",
+            "baseline: 3-field form + insert",
+            BASELINE_PORT,
+            lambda: [
+                raw_request(
+                    "POST",
+                    BASELINE_PORT,
+                    "/form/",
+                    form={
+                        "name": f"Child {i}",
+                        "email": f"c{i}@example.org",
+                        "message": NARRATIVES[i % 4],
+                    },
+                )
+                for i in range(volume)
+            ],
+            200,
+            "POST",
+            "/form/",
+        ),
+        Scenario(
+            "web_submit",
+            "web complaint submission",
+            RECOURSE_PORT,
+            lambda: [
+                raw_request(
+                    "POST",
+                    RECOURSE_PORT,
+                    form_path,
+                    form={**complaint, "narrative": NARRATIVES[i % 4]},
+                    headers=csrf_headers,
+                )
+                for i in range(volume // 10)
+            ],
+            200,
+            "POST",
+            form_path,
+            baseline="baseline_form_post",
+            target=">= 20 complaints/s",
+        ),
+        Scenario(
+            "followup_lookup",
+            "follow-up page lookup",
+            RECOURSE_PORT,
+            lambda: [
+                raw_request(
+                    "POST",
+                    RECOURSE_PORT,
+                    "/follow-up/",
+                    headers=lookup_headers,
+                    form={"csrfmiddlewaretoken": lookup_token, "reference": ref, "code": code},
+                )
+                for i in range(volume // 10)
+                for ref, code in [codes[i % len(codes)]]
+            ],
+            302,
+            "POST",
+            "/follow-up/",
+            baseline="baseline_form_post",
+        ),
+        Scenario(
+            "baseline_form_get",
+            "baseline: render the form",
+            BASELINE_PORT,
+            lambda: [raw_request("GET", BASELINE_PORT, "/form/")] * volume,
+            200,
+            "GET",
+            "/form/",
+        ),
+        Scenario(
+            "start_page",
+            "reporter start page",
+            RECOURSE_PORT,
+            lambda: [raw_request("GET", RECOURSE_PORT, "/")] * volume,
+            200,
+            "GET",
+            "/",
+            baseline="baseline_form_get",
+            target=">= 50% of baseline",
+        ),
         # A handful of staff work at once: measured at 2 connections, one per worker.
-        Scenario("staff_queue", "staff queue page (2 conns)", RECOURSE_PORT,
-                 lambda: [raw_request("GET", RECOURSE_PORT, "/staff/", headers=queue_cookie)] * volume, 200,
-                 "GET", "/staff/", baseline="baseline_form_get", connections=2, target="p99 < 200 ms"),
-        Scenario("compliance", "compliance dashboard (2 conns)", RECOURSE_PORT,
-                 lambda: [raw_request("GET", RECOURSE_PORT, "/staff/compliance/", headers=manager_cookie)] * volume,
-                 200, "GET", "/staff/compliance/", baseline="baseline_form_get", connections=2, target="p99 < 500 ms"),
+        Scenario(
+            "staff_queue",
+            "staff queue page (2 conns)",
+            RECOURSE_PORT,
+            lambda: [raw_request("GET", RECOURSE_PORT, "/staff/", headers=queue_cookie)] * volume,
+            200,
+            "GET",
+            "/staff/",
+            baseline="baseline_form_get",
+            connections=2,
+            target="p99 < 200 ms",
+        ),
+        Scenario(
+            "compliance",
+            "compliance dashboard (2 conns)",
+            RECOURSE_PORT,
+            lambda: (
+                [raw_request("GET", RECOURSE_PORT, "/staff/compliance/", headers=manager_cookie)]
+                * volume
+            ),
+            200,
+            "GET",
+            "/staff/compliance/",
+            baseline="baseline_form_get",
+            connections=2,
+            target="p99 < 500 ms",
+        ),
     ]
 
 
-def followup_codes(browser: Browser, form_path: str, complaint: dict, count: int) -> list[tuple[str, str]]:
+def followup_codes(
+    browser: Browser, form_path: str, complaint: dict, count: int
+) -> list[tuple[str, str]]:
     """File real complaints through the server and keep their reference and code."""
     codes = []
     for i in range(count):
@@ -208,13 +348,20 @@ def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measure
     result = wrk(scenario.port, path, seconds=seconds, connections=scenario.connections)
     log_settled(web.name)  # the requests in flight when wrk stopped have finished
     per_request = 1000 / max(result["requests"], 1)
-    measured = Measured(scenario, result, (web.cpu_seconds() - web_cpu) * per_request,
-                        ((worker.cpu_seconds() - worker_cpu) * per_request) if worker else 0)
+    measured = Measured(
+        scenario,
+        result,
+        (web.cpu_seconds() - web_cpu) * per_request,
+        ((worker.cpu_seconds() - worker_cpu) * per_request) if worker else 0,
+    )
     accepted_line = f"{scenario.accepted} {scenario.method} {scenario.path}"
     result["served"] = logged_since(web.name, log_offset).count(accepted_line)
     if before is not None:
         result["stored"] = stored(scenario.name, before, probe(env, "counts"))
-    print(f"  {scenario.label}: {result['rate']:.0f} req/s, p99 {result['p99_us'] / 1000:.1f} ms", flush=True)
+    print(
+        f"  {scenario.label}: {result['rate']:.0f} req/s, p99 {result['p99_us'] / 1000:.1f} ms",
+        flush=True,
+    )
     return measured
 
 
@@ -229,19 +376,27 @@ def stored(name: str, before: dict, after: dict) -> int | None:
 
 
 def print_table(results: dict, kdf_ms: float):
-    header = (f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'+worker':>8} "
-              f"{'ratio':>7}  target")
+    header = (
+        f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'+worker':>8} "
+        f"{'ratio':>7}  target"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for m in results.values():
         base = results.get(m.scenario.baseline) if m.scenario.baseline else None
         ratio = f"{m.result['rate'] / base.result['rate']:.0%}" if base else ""
-        print(f"{m.scenario.label:34} {m.result['rate']:8.0f} {m.result['p50_us'] / 1000:8.1f} "
-              f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {ratio:>7}  "
-              f"{m.scenario.target}")
-    print(f"\nFollow-up code KDF (Argon2id, production cost): {kdf_ms:.0f} ms per derivation; a web "
-          "submission pays it once, a follow-up lookup once.")
-    print("CPU ms/req: the gunicorn master and workers, from /proc; +worker: the django-q2 "
-          "worker in the same run (notifications, sweeps); the database server's CPU is not counted.")
+        print(
+            f"{m.scenario.label:34} {m.result['rate']:8.0f} {m.result['p50_us'] / 1000:8.1f} "
+            f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {ratio:>7}  "
+            f"{m.scenario.target}"
+        )
+    print(
+        f"\nFollow-up code KDF (Argon2id, production cost): {kdf_ms:.0f} ms per derivation; a web "
+        "submission pays it once, a follow-up lookup once."
+    )
+    print(
+        "CPU ms/req: the gunicorn master and workers, from /proc; +worker: the django-q2 "
+        "worker in the same run (notifications, sweeps); the database server's CPU is not counted."
+    )
 
 
 def check(results: dict) -> list[str]:
@@ -258,10 +413,14 @@ def check(results: dict) -> list[str]:
             problems.append(f"{name}: unexpected statuses {m.unexpected}")
         served_count, stored_count = m.result["served"], m.result.get("stored")
         if not m.accepted <= served_count <= m.accepted + m.scenario.connections:
-            problems.append(f"{name}: wrk saw {m.accepted} accepted, the server logged {served_count}")
+            problems.append(
+                f"{name}: wrk saw {m.accepted} accepted, the server logged {served_count}"
+            )
         if stored_count is not None:
-            print(f"{m.scenario.label}: {served_count} accepted by the server "
-                  f"({m.accepted} answered before wrk stopped), {stored_count} stored")
+            print(
+                f"{m.scenario.label}: {served_count} accepted by the server "
+                f"({m.accepted} answered before wrk stopped), {stored_count} stored"
+            )
             if stored_count != served_count:
                 problems.append(f"{name}: {served_count} accepted but {stored_count} stored")
     return problems

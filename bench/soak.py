@@ -38,11 +38,17 @@ from harness import (  # noqa: E402
 
 THREADS = 4
 SMS_PATH = "/sms/twilio/inbound/"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("SOAK_SECONDS", "600")))
-    parser.add_argument("--delay-ms", type=int, default=int(os.environ.get("SOAK_DELAY_MS", "80")),
-                        help="pause before each request on each of the 4 connections")
+    parser.add_argument(
+        "--delay-ms",
+        type=int,
+        default=int(os.environ.get("SOAK_DELAY_MS", "80")),
+        help="pause before each request on each of the 4 connections",
+    )
     parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", "100000")))
     options = parser.parse_args()
 
@@ -54,12 +60,17 @@ def main():
     problems = []
     try:
         web, worker = start_recourse(services, recourse_url)
-        streams = build_streams(facts, env, per_thread=options.seconds * 1000 // options.delay_ms + 500)
+        streams = build_streams(
+            facts, env, per_thread=options.seconds * 1000 // options.delay_ms + 500
+        )
         log_offset = access_log("recourse-web").stat().st_size
         before = probe(env, "counts")
         last_notification = before["last_notification"]
-        print(f"Database: {engine}; {facts['cases']:,} cases. Soak: {options.seconds} s, {THREADS} "
-              f"connections, {options.delay_ms} ms between requests on each", flush=True)
+        print(
+            f"Database: {engine}; {facts['cases']:,} cases. Soak: {options.seconds} s, {THREADS} "
+            f"connections, {options.delay_ms} ms between requests on each",
+            flush=True,
+        )
         rss_start = {}
 
         def sample_start():
@@ -81,16 +92,22 @@ def main():
         sent = [s.summary(n) for s, n in zip(streams, result["sent"], strict=True)]
         expected = {key: sum(summary[key] for summary in sent) for key in sent[0]}
         if sum(result["sent"]) != sum(statuses.values()):
-            problems.append(f"{sum(result['sent'])} requests answered, {sum(statuses.values())} logged")
-        print(f"\n{result['requests']:,} responses in {load_ended - started:.0f} s "
-              f"({result['rate']:.1f} req/s); p50 {result['p50_us'] / 1000:.1f} ms, "
-              f"p99 {result['p99_us'] / 1000:.1f} ms; statuses (server log): {statuses}")
+            problems.append(
+                f"{sum(result['sent'])} requests answered, {sum(statuses.values())} logged"
+            )
+        print(
+            f"\n{result['requests']:,} responses in {load_ended - started:.0f} s "
+            f"({result['rate']:.1f} req/s); p50 {result['p50_us'] / 1000:.1f} ms, "
+            f"p99 {result['p99_us'] / 1000:.1f} ms; statuses (server log): {statuses}"
+        )
         stored = {
             "web complaints": (expected["web"], after["web_cases"] - before["web_cases"]),
             "SMS complaints": (expected["sms_filed"], after["sms_cases"] - before["sms_cases"]),
             "SMS messages": (expected["sms"], after["inbound_sms"] - before["inbound_sms"]),
-            "texts added to a filed case": (expected["sms_added"],
-                                            after["reporter_messages"] - before["reporter_messages"]),
+            "texts added to a filed case": (
+                expected["sms_added"],
+                after["reporter_messages"] - before["reporter_messages"],
+            ),
         }
         for label, (sent_count, stored_count) in stored.items():
             print(f"{label}: {sent_count} sent, {stored_count} stored")
@@ -98,14 +115,18 @@ def main():
                 problems.append(f"{label}: {sent_count} sent but {stored_count} stored")
         fivexx = sum(n for status, n in statuses.items() if status.startswith("5"))
         if fivexx or result["errors"]:
-            problems.append(f"{fivexx} responses 5xx, {result['errors']} socket errors or short streams")
+            problems.append(
+                f"{fivexx} responses 5xx, {result['errors']} socket errors or short streams"
+            )
         unexpected = {k: v for k, v in statuses.items() if k not in ("200", "302")}
         if unexpected:
             problems.append(f"unexpected statuses {unexpected}")
         new_notifications = after["notifications"] - before["notifications"]
-        print(f"routing notifications: {new_notifications} created; after the load: "
-              f"{backlog['unsent_notifications']} unsent, {backlog['failed_notifications']} failed, "
-              f"{backlog['queued_tasks']} tasks queued")
+        print(
+            f"routing notifications: {new_notifications} created; after the load: "
+            f"{backlog['unsent_notifications']} unsent, {backlog['failed_notifications']} failed, "
+            f"{backlog['queued_tasks']} tasks queued"
+        )
         if drained_after is None:
             problems.append(f"queue not drained 120 s after the load: {backlog}")
         else:
@@ -135,8 +156,12 @@ class Stream:
     def summary(self, sent: int) -> dict:
         """What the first `sent` requests (all answered) should have stored."""
         kinds = self.kinds[:sent]
-        return {"web": kinds.count("web"), "sms": sum(k.startswith("sms") for k in kinds),
-                "sms_filed": kinds.count("sms_filed"), "sms_added": kinds.count("sms_added")}
+        return {
+            "web": kinds.count("web"),
+            "sms": sum(k.startswith("sms") for k in kinds),
+            "sms_filed": kinds.count("sms_filed"),
+            "sms_added": kinds.count("sms_added"),
+        }
 
 
 def build_streams(facts: dict, env: dict, per_thread: int) -> list[Stream]:
@@ -145,26 +170,59 @@ def build_streams(facts: dict, env: dict, per_thread: int) -> list[Stream]:
     browser = Browser(RECOURSE_PORT)
     form_path = f"/u/{unit}/"
     token = browser.csrf(form_path)
-    form_headers = {"Cookie": browser.cookie_header(),
-                    "Referer": f"https://127.0.0.1:{RECOURSE_PORT}{form_path}"}
-    queue = raw_request("GET", RECOURSE_PORT, "/staff/",
-                        headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"})
-    compliance = raw_request("GET", RECOURSE_PORT, "/staff/compliance/",
-                             headers={"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"})
+    form_headers = {
+        "Cookie": browser.cookie_header(),
+        "Referer": f"https://127.0.0.1:{RECOURSE_PORT}{form_path}",
+    }
+    queue = raw_request(
+        "GET",
+        RECOURSE_PORT,
+        "/staff/",
+        headers={"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"},
+    )
+    compliance = raw_request(
+        "GET",
+        RECOURSE_PORT,
+        "/staff/compliance/",
+        headers={"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"},
+    )
     staff_pages = [queue, queue, queue, compliance]
+
     def story(stream: Stream, t: int, n: int):
         """10 requests: a child's 6 texts, 3 web complaints, 1 staff page."""
         sender = f"+2216{int(run_id, 16) % 1000:03d}{t}{n:05d}"
 
         def sms(step: str, body: str, kind: str = "sms"):
-            stream.add(kind, twilio_sms(RECOURSE_PORT, SMS_PATH, sid=f"SM{run_id}{t}{n:08d}{step}",
-                                        sender=sender, body=body))
+            stream.add(
+                kind,
+                twilio_sms(
+                    RECOURSE_PORT,
+                    SMS_PATH,
+                    sid=f"SM{run_id}{t}{n:08d}{step}",
+                    sender=sender,
+                    body=body,
+                ),
+            )
 
         def web(i: int):
-            stream.add("web", raw_request("POST", RECOURSE_PORT, form_path, headers=form_headers, form={
-                "csrfmiddlewaretoken": token, "narrative": f"soak {t}-{n}-{i}: they shouted at me",
-                "category": facts["category"], "in_danger": "no", "about_staff": "yes",
-                "contact_preference": "follow_up_page", "contact_detail": ""}))
+            stream.add(
+                "web",
+                raw_request(
+                    "POST",
+                    RECOURSE_PORT,
+                    form_path,
+                    headers=form_headers,
+                    form={
+                        "csrfmiddlewaretoken": token,
+                        "narrative": f"soak {t}-{n}-{i}: they shouted at me",
+                        "category": facts["category"],
+                        "in_danger": "no",
+                        "about_staff": "yes",
+                        "contact_preference": "follow_up_page",
+                        "contact_detail": "",
+                    },
+                ),
+            )
 
         sms("a", f"{unit} the officer took my phone")
         web(1)
@@ -227,9 +285,16 @@ def play(streams: list[Stream], *, seconds: int, delay_ms: int) -> dict:
     for per_thread in statuses:
         for status, n in per_thread.items():
             merged[status] = merged.get(status, 0) + n
-    return {"requests": len(every), "rate": len(every) / elapsed, "sent": sent, "errors": sum(errors),
-            "p50_us": every[len(every) // 2] * 1e6, "p99_us": every[int(len(every) * 0.99)] * 1e6,
-            "statuses": merged, "wrapped": 0}
+    return {
+        "requests": len(every),
+        "rate": len(every) / elapsed,
+        "sent": sent,
+        "errors": sum(errors),
+        "p50_us": every[len(every) // 2] * 1e6,
+        "p99_us": every[int(len(every) * 0.99)] * 1e6,
+        "statuses": merged,
+        "wrapped": 0,
+    }
 
 
 def send(request: bytes) -> str:
@@ -267,8 +332,10 @@ def logged_statuses(since: int) -> dict:
 def print_memory(start: dict, end: dict, problems: list):
     for name in ("web", "worker"):
         growth = end[name] - start[name]
-        print(f"{name} RSS: {start[name]:.0f} MiB after warm-up, {end[name]:.0f} MiB at the end "
-              f"({growth:+.0f} MiB)")
+        print(
+            f"{name} RSS: {start[name]:.0f} MiB after warm-up, {end[name]:.0f} MiB at the end "
+            f"({growth:+.0f} MiB)"
+        )
         if growth > max(20, start[name] * 0.2):
             problems.append(f"{name} memory grew {growth:.0f} MiB")
 

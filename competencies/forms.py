@@ -8,8 +8,12 @@ class StaffMemberForm(forms.ModelForm):
     class Meta:
         model = StaffMember
         fields = ["name", "role_title", "in_service_since", "is_active"]
-        labels = {"name": _("Name"), "role_title": _("Role"),
-                  "in_service_since": _("In service since"), "is_active": _("Active")}
+        labels = {
+            "name": _("Name"),
+            "role_title": _("Role"),
+            "in_service_since": _("In service since"),
+            "is_active": _("Active"),
+        }
         widgets = {"in_service_since": forms.DateInput(attrs={"type": "date"})}
 
 
@@ -21,31 +25,44 @@ class EvaluationForm(forms.Form):
         super().__init__(*args, **kwargs)
         for facet in facets:
             self.fields[facet] = forms.ChoiceField(
-                label=Facet(facet).label, choices=Rating.choices, widget=forms.RadioSelect,
-                error_messages={"required": _("Choose a rating for %(facet)s.") % {
-                    "facet": Facet(facet).label.lower()}})
+                label=Facet(facet).label,
+                choices=Rating.choices,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": _("Choose a rating for %(facet)s.")
+                    % {"facet": Facet(facet).label.lower()}
+                },
+            )
 
 
 class SubstantiateForm(forms.Form):
-    staff_member = forms.ModelChoiceField(queryset=StaffMember.objects.none(),
-                                          label=_("Substantiated against"))
+    staff_member = forms.ModelChoiceField(
+        queryset=StaffMember.objects.none(), label=_("Substantiated against")
+    )
     training_level = forms.ChoiceField(
-        required=False, label=_("Training level"),
+        required=False,
+        label=_("Training level"),
         choices=[("", _("From the person's situation")), *TrainingLevel.choices],
     )
-    reason = forms.CharField(max_length=150, label=_("Reason"),
-                             help_text=_("Metadata only: no names, no details of what happened."))
+    reason = forms.CharField(
+        max_length=150,
+        label=_("Reason"),
+        help_text=_("Metadata only: no names, no details of what happened."),
+    )
 
     def __init__(self, *args, unit, competencies, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["staff_member"].queryset = StaffMember.objects.filter(unit=unit, is_active=True)
         # Name and role: StaffMember.__str__ reads the unit, one query per person.
-        self.fields["staff_member"].label_from_instance = (
-            lambda m: f"{m.name} · {m.role_title}" if m.role_title else m.name)
+        self.fields["staff_member"].label_from_instance = lambda m: (
+            f"{m.name} · {m.role_title}" if m.role_title else m.name
+        )
         self.competencies = list(competencies)
         for competency in self.competencies:
             self.fields[f"breach_{competency.pk}"] = forms.MultipleChoiceField(
-                label=str(competency), required=False, choices=Facet.choices,
+                label=str(competency),
+                required=False,
+                choices=Facet.choices,
                 widget=forms.CheckboxSelectMultiple,
             )
 
@@ -55,5 +72,8 @@ class SubstantiateForm(forms.Form):
     def breaches(self):
         from competencies.services import Breach
 
-        return [Breach(competency=c, facets=tuple(self.cleaned_data[f"breach_{c.pk}"]))
-                for c in self.competencies if self.cleaned_data.get(f"breach_{c.pk}")]
+        return [
+            Breach(competency=c, facets=tuple(self.cleaned_data[f"breach_{c.pk}"]))
+            for c in self.competencies
+            if self.cleaned_data.get(f"breach_{c.pk}")
+        ]

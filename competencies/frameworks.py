@@ -17,7 +17,8 @@ def frameworks_load(framework_model, competency_model) -> int:
     created = 0
     for sector in framework_data()["sectors"]:
         framework, _ = framework_model.objects.get_or_create(
-            sector=sector["code"], defaults={"name": sector["name"], "adopted": sector.get("adopted")}
+            sector=sector["code"],
+            defaults={"name": sector["name"], "adopted": sector.get("adopted")},
         )
         for item in sector["competencies"]:
             _, was_created = competency_model.objects.get_or_create(

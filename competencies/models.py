@@ -22,8 +22,11 @@ class StaffMember(models.Model):
         constraints = [
             # One account, one person: an account linked to two entries would be kept
             # away from cases about someone else (competencies.services.staff_member_link).
-            models.UniqueConstraint(fields=["unit", "user"], condition=models.Q(user__isnull=False),
-                                    name="staffmember_one_entry_per_account"),
+            models.UniqueConstraint(
+                fields=["unit", "user"],
+                condition=models.Q(user__isnull=False),
+                name="staffmember_one_entry_per_account",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -62,8 +65,9 @@ class CompetencyFramework(models.Model):
 class Competency(models.Model):
     """Renamed or retired in place; assignments keep the title they were made under."""
 
-    framework = models.ForeignKey(CompetencyFramework, on_delete=models.PROTECT,
-                                  related_name="competencies")
+    framework = models.ForeignKey(
+        CompetencyFramework, on_delete=models.PROTECT, related_name="competencies"
+    )
     number = models.PositiveSmallIntegerField()
     title = models.CharField(max_length=300)
     is_active = models.BooleanField(default=True)
@@ -87,21 +91,25 @@ class RetrainingAssignment(models.Model):
         ASSIGNED = "assigned", "Assigned"
         COMPLETED = "completed", "Completed"
 
-    staff_member = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="retraining")
+    staff_member = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="retraining"
+    )
     competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
     competency_title = models.CharField(max_length=300)
     facets = models.JSONField(default=list)
     training_level = models.CharField(max_length=32, choices=TrainingLevel.choices)
     due_date = models.DateField()
     case_reference = models.CharField(max_length=8, blank=True)
-    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="follow_ups")
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="follow_ups"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSIGNED)
     # {"knowledge": "meets_expectations", ...} for the facets trained.
     evaluation = models.JSONField(default=dict, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -116,6 +124,12 @@ class RetrainingAssignment(models.Model):
         """[("Skills", "below expectations"), ...]: what the manager chose, as words, in
         the facets' own order (PostgreSQL's jsonb does not keep the keys' order)."""
         order = {facet: i for i, facet in enumerate(Facet.values)}
-        return [(str(Facet(f).label) if f in Facet.values else f,
-                 str(Rating(r).label).lower() if r in Rating.values else r)
-                for f, r in sorted(self.evaluation.items(), key=lambda item: order.get(item[0], len(order)))]
+        return [
+            (
+                str(Facet(f).label) if f in Facet.values else f,
+                str(Rating(r).label).lower() if r in Rating.values else r,
+            )
+            for f, r in sorted(
+                self.evaluation.items(), key=lambda item: order.get(item[0], len(order))
+            )
+        ]

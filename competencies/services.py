@@ -45,9 +45,16 @@ def sector_competencies(unit):
 
 
 @transaction.atomic
-def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches: list[Breach],
-                      reason: str, training_level: str = "",
-                      private_key: bytes | None = None) -> list[RetrainingAssignment]:
+def case_substantiate(
+    *,
+    case: Case,
+    actor,
+    staff_member: StaffMember,
+    breaches: list[Breach],
+    reason: str,
+    training_level: str = "",
+    private_key: bytes | None = None,
+) -> list[RetrainingAssignment]:
     """Decide a case substantiated against a staff member: at least one breached
     competency of the unit's sector framework, each with its facets; one retraining
     assignment per breach; the unit's managers are told (reference only)."""
@@ -62,67 +69,97 @@ def case_substantiate(*, case: Case, actor, staff_member: StaffMember, breaches:
         if breach.competency.pk not in allowed:
             raise ComplaintError(_("That competency is not in this unit's sector framework."))
         if not breach.facets or not set(breach.facets) <= set(Facet.values):
-            raise ComplaintError(_("Pick the facets breached for %(competency)s.")
-                                 % {"competency": breach.competency})
+            raise ComplaintError(
+                _("Pick the facets breached for %(competency)s.")
+                % {"competency": breach.competency}
+            )
     if training_level and training_level not in TrainingLevel.values:
         raise ComplaintError(_("Unknown training level."))
 
-    case_transition(case=case, actor=actor, to_status=Case.Status.SUBSTANTIATED, reason=reason,
-                    breaches_recorded=True)
+    case_transition(
+        case=case,
+        actor=actor,
+        to_status=Case.Status.SUBSTANTIATED,
+        reason=reason,
+        breaches_recorded=True,
+    )
     today = timezone.localdate()
     level = training_level or training_level_for(staff_member, today)
     due = today + timedelta(days=case.policy.retraining_due_days)
-    assignments = RetrainingAssignment.objects.bulk_create([
-        RetrainingAssignment(
-            staff_member=staff_member, competency=b.competency, competency_title=b.competency.title,
-            facets=sorted(set(b.facets)), training_level=level, due_date=due,
-            case_reference=case.reference,
-        )
-        for b in breaches
-    ])
+    assignments = RetrainingAssignment.objects.bulk_create(
+        [
+            RetrainingAssignment(
+                staff_member=staff_member,
+                competency=b.competency,
+                competency_title=b.competency.title,
+                facets=sorted(set(b.facets)),
+                training_level=level,
+                due_date=due,
+                case_reference=case.reference,
+            )
+            for b in breaches
+        ]
+    )
     marked = Case.objects.filter(pk=case.pk).values_list("about_staff_member_id", flat=True).get()
     if marked != staff_member.pk and staff_member.user_id:
         # Named now, with an account: the same exclusion, revocation and re-routing as
         # marking the subject.
-        case_mark_about_staff(case=case, actor=actor, staff_member=staff_member,
-                              private_key=private_key)
+        case_mark_about_staff(
+            case=case, actor=actor, staff_member=staff_member, private_key=private_key
+        )
     elif marked != staff_member.pk:
         Case.objects.filter(pk=case.pk).update(about_staff_member=staff_member)
-    audit_record(action="competencies.retraining.assigned", actor=actor, case=case,
-                 data={"staff_member": staff_member.pk, "competencies": [b.competency.pk for b in breaches]})
+    audit_record(
+        action="competencies.retraining.assigned",
+        actor=actor,
+        case=case,
+        data={"staff_member": staff_member.pk, "competencies": [b.competency.pk for b in breaches]},
+    )
     _notify_managers(case.unit_id, case, kind="retraining")
     return assignments
 
 
 @transaction.atomic
-def retraining_complete(*, assignment: RetrainingAssignment, actor,
-                        evaluation: dict[str, str]) -> RetrainingAssignment | None:
+def retraining_complete(
+    *, assignment: RetrainingAssignment, actor, evaluation: dict[str, str]
+) -> RetrainingAssignment | None:
     """Record completion and a rating per facet trained. Below expectations on any
     facet opens a follow-up assignment on those facets. Returns the follow-up, if any."""
     assignment = RetrainingAssignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.status == RetrainingAssignment.Status.COMPLETED:
         raise ComplaintError(_("This retraining is already completed."))
-    if set(evaluation) != set(assignment.facets) or not set(evaluation.values()) <= set(Rating.values):
+    if set(evaluation) != set(assignment.facets) or not set(evaluation.values()) <= set(
+        Rating.values
+    ):
         raise ComplaintError(_("Rate each facet that was trained."))
     assignment.status = RetrainingAssignment.Status.COMPLETED
     assignment.evaluation = evaluation
     assignment.completed_at = timezone.now()
     assignment.completed_by = actor
     assignment.save()
-    audit_record(action="competencies.retraining.completed", actor=actor,
-                 data={"assignment": assignment.pk, "evaluation": evaluation})
+    audit_record(
+        action="competencies.retraining.completed",
+        actor=actor,
+        data={"assignment": assignment.pk, "evaluation": evaluation},
+    )
     below = sorted(f for f, rating in evaluation.items() if rating == Rating.BELOW_EXPECTATIONS)
     if not below:
         return None
     follow_up = RetrainingAssignment.objects.create(
-        staff_member=assignment.staff_member, competency=assignment.competency,
-        competency_title=assignment.competency_title, facets=below,
+        staff_member=assignment.staff_member,
+        competency=assignment.competency,
+        competency_title=assignment.competency_title,
+        facets=below,
         training_level=assignment.training_level,
         due_date=timezone.localdate() + (assignment.due_date - assignment.created_at.date()),
-        case_reference=assignment.case_reference, follow_up_of=assignment,
+        case_reference=assignment.case_reference,
+        follow_up_of=assignment,
     )
-    audit_record(action="competencies.retraining.follow_up", actor=actor,
-                 data={"assignment": follow_up.pk, "follow_up_of": assignment.pk})
+    audit_record(
+        action="competencies.retraining.follow_up",
+        actor=actor,
+        data={"assignment": follow_up.pk, "follow_up_of": assignment.pk},
+    )
     return follow_up
 
 
@@ -130,15 +167,22 @@ def retraining_overdue_sweep(*, now: datetime) -> int:
     """Overdue retraining reaches the unit's managers once, like a missed case deadline."""
     today = timezone.localdate(now)
     overdue = RetrainingAssignment.objects.filter(
-        status=RetrainingAssignment.Status.ASSIGNED, due_date__lt=today, overdue_notified_at__isnull=True
+        status=RetrainingAssignment.Status.ASSIGNED,
+        due_date__lt=today,
+        overdue_notified_at__isnull=True,
     ).select_related("staff_member")
     count = 0
     for assignment in overdue[:500]:
         claimed = RetrainingAssignment.objects.filter(
-            pk=assignment.pk, overdue_notified_at__isnull=True).update(overdue_notified_at=now)
+            pk=assignment.pk, overdue_notified_at__isnull=True
+        ).update(overdue_notified_at=now)
         if claimed:
-            _notify_managers(assignment.staff_member.unit_id, None, kind="retraining_overdue",
-                             assignment=assignment)
+            _notify_managers(
+                assignment.staff_member.unit_id,
+                None,
+                kind="retraining_overdue",
+                assignment=assignment,
+            )
             count += 1
     return count
 
@@ -147,8 +191,11 @@ def _notify_managers(unit_id: int, case: Case | None, *, kind: str, assignment=N
     from notifications.services import notify_users
     from policies.models import Membership
 
-    managers = list(Membership.objects.filter(unit_id=unit_id, role=Membership.Role.MANAGER,
-                                              is_active=True).values_list("user_id", flat=True))
+    managers = list(
+        Membership.objects.filter(
+            unit_id=unit_id, role=Membership.Role.MANAGER, is_active=True
+        ).values_list("user_id", flat=True)
+    )
     notify_users(case=case, user_ids=managers, kind=kind, assignment=assignment)
 
 
@@ -160,9 +207,12 @@ def roster_accounts(unit):
     unit, focal points and managers alike."""
     from django.contrib.auth import get_user_model
 
-    return (get_user_model().objects.filter(memberships__unit=unit, memberships__is_active=True,
-                                            is_active=True)
-            .distinct().order_by("username"))
+    return (
+        get_user_model()
+        .objects.filter(memberships__unit=unit, memberships__is_active=True, is_active=True)
+        .distinct()
+        .order_by("username")
+    )
 
 
 def linkable_accounts(unit):
@@ -192,26 +242,35 @@ def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
         _refuse_if_linked_elsewhere(staff_member, user)
         raise
     staff_member.user = user
-    audit_record(action="competencies.roster.linked", actor=actor,
-                 data={"staff_member": staff_member.pk, "user": user.pk,
-                       "unit": staff_member.unit.code})
+    audit_record(
+        action="competencies.roster.linked",
+        actor=actor,
+        data={"staff_member": staff_member.pk, "user": user.pk, "unit": staff_member.unit.code},
+    )
     about_them = Case.objects.filter(about_staff_member=staff_member)
     for case in about_them.filter(status__in=Case.OPEN_STATUSES):
-        case_reroute(case=case, actor=actor,
-                     why="the person it is about was linked to their staff account")
+        case_reroute(
+            case=case, actor=actor, why="the person it is about was linked to their staff account"
+        )
     for case in about_them.exclude(status__in=Case.OPEN_STATUSES):
         case_subject_excluded(case=case, user_id=user.pk)
     return staff_member
 
 
 def _refuse_if_linked_elsewhere(staff_member: StaffMember, user) -> None:
-    other = (StaffMember.objects.filter(unit_id=staff_member.unit_id, user=user)
-             .exclude(pk=staff_member.pk).first())
+    other = (
+        StaffMember.objects.filter(unit_id=staff_member.unit_id, user=user)
+        .exclude(pk=staff_member.pk)
+        .first()
+    )
     if other is not None:
         raise ComplaintError(
-            _("The account %(account)s is already linked to %(name)s on this roster. One "
-              "account belongs to one person: if that link is wrong, unlink %(name)s first.")
-            % {"account": user.get_username(), "name": other.name})
+            _(
+                "The account %(account)s is already linked to %(name)s on this roster. One "
+                "account belongs to one person: if that link is wrong, unlink %(name)s first."
+            )
+            % {"account": user.get_username(), "name": other.name}
+        )
 
 
 @transaction.atomic
@@ -221,7 +280,9 @@ def staff_member_unlink(*, staff_member: StaffMember, actor) -> StaffMember:
     previous = staff_member.user_id
     StaffMember.objects.filter(pk=staff_member.pk).update(user=None)
     staff_member.user = None
-    audit_record(action="competencies.roster.unlinked", actor=actor,
-                 data={"staff_member": staff_member.pk, "user": previous,
-                       "unit": staff_member.unit.code})
+    audit_record(
+        action="competencies.roster.unlinked",
+        actor=actor,
+        data={"staff_member": staff_member.pk, "user": previous, "unit": staff_member.unit.code},
+    )
     return staff_member

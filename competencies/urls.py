@@ -8,6 +8,9 @@ urlpatterns = [
     path("<str:code>/roster/", views.roster, name="roster"),
     path("<str:code>/roster/<int:pk>/link/", views.roster_link, name="roster_link"),
     path("<str:code>/retraining/", views.retraining, name="retraining"),
-    path("<str:code>/retraining/<int:pk>/complete/", views.retraining_complete_view,
-         name="retraining_complete"),
+    path(
+        "<str:code>/retraining/<int:pk>/complete/",
+        views.retraining_complete_view,
+        name="retraining_complete",
+    ),
 ]

@@ -39,9 +39,17 @@ def roster(request, code: str):
         messages.success(request, _("%(name)s saved.") % {"name": saved.name})
         return redirect("competencies:roster", code=unit.code)
     members = StaffMember.objects.filter(unit=unit).select_related("user")
-    return render(request, "competencies/roster.html",
-                  {"unit": unit, "members": members, "form": form, "editing": member,
-                   "accounts": list(linkable_accounts(unit))})
+    return render(
+        request,
+        "competencies/roster.html",
+        {
+            "unit": unit,
+            "members": members,
+            "form": form,
+            "editing": member,
+            "accounts": list(linkable_accounts(unit)),
+        },
+    )
 
 
 @verified_staff_required
@@ -52,34 +60,52 @@ def roster_link(request, code: str, pk: int):
     member = get_object_or_404(StaffMember, pk=pk, unit=unit)
     if request.POST.get("unlink"):
         staff_member_unlink(staff_member=member, actor=request.user)
-        messages.success(request, _("%(name)s is no longer linked to a staff account. Cases they "
-                                    "were kept away from stay closed to that account.")
-                         % {"name": member.name})
+        messages.success(
+            request,
+            _(
+                "%(name)s is no longer linked to a staff account. Cases they "
+                "were kept away from stay closed to that account."
+            )
+            % {"name": member.name},
+        )
         return redirect("competencies:roster", code=unit.code)
     account = roster_accounts(unit).filter(pk=request.POST.get("user") or 0).first()
     if account is None:
-        messages.error(request, _("Choose a staff account of this unit to link %(name)s to.")
-                       % {"name": member.name})
+        messages.error(
+            request,
+            _("Choose a staff account of this unit to link %(name)s to.") % {"name": member.name},
+        )
         return redirect("competencies:roster", code=unit.code)
     try:
         staff_member_link(staff_member=member, user=account, actor=request.user)
     except ComplaintError as error:
         messages.error(request, str(error.message))
         return redirect("competencies:roster", code=unit.code)
-    messages.success(request, _("%(name)s is linked to the account %(account)s: complaints about "
-                                "them never reach that account.")
-                     % {"name": member.name, "account": account.get_username()})
+    messages.success(
+        request,
+        _(
+            "%(name)s is linked to the account %(account)s: complaints about "
+            "them never reach that account."
+        )
+        % {"name": member.name, "account": account.get_username()},
+    )
     return redirect("competencies:roster", code=unit.code)
 
 
 @verified_staff_required
 def retraining(request, code: str):
     unit = _managed_unit(request.user, code)
-    assignments = (RetrainingAssignment.objects.filter(staff_member__unit=unit)
-                   .select_related("staff_member", "follow_up_of").order_by("status", "due_date"))
+    assignments = (
+        RetrainingAssignment.objects.filter(staff_member__unit=unit)
+        .select_related("staff_member", "follow_up_of")
+        .order_by("status", "due_date")
+    )
     rows = [(a, EvaluationForm(facets=a.facets, prefix=f"a{a.pk}")) for a in assignments]
-    return render(request, "competencies/retraining.html",
-                  {"unit": unit, "rows": rows, "today": timezone.localdate()})
+    return render(
+        request,
+        "competencies/retraining.html",
+        {"unit": unit, "rows": rows, "today": timezone.localdate()},
+    )
 
 
 @verified_staff_required
@@ -89,25 +115,38 @@ def retraining_complete_view(request, code: str, pk: int):
     assignment = get_object_or_404(RetrainingAssignment, pk=pk, staff_member__unit=unit)
     form = EvaluationForm(request.POST, facets=assignment.facets, prefix=f"a{assignment.pk}")
     if not form.is_valid():
-        messages.error(request, _("Nothing was recorded: choose a rating for each facet that was trained."))
+        messages.error(
+            request, _("Nothing was recorded: choose a rating for each facet that was trained.")
+        )
     else:
         try:
-            follow_up = retraining_complete(assignment=assignment, actor=request.user,
-                                            evaluation=form.cleaned_data)
+            follow_up = retraining_complete(
+                assignment=assignment, actor=request.user, evaluation=form.cleaned_data
+            )
         except ComplaintError as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, _("Completion recorded. A follow-up assignment was opened for "
-                                        "the facets below expectations.") if follow_up
-                             else _("Completion recorded."))
+            messages.success(
+                request,
+                _(
+                    "Completion recorded. A follow-up assignment was opened for "
+                    "the facets below expectations."
+                )
+                if follow_up
+                else _("Completion recorded."),
+            )
     return redirect("competencies:retraining", code=unit.code)
 
 
 def substantiate_form(case, data=None) -> SubstantiateForm:
     # Prefixed: its element ids must not clash with the other forms of the case page.
-    return SubstantiateForm(data=data, unit=case.unit, competencies=sector_competencies(case.unit),
-                            initial={"staff_member": case.about_staff_member_id},
-                            prefix="substantiate")
+    return SubstantiateForm(
+        data=data,
+        unit=case.unit,
+        competencies=sector_competencies(case.unit),
+        initial={"staff_member": case.about_staff_member_id},
+        prefix="substantiate",
+    )
 
 
 @verified_staff_required
@@ -119,10 +158,15 @@ def case_substantiate_view(request, reference: str):
         messages.error(request, _("Pick the staff member and give a reason."))
         return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")
     try:
-        case_substantiate(case=case, actor=request.user, staff_member=form.cleaned_data["staff_member"],
-                          breaches=form.breaches(), reason=form.cleaned_data["reason"],
-                          training_level=form.cleaned_data["training_level"],
-                          private_key=session_private_key(request))
+        case_substantiate(
+            case=case,
+            actor=request.user,
+            staff_member=form.cleaned_data["staff_member"],
+            breaches=form.breaches(),
+            reason=form.cleaned_data["reason"],
+            training_level=form.cleaned_data["training_level"],
+            private_key=session_private_key(request),
+        )
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
@@ -130,7 +174,10 @@ def case_substantiate_view(request, reference: str):
         if not cases_for_focal_point(request.user).filter(pk=case.pk).exists():
             # Substantiated against the actor's own linked account: the case was routed
             # away from them, its page is closed to them now (as after "whom is it about").
-            messages.info(request, _("Case %(reference)s was routed away from you.")
-                          % {"reference": case.display_reference})
+            messages.info(
+                request,
+                _("Case %(reference)s was routed away from you.")
+                % {"reference": case.display_reference},
+            )
             return redirect("staff:queue")
     return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")

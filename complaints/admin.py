@@ -33,9 +33,22 @@ class CaseAdmin(ReadOnlyAdmin):
     list_display = ("display_reference", "unit", "status", "urgency", "channel", "received_at")
     list_filter = ("status", "urgency", "channel", "unit")
     fields = (
-        "reference", "unit", "policy", "status", "urgency", "category", "channel",
-        "language", "in_danger", "about_staff_answer", "contact_preference", "received_at",
-        "acknowledged_at", "acknowledge_due_at", "assess_due_at", "resolve_due_at",
+        "reference",
+        "unit",
+        "policy",
+        "status",
+        "urgency",
+        "category",
+        "channel",
+        "language",
+        "in_danger",
+        "about_staff_answer",
+        "contact_preference",
+        "received_at",
+        "acknowledged_at",
+        "acknowledge_due_at",
+        "assess_due_at",
+        "resolve_due_at",
     )
     readonly_fields = fields
     search_fields = ("reference",)

@@ -75,8 +75,12 @@ def sqlite_file_private() -> None:
     database file's mode. An existing file is narrowed the same way."""
     database = settings.DATABASES["default"]
     name = str(database.get("NAME") or "")
-    if not database["ENGINE"].endswith("sqlite3") or not name or name == ":memory:" \
-            or name.startswith("file:"):
+    if (
+        not database["ENGINE"].endswith("sqlite3")
+        or not name
+        or name == ":memory:"
+        or name.startswith("file:")
+    ):
         return
     path = Path(name)
     if not path.parent.is_dir():

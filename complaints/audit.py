@@ -157,12 +157,14 @@ def audit_anchors_check(anchors: list[AuditHead]) -> list[str]:
     anchored = [a for a in anchors if a.id > 0]  # id 0: anchored while empty
     beyond = [a.id for a in anchored if a.id > last_id]
     if beyond:
-        problems.append(f"the audit log ends before anchored head id {max(beyond)} "
-                        f"(its last event is id {last_id}): newest events removed?")
+        problems.append(
+            f"the audit log ends before anchored head id {max(beyond)} "
+            f"(its last event is id {last_id}): newest events removed?"
+        )
     within = [a for a in anchored if a.id <= last_id]
     stored = {}
     for start in range(0, len(within), 500):
-        ids = [a.id for a in within[start:start + 500]]
+        ids = [a.id for a in within[start : start + 500]]
         stored.update(AuditEvent.objects.filter(pk__in=ids).values_list("id", "hash"))
     for anchor in within:
         if anchor.id not in stored:
@@ -179,12 +181,14 @@ def audit_check(*, anchor_file: str | Path | None) -> AuditReport:
     path = Path(anchor_file) if anchor_file else None
     if path is None or not path.exists():
         where = f"{path} does not exist" if path else "AUDIT_ANCHOR_FILE is not set"
-        report.warnings.append(f"No audit anchors ({where}): removal of the newest events "
-                               "cannot be detected.")
+        report.warnings.append(
+            f"No audit anchors ({where}): removal of the newest events cannot be detected."
+        )
         return report
     anchors, unreadable = audit_anchors_read(path)
     report.problems += unreadable + audit_anchors_check(anchors)
     if not anchors:
-        report.warnings.append(f"No anchors in {path} yet: removal of the newest events "
-                               "cannot be detected.")
+        report.warnings.append(
+            f"No anchors in {path} yet: removal of the newest events cannot be detected."
+        )
     return report

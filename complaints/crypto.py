@@ -324,8 +324,11 @@ class FollowupSecret:
 
 def _followup_from_raw(raw: bytes, stored: str) -> FollowupSecret:
     private = X25519PrivateKey.from_private_bytes(_hkdf(raw, b"recourse:followup:reporter-x25519"))
-    return FollowupSecret(stored=stored, reporter_private=private.private_bytes_raw(),
-                          reporter_public=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return FollowupSecret(
+        stored=stored,
+        reporter_private=private.private_bytes_raw(),
+        reporter_public=private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+    )
 
 
 def followup_secret_new(code: str) -> FollowupSecret:
@@ -336,8 +339,10 @@ def followup_secret_new(code: str) -> FollowupSecret:
     cost = settings.FOLLOWUP_CODE_KDF
     salt = secrets.token_bytes(16)
     raw = _argon2id(salt).derive(code.encode())
-    stored = (f"${FOLLOWUP_SCHEME}$v=1$m={cost['memory_cost']},t={cost['iterations']},"
-              f"p={cost['lanes']}${_b64(salt)}${_b64(_hkdf(raw, b'recourse:followup:verify'))}")
+    stored = (
+        f"${FOLLOWUP_SCHEME}$v=1$m={cost['memory_cost']},t={cost['iterations']},"
+        f"p={cost['lanes']}${_b64(salt)}${_b64(_hkdf(raw, b'recourse:followup:verify'))}"
+    )
     return _followup_from_raw(raw, stored)
 
 
@@ -349,8 +354,13 @@ def followup_secret_check(code: str, stored: str) -> FollowupSecret | None:
         salt, verifier = _unb64(salt_text), _unb64(verifier_text)
         if scheme != FOLLOWUP_SCHEME:
             return None
-        raw = Argon2id(salt=salt, length=32, iterations=int(cost["t"]), lanes=int(cost["p"]),
-                       memory_cost=int(cost["m"])).derive(code.encode())
+        raw = Argon2id(
+            salt=salt,
+            length=32,
+            iterations=int(cost["t"]),
+            lanes=int(cost["p"]),
+            memory_cost=int(cost["m"]),
+        ).derive(code.encode())
     except (ValueError, KeyError):
         return None
     if not hmac.compare_digest(_hkdf(raw, b"recourse:followup:verify"), verifier):
@@ -377,15 +387,18 @@ FORMAT_TO_PUBLIC_V1 = b"\x04"
 
 
 def _staff_kdf(password: str, salt: bytes, memory_cost: int, iterations: int) -> bytes:
-    return Argon2id(salt=salt, length=32, iterations=iterations, lanes=1,
-                    memory_cost=memory_cost).derive(password.encode("utf-8"))
+    return Argon2id(
+        salt=salt, length=32, iterations=iterations, lanes=1, memory_cost=memory_cost
+    ).derive(password.encode("utf-8"))
 
 
 def generate_keypair() -> tuple[bytes, bytes]:
     """(public key, private key), raw 32 bytes each."""
     private = X25519PrivateKey.generate()
-    return (private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
-            private.private_bytes_raw())
+    return (
+        private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+        private.private_bytes_raw(),
+    )
 
 
 def wrap_private_key(private_key: bytes, password: str) -> bytes:
@@ -394,8 +407,12 @@ def wrap_private_key(private_key: bytes, password: str) -> bytes:
 
     cost = settings.STAFF_KEY_KDF
     salt = secrets.token_bytes(16)
-    header = (FORMAT_PRIVATE_V1 + cost["memory_cost"].to_bytes(4, "big")
-              + cost["iterations"].to_bytes(1, "big") + salt)
+    header = (
+        FORMAT_PRIVATE_V1
+        + cost["memory_cost"].to_bytes(4, "big")
+        + cost["iterations"].to_bytes(1, "big")
+        + salt
+    )
     key = _staff_kdf(password, salt, cost["memory_cost"], cost["iterations"])
     return header + _seal(key, private_key, header)
 
@@ -415,13 +432,20 @@ def _to_public_context(case_id: object, holder: str) -> bytes:
     return f"recourse:dek-to-public:v1:{case_id}:{holder}".encode()
 
 
-def _exchange_key(shared: bytes, ephemeral_public: bytes, recipient_public: bytes, context: bytes) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"recourse:x25519-wrap:v1|" + ephemeral_public + recipient_public + context
-                ).derive(shared)
+def _exchange_key(
+    shared: bytes, ephemeral_public: bytes, recipient_public: bytes, context: bytes
+) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"recourse:x25519-wrap:v1|" + ephemeral_public + recipient_public + context,
+    ).derive(shared)
 
 
-def wrap_data_key_to_public(data_key: bytes, public_key: bytes, *, case_id: object, holder: str) -> bytes:
+def wrap_data_key_to_public(
+    data_key: bytes, public_key: bytes, *, case_id: object, holder: str
+) -> bytes:
     """Seal a case's data key so that only the holder of the private key opens it."""
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -431,7 +455,9 @@ def wrap_data_key_to_public(data_key: bytes, public_key: bytes, *, case_id: obje
     return FORMAT_TO_PUBLIC_V1 + ephemeral_public + _seal(key, data_key, context)
 
 
-def unwrap_data_key_with_private(blob: bytes, private_key: bytes, *, case_id: object, holder: str) -> bytes:
+def unwrap_data_key_with_private(
+    blob: bytes, private_key: bytes, *, case_id: object, holder: str
+) -> bytes:
     blob = bytes(blob)
     if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_TO_PUBLIC_V1:
         raise DecryptionError("wrapped key is malformed")
@@ -454,8 +480,9 @@ FORMAT_SEALED_TO_CASE_V1 = b"\x05"
 
 
 def case_keypair(data_key: bytes) -> tuple[bytes, bytes]:
-    seed = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=b"recourse:case-x25519:v1").derive(data_key)
+    seed = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"recourse:case-x25519:v1"
+    ).derive(data_key)
     private = X25519PrivateKey.from_private_bytes(seed)
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), seed
 
@@ -465,7 +492,9 @@ def seal_to_case(plaintext: str, case_public_key: bytes, *, context: bytes) -> b
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(case_public_key)))
     key = _exchange_key(shared, ephemeral_public, bytes(case_public_key), context)
-    return FORMAT_SEALED_TO_CASE_V1 + ephemeral_public + _seal(key, plaintext.encode("utf-8"), context)
+    return (
+        FORMAT_SEALED_TO_CASE_V1 + ephemeral_public + _seal(key, plaintext.encode("utf-8"), context)
+    )
 
 
 def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> str:
@@ -475,7 +504,8 @@ def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> str:
     ephemeral_public = blob[1:33]
     try:
         shared = X25519PrivateKey.from_private_bytes(private).exchange(
-            X25519PublicKey.from_public_bytes(ephemeral_public))
+            X25519PublicKey.from_public_bytes(ephemeral_public)
+        )
     except ValueError:
         raise DecryptionError("ciphertext is malformed") from None
     key = _exchange_key(shared, ephemeral_public, public, context)

@@ -50,8 +50,9 @@ def _phrases() -> dict[str, dict[str, tuple[str, ...]]]:
             continue
         for kind, phrases in kinds.items():
             # Longest first, so "not in danger" is removed before "in danger" is looked for.
-            by_kind[kind][language] = tuple(sorted({_squeezed(p) for p in phrases},
-                                                   key=len, reverse=True))
+            by_kind[kind][language] = tuple(
+                sorted({_squeezed(p) for p in phrases}, key=len, reverse=True)
+            )
     return by_kind
 
 
@@ -79,9 +80,12 @@ def danger_language(text: str) -> str | None:
     """The language of the danger words in a text ("au secours": fr), when only one
     language's list holds them; a child's first cry is answered in it."""
     words = _squeezed(text)
-    found = {language for kind in ("now", "ask")
-             for language, phrases in _phrases()[kind].items()
-             if any(p in words for p in phrases)}
+    found = {
+        language
+        for kind in ("now", "ask")
+        for language, phrases in _phrases()[kind].items()
+        if any(p in words for p in phrases)
+    }
     return found.pop() if len(found) == 1 else None
 
 

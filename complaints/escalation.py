@@ -60,10 +60,18 @@ def _escalate(case: Case, now: datetime) -> bool:
         return False  # another sweep took this step
     case.escalation_level, case.escalated_at = level, now
     recipients = _recipients(case, level)
-    CaseEvent.objects.create(case=case, at=now, from_status=case.status, to_status=case.status,
-                             reason=f"Deadline missed: escalated to the {STEP_NAMES[level]}.")
-    audit_record(action="complaints.case.escalated", case=case,
-                 data={"level": level, "recipients": len(recipients)})
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        from_status=case.status,
+        to_status=case.status,
+        reason=f"Deadline missed: escalated to the {STEP_NAMES[level]}.",
+    )
+    audit_record(
+        action="complaints.case.escalated",
+        case=case,
+        data={"level": level, "recipients": len(recipients)},
+    )
     notify_users(case=case, user_ids=recipients, kind=Notification.Kind.ESCALATION)
     if level == OVERSIGHT:
         # The oversight unit holds no copy yet: the holders' next sign-in passes it on.
@@ -77,14 +85,20 @@ def _escalate(case: Case, now: datetime) -> bool:
 def _recipients(case: Case, level: int) -> list[int]:
     excluded = set(CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True))
     if level == BACKUP:
-        members = Membership.objects.filter(unit_id=case.handling_unit_id, is_backup=True,
-                                            role=Membership.Role.FOCAL_POINT, is_active=True)
+        members = Membership.objects.filter(
+            unit_id=case.handling_unit_id,
+            is_backup=True,
+            role=Membership.Role.FOCAL_POINT,
+            is_active=True,
+        )
     elif level == MANAGER:
-        members = Membership.objects.filter(unit_id=case.unit_id, role=Membership.Role.MANAGER,
-                                            is_active=True)
+        members = Membership.objects.filter(
+            unit_id=case.unit_id, role=Membership.Role.MANAGER, is_active=True
+        )
     else:
-        members = Membership.objects.filter(unit_id=case.policy.oversight_unit_id,
-                                            role=Membership.Role.FOCAL_POINT, is_active=True)
+        members = Membership.objects.filter(
+            unit_id=case.policy.oversight_unit_id, role=Membership.Role.FOCAL_POINT, is_active=True
+        )
     return [uid for uid in members.values_list("user_id", flat=True) if uid not in excluded]
 
 

@@ -24,13 +24,17 @@ class ReplyForm(forms.Form):
     INSERT, PREVIEW, SEND = "insert", "preview", "send"
 
     template = forms.ChoiceField(
-        label=_("Start from a template"), required=False, choices=reply_template_choices,
+        label=_("Start from a template"),
+        required=False,
+        choices=reply_template_choices,
         help_text=_("Inserted in the child's language, for you to edit before sending."),
     )
     body = forms.CharField(
         label=_("Reply to the child"),
-        help_text=_("Plain words a child understands. Shown on the follow-up page, and sent by "
-                    "SMS to a child who wrote by SMS."),
+        help_text=_(
+            "Plain words a child understands. Shown on the follow-up page, and sent by "
+            "SMS to a child who wrote by SMS."
+        ),
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
     )
@@ -55,8 +59,11 @@ class ReplyForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 3}),
-                           help_text=_("Only staff who can read this case see notes."))
+    body = forms.CharField(
+        label=_("Internal note"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only staff who can read this case see notes."),
+    )
 
 
 class AssignForm(forms.Form):
@@ -73,8 +80,10 @@ class TransitionForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=200,
-        help_text=_("Required for a decision or closing. Metadata only: no names, no details of what "
-                    "happened."),
+        help_text=_(
+            "Required for a decision or closing. Metadata only: no names, no details of what "
+            "happened."
+        ),
     )
 
     def __init__(self, *args, choices, **kwargs):
@@ -83,8 +92,9 @@ class TransitionForm(forms.Form):
 
 
 class ReferForm(forms.Form):
-    to_unit = forms.ModelChoiceField(queryset=None, required=False, label=_("Refer to a unit"),
-                                     empty_label=_("(not a unit)"))
+    to_unit = forms.ModelChoiceField(
+        queryset=None, required=False, label=_("Refer to a unit"), empty_label=_("(not a unit)")
+    )
     partner = forms.ChoiceField(required=False, label=_("or to a partner service"))
     consent = forms.BooleanField(label=_("The child agreed to this referral"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=120, required=False)
@@ -104,9 +114,10 @@ class AboutWhomForm(forms.Form):
 
     staff_member = forms.ChoiceField(
         label=_("The complaint is about"),
-        error_messages={"required": _("Choose a person from the roster, or “Nobody, or not known”."),
-                        "invalid_choice": _("Choose a person from the roster, or “Nobody, or not "
-                                            "known”.")},
+        error_messages={
+            "required": _("Choose a person from the roster, or “Nobody, or not known”."),
+            "invalid_choice": _("Choose a person from the roster, or “Nobody, or not known”."),
+        },
     )
 
     def __init__(self, *args, roster, **kwargs):
@@ -116,8 +127,10 @@ class AboutWhomForm(forms.Form):
         self.fields["staff_member"].choices = [
             ("", _("Choose…")),
             (self.NOBODY, _("Nobody on the roster, or not known")),
-            *((pk, f"{m.name} · {m.role_title}" if m.role_title else m.name)
-              for pk, m in self.roster.items()),
+            *(
+                (pk, f"{m.name} · {m.role_title}" if m.role_title else m.name)
+                for pk, m in self.roster.items()
+            ),
         ]
 
     def chosen(self):
@@ -126,40 +139,71 @@ class AboutWhomForm(forms.Form):
 
 
 def _category_choices():
-    return [("", _("Any category"))] + [(c["code"], c["formal"]) for c in category_data()["categories"]]
+    return [("", _("Any category"))] + [
+        (c["code"], c["formal"]) for c in category_data()["categories"]
+    ]
 
 
 class QueueFilterForm(forms.Form):
     """The queue's filters, read from the query string: metadata only."""
 
-    scope = forms.ChoiceField(label=_("Cases"), required=False, choices=[
-        (QueueFilters.READABLE, _("All I may read")), (QueueFilters.UNITS, _("My units' cases")),
-        (QueueFilters.MINE, _("Assigned to me"))],
+    scope = forms.ChoiceField(
+        label=_("Cases"),
+        required=False,
+        choices=[
+            (QueueFilters.READABLE, _("All I may read")),
+            (QueueFilters.UNITS, _("My units' cases")),
+            (QueueFilters.MINE, _("Assigned to me")),
+        ],
         help_text=_("“All” adds other units' cases escalated to your oversight unit."),
-        widget=forms.Select(attrs={"aria-describedby": "id_scope_hint"}))
-    status = forms.ChoiceField(label=_("Status"), required=False, choices=[
-        ("", _("Not closed yet")), (QueueFilters.ALL, _("All, closed too")), *Case.Status.choices])
-    urgency = forms.ChoiceField(label=_("Urgency"), required=False,
-                                choices=[("", _("Any urgency")), *Urgency.choices])
+        widget=forms.Select(attrs={"aria-describedby": "id_scope_hint"}),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[
+            ("", _("Not closed yet")),
+            (QueueFilters.ALL, _("All, closed too")),
+            *Case.Status.choices,
+        ],
+    )
+    urgency = forms.ChoiceField(
+        label=_("Urgency"), required=False, choices=[("", _("Any urgency")), *Urgency.choices]
+    )
     category = forms.ChoiceField(label=_("Category"), required=False, choices=_category_choices)
-    channel = forms.ChoiceField(label=_("Channel"), required=False,
-                                choices=[("", _("Any channel")), *Case.Channel.choices])
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("Any channel")), *Case.Channel.choices]
+    )
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     new_messages = forms.BooleanField(label=_("New messages from the child only"), required=False)
-    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=[
-        (QueueFilters.BY_DEADLINE, _("Most urgent, then next deadline")),
-        (QueueFilters.BY_RECEIVED, _("Received, newest first"))])
-    reference = forms.CharField(label=_("Find a case by reference"), required=False, max_length=20,
-                                help_text=_("With or without the dash, e.g. K7QM-4TPX."))
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            (QueueFilters.BY_DEADLINE, _("Most urgent, then next deadline")),
+            (QueueFilters.BY_RECEIVED, _("Received, newest first")),
+        ],
+    )
+    reference = forms.CharField(
+        label=_("Find a case by reference"),
+        required=False,
+        max_length=20,
+        help_text=_("With or without the dash, e.g. K7QM-4TPX."),
+    )
 
     def clean_reference(self):
         reference = normalise_reference(self.cleaned_data["reference"])
         if any(ch not in REFERENCE_ALPHABET for ch in reference):
             raise forms.ValidationError(
-                _("No case has this reference: references use only the letters %(letters)s and "
-                  "the digits %(digits)s. Check it with the child.")
-                % {"letters": "".join(c for c in REFERENCE_ALPHABET if c.isalpha()),
-                   "digits": "".join(c for c in REFERENCE_ALPHABET if c.isdigit())})
+                _(
+                    "No case has this reference: references use only the letters %(letters)s and "
+                    "the digits %(digits)s. Check it with the child."
+                )
+                % {
+                    "letters": "".join(c for c in REFERENCE_ALPHABET if c.isalpha()),
+                    "digits": "".join(c for c in REFERENCE_ALPHABET if c.isdigit()),
+                }
+            )
         return reference
 
     def filters(self) -> QueueFilters:

@@ -72,12 +72,14 @@ def server_sealed_reseal(*, batch_size: int = 500) -> int:
                     if not blob or crypto.server_sealed_key_id(blob) == primary:
                         continue
                     context = context_of(row)
-                    fresh = crypto.server_seal(crypto.server_open(blob, context=context),
-                                               context=context)
+                    fresh = crypto.server_seal(
+                        crypto.server_open(blob, context=context), context=context
+                    )
                     # Only if the value is still the one read: a text sent or a draft
                     # extended meanwhile keeps its new value (sealed under the primary).
                     resealed += model.objects.filter(pk=row.pk, **{field_name: bytes(blob)}).update(
-                        **{field_name: fresh})
+                        **{field_name: fresh}
+                    )
     return resealed
 
 
@@ -89,8 +91,12 @@ def staff_key_create(*, user, password: str) -> StaffKey:
     A forgotten password means a new key pair (and grants from colleagues)."""
     public, private = crypto.generate_keypair()
     key, _ = StaffKey.objects.update_or_create(
-        user=user, defaults={"public_key": public,
-                             "wrapped_private_key": crypto.wrap_private_key(private, password)})
+        user=user,
+        defaults={
+            "public_key": public,
+            "wrapped_private_key": crypto.wrap_private_key(private, password),
+        },
+    )
     return key
 
 
@@ -112,26 +118,41 @@ def recovery_key_create(*, unit) -> str:
     return base64.b64encode(private).decode()
 
 
-def case_keys_for_holders(*, case, data_key: bytes, readers: list[int],
-                          recovery: bool = True) -> int:
+def case_keys_for_holders(
+    *, case, data_key: bytes, readers: list[int], recovery: bool = True
+) -> int:
     """Wrap a case's data key to each reader's public key and to the unit's recovery
     key. People without a key pair yet get nothing here: a grant reaches them later."""
-    keys = {k.user_id: bytes(k.public_key)
-            for k in StaffKey.objects.filter(user_id__in=readers)}
+    keys = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=readers)}
     rows = []
     for user_id in dict.fromkeys(readers):  # each once, in order
         if user_id in keys:
             holder = f"user:{user_id}"
-            rows.append(CaseKey(
-                case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
-                wrapped_key=crypto.wrap_data_key_to_public(data_key, keys[user_id], case_id=case.id,
-                                                           holder=holder)))
+            rows.append(
+                CaseKey(
+                    case=case,
+                    holder_kind=CaseKey.HolderKind.USER,
+                    holder_id=str(user_id),
+                    wrapped_key=crypto.wrap_data_key_to_public(
+                        data_key, keys[user_id], case_id=case.id, holder=holder
+                    ),
+                )
+            )
     unit = case.unit
     if recovery and unit.recovery_public_key:
-        rows.append(CaseKey(
-            case=case, holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
-            wrapped_key=crypto.wrap_data_key_to_public(data_key, bytes(unit.recovery_public_key),
-                                                       case_id=case.id, holder=f"recovery:{unit.code}")))
+        rows.append(
+            CaseKey(
+                case=case,
+                holder_kind=CaseKey.HolderKind.RECOVERY,
+                holder_id=unit.code,
+                wrapped_key=crypto.wrap_data_key_to_public(
+                    data_key,
+                    bytes(unit.recovery_public_key),
+                    case_id=case.id,
+                    holder=f"recovery:{unit.code}",
+                ),
+            )
+        )
     CaseKey.objects.bulk_create(rows)
     return len(rows)
 
@@ -141,7 +162,9 @@ def staff_private_key_open(*, user, password: str) -> tuple[bytes, bool]:
     pair on a first login) and grant colleagues who wait for a copy of cases this
     person holds. Returns (private key, whether the key pair is new because the
     password was reset)."""
-    key = StaffKey.objects.filter(user=user).first() or staff_key_create(user=user, password=password)
+    key = StaffKey.objects.filter(user=user).first() or staff_key_create(
+        user=user, password=password
+    )
     renewed = False
     try:
         private = crypto.unwrap_private_key(key.wrapped_private_key, password)
@@ -166,8 +189,11 @@ def case_keys_revoke(*, case, user_ids) -> int:
 
 def case_keys_missing(*, case, user_ids) -> list[int]:
     """Who may read the case but holds no copy yet (a pending grant)."""
-    held = set(CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).values_list(
-                                      "holder_id", flat=True))
+    held = set(
+        CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).values_list(
+            "holder_id", flat=True
+        )
+    )
     return [u for u in user_ids if str(u) not in held]
 
 
@@ -191,28 +217,43 @@ def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> 
     units = Q(unit_id=OuterRef("handling_unit_id")) | Q(unit_id=OuterRef("oversight"))
     joined_in_time = Membership.objects.filter(user_id=reader, **fp).filter(
         Q(unit_id=OuterRef("handling_unit_id"), created_at__lte=OuterRef("received_at"))
-        | Q(unit_id=OuterRef("oversight"), created_at__lte=OuterRef("escalated_at")))
+        | Q(unit_id=OuterRef("oversight"), created_at__lte=OuterRef("escalated_at"))
+    )
 
     def readers_through(path: str, **case_filter):
         # Each case with one row per member of the unit at the end of `path`.
-        rows = (Case.objects.filter(Exists(granter_copy), **case_filter,
-                                    **{f"{path}__{k}": v for k, v in fp.items()})
-                .annotate(reader=F(f"{path}__user_id"), oversight=F("policy__oversight_unit_id"))
-                .exclude(reader=granter_id)
-                .filter(Exists(StaffKey.objects.filter(user_id=reader)))
-                .exclude(Exists(CaseExclusion.objects.filter(case=case, user_id=reader)))
-                .exclude(Exists(copies.filter(holder_id=Cast(reader, CharField()))))
-                .filter(Exists(ReaderApproval.objects.filter(units, user_id=reader))
-                        | Exists(joined_in_time)))
+        rows = (
+            Case.objects.filter(
+                Exists(granter_copy), **case_filter, **{f"{path}__{k}": v for k, v in fp.items()}
+            )
+            .annotate(reader=F(f"{path}__user_id"), oversight=F("policy__oversight_unit_id"))
+            .exclude(reader=granter_id)
+            .filter(Exists(StaffKey.objects.filter(user_id=reader)))
+            .exclude(Exists(CaseExclusion.objects.filter(case=case, user_id=reader)))
+            .exclude(Exists(copies.filter(holder_id=Cast(reader, CharField()))))
+            .filter(
+                Exists(ReaderApproval.objects.filter(units, user_id=reader))
+                | Exists(joined_in_time)
+            )
+        )
         if after is not None:
             rows = rows.filter(Q(pk__gt=after[0]) | Q(pk=after[0], reader__gt=after[1]))
-        return rows.annotate(
-            granter_key=Subquery(granter_copy.values("wrapped_key")[:1]),
-            reader_key=Subquery(StaffKey.objects.filter(user_id=reader).values("public_key")[:1]),
-        ).order_by().values_list("pk", "reader", "granter_key", "reader_key")
+        return (
+            rows.annotate(
+                granter_key=Subquery(granter_copy.values("wrapped_key")[:1]),
+                reader_key=Subquery(
+                    StaffKey.objects.filter(user_id=reader).values("public_key")[:1]
+                ),
+            )
+            .order_by()
+            .values_list("pk", "reader", "granter_key", "reader_key")
+        )
 
-    pairs = readers_through("handling_unit__memberships").union(readers_through(
-        "policy__oversight_unit__memberships", escalation_level__gte=OVERSIGHT_LEVEL))
+    pairs = readers_through("handling_unit__memberships").union(
+        readers_through(
+            "policy__oversight_unit__memberships", escalation_level__gte=OVERSIGHT_LEVEL
+        )
+    )
     return list(pairs.order_by("pk", "reader")[:page_size])
 
 
@@ -230,15 +271,28 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
         for case_id, reader_id, granter_key, reader_key in page:
             if case_id not in data_keys:
                 data_keys[case_id] = crypto.unwrap_data_key_with_private(
-                    bytes(granter_key), private_key, case_id=case_id, holder=f"user:{granter.pk}")
-            copies.append(CaseKey(
-                case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(reader_id),
-                wrapped_key=crypto.wrap_data_key_to_public(
-                    data_keys[case_id], bytes(reader_key), case_id=case_id, holder=f"user:{reader_id}")))
+                    bytes(granter_key), private_key, case_id=case_id, holder=f"user:{granter.pk}"
+                )
+            copies.append(
+                CaseKey(
+                    case_id=case_id,
+                    holder_kind=CaseKey.HolderKind.USER,
+                    holder_id=str(reader_id),
+                    wrapped_key=crypto.wrap_data_key_to_public(
+                        data_keys[case_id],
+                        bytes(reader_key),
+                        case_id=case_id,
+                        holder=f"user:{reader_id}",
+                    ),
+                )
+            )
         # Two sign-ins granting the same copy at once: the later one replaces it.
-        CaseKey.objects.bulk_create(copies, update_conflicts=True,
-                                    unique_fields=["case", "holder_kind", "holder_id"],
-                                    update_fields=["wrapped_key", "updated_at"])
+        CaseKey.objects.bulk_create(
+            copies,
+            update_conflicts=True,
+            unique_fields=["case", "holder_kind", "holder_id"],
+            update_fields=["wrapped_key", "updated_at"],
+        )
         granted += len(copies)
         if len(page) < page_size:
             break
@@ -254,11 +308,17 @@ def focal_point_removed(*, membership) -> int:
     nothing; a focal point who becomes a manager loses every copy of the unit's cases,
     escalated ones of an oversight unit included)."""
     readable = cases_for_focal_point(membership.user).values("pk")
-    deleted, _ = CaseKey.objects.filter(
-        holder_kind=CaseKey.HolderKind.USER, holder_id=str(membership.user_id)
-    ).exclude(case_id__in=readable).delete()
-    audit_record(action="complaints.keys.revoked_on_removal", data={
-        "user": membership.user_id, "unit": membership.unit.code, "copies": deleted})
+    deleted, _ = (
+        CaseKey.objects.filter(
+            holder_kind=CaseKey.HolderKind.USER, holder_id=str(membership.user_id)
+        )
+        .exclude(case_id__in=readable)
+        .delete()
+    )
+    audit_record(
+        action="complaints.keys.revoked_on_removal",
+        data={"user": membership.user_id, "unit": membership.unit.code, "copies": deleted},
+    )
     return deleted
 
 
@@ -269,10 +329,17 @@ def case_keys_follow_readers(*, case, data_key: bytes | None) -> int:
     readers = case_readers(case)
     if data_key is None:
         return 0
-    case_keys_for_holders(case=case, data_key=data_key, recovery=False,
-                          readers=case_keys_missing(case=case, user_ids=readers))
-    deleted, _ = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).exclude(
-        holder_id__in=[str(u) for u in readers]).delete()
+    case_keys_for_holders(
+        case=case,
+        data_key=data_key,
+        recovery=False,
+        readers=case_keys_missing(case=case, user_ids=readers),
+    )
+    deleted, _ = (
+        CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER)
+        .exclude(holder_id__in=[str(u) for u in readers])
+        .delete()
+    )
     return deleted
 
 
@@ -281,19 +348,29 @@ def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> i
     has a key pair but no copy one (after a lost password, or a new team)."""
     public = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.all()}
     granted = 0
-    envelopes = CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code,
-                                       case__unit=unit).select_related("case")[:limit]
+    envelopes = CaseKey.objects.filter(
+        holder_kind=CaseKey.HolderKind.RECOVERY, holder_id=unit.code, case__unit=unit
+    ).select_related("case")[:limit]
     for envelope in envelopes:
-        missing = [u for u in case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
-                   if u in public]
+        missing = [
+            u
+            for u in case_keys_missing(case=envelope.case, user_ids=case_readers(envelope.case))
+            if u in public
+        ]
         if not missing:
             continue
         data_key = crypto.unwrap_data_key_with_private(
-            envelope.wrapped_key, recovery_private_key, case_id=envelope.case_id,
-            holder=f"recovery:{unit.code}")
-        granted += case_keys_for_holders(case=envelope.case, data_key=data_key, readers=missing,
-                                         recovery=False)
-    audit_record(action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
+            envelope.wrapped_key,
+            recovery_private_key,
+            case_id=envelope.case_id,
+            holder=f"recovery:{unit.code}",
+        )
+        granted += case_keys_for_holders(
+            case=envelope.case, data_key=data_key, readers=missing, recovery=False
+        )
+    audit_record(
+        action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted}
+    )
     return granted
 
 
@@ -307,21 +384,34 @@ def reader_approve(*, unit, reader, approver) -> ReaderApproval:
     follow at the next sign-in of a holder (or the approver's own, now)."""
     if reader.pk == approver.pk:
         raise ApprovalRefused(gettext("Nobody can approve themselves as a reader."))
-    if not Membership.objects.filter(user=reader, unit=unit, role=Membership.Role.FOCAL_POINT,
-                                     is_active=True).exists():
+    if not Membership.objects.filter(
+        user=reader, unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True
+    ).exists():
         raise ApprovalRefused(gettext("This person is not a focal point of the unit."))
     approver_roles = Membership.objects.filter(user=approver, unit=unit, is_active=True)
     is_manager = approver_roles.filter(role=Membership.Role.MANAGER).exists()
     holds_access = approver_roles.filter(role=Membership.Role.FOCAL_POINT).exists() and (
-        CaseKey.objects.filter(holder_kind=CaseKey.HolderKind.USER, holder_id=str(approver.pk),
-                               case__handling_unit=unit).exists())
+        CaseKey.objects.filter(
+            holder_kind=CaseKey.HolderKind.USER,
+            holder_id=str(approver.pk),
+            case__handling_unit=unit,
+        ).exists()
+    )
     if not (is_manager or holds_access):
-        raise ApprovalRefused(gettext("Only a manager of the unit, or a focal point who already reads "
-                                      "its cases, can approve a new reader."))
+        raise ApprovalRefused(
+            gettext(
+                "Only a manager of the unit, or a focal point who already reads "
+                "its cases, can approve a new reader."
+            )
+        )
     approval, _created = ReaderApproval.objects.get_or_create(
-        unit=unit, user=reader, defaults={"approved_by": approver})
-    audit_record(action="staff.reader.approved", actor=approver,
-                 data={"unit": unit.code, "reader": reader.pk})
+        unit=unit, user=reader, defaults={"approved_by": approver}
+    )
+    audit_record(
+        action="staff.reader.approved",
+        actor=approver,
+        data={"unit": unit.code, "reader": reader.pk},
+    )
     return approval
 
 
@@ -334,18 +424,24 @@ def readers_waiting(*, unit) -> list:
     from complaints.models import Case
 
     earlier_case = Case.objects.filter(handling_unit=unit, received_at__lt=OuterRef("created_at"))
-    waiting = (Membership.objects.filter(unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True)
-               .filter(Exists(earlier_case))
-               .exclude(user__reader_approvals__unit=unit)
-               .values_list("user_id", flat=True))
+    waiting = (
+        Membership.objects.filter(unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True)
+        .filter(Exists(earlier_case))
+        .exclude(user__reader_approvals__unit=unit)
+        .values_list("user_id", flat=True)
+    )
     return list(get_user_model().objects.filter(pk__in=waiting).order_by("username"))
 
 
 def case_holder_ids(case) -> list[int]:
     """Who holds a copy of the case's key: their sign-in grants it onwards."""
-    return [int(h) for h in CaseKey.objects.filter(
-        case=case, holder_kind=CaseKey.HolderKind.USER,
-    ).values_list("holder_id", flat=True)]
+    return [
+        int(h)
+        for h in CaseKey.objects.filter(
+            case=case,
+            holder_kind=CaseKey.HolderKind.USER,
+        ).values_list("holder_id", flat=True)
+    ]
 
 
 def case_access_requested(*, case, actor) -> int:
@@ -358,12 +454,18 @@ def case_access_requested(*, case, actor) -> int:
     from notifications.services import notify_users
 
     since = timezone.now() - timedelta(hours=1)
-    if AuditEvent.objects.filter(action="complaints.case.access_requested", actor=actor,
-                                 case=case, at__gte=since).exists():
+    if AuditEvent.objects.filter(
+        action="complaints.case.access_requested", actor=actor, case=case, at__gte=since
+    ).exists():
         return 0
-    managers = Membership.objects.filter(unit=case.unit, role=Membership.Role.MANAGER,
-                                         is_active=True).values_list("user_id", flat=True)
+    managers = Membership.objects.filter(
+        unit=case.unit, role=Membership.Role.MANAGER, is_active=True
+    ).values_list("user_id", flat=True)
     people = sorted((set(case_holder_ids(case)) | set(managers)) - {actor.pk})
-    audit_record(action="complaints.case.access_requested", actor=actor, case=case,
-                 data={"told": len(people)})
+    audit_record(
+        action="complaints.case.access_requested",
+        actor=actor,
+        case=case,
+        data={"told": len(people)},
+    )
     return len(notify_users(case=case, user_ids=people, kind=Notification.Kind.ACCESS_NEEDED))

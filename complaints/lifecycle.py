@@ -61,14 +61,15 @@ def allowed_transitions(case: Case) -> list[str]:
 
 
 @transaction.atomic
-def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
-                    breaches_recorded: bool = False) -> CaseEvent:
+def case_transition(
+    *, case: Case, actor, to_status: str, reason: str = "", breaches_recorded: bool = False
+) -> CaseEvent:
     """Move a case along its lifecycle: validated, recorded (event and audit), and
     told to the child where the step concerns them."""
-    case = Case.objects.select_for_update(of=("self",)).select_related(
-        "unit", "policy", "sms_reporter"
-    ).get(
-        pk=case.pk
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("unit", "policy", "sms_reporter")
+        .get(pk=case.pk)
     )
     reason = " ".join(reason.split())[:200]
     if to_status not in TRANSITIONS.get(case.status, set()):
@@ -78,14 +79,19 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
             % {"status": case.get_status_display().lower(), "target": target}
         )
     if to_status in CHILD_ONLY and actor is not None:
-        raise TransitionRefused(gettext(
-            "Only the child can withdraw a complaint: from the follow-up page, or by texting "
-            "WITHDRAW. Tell them how if they ask you."))
+        raise TransitionRefused(
+            gettext(
+                "Only the child can withdraw a complaint: from the follow-up page, or by texting "
+                "WITHDRAW. Tell them how if they ask you."
+            )
+        )
     if to_status == S.SUBSTANTIATED and not breaches_recorded:
         # competencies.services.case_substantiate records whom and which competencies.
-        raise TransitionRefused(gettext(
-            "Substantiate from the decision form: pick the staff member and the breached competencies."
-        ))
+        raise TransitionRefused(
+            gettext(
+                "Substantiate from the decision form: pick the staff member and the breached competencies."
+            )
+        )
     if to_status in NEEDS_REASON and not reason:
         raise TransitionRefused(gettext("Please give the reason for this decision."))
     now = timezone.now()
@@ -106,13 +112,30 @@ def case_transition(*, case: Case, actor, to_status: str, reason: str = "",
         # Nothing more is sent once a case is closed: its email address goes.
         case.delivery_email = None
     case.next_due_at = case.current_next_due()
-    case.save(update_fields=["status", "acknowledged_at", "decided_at", "outcome", "closed_at",
-                             "next_due_at", "delivery_email"])
-    audit_record(action="complaints.case.transitioned", actor=actor, case=case,
-                 data={"from": event.from_status, "to": to_status})
+    case.save(
+        update_fields=[
+            "status",
+            "acknowledged_at",
+            "decided_at",
+            "outcome",
+            "closed_at",
+            "next_due_at",
+            "delivery_email",
+        ]
+    )
+    audit_record(
+        action="complaints.case.transitioned",
+        actor=actor,
+        case=case,
+        data={"from": event.from_status, "to": to_status},
+    )
     if to_status in TELL_CHILD:
-        child_tell(case=case, notice="update", status=to_status,
-                   carries_outcome=to_status in Case.DECIDED_STATUSES)
+        child_tell(
+            case=case,
+            notice="update",
+            status=to_status,
+            carries_outcome=to_status in Case.DECIDED_STATUSES,
+        )
     return event
 
 
@@ -126,15 +149,22 @@ def _close_check(case: Case, now, reason: str) -> str:
     if case.contact_preference in PAGE_ONLY and case.decided_at:
         return f"{reason} [closed with the outcome on the follow-up page, not read yet]"[:200]
     if _outcome_undeliverable(case):
-        return (f"{reason} [closed: the outcome could not be sent (STOP or a failed "
-                f"delivery); it is on the follow-up page]")[:200]
+        return (
+            f"{reason} [closed: the outcome could not be sent (STOP or a failed "
+            f"delivery); it is on the follow-up page]"
+        )[:200]
     if case.contact_preference == Contact.PHONE:
-        raise TransitionRefused(gettext(
-            "The child asked to be called and has not been told the outcome "
-            "yet. Call them, then press “Told the child by phone”."))
-    raise TransitionRefused(gettext(
-        "The child has not been told the outcome yet. Close the case once they have read it."
-    ))
+        raise TransitionRefused(
+            gettext(
+                "The child asked to be called and has not been told the outcome "
+                "yet. Call them, then press “Told the child by phone”."
+            )
+        )
+    raise TransitionRefused(
+        gettext(
+            "The child has not been told the outcome yet. Close the case once they have read it."
+        )
+    )
 
 
 def _outcome_undeliverable(case: Case) -> bool:
@@ -145,13 +175,19 @@ def _outcome_undeliverable(case: Case) -> bool:
 
     texts = OutboundSms.objects.filter(case=case, carries_outcome=True)
     emails = OutboundEmail.objects.filter(case=case, carries_outcome=True)
-    lost_text = {OutboundSms.Status.SUPPRESSED, OutboundSms.Status.FAILED,
-                 OutboundSms.Status.UNDELIVERED}
+    lost_text = {
+        OutboundSms.Status.SUPPRESSED,
+        OutboundSms.Status.FAILED,
+        OutboundSms.Status.UNDELIVERED,
+    }
     lost_email = {OutboundEmail.Status.FAILED, OutboundEmail.Status.SKIPPED}
-    lost = texts.filter(status__in=lost_text).exists() or emails.filter(
-        status__in=lost_email).exists()
-    on_its_way = texts.exclude(status__in=lost_text).exists() or emails.exclude(
-        status__in=lost_email).exists()
+    lost = (
+        texts.filter(status__in=lost_text).exists() or emails.filter(status__in=lost_email).exists()
+    )
+    on_its_way = (
+        texts.exclude(status__in=lost_text).exists()
+        or emails.exclude(status__in=lost_email).exists()
+    )
     return lost and not on_its_way
 
 
@@ -177,8 +213,12 @@ def child_tell(*, case: Case, notice: str, carries_outcome: bool = False, **cont
         text = render_to_string(page_template, {"case": case, **context}).strip()
     message = message_create(case=case, author_kind=Message.Author.STAFF, body=text)
     if case.sms_reporter_id:
-        sms_queue(reporter=case.sms_reporter, case=case, carries_outcome=carries_outcome,
-                  body=render_sms(sms_name, case.language, case=case, **context))
+        sms_queue(
+            reporter=case.sms_reporter,
+            case=case,
+            carries_outcome=carries_outcome,
+            body=render_sms(sms_name, case.language, case=case, **context),
+        )
     elif case.contact_preference == Contact.EMAIL and case.delivery_email:
         child_email_queue(case=case, carries_outcome=carries_outcome)
     return message
@@ -198,10 +238,19 @@ def case_told_by_phone(*, case: Case, actor, note: str = "") -> CaseEvent:
     Case.objects.filter(pk=case.pk, outcome_told_at__isnull=True).update(outcome_told_at=now)
     outcome = case.outcome_label.lower()
     event = CaseEvent.objects.create(
-        case=case, at=now, actor=actor, from_status=case.status, to_status=case.status,
-        reason=f"Told the child the outcome ({outcome}) by phone.")
-    audit_record(action="complaints.case.told_by_phone", actor=actor, case=case,
-                 data={"outcome": case.outcome})
+        case=case,
+        at=now,
+        actor=actor,
+        from_status=case.status,
+        to_status=case.status,
+        reason=f"Told the child the outcome ({outcome}) by phone.",
+    )
+    audit_record(
+        action="complaints.case.told_by_phone",
+        actor=actor,
+        case=case,
+        data={"outcome": case.outcome},
+    )
     if " ".join(note.split()):
         case_note(case=case, actor=actor, body=f"Phone call: {note}")
     return event
@@ -218,8 +267,12 @@ def case_withdraw(*, case: Case, channel: str) -> CaseEvent:
     case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if not case.is_open:
         raise WithdrawRefused(_("This complaint is already finished, so you cannot stop it."))
-    event = case_transition(case=case, actor=None, to_status=S.WITHDRAWN,
-                            reason=f"The child withdrew the complaint ({channel}).")
+    event = case_transition(
+        case=case,
+        actor=None,
+        to_status=S.WITHDRAWN,
+        reason=f"The child withdrew the complaint ({channel}).",
+    )
     notify_users(case=case, user_ids=case_readers(case), kind=Notification.Kind.WITHDRAWN)
     return event
 

@@ -114,19 +114,29 @@ class Case(models.Model):
     # The child's X25519 public key, derived from their follow-up code: their copy of
     # the data key is wrapped to it, and only the code opens it again.
     reporter_public_key = models.BinaryField(null=True, editable=False)
-    # One random token per web form, so a double submission files one case.
-    submission_token = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    # One random token per web form, so a double submission files one case. NULL, not "",
+    # for SMS cases: unique ignores NULLs, and every SMS case has no token.
+    submission_token = models.CharField(  # noqa: DJ001
+        max_length=64, unique=True, null=True, editable=False
+    )
     # Who handles it: the unit itself, or the oversight unit when the complaint is about
     # the unit's manager or all of its focal points.
     handling_unit = models.ForeignKey(
         Unit, on_delete=models.PROTECT, related_name="handled_cases", null=True
     )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="case_assignments",
     )
     about_staff_member = models.ForeignKey(
-        "competencies.StaffMember", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "competencies.StaffMember",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # A case referred here from another unit's case (the child keeps the same code).
     referred_from = models.OneToOneField(
@@ -151,19 +161,32 @@ class Case(models.Model):
             models.Index(fields=["handling_unit", "status"]),
             models.Index(
                 fields=["handling_unit", "queue_priority", "next_due_at"],
-                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating",
-                                               "substantiated", "unsubstantiated", "referred",
-                                               "withdrawn"]),
+                condition=models.Q(
+                    status__in=[
+                        "received",
+                        "acknowledged",
+                        "assessing",
+                        "investigating",
+                        "substantiated",
+                        "unsubstantiated",
+                        "referred",
+                        "withdrawn",
+                    ]
+                ),
                 name="case_open_queue_idx",
             ),
             models.Index(fields=["unit", "received_at"]),
             # The queue sorted by "received" (any status): newest first within the units.
-            models.Index(fields=["handling_unit", "received_at"], name="case_handling_received_idx"),
+            models.Index(
+                fields=["handling_unit", "received_at"], name="case_handling_received_idx"
+            ),
             models.Index(fields=["received_at"]),
             # Routing reads each focal point's load (policies.selectors._focal_points).
             models.Index(
                 fields=["assignee"],
-                condition=models.Q(status__in=["received", "acknowledged", "assessing", "investigating"]),
+                condition=models.Q(
+                    status__in=["received", "acknowledged", "assessing", "investigating"]
+                ),
                 name="case_assignee_open_idx",
             ),
             models.Index(fields=["assignee", "received_at"], name="case_assignee_received_idx"),
@@ -198,7 +221,11 @@ class Case(models.Model):
     @property
     def outcome_label(self) -> str:
         """The decision in words, in the active language ("Not substantiated")."""
-        return str(self.Status(self.outcome).label) if self.outcome in self.Status.values else self.outcome
+        return (
+            str(self.Status(self.outcome).label)
+            if self.outcome in self.Status.values
+            else self.outcome
+        )
 
 
 class CaseKey(models.Model):
@@ -220,8 +247,9 @@ class CaseKey(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "holder_kind", "holder_id"],
-                                    name="casekey_one_per_holder"),
+            models.UniqueConstraint(
+                fields=["case", "holder_kind", "holder_id"], name="casekey_one_per_holder"
+            ),
         ]
         indexes = [models.Index(fields=["holder_kind", "holder_id"])]
 
@@ -242,7 +270,9 @@ class CaseExclusion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["case", "user"], name="case_exclusion_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="case_exclusion_unique")
+        ]
 
 
 class CaseEvent(models.Model):
@@ -334,8 +364,9 @@ class StaffKey(models.Model):
     """A staff member's X25519 key pair: the public key in clear, the private key only
     wrapped under a key derived from their password (complaints/crypto.py)."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="staff_key")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_key"
+    )
     public_key = models.BinaryField()
     wrapped_private_key = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -349,15 +380,18 @@ class ReaderApproval(models.Model):
     them by routing, as for everyone."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reader_approvals")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="reader_approvals")
-    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
-                                    related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_approvals"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     approved_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["unit", "user"], name="reader_approval_unique"),
-            models.CheckConstraint(condition=~models.Q(user=models.F("approved_by")),
-                                   name="reader_approval_not_self"),
+            models.CheckConstraint(
+                condition=~models.Q(user=models.F("approved_by")), name="reader_approval_not_self"
+            ),
         ]

@@ -7,20 +7,30 @@ from django.utils.translation import gettext_lazy as _
 from policies.selectors import policy_emergency_contacts
 
 REPLY_TEMPLATES = {
-    "thanks": (_("Thank you, we are looking into it"),
-               _("Thank you for telling us. We are looking into it.")),
-    "more": (_("Ask for more details"),
-             _("Can you tell us more about when and where it happened?")),
-    "safe": (_("Check the child is safe"),
-             _("Are you safe now? If you are in danger, call %(numbers)s.")),
-    "meet": (_("Offer to talk in person"),
-             _("Would you like to talk to someone from our team in person? Tell us when suits you.")),
+    "thanks": (
+        _("Thank you, we are looking into it"),
+        _("Thank you for telling us. We are looking into it."),
+    ),
+    "more": (
+        _("Ask for more details"),
+        _("Can you tell us more about when and where it happened?"),
+    ),
+    "safe": (
+        _("Check the child is safe"),
+        _("Are you safe now? If you are in danger, call %(numbers)s."),
+    ),
+    "meet": (
+        _("Offer to talk in person"),
+        _("Would you like to talk to someone from our team in person? Tell us when suits you."),
+    ),
 }
 
 
 def reply_template_choices() -> list[tuple[str, str]]:
-    return [("", _("No template: my own words")),
-            *((k, label) for k, (label, _t) in REPLY_TEMPLATES.items())]
+    return [
+        ("", _("No template: my own words")),
+        *((k, label) for k, (label, _t) in REPLY_TEMPLATES.items()),
+    ]
 
 
 def compose_reply(*, template: str, body: str, case) -> str:

@@ -61,12 +61,14 @@ def _decrypt_messages(case: Case, data_key: bytes, *, notes: bool) -> list[Decry
 def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> bytes | None:
     if private_key is None or actor is None:
         return None
-    envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER,
-                                      holder_id=str(actor.pk)).first()
+    envelope = CaseKey.objects.filter(
+        case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(actor.pk)
+    ).first()
     if envelope is None:
         return None
-    return crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key,
-                                               case_id=case.id, holder=f"user:{actor.pk}")
+    return crypto.unwrap_data_key_with_private(
+        envelope.wrapped_key, private_key, case_id=case.id, holder=f"user:{actor.pk}"
+    )
 
 
 def case_data_key_for(*, case: Case, actor, private_key: bytes | None) -> bytes | None:
@@ -82,8 +84,9 @@ def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = Non
     data_key = _data_key_from_own_copy(case, actor, private_key)
     if data_key is None:
         raise CaseLocked("no copy of this case's key is open in this session")
-    audit_record(action="complaints.case.decrypted", actor=actor, case=case,
-                 data={"via": "own key"})
+    audit_record(
+        action="complaints.case.decrypted", actor=actor, case=case, data={"via": "own key"}
+    )
     contact = ""
     if case.contact_detail:
         contact = crypto.decrypt_text(
@@ -105,25 +108,34 @@ def case_contact_for_staff(*, case: Case, actor, private_key: bytes | None = Non
     data_key = _data_key_from_own_copy(case, actor, private_key)
     if data_key is None:
         raise CaseLocked("no copy of this case's key is open in this session")
-    audit_record(action="complaints.case.contact_revealed", actor=actor, case=case,
-                 data={"preference": case.contact_preference})
+    audit_record(
+        action="complaints.case.contact_revealed",
+        actor=actor,
+        case=case,
+        data={"preference": case.contact_preference},
+    )
     if not case.contact_detail:
         return ""
-    return crypto.decrypt_text(data_key, case.contact_detail,
-                               context=crypto.field_context("case", case.id, "contact"))
+    return crypto.decrypt_text(
+        data_key, case.contact_detail, context=crypto.field_context("case", case.id, "contact")
+    )
 
 
-def case_messages_for_reporter(case: Case, *, reporter_private: bytes | None = None
-                               ) -> list[DecryptedMessage]:
+def case_messages_for_reporter(
+    case: Case, *, reporter_private: bytes | None = None
+) -> list[DecryptedMessage]:
     """What the child reads, through their own copy of the case key (opened by the key
     their follow-up code derives). CaseLocked when that key is not at hand."""
     envelope = None
     if reporter_private is not None:
-        envelope = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.REPORTER).first()
+        envelope = CaseKey.objects.filter(
+            case=case, holder_kind=CaseKey.HolderKind.REPORTER
+        ).first()
     if envelope is None:
         raise CaseLocked("the child's key to this case is not at hand")
     data_key = crypto.unwrap_data_key_with_private(
-        envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter")
+        envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter"
+    )
     return _decrypt_messages(case, data_key, notes=False)
 
 
@@ -158,8 +170,10 @@ def case_readers(case: Case) -> list[int]:
 def case_for_focal_point(user, reference: str) -> Case:
     """The one way staff views load a case: another unit's case is a 404."""
     try:
-        return cases_for_focal_point(user).select_related("unit", "policy").get(
-            reference=reference.replace("-", "").upper()
+        return (
+            cases_for_focal_point(user)
+            .select_related("unit", "policy")
+            .get(reference=reference.replace("-", "").upper())
         )
     except Case.DoesNotExist:
         raise Http404("No such case.") from None
@@ -216,25 +230,49 @@ def queue_cases(user, *, filters: QueueFilters, now: datetime | None = None) -> 
     if filters.sort == QueueFilters.BY_RECEIVED:
         order = [F("received_at").desc(), "reference"]
     else:
-        order = ["queue_priority", F("next_due_at").asc(nulls_last=True), "received_at", "reference"]
+        order = [
+            "queue_priority",
+            F("next_due_at").asc(nulls_last=True),
+            "received_at",
+            "reference",
+        ]
     return (
         cases.select_related("unit", "assignee")
         .order_by(*order)
         .only(
-            "id", "reference", "unit__code", "unit__name", "category", "urgency", "status",
-            "channel", "language", "in_danger", "received_at", "next_due_at", "acknowledged_at",
-            "decided_at", "outcome_told_at", "contact_preference",
-            "assignee__username", "assignee__first_name", "assignee__last_name",
+            "id",
+            "reference",
+            "unit__code",
+            "unit__name",
+            "category",
+            "urgency",
+            "status",
+            "channel",
+            "language",
+            "in_danger",
+            "received_at",
+            "next_due_at",
+            "acknowledged_at",
+            "decided_at",
+            "outcome_told_at",
+            "contact_preference",
+            "assignee__username",
+            "assignee__first_name",
+            "assignee__last_name",
         )
     )
 
 
 def _new_from_child(user) -> Exists:
     """The child wrote after this person last opened the case (or they never did)."""
-    opened_since = CaseLastOpened.objects.filter(case=OuterRef("case"), user=user,
-                                                 opened_at__gte=OuterRef("created_at"))
-    return Exists(Message.objects.filter(case=OuterRef("pk"), author_kind=Message.Author.REPORTER)
-                  .exclude(Exists(opened_since)))
+    opened_since = CaseLastOpened.objects.filter(
+        case=OuterRef("case"), user=user, opened_at__gte=OuterRef("created_at")
+    )
+    return Exists(
+        Message.objects.filter(case=OuterRef("pk"), author_kind=Message.Author.REPORTER).exclude(
+            Exists(opened_since)
+        )
+    )
 
 
 def with_queue_markers(user, cases: list[Case]) -> list[Case]:
@@ -243,8 +281,9 @@ def with_queue_markers(user, cases: list[Case]) -> list[Case]:
     for the page only, not for every case the sort goes through."""
     if not cases:
         return cases
-    own_copy = CaseKey.objects.filter(case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER,
-                                      holder_id=str(user.pk))
+    own_copy = CaseKey.objects.filter(
+        case=OuterRef("pk"), holder_kind=CaseKey.HolderKind.USER, holder_id=str(user.pk)
+    )
     marks = {
         pk: (readable, new)
         for pk, readable, new in Case.objects.filter(pk__in=[c.pk for c in cases])
@@ -267,10 +306,20 @@ def escalated_to_manager(user) -> QuerySet[Case]:
         user=user, role=Membership.Role.MANAGER, is_active=True
     ).values_list("unit_id", flat=True)
     return (
-        Case.objects.filter(unit_id__in=units, escalation_level__gte=MANAGER_LEVEL,
-                            status__in=Case.OPEN_STATUSES)
+        Case.objects.filter(
+            unit_id__in=units, escalation_level__gte=MANAGER_LEVEL, status__in=Case.OPEN_STATUSES
+        )
         .select_related("unit", "assignee")
         .order_by("acknowledge_due_at")
-        .only("reference", "urgency", "status", "unit__code", "assignee__username",
-              "acknowledge_due_at", "resolve_due_at", "escalation_level", "received_at")[:200]
+        .only(
+            "reference",
+            "urgency",
+            "status",
+            "unit__code",
+            "assignee__username",
+            "acknowledge_due_at",
+            "resolve_due_at",
+            "escalation_level",
+            "received_at",
+        )[:200]
     )

@@ -96,9 +96,7 @@ def clean_text(text: str) -> str:
     surrogates, Unix newlines, no surrounding blank space."""
     text = text.encode("utf-8", "replace").decode("utf-8")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc"
-    )
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     return text.strip()
 
 
@@ -167,15 +165,17 @@ def complaint_receive(
     if contact_preference == Case.ContactPreference.SMS and not sms_reporter:
         text_to = international_phone(contact_detail)
         if text_to is None:
-            raise ComplaintError(_(
-                "Please write your number with + and the country code, like +221 77 123 45 67."))
+            raise ComplaintError(
+                _("Please write your number with + and the country code, like +221 77 123 45 67.")
+            )
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     if filed_for not in Case.FiledFor.values:
         filed_for = Case.FiledFor.SELF
     if about_staff_answer not in ("", *Case.AboutStaff.values):
-        raise ValueError(f"about_staff_answer must be a Case.AboutStaff value or '', "
-                         f"not {about_staff_answer!r}")
+        raise ValueError(
+            f"about_staff_answer must be a Case.AboutStaff value or '', not {about_staff_answer!r}"
+        )
     policy = unit_current_policy(unit)
     if policy is None or not unit.is_active:
         raise ComplaintError(
@@ -185,7 +185,11 @@ def complaint_receive(
     now = timezone.now()
     staff = staff_snapshot(policy)
     decision = route(
-        policy=policy, category=category, in_danger=in_danger, received_at=now, staff=staff,
+        policy=policy,
+        category=category,
+        in_danger=in_danger,
+        received_at=now,
+        staff=staff,
         about_staff_answer=about_staff_answer,
     )
     case = Case(
@@ -226,8 +230,9 @@ def complaint_receive(
     if text_to:
         case.sms_reporter = _sms_reporter_for(text_to, language=language)
     if contact_preference == Case.ContactPreference.EMAIL and contact_detail:
-        case.delivery_email = crypto.server_seal(contact_detail,
-                                                 context=case.delivery_email_context())
+        case.delivery_email = crypto.server_seal(
+            contact_detail, context=case.delivery_email_context()
+        )
     case.public_key = crypto.case_keypair(data_key)[0]
     if same_child_as is not None:
         # A referral: the child keeps their reference's code, and their key opens this too.
@@ -260,18 +265,25 @@ def complaint_receive(
     # Per-person copies (issue 6) for the people it is routed to. The oversight unit gets
     # its copies only once a case escalates to it, from a colleague's next sign-in: a
     # copy made now could be opened with the database and one oversight password.
-    pool = staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
+    pool = (
+        staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
+    )
     readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
     case_keys_for_holders(case=case, data_key=data_key, readers=readers)
     # Recorded, so that re-routing, grants and the queue keep them away too.
-    CaseExclusion.objects.bulk_create([
-        CaseExclusion(case=case, user_id=user_id, reason=CaseExclusion.Reason.POLICY)
-        for user_id in decision.policy_excluded_ids])
+    CaseExclusion.objects.bulk_create(
+        [
+            CaseExclusion(case=case, user_id=user_id, reason=CaseExclusion.Reason.POLICY)
+            for user_id in decision.policy_excluded_ids
+        ]
+    )
     CaseEvent.objects.create(
         case=case, at=now, to_status=Case.Status.RECEIVED, reason=f"Received by {channel}."
     )
     notify_users(case=case, user_ids=decision.alert_ids, kind=Notification.Kind.NEW_CASE)
-    notify_users(case=case, user_ids=decision.manager_notice_ids, kind=Notification.Kind.ABOUT_STAFF)
+    notify_users(
+        case=case, user_ids=decision.manager_notice_ids, kind=Notification.Kind.ABOUT_STAFF
+    )
     return Receipt(case=case, followup_code=followup_code)
 
 
@@ -296,9 +308,12 @@ def _sms_reporter_for(phone: str, *, language: str):
 def reporter_copy_create(*, case: Case, data_key: bytes) -> None:
     """The child's copy of the data key, wrapped to the key their follow-up code derives."""
     CaseKey.objects.create(
-        case=case, holder_kind=CaseKey.HolderKind.REPORTER, holder_id="reporter",
+        case=case,
+        holder_kind=CaseKey.HolderKind.REPORTER,
+        holder_id="reporter",
         wrapped_key=crypto.wrap_data_key_to_public(
-            data_key, bytes(case.reporter_public_key), case_id=case.id, holder="reporter"),
+            data_key, bytes(case.reporter_public_key), case_id=case.id, holder="reporter"
+        ),
     )
 
 
@@ -339,9 +354,14 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
     window = timedelta(minutes=settings.FOLLOWUP_THROTTLE_WINDOW_MINUTES)
     claim = throttle_claim(
         limits=[
-            Limit(scope="reference", key=reference[:64],
-                  maximum=settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE),
-            Limit(scope="client", key=client_key, maximum=settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT),
+            Limit(
+                scope="reference",
+                key=reference[:64],
+                maximum=settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE,
+            ),
+            Limit(
+                scope="client", key=client_key, maximum=settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT
+            ),
         ],
         window=window,
     )
@@ -419,18 +439,40 @@ def case_danger_reported(*, case: Case, channel: str) -> Case:
     case.next_due_at = case.current_next_due()
     # The ladder's next step waits the emergency acknowledge window, counted from now.
     case.escalated_at = now if case.escalation_level else None
-    case.routing = {**case.routing, "urgency": emergency, "reasons": [
-        *case.routing.get("reasons", []),
-        f"The child said they are in danger now ({channel}, after filing): emergency; "
-        "every focal point is alerted at once."]}
-    case.save(update_fields=["in_danger", "urgency", "queue_priority", "acknowledge_due_at",
-                             "assess_due_at", "resolve_due_at", "next_due_at", "escalated_at",
-                             "routing"])
-    CaseEvent.objects.create(case=case, at=now, from_status=case.status, to_status=case.status,
-                             reason=f"The child said they are in danger now ({channel}). "
-                                    f"Urgency {was} -> emergency.")
-    audit_record(action="complaints.case.danger_reported", case=case,
-                 data={"channel": channel, "urgency_was": was})
+    case.routing = {
+        **case.routing,
+        "urgency": emergency,
+        "reasons": [
+            *case.routing.get("reasons", []),
+            f"The child said they are in danger now ({channel}, after filing): emergency; "
+            "every focal point is alerted at once.",
+        ],
+    }
+    case.save(
+        update_fields=[
+            "in_danger",
+            "urgency",
+            "queue_priority",
+            "acknowledge_due_at",
+            "assess_due_at",
+            "resolve_due_at",
+            "next_due_at",
+            "escalated_at",
+            "routing",
+        ]
+    )
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        from_status=case.status,
+        to_status=case.status,
+        reason=f"The child said they are in danger now ({channel}). Urgency {was} -> emergency.",
+    )
+    audit_record(
+        action="complaints.case.danger_reported",
+        case=case,
+        data={"channel": channel, "urgency_was": was},
+    )
     notify_users(case=case, user_ids=case_readers(case), kind=Notification.Kind.DANGER)
     return case
 
@@ -462,8 +504,11 @@ def reply_sms_cost(*, case: Case, body: str) -> SmsReplyCost | None:
     if not case.sms_reporter_id:
         return None
     text = reply_sms_text(case=case, body=clean_text(body))
-    return SmsReplyCost(segments=segments(text), unicode=not is_gsm(text),
-                        limit=settings.STAFF_SMS_REPLY_MAX_SEGMENTS)
+    return SmsReplyCost(
+        segments=segments(text),
+        unicode=not is_gsm(text),
+        limit=settings.STAFF_SMS_REPLY_MAX_SEGMENTS,
+    )
 
 
 def reply_sms_frame(*, case: Case) -> tuple[str, str]:
@@ -485,17 +530,28 @@ def case_reply(*, case: Case, actor, body: str, message_id: uuid.UUID | None = N
     cost = reply_sms_cost(case=case, body=body)
     if cost is not None and cost.over_limit:
         raise ComplaintError(
-            _("By SMS this reply would be %(segments)d text messages; the limit is %(limit)d. "
-              "Shorten it, or send the rest in a second reply.")
+            _(
+                "By SMS this reply would be %(segments)d text messages; the limit is %(limit)d. "
+                "Shorten it, or send the rest in a second reply."
+            )
             % {"segments": cost.segments, "limit": cost.limit}
         )
     try:
         with transaction.atomic():
-            message = message_create(case=case, author_kind=Message.Author.STAFF, body=body,
-                                     author=actor, message_id=message_id)
+            message = message_create(
+                case=case,
+                author_kind=Message.Author.STAFF,
+                body=body,
+                author=actor,
+                message_id=message_id,
+            )
     except IntegrityError:
-        raise ReplyAlreadySent(_("This reply was already sent (from another tab, or before "
-                                 "going Back): it was not sent again.")) from None
+        raise ReplyAlreadySent(
+            _(
+                "This reply was already sent (from another tab, or before "
+                "going Back): it was not sent again."
+            )
+        ) from None
     if case.sms_reporter_id:
         sms_queue(
             reporter=case.sms_reporter,
@@ -504,8 +560,12 @@ def case_reply(*, case: Case, actor, body: str, message_id: uuid.UUID | None = N
         )
     elif case.contact_preference == Case.ContactPreference.EMAIL and case.delivery_email:
         child_email_queue(case=case)
-    audit_record(action="complaints.case.replied", actor=actor, case=case,
-                 data={"message_id": str(message.id)})
+    audit_record(
+        action="complaints.case.replied",
+        actor=actor,
+        case=case,
+        data={"message_id": str(message.id)},
+    )
     return message
 
 
@@ -514,8 +574,9 @@ def case_note(*, case: Case, actor, body: str) -> Message:
     """An internal note, encrypted like everything else; the child never sees it."""
     body = _validated_text(body, empty_message=_("The note is empty."))
     message = message_create(case=case, author_kind=Message.Author.NOTE, body=body, author=actor)
-    audit_record(action="complaints.case.noted", actor=actor, case=case,
-                 data={"message_id": str(message.id)})
+    audit_record(
+        action="complaints.case.noted", actor=actor, case=case, data={"message_id": str(message.id)}
+    )
     return message
 
 
@@ -524,14 +585,18 @@ def case_opened(*, case: Case, user, at) -> None:
     message the child sends meanwhile still counts as new): one upsert."""
     CaseLastOpened.objects.bulk_create(
         [CaseLastOpened(case=case, user=user, opened_at=at)],
-        update_conflicts=True, unique_fields=["case", "user"], update_fields=["opened_at"],
+        update_conflicts=True,
+        unique_fields=["case", "user"],
+        update_fields=["opened_at"],
     )
 
 
-def message_create(*, case: Case, author_kind: str, body: str, author=None,
-                   message_id: uuid.UUID | None = None) -> Message:
-    message = Message(id=message_id or uuid.uuid4(), case=case, author_kind=author_kind,
-                      author=author)
+def message_create(
+    *, case: Case, author_kind: str, body: str, author=None, message_id: uuid.UUID | None = None
+) -> Message:
+    message = Message(
+        id=message_id or uuid.uuid4(), case=case, author_kind=author_kind, author=author
+    )
     # Sealed to the case's public key: the server writes but cannot read.
     message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
     message.save(force_insert=True)

@@ -23,8 +23,13 @@ REPORTER = Slot(session_key="followup_key_blob", cookie="recourse_fk")
 def store(request, response, slot: Slot, private_key: bytes) -> None:
     cookie_key, blob = crypto.session_wrap_private_key(private_key)
     request.session[slot.session_key] = base64.b64encode(blob).decode()
-    response.set_cookie(slot.cookie, base64.urlsafe_b64encode(cookie_key).decode(),
-                        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict")
+    response.set_cookie(
+        slot.cookie,
+        base64.urlsafe_b64encode(cookie_key).decode(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
 
 
 def load(request, slot: Slot) -> bytes | None:
@@ -32,7 +37,9 @@ def load(request, slot: Slot) -> bytes | None:
     if not blob or not cookie:
         return None
     try:
-        return crypto.session_unwrap_private_key(base64.b64decode(blob), base64.urlsafe_b64decode(cookie))
+        return crypto.session_unwrap_private_key(
+            base64.b64decode(blob), base64.urlsafe_b64decode(cookie)
+        )
     except (crypto.DecryptionError, ValueError):
         return None
 

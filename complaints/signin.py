@@ -63,10 +63,16 @@ def signin_attempt_start(*, username: str, address: str) -> SigninAttempt:
     client_key = crypto.blind_index(address, purpose="staff-login-client")
     claim = throttle_claim(
         limits=[
-            Limit(scope=ACCOUNT_SCOPE, key=account_key,
-                  maximum=settings.STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT),
-            Limit(scope=CLIENT_SCOPE, key=client_key,
-                  maximum=settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT),
+            Limit(
+                scope=ACCOUNT_SCOPE,
+                key=account_key,
+                maximum=settings.STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+            ),
+            Limit(
+                scope=CLIENT_SCOPE,
+                key=client_key,
+                maximum=settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT,
+            ),
         ],
         window=_window(),
     )
@@ -83,33 +89,52 @@ def signin_attempt_failed(*, attempt: SigninAttempt, username: str) -> None:
     """Audit the failure, and the lockout when this failure reaches a limit."""
     who = _account_label(username=username, account_key=attempt.account_key)
     counts = attempt.claim.counts
-    audit_record(action="staff.login.failed",
-                 data={**who, "client": attempt.client_key,
-                       "account_failures": counts[ACCOUNT_SCOPE],
-                       "client_failures": counts[CLIENT_SCOPE]})
-    limits = {ACCOUNT_SCOPE: settings.STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT,
-              CLIENT_SCOPE: settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT}
+    audit_record(
+        action="staff.login.failed",
+        data={
+            **who,
+            "client": attempt.client_key,
+            "account_failures": counts[ACCOUNT_SCOPE],
+            "client_failures": counts[CLIENT_SCOPE],
+        },
+    )
+    limits = {
+        ACCOUNT_SCOPE: settings.STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        CLIENT_SCOPE: settings.STAFF_LOGIN_MAX_FAILURES_PER_CLIENT,
+    }
     for scope, maximum in limits.items():
         if counts[scope] == maximum:
-            audit_record(action="staff.login.locked",
-                         data={**who, "client": attempt.client_key,
-                               "limit": scope.removeprefix("login-"),
-                               "until": _locked_until(scope, attempt).isoformat()})
+            audit_record(
+                action="staff.login.locked",
+                data={
+                    **who,
+                    "client": attempt.client_key,
+                    "limit": scope.removeprefix("login-"),
+                    "until": _locked_until(scope, attempt).isoformat(),
+                },
+            )
     throttle_prune(scopes=(ACCOUNT_SCOPE, CLIENT_SCOPE), window=_window())
 
 
 def _account_label(*, username: str, account_key: str) -> dict:
     user_model = get_user_model()
-    user_id = (user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username})
-               .values_list("pk", flat=True).first())
+    user_id = (
+        user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username})
+        .values_list("pk", flat=True)
+        .first()
+    )
     return {"user_id": user_id} if user_id is not None else {"account": account_key}
 
 
 def _locked_until(scope: str, attempt: SigninAttempt):
     key = attempt.account_key if scope == ACCOUNT_SCOPE else attempt.client_key
     since = timezone.now() - _window()
-    oldest = (ThrottleEvent.objects.filter(scope=scope, key=key, at__gte=since)
-              .order_by("at").values_list("at", flat=True).first())
+    oldest = (
+        ThrottleEvent.objects.filter(scope=scope, key=key, at__gte=since)
+        .order_by("at")
+        .values_list("at", flat=True)
+        .first()
+    )
     return (oldest or timezone.now()) + _window()
 
 

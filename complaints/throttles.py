@@ -57,8 +57,11 @@ def throttle_claim(*, limits: Sequence[Limit], window: timedelta) -> Claim:
             counted = _window(limit, since)
             used = counted.count()
             if used >= limit.maximum:
-                return Claim(granted=False, refused_by=limit.scope,
-                             retry_at=_place_frees_at(counted, used, limit, now) + window)
+                return Claim(
+                    granted=False,
+                    refused_by=limit.scope,
+                    retry_at=_place_frees_at(counted, used, limit, now) + window,
+                )
             counts[limit.scope] = used + 1
         events = ThrottleEvent.objects.bulk_create(
             [ThrottleEvent(scope=limit.scope, key=limit.key, at=now) for limit in limits]

@@ -21,10 +21,16 @@ urlpatterns = [
     path("cases/<str:reference>/access/", views.case_access_request, name="case_access_request"),
     path("cases/<str:reference>/assign/", views.case_assign, name="case_assign"),
     path("cases/<str:reference>/refer/", views.case_refer_view, name="case_refer"),
-    path("cases/<str:reference>/substantiate/", competencies_views.case_substantiate_view,
-         name="case_substantiate"),
+    path(
+        "cases/<str:reference>/substantiate/",
+        competencies_views.case_substantiate_view,
+        name="case_substantiate",
+    ),
     path("cases/<str:reference>/contact/", views.case_contact, name="case_contact"),
-    path("cases/<str:reference>/told-by-phone/", views.case_told_by_phone_view,
-         name="case_told_by_phone"),
+    path(
+        "cases/<str:reference>/told-by-phone/",
+        views.case_told_by_phone_view,
+        name="case_told_by_phone",
+    ),
     path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
 ]

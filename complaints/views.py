@@ -106,8 +106,11 @@ def staff_landing_url(user) -> str:
     manages units lands on their units' compliance summary (their queue is always
     empty); anyone who is also a focal point lands on the queue, where deadlines run in
     hours, with the compliance review one link away."""
-    roles = set(Membership.objects.filter(user=user, is_active=True, unit__is_active=True)
-                .values_list("role", flat=True))
+    roles = set(
+        Membership.objects.filter(user=user, is_active=True, unit__is_active=True).values_list(
+            "role", flat=True
+        )
+    )
     if roles == {Membership.Role.MANAGER}:
         return reverse("oversight:compliance")
     return reverse("staff:queue")
@@ -116,8 +119,11 @@ def staff_landing_url(user) -> str:
 def _safe_next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     # The bare staff address (the default after the password step) asks for no page.
-    if target and target != reverse("staff:queue") and url_has_allowed_host_and_scheme(
-            target, {request.get_host()}, request.is_secure()):
+    if (
+        target
+        and target != reverse("staff:queue")
+        and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    ):
         return target
     return staff_landing_url(request.user)
 
@@ -139,7 +145,8 @@ class LoginView(auth_views.LoginView):
         attempt = signin_attempt_start(username=username, address=client_address(request))
         if not attempt.allowed:
             response = self.render_to_response(
-                self.get_context_data(form=form, refusal=attempt.refusal), status=429)
+                self.get_context_data(form=form, refusal=attempt.refusal), status=429
+            )
             response["Retry-After"] = str(attempt.retry_after_seconds)
             return response
         if form.is_valid():
@@ -150,17 +157,22 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        private, renewed = staff_private_key_open(user=form.get_user(),
-                                                  password=form.cleaned_data["password"])
+        private, renewed = staff_private_key_open(
+            user=form.get_user(), password=form.cleaned_data["password"]
+        )
         session_keys.store(self.request, response, session_keys.STAFF, private)
         if renewed:
             # The person is known now: said in their language (StaffLocaleMiddleware saw
             # nobody signed in when this request began).
             with staff_locale_override(staff_locale_for(form.get_user())):
-                messages.warning(self.request, _(
-                    "Your password was reset, so you have a new key. Cases you could read before "
-                    "stay closed to you until a colleague signs in or the unit's recovery key is "
-                    "used."))
+                messages.warning(
+                    self.request,
+                    _(
+                        "Your password was reset, so you have a new key. Cases you could read before "
+                        "stay closed to you until a colleague signs in or the unit's recovery key is "
+                        "used."
+                    ),
+                )
         return response
 
 
@@ -170,8 +182,9 @@ def _check_token(device: TOTPDevice, form: TokenForm) -> bool:
     if result is TokenCheck.THROTTLED:
         form.add_error("token", _("Too many wrong codes. Wait a little, then try again."))
     elif result is TokenCheck.WRONG:
-        form.add_error("token",
-                       _("That code did not match. Check the time on your phone and try again."))
+        form.add_error(
+            "token", _("That code did not match. Check the time on your phone and try again.")
+        )
     return result is TokenCheck.VERIFIED
 
 
@@ -217,7 +230,12 @@ def enroll(request):
         messages.success(request, _("Your authenticator is set up."))
         return redirect(_safe_next(request))
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
-    context = {"form": form, "qr_svg": qr_svg, "secret": _base32(device), "next": _safe_next(request)}
+    context = {
+        "form": form,
+        "qr_svg": qr_svg,
+        "secret": _base32(device),
+        "next": _safe_next(request),
+    }
     return render(request, "staff/enroll.html", context)
 
 
@@ -237,9 +255,14 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "staff/password_change.html"
 
     def form_valid(self, form):
-        staff_key_rewrap(user=self.request.user, old_password=form.cleaned_data["old_password"],
-                         new_password=form.cleaned_data["new_password1"])
-        messages.success(self.request, _("Your password is changed. You can still read your cases."))
+        staff_key_rewrap(
+            user=self.request.user,
+            old_password=form.cleaned_data["old_password"],
+            new_password=form.cleaned_data["new_password1"],
+        )
+        messages.success(
+            self.request, _("Your password is changed. You can still read your cases.")
+        )
         return super().form_valid(form)
 
     def get_success_url(self):
@@ -270,20 +293,41 @@ def queue(request):
         user=request.user, role=Membership.Role.MANAGER, is_active=True
     ).select_related("unit")
     # Units where this person is a focal point only: managers have the links above.
-    focal_only = Membership.objects.filter(
-        user=request.user, role=Membership.Role.FOCAL_POINT, is_active=True, unit__is_active=True
-    ).exclude(unit_id__in=[m.unit_id for m in managed_units]).select_related("unit")
+    focal_only = (
+        Membership.objects.filter(
+            user=request.user,
+            role=Membership.Role.FOCAL_POINT,
+            is_active=True,
+            unit__is_active=True,
+        )
+        .exclude(unit_id__in=[m.unit_id for m in managed_units])
+        .select_related("unit")
+    )
     escalated = list(escalated_to_manager(request.user)) if managed_units else []
     # A manager reads no case; one who is also a focal point handling it may open it.
-    readable = set(cases_for_focal_point(request.user).filter(
-        pk__in=[c.pk for c in escalated]).values_list("pk", flat=True)) if escalated else set()
+    readable = (
+        set(
+            cases_for_focal_point(request.user)
+            .filter(pk__in=[c.pk for c in escalated])
+            .values_list("pk", flat=True)
+        )
+        if escalated
+        else set()
+    )
     return render(
         request,
         "staff/queue.html",
-        {"page": page, "filter_form": filter_form, "filters": filters,
-         "filtered": filters != QueueFilters(), "managed": managed_units,
-         "focal_only": focal_only, "now": timezone.now(),
-         "escalated": escalated, "escalated_readable": readable},
+        {
+            "page": page,
+            "filter_form": filter_form,
+            "filters": filters,
+            "filtered": filters != QueueFilters(),
+            "managed": managed_units,
+            "focal_only": focal_only,
+            "now": timezone.now(),
+            "escalated": escalated,
+            "escalated_readable": readable,
+        },
     )
 
 
@@ -309,18 +353,26 @@ def case_detail(request, reference: str):
                 if case.sms_reporter_id:
                     messages.success(request, _("Reply sent, by SMS and on the follow-up page."))
                 else:
-                    messages.success(request, _("Reply sent. The child sees it on the follow-up page."))
+                    messages.success(
+                        request, _("Reply sent. The child sees it on the follow-up page.")
+                    )
                 return redirect(_case_url(case, "conversation"))
     opened_at = timezone.now()
     try:
-        content = case_content_for_staff(case=case, actor=request.user,
-                                         private_key=session_private_key(request))
+        content = case_content_for_staff(
+            case=case, actor=request.user, private_key=session_private_key(request)
+        )
     except CaseLocked:
         # Routed to this person, but no copy of its key reached them yet: the next
         # sign-in of a colleague who holds one grants it.
-        return render(request, "staff/case_locked.html", {
-            "case": case,
-            "waiting_approval": request.user in readers_waiting(unit=case.handling_unit)})
+        return render(
+            request,
+            "staff/case_locked.html",
+            {
+                "case": case,
+                "waiting_approval": request.user in readers_waiting(unit=case.handling_unit),
+            },
+        )
     # The child's number or address is shown only on request, as its own audit event
     # (case_contact, from staff/_contact_child.html), not with every reading.
     content = dataclasses.replace(content, contact_detail="")
@@ -331,7 +383,9 @@ def case_detail(request, reference: str):
         **_about_whom_context(case, request.user),
         "note_form": NoteForm(),
         "refer_form": _refer_form(case) if case.status == Case.Status.ASSESSING else None,
-        "substantiate_form": _substantiate_form(case) if case.status == Case.Status.INVESTIGATING else None,
+        "substantiate_form": _substantiate_form(case)
+        if case.status == Case.Status.INVESTIGATING
+        else None,
         "assign_form": _assign_form(case),
         "transition_form": _transition_form(case),
         "case": case,
@@ -344,8 +398,12 @@ def case_detail(request, reference: str):
         # The box keeps its id across insert and count; a fresh box gets a new one.
         "reply_id": reply_form["reply_id"].value() or uuid.uuid4(),
         "sms_cost": reply_sms_cost(case=case, body=body) if body.strip() else None,
-        "sms_counter": {"before": sms_before, "after": sms_after,
-                        "limit": settings.STAFF_SMS_REPLY_MAX_SEGMENTS, **gsm.browser_tables()},
+        "sms_counter": {
+            "before": sms_before,
+            "after": sms_after,
+            "limit": settings.STAFF_SMS_REPLY_MAX_SEGMENTS,
+            **gsm.browser_tables(),
+        },
     }
     return render(request, "staff/case_detail.html", context)
 
@@ -357,13 +415,16 @@ def _reply_step(request, case, form: ReplyForm) -> tuple[ReplyForm, bool | None]
     if form.action == ReplyForm.INSERT:
         # The template first, then what was typed already: nothing typed is lost.
         body = compose_reply(template=form.cleaned_data["template"], body=body, case=case)
-        return ReplyForm(data={"body": body, "reply_id": form.cleaned_data.get("reply_id") or ""},
-                         action=ReplyForm.PREVIEW), False
+        return ReplyForm(
+            data={"body": body, "reply_id": form.cleaned_data.get("reply_id") or ""},
+            action=ReplyForm.PREVIEW,
+        ), False
     if form.action == ReplyForm.PREVIEW:
         return form, False
     try:
-        case_reply(case=case, actor=request.user, body=body,
-                   message_id=form.cleaned_data.get("reply_id"))
+        case_reply(
+            case=case, actor=request.user, body=body, message_id=form.cleaned_data.get("reply_id")
+        )
     except ReplyAlreadySent as error:
         messages.info(request, error.message)
         return form, None
@@ -375,8 +436,11 @@ def _reply_step(request, case, form: ReplyForm) -> tuple[ReplyForm, bool | None]
 
 def _transition_form(case, data=None) -> TransitionForm | None:
     # Substantiating records whom and which competencies: it has its own form.
-    choices = [(s, Case.Status(s).label) for s in allowed_transitions(case)
-               if s != Case.Status.SUBSTANTIATED]
+    choices = [
+        (s, Case.Status(s).label)
+        for s in allowed_transitions(case)
+        if s != Case.Status.SUBSTANTIATED
+    ]
     return TransitionForm(data=data, choices=choices) if choices else None
 
 
@@ -390,13 +454,20 @@ def case_status(request, reference: str):
         messages.error(request, _("That change is not possible for this case now."))
     else:
         try:
-            case_transition(case=case, actor=request.user, to_status=form.cleaned_data["to_status"],
-                            reason=form.cleaned_data["reason"])
+            case_transition(
+                case=case,
+                actor=request.user,
+                to_status=form.cleaned_data["to_status"],
+                reason=form.cleaned_data["reason"],
+            )
         except TransitionRefused as error:
             messages.error(request, str(error.message))
         else:
-            messages.success(request, _("Case moved to: %(status)s.")
-                             % {"status": Case.Status(form.cleaned_data["to_status"]).label})
+            messages.success(
+                request,
+                _("Case moved to: %(status)s.")
+                % {"status": Case.Status(form.cleaned_data["to_status"]).label},
+            )
     return redirect(_case_url(case, "handling"))
 
 
@@ -409,8 +480,12 @@ def case_about(request, reference: str):
     if not form.is_valid():
         messages.error(request, form.errors["staff_member"][0])
         return redirect(_case_url(case, "conflict"))
-    case_mark_about_staff(case=case, actor=request.user, staff_member=form.chosen(),
-                          private_key=session_private_key(request))
+    case_mark_about_staff(
+        case=case,
+        actor=request.user,
+        staff_member=form.chosen(),
+        private_key=session_private_key(request),
+    )
     return _after_reroute(request, case)
 
 
@@ -422,9 +497,13 @@ def _about_whom_context(case, user) -> dict:
     """What the "whom is it about" part of the case page and the substantiation form
     need: the roster as a form, and who can fill the roster when it is empty."""
     roster = list(_active_roster(case))
-    managers = list(Membership.objects.filter(unit=case.unit, role=Membership.Role.MANAGER,
-                                              is_active=True, user__is_active=True)
-                    .values_list("user_id", "user__username").order_by("user__username"))
+    managers = list(
+        Membership.objects.filter(
+            unit=case.unit, role=Membership.Role.MANAGER, is_active=True, user__is_active=True
+        )
+        .values_list("user_id", "user__username")
+        .order_by("user__username")
+    )
     return {
         "roster": roster,
         "about_form": AboutWhomForm(roster=roster),
@@ -439,8 +518,12 @@ def _about_whom_context(case, user) -> dict:
 def case_recuse_view(request, reference: str):
     case = case_for_focal_point(request.user, reference)
     try:
-        case_recuse(case=case, actor=request.user, reason=request.POST.get("reason", ""),
-                    private_key=session_private_key(request))
+        case_recuse(
+            case=case,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+            private_key=session_private_key(request),
+        )
     except ComplaintError as error:
         messages.error(request, str(error.message))
         return redirect(_case_url(case, "conflict"))
@@ -451,8 +534,10 @@ def _after_reroute(request, case):
     if cases_for_focal_point(request.user).filter(pk=case.pk).exists():
         messages.success(request, _("The case was routed again. See why below."))
         return redirect(_case_url(case, "why"))
-    messages.info(request, _("Case %(reference)s was routed away from you.")
-                  % {"reference": case.display_reference})
+    messages.info(
+        request,
+        _("Case %(reference)s was routed away from you.") % {"reference": case.display_reference},
+    )
     return redirect("staff:queue")
 
 
@@ -498,8 +583,9 @@ def _refer_form(case, data=None) -> ReferForm:
     from policies.selectors import units_open_to_reporters
 
     partners = [p.get("name", "") for p in case.policy.referral_partners if p.get("name")]
-    return ReferForm(data=data, units=units_open_to_reporters().exclude(pk=case.unit_id),
-                     partners=partners)
+    return ReferForm(
+        data=data, units=units_open_to_reporters().exclude(pk=case.unit_id), partners=partners
+    )
 
 
 @verified_staff_required
@@ -512,16 +598,23 @@ def case_refer_view(request, reference: str):
         messages.error(request, _("Choose where to refer the case."))
         return redirect(_case_url(case, "referral"))
     try:
-        linked = case_refer(case=case, actor=request.user, consent=form.cleaned_data["consent"],
-                            reason=form.cleaned_data["reason"], to_unit=form.cleaned_data["to_unit"],
-                            partner=form.cleaned_data["partner"],
-                            private_key=session_private_key(request))
+        linked = case_refer(
+            case=case,
+            actor=request.user,
+            consent=form.cleaned_data["consent"],
+            reason=form.cleaned_data["reason"],
+            to_unit=form.cleaned_data["to_unit"],
+            partner=form.cleaned_data["partner"],
+            private_key=session_private_key(request),
+        )
     except ComplaintError as error:
         messages.error(request, str(error.message))
     else:
         if linked:
-            messages.success(request, _("Referred: new case %(reference)s.")
-                             % {"reference": linked.display_reference})
+            messages.success(
+                request,
+                _("Referred: new case %(reference)s.") % {"reference": linked.display_reference},
+            )
         else:
             messages.success(request, _("Referred."))
     return redirect(_case_url(case, "referral"))
@@ -530,14 +623,19 @@ def case_refer_view(request, reference: str):
 @verified_staff_required
 @require_POST
 def case_access_request(request, reference: str):
-    """"Ask for access" on a case this person may read but cannot open yet."""
+    """ "Ask for access" on a case this person may read but cannot open yet."""
     case = case_for_focal_point(request.user, reference)
     told = case_access_requested(case=case, actor=request.user)
     if told:
-        messages.success(request, ngettext(
-            "Asked %(count)d person to sign in: they pass you the key when they do.",
-            "Asked %(count)d people to sign in: the first of them to do so passes you the key.",
-            told) % {"count": told})
+        messages.success(
+            request,
+            ngettext(
+                "Asked %(count)d person to sign in: they pass you the key when they do.",
+                "Asked %(count)d people to sign in: the first of them to do so passes you the key.",
+                told,
+            )
+            % {"count": told},
+        )
     else:
         messages.info(request, _("You asked within the last hour; the holders were told then."))
     return redirect(_case_url(case))
@@ -546,15 +644,21 @@ def case_access_request(request, reference: str):
 @verified_staff_required
 @require_POST
 def case_contact(request, reference: str):
-    """"Show the number": the child's contact detail, read with this person's key and
+    """ "Show the number": the child's contact detail, read with this person's key and
     recorded in the audit log; shown on a page of its own, never put in a URL."""
     case = case_for_focal_point(request.user, reference)
     try:
-        detail = case_contact_for_staff(case=case, actor=request.user,
-                                        private_key=session_private_key(request))
+        detail = case_contact_for_staff(
+            case=case, actor=request.user, private_key=session_private_key(request)
+        )
     except CaseLocked:
-        messages.error(request, _("This browser holds no key to this case. Sign out and sign "
-                                  "in again with your password, then show the number."))
+        messages.error(
+            request,
+            _(
+                "This browser holds no key to this case. Sign out and sign "
+                "in again with your password, then show the number."
+            ),
+        )
         return redirect(_case_url(case, "contact-child"))
     return render(request, "staff/contact_reveal.html", {"case": case, "contact_detail": detail})
 

@@ -71,8 +71,7 @@ class StaffLocaleMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if not (request.path.startswith("/staff/") and user is not None
-                and user.is_authenticated):
+        if not (request.path.startswith("/staff/") and user is not None and user.is_authenticated):
             return self.get_response(request)
         from policies.staff_locale import staff_locale_for, staff_locale_override
 

@@ -10,7 +10,6 @@ admin.site.__class__ = OTPAdminSite
 admin.site.site_header = "Recourse administration"
 
 
-
 def admin_login(request):
     """The admin signs in through the staff pages, the one password form with limits
     (complaints/signin.py); its own form would check passwords without them. Someone
@@ -19,8 +18,9 @@ def admin_login(request):
     if request.user.is_authenticated and request.user.is_verified():
         if admin.site.has_permission(request):
             target = request.GET.get("next", "")
-            if not url_has_allowed_host_and_scheme(target, {request.get_host()},
-                                                   request.is_secure()):
+            if not url_has_allowed_host_and_scheme(
+                target, {request.get_host()}, request.is_secure()
+            ):
                 target = reverse("admin:index")
             return redirect(target)
         return render(request, "staff/no_admin_access.html", status=403)

@@ -11,8 +11,11 @@ from policies.categories import child_label
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 # The values are Case.AboutStaff's: the answer is stored as given.
-YES_NO_UNSURE = [(Case.AboutStaff.YES, _("Yes")), (Case.AboutStaff.NO, _("No")),
-                 (Case.AboutStaff.UNSURE, _("I am not sure"))]
+YES_NO_UNSURE = [
+    (Case.AboutStaff.YES, _("Yes")),
+    (Case.AboutStaff.NO, _("No")),
+    (Case.AboutStaff.UNSURE, _("I am not sure")),
+]
 
 
 class ComplaintForm(forms.Form):
@@ -43,7 +46,9 @@ class ComplaintForm(forms.Form):
     category = forms.ChoiceField(
         label=_("Which is closest to what happened?"),
         widget=forms.RadioSelect,
-        error_messages={"required": _("Please choose the closest answer. 'Something else' is fine.")},
+        error_messages={
+            "required": _("Please choose the closest answer. 'Something else' is fine.")
+        },
     )
     in_danger = forms.ChoiceField(
         label=_("Are you in danger right now?"),
@@ -55,8 +60,10 @@ class ComplaintForm(forms.Form):
         label=_("Is this about someone who works there?"),
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
-        error_messages={"required": _("Please answer yes, no or I am not sure."),
-                        "invalid_choice": _("Please answer yes, no or I am not sure.")},
+        error_messages={
+            "required": _("Please answer yes, no or I am not sure."),
+            "invalid_choice": _("Please answer yes, no or I am not sure."),
+        },
     )
     contact_preference = forms.ChoiceField(
         label=_("How can we tell you what happens next?"),
@@ -67,8 +74,10 @@ class ComplaintForm(forms.Form):
     )
     contact_detail = forms.CharField(
         label=_("Your phone number or email"),
-        help_text=_("Only if you chose a text message, a call or an email. For a text, "
-                    "start with + and your country code. Only the complaints team sees it."),
+        help_text=_(
+            "Only if you chose a text message, a call or an email. For a text, "
+            "start with + and your country code. Only the complaints team sees it."
+        ),
         required=False,
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -89,9 +98,13 @@ class ComplaintForm(forms.Form):
         if preference == Case.ContactPreference.SMS:
             # A text needs the whole international number: we do not know the country.
             if international_phone(detail) is None:
-                self.add_error("contact_detail", _(
-                    "Please write a phone number with + and the country code, "
-                    "like +221 77 123 45 67."))
+                self.add_error(
+                    "contact_detail",
+                    _(
+                        "Please write a phone number with + and the country code, "
+                        "like +221 77 123 45 67."
+                    ),
+                )
             else:
                 data["contact_detail"] = international_phone(detail)
         elif preference == Case.ContactPreference.PHONE:
@@ -105,7 +118,9 @@ class ComplaintForm(forms.Form):
             try:
                 EmailValidator()(detail)
             except forms.ValidationError:
-                self.add_error("contact_detail", _("Please write an email address, like name@example.org."))
+                self.add_error(
+                    "contact_detail", _("Please write an email address, like name@example.org.")
+                )
             else:
                 data["contact_detail"] = detail
         return data

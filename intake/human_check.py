@@ -75,8 +75,12 @@ def human_check_state(*, token: str, answer: str) -> HumanCheckState:
     if human_check_passes(token=token, answer=answer):
         return HumanCheckState(passed=True, token=token, answer=answer)
     new = human_check_new()
-    return HumanCheckState(passed=False, token=new.token, question=new.question,
-                           wrong_answer=bool((answer or "").strip()))
+    return HumanCheckState(
+        passed=False,
+        token=new.token,
+        question=new.question,
+        wrong_answer=bool((answer or "").strip()),
+    )
 
 
 def human_check_passes(*, token: str, answer: str) -> bool:

@@ -17,9 +17,12 @@ WORDS_FILE = Path(__file__).parent / "data" / "language_words.json"
 def _lists() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
     return {
-        language: (frozenset(normalise(g).strip() for g in lists["greetings"]),
-                   frozenset(normalise(w).strip() for w in lists["words"]))
-        for language, lists in data.items() if not language.startswith("_")
+        language: (
+            frozenset(normalise(g).strip() for g in lists["greetings"]),
+            frozenset(normalise(w).strip() for w in lists["words"]),
+        )
+        for language, lists in data.items()
+        if not language.startswith("_")
     }
 
 
@@ -45,7 +48,9 @@ def language_of(text: str) -> str | None:
     cry = danger_language(text)
     if cry:
         return cry
-    scores = sorted(((sum(w in common for w in words), language)
-                     for language, (_g, common) in lists.items()), reverse=True)
+    scores = sorted(
+        ((sum(w in common for w in words), language) for language, (_g, common) in lists.items()),
+        reverse=True,
+    )
     (best, language), (second, _other) = scores[0], scores[1]
     return language if best >= 2 and best - second >= 2 else None

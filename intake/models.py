@@ -64,7 +64,9 @@ class SmsConversation(models.Model):
         WITHDRAW_CHECK = "withdraw_check"
         FINISHED = "finished"
 
-    reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="conversations")
+    reporter = models.ForeignKey(
+        SmsReporter, on_delete=models.CASCADE, related_name="conversations"
+    )
     step = models.CharField(max_length=16, choices=Step.choices)
     unit = models.ForeignKey("policies.Unit", null=True, blank=True, on_delete=models.PROTECT)
     draft = models.BinaryField(null=True, editable=False)
@@ -119,8 +121,9 @@ class SmsCodePickup(models.Model):
     SMS_CODE_PICKUP_HOURS pass, then deleted: the one window in which the server can
     read a code."""
 
-    case = models.OneToOneField("complaints.Case", on_delete=models.CASCADE,
-                                related_name="sms_code_pickup")
+    case = models.OneToOneField(
+        "complaints.Case", on_delete=models.CASCADE, related_name="sms_code_pickup"
+    )
     reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="+")
     code = models.BinaryField(editable=False)
     expires_at = models.DateTimeField(db_index=True)

@@ -47,7 +47,12 @@ def wording_of(text: str) -> Wording:
     words = [w for s in said for w in re.findall(r"[^\W\d_]+(?:'[^\W\d_]+)?", s)]
     if not said or not words:
         return Wording(0, 0, 0, 0.0)
-    grade = (0.39 * len(words) / len(said)
-             + 11.8 * sum(syllables(w) for w in words) / len(words) - 15.59)
-    return Wording(words=len(words), sentences=len(said),
-                   longest_sentence=max(len(s.split()) for s in said), grade=round(grade, 1))
+    grade = (
+        0.39 * len(words) / len(said) + 11.8 * sum(syllables(w) for w in words) / len(words) - 15.59
+    )
+    return Wording(
+        words=len(words),
+        sentences=len(said),
+        longest_sentence=max(len(s.split()) for s in said),
+        grade=round(grade, 1),
+    )

@@ -68,13 +68,35 @@ STATUS_WORDS = {"STATUS", "STATUT", "ESTADO"}
 CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
 WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
 DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
-LANGUAGE_WORDS = {"EN": "en", "ENGLISH": "en", "FR": "fr", "FRANCAIS": "fr",
-                  "ES": "es", "ESPANOL": "es"}
+LANGUAGE_WORDS = {
+    "EN": "en",
+    "ENGLISH": "en",
+    "FR": "fr",
+    "FRANCAIS": "fr",
+    "ES": "es",
+    "ESPANOL": "es",
+}
 MENU_LANGUAGES = {"1": "en", "2": "fr", "3": "es"}
 # How an answer to a yes-or-no question starts, as danger.first_word() reads it
 # (lower case, no accents, a stretched letter made one: "siii" is "si").
-YES_ANSWERS = {"1", "yes", "y", "ye", "yeah", "yea", "yep", "yup", "ya", "oui", "ouai", "ouais",
-               "wi", "si", "sip", "claro"}
+YES_ANSWERS = {
+    "1",
+    "yes",
+    "y",
+    "ye",
+    "yeah",
+    "yea",
+    "yep",
+    "yup",
+    "ya",
+    "oui",
+    "ouai",
+    "ouais",
+    "wi",
+    "si",
+    "sip",
+    "claro",
+}
 NO_ANSWERS = {"2", "no", "n", "non", "nope", "nah", "nan"}
 
 
@@ -144,7 +166,9 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
 
 
 def _stored_reply(inbound: InboundSms) -> str:
-    return crypto.server_open(inbound.reply, context=inbound.reply_context()) if inbound.reply else ""
+    return (
+        crypto.server_open(inbound.reply, context=inbound.reply_context()) if inbound.reply else ""
+    )
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
@@ -188,7 +212,9 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     conversation = None if new_reporter else _active_conversation(reporter)
     unit, rest = _unit_from_first_word(body)
     if unit:
-        if conversation and not (conversation.unit_id or conversation.case_id or conversation.choices):
+        if conversation and not (
+            conversation.unit_id or conversation.case_id or conversation.choices
+        ):
             # The place they had not named yet: the same story goes on there.
             return _after_unit_chosen(conversation, unit, rest)
         if conversation:  # a new complaint replaces an unfinished one, which is kept
@@ -216,8 +242,9 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         if danger is Danger.ASK:
             return _ask_danger(conversation)
         _touch(conversation)
-        return render_sms("choose_case", language,
-                          references=[c.display_reference for c in open_cases])
+        return render_sms(
+            "choose_case", language, references=[c.display_reference for c in open_cases]
+        )
     last_unit = None if new_reporter else _last_unit(reporter)
     if last_unit is not None and _heard(reporter, body) is Danger.NOW:
         # Their cases are closed, but the place is known: no poster code to find first.
@@ -274,8 +301,9 @@ def _choose_unit(conversation: SmsConversation, body: str, word: str, language: 
 
 def _welcome(language: str, *, in_danger: bool = False) -> str:
     units = list(units_open_to_reporters()[: settings.SMS_UNIT_MENU_MAX + 1])
-    return welcome_text(language, units if len(units) <= settings.SMS_UNIT_MENU_MAX else [],
-                        in_danger=in_danger)
+    return welcome_text(
+        language, units if len(units) <= settings.SMS_UNIT_MENU_MAX else [], in_danger=in_danger
+    )
 
 
 def welcome_text(language: str, units: list[Unit], *, in_danger: bool = False) -> str:
@@ -300,12 +328,20 @@ def _stop(reporter: SmsReporter, language: str) -> str:
 
 def _last_unit(reporter: SmsReporter) -> Unit | None:
     """The unit this number last wrote about, if any."""
-    case = Case.objects.filter(sms_reporter=reporter).select_related("unit").order_by(
-        "-received_at").first()
+    case = (
+        Case.objects.filter(sms_reporter=reporter)
+        .select_related("unit")
+        .order_by("-received_at")
+        .first()
+    )
     if case:
         return case.unit
-    conversation = (SmsConversation.objects.filter(reporter=reporter, unit__isnull=False)
-                    .select_related("unit").order_by("-updated_at").first())
+    conversation = (
+        SmsConversation.objects.filter(reporter=reporter, unit__isnull=False)
+        .select_related("unit")
+        .order_by("-updated_at")
+        .first()
+    )
     return conversation.unit if conversation else None
 
 
@@ -325,8 +361,11 @@ def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
 
 
 def _open_cases(reporter: SmsReporter):
-    return Case.objects.filter(sms_reporter=reporter, status__in=Case.OPEN_STATUSES).select_related(
-        "unit").order_by("-received_at")[:5]
+    return (
+        Case.objects.filter(sms_reporter=reporter, status__in=Case.OPEN_STATUSES)
+        .select_related("unit")
+        .order_by("-received_at")[:5]
+    )
 
 
 def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
@@ -364,13 +403,18 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
     if conversation.draft:
         conversation.step = Step.NARRATIVE
         _touch(conversation)
-        return render_sms("narrative_received", reporter.language, offer_language=first_contact,
-                          emergency_contacts=contacts)
+        return render_sms(
+            "narrative_received",
+            reporter.language,
+            offer_language=first_contact,
+            emergency_contacts=contacts,
+        )
     if first_contact:
         conversation.step = Step.CHOOSE_LANGUAGE
         _touch(conversation)
-        return render_sms("choose_language", reporter.language, unit=unit,
-                          emergency_contacts=contacts)
+        return render_sms(
+            "choose_language", reporter.language, unit=unit, emergency_contacts=contacts
+        )
     conversation.step = Step.NARRATIVE
     _touch(conversation)
     return render_sms("ask_narrative", reporter.language)
@@ -426,8 +470,9 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
                 return render_sms("narrative_received", language, offer_language=False)
             if added.danger is Danger.NOW:
                 return _danger_told(case, language)
-            return _with_long_story_note(render_sms("appended", language, case=case),
-                                         long_story, language)
+            return _with_long_story_note(
+                render_sms("appended", language, case=case), long_story, language
+            )
         _keep(conversation, body)  # more words before the choice: kept for it
         danger = _heard(reporter, body)
         if danger is Danger.NOW:
@@ -435,8 +480,9 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         if danger is Danger.ASK:
             return _ask_danger(conversation)
         _touch(conversation)
-        return render_sms("choose_case", language,
-                          references=[f"{r[:4]}-{r[4:]}" for r in references])
+        return render_sms(
+            "choose_case", language, references=[f"{r[:4]}-{r[4:]}" for r in references]
+        )
 
     # NARRATIVE, CATEGORY, DANGER: telling the story and answering the last questions.
     if step == Step.NARRATIVE and word in DONE_WORDS:
@@ -458,8 +504,15 @@ def _continue(conversation: SmsConversation, body: str, word: str) -> str:
         long_story = _long_story(conversation)
         receipt = _file(conversation, in_danger=_says_yes(body))
         return _with_long_story_note(
-            render_sms("filed", language, case=receipt.case,
-                       emergency_contacts=_contacts(conversation.unit)), long_story, language)
+            render_sms(
+                "filed",
+                language,
+                case=receipt.case,
+                emergency_contacts=_contacts(conversation.unit),
+            ),
+            long_story,
+            language,
+        )
 
     # More of the story, not an answer to the question asked.
     _keep(conversation, body)
@@ -481,8 +534,9 @@ def _ask_danger(conversation: SmsConversation) -> str:
     conversation.step = Step.DANGER_CHECK
     _touch(conversation)
     unit = conversation.unit or (conversation.case.unit if conversation.case_id else None)
-    return render_sms("ask_danger_now", _language(conversation.reporter, unit),
-                      emergency_contacts=_contacts(unit))
+    return render_sms(
+        "ask_danger_now", _language(conversation.reporter, unit), emergency_contacts=_contacts(unit)
+    )
 
 
 def _danger_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
@@ -510,21 +564,31 @@ def _danger_answer(conversation: SmsConversation, body: str, word: str, language
             _keep(conversation, body)
         if conversation.choices:
             return _draft_to_case_in_danger(
-                conversation, Case.objects.get(reference=conversation.choices[0]))
+                conversation, Case.objects.get(reference=conversation.choices[0])
+            )
         if unit is not None:
             return _file_in_danger(conversation)
         conversation.step = Step.CHOOSE_UNIT
         _touch(conversation)
         return _welcome(language, in_danger=True)
     # NO, or they went on writing: back to where they were.
-    conversation.step = (Step.FINISHED if case is not None
-                         else Step.CHOOSE_CASE if conversation.choices
-                         else Step.NARRATIVE if unit is not None else Step.CHOOSE_UNIT)
+    conversation.step = (
+        Step.FINISHED
+        if case is not None
+        else Step.CHOOSE_CASE
+        if conversation.choices
+        else Step.NARRATIVE
+        if unit is not None
+        else Step.CHOOSE_UNIT
+    )
     _touch(conversation)
     if _says_no(body) and keyword(body):
         if conversation.step == Step.CHOOSE_CASE:
-            return render_sms("choose_case", language, references=[
-                f"{r[:4]}-{r[4:]}" for r in conversation.choices])
+            return render_sms(
+                "choose_case",
+                language,
+                references=[f"{r[:4]}-{r[4:]}" for r in conversation.choices],
+            )
         if case is None and unit is None:
             return _welcome(language)
         return render_sms("no_danger", language, case=case)
@@ -541,8 +605,9 @@ def _file_in_danger(conversation: SmsConversation) -> str:
     add to the case."""
     language = _language(conversation.reporter, conversation.unit)
     receipt = _file(conversation, in_danger=True)
-    return render_sms("danger_filed", language, case=receipt.case,
-                      emergency_contacts=_contacts(conversation.unit))
+    return render_sms(
+        "danger_filed", language, case=receipt.case, emergency_contacts=_contacts(conversation.unit)
+    )
 
 
 def _danger_reported(case: Case, language: str) -> str:
@@ -593,8 +658,9 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
         sms_reporter=reporter,
     )
     while rest.strip():
-        message_create(case=receipt.case, author_kind=Message.Author.REPORTER,
-                       body=rest[:MAX_TEXT_LENGTH])
+        message_create(
+            case=receipt.case, author_kind=Message.Author.REPORTER, body=rest[:MAX_TEXT_LENGTH]
+        )
         rest = rest[MAX_TEXT_LENGTH:]
     code_pickup_create(case=receipt.case, reporter=reporter, code=receipt.display_code)
     conversation.case = receipt.case
@@ -623,8 +689,9 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     # case). Each text was already heard for danger as it came in.
     draft = conversation.read_draft()
     try:
-        added = followup_add_message(case=case, body=draft[:MAX_TEXT_LENGTH],
-                                     channel=Case.Channel.SMS)
+        added = followup_add_message(
+            case=case, body=draft[:MAX_TEXT_LENGTH], channel=Case.Channel.SMS
+        )
     except ComplaintError:
         conversation.unit = case.unit
         conversation.choices = []
@@ -661,8 +728,9 @@ def _append(reporter: SmsReporter, case: Case, body: str, *, help_word: bool = F
     try:
         added = followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
     except ComplaintError:
-        conversation = SmsConversation.objects.create(reporter=reporter, step=Step.NARRATIVE,
-                                                      unit=case.unit)
+        conversation = SmsConversation.objects.create(
+            reporter=reporter, step=Step.NARRATIVE, unit=case.unit
+        )
         conversation.reporter = reporter
         return _after_unit_chosen(conversation, case.unit, body)
     if added.danger is Danger.NOW:
@@ -671,7 +739,8 @@ def _append(reporter: SmsReporter, case: Case, body: str, *, help_word: bool = F
         return _danger_reported(case, language)  # nobody can ask a stopped number
     if added.danger is Danger.ASK or help_word:
         conversation = SmsConversation.objects.create(
-            reporter=reporter, step=Step.DANGER_CHECK, case=case, unit=None)
+            reporter=reporter, step=Step.DANGER_CHECK, case=case, unit=None
+        )
         conversation.reporter = reporter
         return _ask_danger(conversation)
     return render_sms("appended", language, case=case)
@@ -684,8 +753,13 @@ def _status(reporter: SmsReporter, language: str) -> str:
     if not cases:
         return render_sms("status", language, case=None)
     case = cases[0]
-    return render_sms("status", language, case=case, status_text=status_for_child(case.status),
-                      more=len(cases) - 1)
+    return render_sms(
+        "status",
+        language,
+        case=case,
+        status_text=status_for_child(case.status),
+        more=len(cases) - 1,
+    )
 
 
 def _withdraw_ask(reporter: SmsReporter, language: str) -> str:
@@ -722,8 +796,11 @@ def _withdraw_answer(conversation: SmsConversation, body: str) -> str:
 def code_pickup_create(*, case: Case, reporter: SmsReporter, code: str) -> None:
     """Keep the web code of a case filed by SMS until the child texts CODE (see
     SmsCodePickup: the filing text does not carry it)."""
-    pickup = SmsCodePickup(case=case, reporter=reporter, expires_at=timezone.now() + timedelta(
-        hours=settings.SMS_CODE_PICKUP_HOURS))
+    pickup = SmsCodePickup(
+        case=case,
+        reporter=reporter,
+        expires_at=timezone.now() + timedelta(hours=settings.SMS_CODE_PICKUP_HOURS),
+    )
     pickup.code = crypto.server_seal(code, context=pickup.code_context())
     pickup.save(force_insert=True)
 
@@ -731,17 +808,23 @@ def code_pickup_create(*, case: Case, reporter: SmsReporter, code: str) -> None:
 def _code(reporter: SmsReporter, language: str) -> str:
     """CODE: the web code of the newest case that still has one waiting, sent once and
     then deleted; a Twilio retry of this text gets it masked."""
-    pickup = (SmsCodePickup.objects.select_for_update().select_related("case__unit")
-              .filter(reporter=reporter, expires_at__gt=timezone.now())
-              .order_by("-case__received_at").first())
+    pickup = (
+        SmsCodePickup.objects.select_for_update()
+        .select_related("case__unit")
+        .filter(reporter=reporter, expires_at__gt=timezone.now())
+        .order_by("-case__received_at")
+        .first()
+    )
     if pickup is None:
         return render_sms("code_gone", language, hours=settings.SMS_CODE_PICKUP_HOURS)
     code = crypto.server_open(pickup.code, context=pickup.code_context())
     case = pickup.case
     pickup.delete()
     language = _language(reporter, case.unit)
-    return Reply(render_sms("code", language, case=case, code=code),
-                 kept=render_sms("code", language, case=case, code=CODE_NOT_KEPT))
+    return Reply(
+        render_sms("code", language, case=case, code=code),
+        kept=render_sms("code", language, case=case, code=CODE_NOT_KEPT),
+    )
 
 
 def _finish_abandoned(conversation: SmsConversation) -> None:
@@ -765,22 +848,37 @@ def conversations_sweep(*, now: datetime) -> dict:
     category; after the expiry, file what was told (and say so) rather than lose it."""
     pause = now - timedelta(minutes=settings.SMS_NARRATIVE_PAUSE_MINUTES)
     expiry = now - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    paused = SmsConversation.objects.filter(
-        step=Step.NARRATIVE, updated_at__lt=pause, updated_at__gte=expiry, prompted_at__isnull=True
-    ).exclude(draft=None).values_list("pk", flat=True)
+    paused = (
+        SmsConversation.objects.filter(
+            step=Step.NARRATIVE,
+            updated_at__lt=pause,
+            updated_at__gte=expiry,
+            prompted_at__isnull=True,
+        )
+        .exclude(draft=None)
+        .values_list("pk", flat=True)
+    )
     asked = sum(_isolated(_prompt_paused, pk, now) for pk in list(paused[:200]))
     # "Are you in danger right now?" left unanswered: a child who may be in danger and
     # went silent is an emergency, not a story to wait a day for.
     unanswered = SmsConversation.objects.filter(
         step=Step.DANGER_CHECK, updated_at__lt=pause, updated_at__gte=expiry
     ).filter(models.Q(case__isnull=False) | models.Q(unit__isnull=False) | ~models.Q(choices=[]))
-    alerted = sum(_isolated(_danger_unanswered, pk) for pk in
-                  list(unanswered.values_list("pk", flat=True)[:200]))
+    alerted = sum(
+        _isolated(_danger_unanswered, pk)
+        for pk in list(unanswered.values_list("pk", flat=True)[:200])
+    )
     stale = SmsConversation.objects.filter(updated_at__lt=expiry).exclude(step=Step.FINISHED)
-    kept = sum(_isolated(_move_on_expired, pk) for pk in list(stale.values_list("pk", flat=True)[:200]))
+    kept = sum(
+        _isolated(_move_on_expired, pk) for pk in list(stale.values_list("pk", flat=True)[:200])
+    )
     codes, _by_model = SmsCodePickup.objects.filter(expires_at__lte=now).delete()
-    return {"asked_category": asked, "danger_unanswered": alerted, "filed_on_expiry": kept,
-            "codes_expired": codes}
+    return {
+        "asked_category": asked,
+        "danger_unanswered": alerted,
+        "filed_on_expiry": kept,
+        "codes_expired": codes,
+    }
 
 
 def _isolated(step, pk: int, *args) -> bool:
@@ -795,8 +893,11 @@ def _isolated(step, pk: int, *args) -> bool:
 
 @transaction.atomic
 def _prompt_paused(pk: int, now: datetime) -> bool:
-    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
-        "reporter", "unit").get(pk=pk)
+    conversation = (
+        SmsConversation.objects.select_for_update(of=("self",))
+        .select_related("reporter", "unit")
+        .get(pk=pk)
+    )
     if conversation.step != Step.NARRATIVE or conversation.prompted_at:
         return False
     text = _ask_category(conversation, _language(conversation.reporter, conversation.unit))
@@ -811,8 +912,11 @@ def _danger_unanswered(pk: int) -> bool:
     """The danger question went unanswered past the pause: treated as a yes. A story not
     yet filed is filed as an emergency (the child is told its reference); a filed case
     becomes one."""
-    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
-        "reporter", "unit", "case").get(pk=pk)
+    conversation = (
+        SmsConversation.objects.select_for_update(of=("self",))
+        .select_related("reporter", "unit", "case")
+        .get(pk=pk)
+    )
     if conversation.step != Step.DANGER_CHECK:
         return False
     reporter = conversation.reporter
@@ -826,7 +930,8 @@ def _danger_unanswered(pk: int) -> bool:
         conversation.unit, conversation.case = conversation.case.unit, None
     if conversation.choices:
         text = _draft_to_case_in_danger(
-            conversation, Case.objects.get(reference=conversation.choices[0]))
+            conversation, Case.objects.get(reference=conversation.choices[0])
+        )
     elif conversation.unit_id and conversation.draft:
         text = _file_in_danger(conversation)
     else:
@@ -838,8 +943,11 @@ def _danger_unanswered(pk: int) -> bool:
 @transaction.atomic
 def _move_on_expired(pk: int) -> bool:
     """File what an expired conversation holds; True when it became a case."""
-    conversation = SmsConversation.objects.select_for_update(of=("self",)).select_related(
-        "reporter", "unit").get(pk=pk)
+    conversation = (
+        SmsConversation.objects.select_for_update(of=("self",))
+        .select_related("reporter", "unit")
+        .get(pk=pk)
+    )
     if conversation.step == Step.FINISHED:
         return False
     if conversation.step == Step.CHOOSE_CASE and conversation.draft and conversation.choices:
@@ -849,8 +957,11 @@ def _move_on_expired(pk: int) -> bool:
     if conversation.unit_id and conversation.draft:
         case = _file(conversation, in_danger=False).case
         language = _language(conversation.reporter, conversation.unit)
-        sms_queue(reporter=conversation.reporter, case=case,
-                  body=render_sms("kept_on_expiry", language, case=case))
+        sms_queue(
+            reporter=conversation.reporter,
+            case=case,
+            body=render_sms("kept_on_expiry", language, case=case),
+        )
         return True
     conversation.step = Step.FINISHED
     conversation.save(update_fields=["step"])

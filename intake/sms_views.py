@@ -85,8 +85,10 @@ def _signed_post(path: str, params: dict) -> str:
     request = urllib.request.Request(
         url,
         data=urllib.parse.urlencode(params).encode(),
-        headers={"X-Twilio-Signature": signature,
-                 "Content-Type": "application/x-www-form-urlencoded"},
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
     )
     with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - our own URL
         return response.read().decode()

@@ -69,10 +69,14 @@ FOLLOWUP_DANGER_KEY = "followup_danger"
 
 
 def start(request):
-    return render(request, "intake/start.html", {
-        "units": units_open_to_reporters(),
-        "common_emergency": units_common_emergency_contacts(),
-    })
+    return render(
+        request,
+        "intake/start.html",
+        {
+            "units": units_open_to_reporters(),
+            "common_emergency": units_common_emergency_contacts(),
+        },
+    )
 
 
 @require_GET
@@ -93,9 +97,12 @@ def exit_page(request):
     # and restores them (typed text and all) unless a cookie changed meanwhile. Every
     # reporter page sets the CSRF cookie (the language switcher is a form), so dropping
     # it here is a change every time; the next page sets a new one.
-    response.delete_cookie(settings.CSRF_COOKIE_NAME, path=settings.CSRF_COOKIE_PATH,
-                           domain=settings.CSRF_COOKIE_DOMAIN,
-                           samesite=settings.CSRF_COOKIE_SAMESITE)
+    response.delete_cookie(
+        settings.CSRF_COOKIE_NAME,
+        path=settings.CSRF_COOKIE_PATH,
+        domain=settings.CSRF_COOKIE_DOMAIN,
+        samesite=settings.CSRF_COOKIE_SAMESITE,
+    )
     return response
 
 
@@ -116,8 +123,9 @@ def complaint_form(request, code: str):
     # Counted before it is filed, so that a burst cannot all slip under the limit;
     # released below when nothing is filed.
     claim = submission_claim(client_key=client_key)
-    filed = _complaint_file(request, unit=unit, policy=policy, form=form,
-                            within_limit=claim.granted)
+    filed = _complaint_file(
+        request, unit=unit, policy=policy, form=form, within_limit=claim.granted
+    )
     if filed.receipt is None:
         throttle_release(claim)
         return filed.response
@@ -128,11 +136,17 @@ def complaint_form(request, code: str):
     # Rendered, not redirected: the code is shown once and stored nowhere. Times read
     # in the unit's own time zone.
     with timezone.override(unit_time_zone(unit)):
-        return render(request, "intake/received.html", {
-            "unit": unit, "receipt": receipt, "case": case,
-            "emergency_contacts": policy_emergency_contacts(case.policy),
-            "oversight": policy_oversight_for_reporters(case.policy),
-        })
+        return render(
+            request,
+            "intake/received.html",
+            {
+                "unit": unit,
+                "receipt": receipt,
+                "case": case,
+                "emergency_contacts": policy_emergency_contacts(case.policy),
+                "oversight": policy_oversight_for_reporters(case.policy),
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -146,57 +160,84 @@ def _complaint_file(request, *, unit, policy, form, within_limit: bool) -> _File
     Past the per-client limit nobody is turned away: a child in danger files at once,
     anyone else answers a simple question, and keeps everything they wrote."""
     check = None
-    if human_check_required(in_danger=request.POST.get("in_danger") == "yes",
-                            within_limit=within_limit):
-        check = human_check_state(token=request.POST.get("check_token", ""),
-                                  answer=request.POST.get("check_answer", ""))
+    if human_check_required(
+        in_danger=request.POST.get("in_danger") == "yes", within_limit=within_limit
+    ):
+        check = human_check_state(
+            token=request.POST.get("check_token", ""), answer=request.POST.get("check_answer", "")
+        )
         if not check.passed:
             form.is_valid()  # any other mistake is shown at the same time
             # 429 tells a script it is over the limit; a person just sees the form again.
             status = 400 if check.wrong_answer or form.errors else 429
-            return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
-                                                   check=check, status=status))
+            return _Filed(
+                response=_complaint_page(
+                    request, unit=unit, policy=policy, form=form, check=check, status=status
+                )
+            )
     if not form.is_valid():
-        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
-                                               check=check, status=400))
+        return _Filed(
+            response=_complaint_page(
+                request, unit=unit, policy=policy, form=form, check=check, status=400
+            )
+        )
     data = form.cleaned_data
     try:
-        return _Filed(receipt=complaint_receive(
-            unit=unit,
-            channel=Case.Channel.WEB,
-            language=request.LANGUAGE_CODE,
-            narrative=data["narrative"],
-            category=data["category"],
-            in_danger=data["in_danger"] == "yes",
-            about_staff_answer=data["about_staff"],  # yes, no or unsure
-            contact_preference=data["contact_preference"],
-            contact_detail=data["contact_detail"],
-            submission_token=data["submission_token"] or None,
-            filed_for=data["filed_for"],
-        ))
+        return _Filed(
+            receipt=complaint_receive(
+                unit=unit,
+                channel=Case.Channel.WEB,
+                language=request.LANGUAGE_CODE,
+                narrative=data["narrative"],
+                category=data["category"],
+                in_danger=data["in_danger"] == "yes",
+                about_staff_answer=data["about_staff"],  # yes, no or unsure
+                contact_preference=data["contact_preference"],
+                contact_detail=data["contact_detail"],
+                submission_token=data["submission_token"] or None,
+                filed_for=data["filed_for"],
+            )
+        )
     except ComplaintError as error:
         form.add_error(None, error.message)
-        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
-                                               check=check, status=400))
+        return _Filed(
+            response=_complaint_page(
+                request, unit=unit, policy=policy, form=form, check=check, status=400
+            )
+        )
     except DatabaseError:
         # Nothing was stored (one transaction); the child's words are still here.
         logger.exception("complaint could not be stored")
-        form.add_error(None, _(
-            "Sorry, something went wrong on our side and your complaint was not sent. "
-            "Nothing is lost: please press Send again in a minute."))
-        return _Filed(response=_complaint_page(request, unit=unit, policy=policy, form=form,
-                                               check=check, status=503))
+        form.add_error(
+            None,
+            _(
+                "Sorry, something went wrong on our side and your complaint was not sent. "
+                "Nothing is lost: please press Send again in a minute."
+            ),
+        )
+        return _Filed(
+            response=_complaint_page(
+                request, unit=unit, policy=policy, form=form, check=check, status=503
+            )
+        )
 
 
 def _complaint_page(request, *, unit, policy, form, check=None, status=200):
-    return render(request, "intake/complaint_form.html", {
-        "unit": unit,
-        "form": form,
-        "check": check,
-        "emergency_contacts": policy_emergency_contacts(policy),
-        "confidentiality_limits": confidentiality_limits_for_child(policy.confidentiality_limits),
-        "about_staff_lines": about_staff_for_child(policy),
-    }, status=status)
+    return render(
+        request,
+        "intake/complaint_form.html",
+        {
+            "unit": unit,
+            "form": form,
+            "check": check,
+            "emergency_contacts": policy_emergency_contacts(policy),
+            "confidentiality_limits": confidentiality_limits_for_child(
+                policy.confidentiality_limits
+            ),
+            "about_staff_lines": about_staff_for_child(policy),
+        },
+        status=status,
+    )
 
 
 @sensitive_post_parameters()
@@ -220,8 +261,9 @@ def followup(request):
                 form.add_error(None, error.message)
                 status = 400
             else:
-                return _followup_start(request, access,
-                                       kept_message=form.cleaned_data["kept_message"])
+                return _followup_start(
+                    request, access, kept_message=form.cleaned_data["kept_message"]
+                )
         else:
             status = 400
     else:
@@ -230,9 +272,15 @@ def followup(request):
 
 
 def _followup_code_page(request, form, *, status=200):
-    return render(request, "intake/followup.html", {
-        "form": form, "keeping_message": bool(form["kept_message"].value()),
-    }, status=status)
+    return render(
+        request,
+        "intake/followup.html",
+        {
+            "form": form,
+            "keeping_message": bool(form["kept_message"].value()),
+        },
+        status=status,
+    )
 
 
 def _followup_start(request, access, *, kept_message: str):
@@ -250,8 +298,13 @@ def _followup_start(request, access, *, kept_message: str):
             # Not added (too long, the case is finished): the text goes back in the box.
             form = FollowUpMessageForm({"body": kept_message})
             form.add_error(None, error.message)
-            response = _case_page(request, access.case, form=form, status=400,
-                                  reporter_private=access.reporter_private)
+            response = _case_page(
+                request,
+                access.case,
+                form=form,
+                status=400,
+                reporter_private=access.reporter_private,
+            )
         else:
             messages.success(request, _("Thank you. We added your message to your complaint."))
             _heard(request, added.danger)
@@ -270,8 +323,7 @@ def _followup_case(request) -> Case | None:
         request.session.flush()
         return None
     request.session[FOLLOWUP_SEEN_KEY] = time.time()
-    return (Case.objects.filter(pk=case_id)
-            .select_related("unit", "policy__oversight_unit").first())
+    return Case.objects.filter(pk=case_id).select_related("unit", "policy__oversight_unit").first()
 
 
 @sensitive_post_parameters()
@@ -300,8 +352,13 @@ def followup_case(request):
                 _heard(request, added.danger)
                 return redirect("intake:followup_case")
         status = 400
-    return _case_page(request, case, form=form, status=status,
-                      reporter_private=session_keys.load(request, session_keys.REPORTER))
+    return _case_page(
+        request,
+        case,
+        form=form,
+        status=status,
+        reporter_private=session_keys.load(request, session_keys.REPORTER),
+    )
 
 
 def _heard(request, danger: Danger) -> None:
@@ -340,7 +397,7 @@ def _case_page(request, case: Case, *, form, status: int, reporter_private: byte
 
 @require_POST
 def followup_danger(request):
-    """"I am in danger now" on the follow-up page: the case becomes an emergency and
+    """ "I am in danger now" on the follow-up page: the case becomes an emergency and
     every focal point is alerted at once; the page then leads with the numbers."""
     case = _followup_case(request)
     if case is None:
@@ -354,7 +411,7 @@ def followup_danger(request):
 
 @require_http_methods(["GET", "POST"])
 def followup_withdraw(request):
-    """"I want to stop my complaint": a page that asks first (no JavaScript needed),
+    """ "I want to stop my complaint": a page that asks first (no JavaScript needed),
     then the case is withdrawn and the team is told. A finished case says so."""
     case = _followup_case(request)
     if case is None:
@@ -371,8 +428,7 @@ def followup_withdraw(request):
             return redirect("intake:followup_case")
     elif not case.is_open:
         error = _("This complaint is already finished, so you cannot stop it.")
-    return render(request, "intake/withdraw.html", {"case": case, "error": error},
-                  status=status)
+    return render(request, "intake/withdraw.html", {"case": case, "error": error}, status=status)
 
 
 @require_POST
@@ -426,7 +482,8 @@ def _printed_sheet(request, code: str, *, kind: str):
 def _qr_svg(url: str, *, title: str) -> str:
     # Inline SVG, sized by the print stylesheet: no image request, nothing external.
     return segno.make(url, error="m").svg_inline(
-        omitsize=True, svgclass="qr-code", title=title, dark="#000", light="#fff")
+        omitsize=True, svgclass="qr-code", title=title, dark="#000", light="#fff"
+    )
 
 
 def _within(hours: int | None) -> str:

@@ -23,8 +23,9 @@ STATUS_FOR_CHILD = {
 # The limits of confidentiality (policies.models.CONFIDENTIALITY_LIMITS), as a child
 # reads them before writing anything.
 CONFIDENTIALITY_LIMITS_FOR_CHILD = {
-    "serious_harm": _("If you or another child could be badly hurt, we must tell people "
-                      "who can keep you safe."),
+    "serious_harm": _(
+        "If you or another child could be badly hurt, we must tell people who can keep you safe."
+    ),
     "crime_by_staff": _("If a worker broke the law, we may have to tell the police or a judge."),
     "court_order": _("If a judge orders it, we must show it."),
 }
@@ -33,8 +34,11 @@ CONFIDENTIALITY_LIMITS_FOR_CHILD = {
 def confidentiality_limits_for_child(codes) -> list[str]:
     """The policy's limits in a child's words, in the policy's order; codes this
     version does not know are left off rather than shown in staff words."""
-    return [str(CONFIDENTIALITY_LIMITS_FOR_CHILD[code]) for code in codes or []
-            if isinstance(code, str) and code in CONFIDENTIALITY_LIMITS_FOR_CHILD]
+    return [
+        str(CONFIDENTIALITY_LIMITS_FOR_CHILD[code])
+        for code in codes or []
+        if isinstance(code, str) and code in CONFIDENTIALITY_LIMITS_FOR_CHILD
+    ]
 
 
 def about_staff_for_child(policy) -> list[str]:
@@ -45,20 +49,32 @@ def about_staff_for_child(policy) -> list[str]:
     Rule = ChildProtectionPolicy.AboutStaffRule
     # Whole sentences, so that each language orders its own words.
     sentences = {
-        ("yes", Rule.OVERSIGHT): _("If you answer Yes, your complaint goes to %(oversight)s, "
-                                   "outside this place."),
-        ("unsure", Rule.OVERSIGHT): _("If you answer I am not sure, your complaint goes to "
-                                      "%(oversight)s, outside this place."),
-        ("yes", Rule.BACKUPS_TELL_MANAGER): _("If you answer Yes, a different person than usual "
-                                              "looks after your complaint."),
-        ("unsure", Rule.BACKUPS_TELL_MANAGER): _("If you answer I am not sure, a different person "
-                                                 "than usual looks after your complaint."),
+        ("yes", Rule.OVERSIGHT): _(
+            "If you answer Yes, your complaint goes to %(oversight)s, outside this place."
+        ),
+        ("unsure", Rule.OVERSIGHT): _(
+            "If you answer I am not sure, your complaint goes to %(oversight)s, outside this place."
+        ),
+        ("yes", Rule.BACKUPS_TELL_MANAGER): _(
+            "If you answer Yes, a different person than usual looks after your complaint."
+        ),
+        ("unsure", Rule.BACKUPS_TELL_MANAGER): _(
+            "If you answer I am not sure, a different person than usual looks after your complaint."
+        ),
     }
-    lines = [str(_("You can tell us about someone who works there. Once we know who it is, "
-                   "that person cannot see your complaint."))]
+    lines = [
+        str(
+            _(
+                "You can tell us about someone who works there. Once we know who it is, "
+                "that person cannot see your complaint."
+            )
+        )
+    ]
     oversight = policy.oversight_unit.name if policy.oversight_unit_id else ""
-    for answer, rule in (("yes", policy.about_staff_yes_rule),
-                         ("unsure", policy.about_staff_unsure_rule)):
+    for answer, rule in (
+        ("yes", policy.about_staff_yes_rule),
+        ("unsure", policy.about_staff_unsure_rule),
+    ):
         sentence = sentences.get((answer, rule))
         if sentence is not None and (rule != Rule.OVERSIGHT or oversight):
             lines.append(str(sentence) % {"oversight": oversight})
@@ -70,7 +86,7 @@ def status_for_child(status: str) -> str:
 
 
 def duration_for_child(hours: int) -> str:
-    """"3 days", "24 hours": in days from 48 hours on, rounded up, because a promise
+    """ "3 days", "24 hours": in days from 48 hours on, rounded up, because a promise
     to a child must never come out shorter than the policy's deadline."""
     if hours >= 48:
         days = math.ceil(hours / 24)

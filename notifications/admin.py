@@ -10,8 +10,19 @@ from notifications.models import Notification, OutboundSms
 class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "kind", "channel", "status", "attempts", "recipient", "case")
     list_filter = ("status", "kind", "channel")
-    fields = ("created_at", "kind", "channel", "status", "attempts", "error_code", "recipient",
-              "case", "next_attempt_at", "claimed_at", "sent_at")
+    fields = (
+        "created_at",
+        "kind",
+        "channel",
+        "status",
+        "attempts",
+        "error_code",
+        "recipient",
+        "case",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+    )
     readonly_fields = fields
 
 
@@ -19,6 +30,15 @@ class NotificationAdmin(ReadOnlyAdmin):
 class OutboundSmsAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "status", "provider_status", "error_code", "attempts", "case")
     list_filter = ("status",)
-    fields = ("created_at", "status", "provider_status", "error_code", "attempts", "case",
-              "next_attempt_at", "sent_at", "carries_outcome")
+    fields = (
+        "created_at",
+        "status",
+        "provider_status",
+        "error_code",
+        "attempts",
+        "case",
+        "next_attempt_at",
+        "sent_at",
+        "carries_outcome",
+    )
     readonly_fields = fields

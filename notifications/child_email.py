@@ -25,8 +25,9 @@ CHILD_EMAIL_RETRY = RetryPolicy(max_attempts=12)
 
 def child_email_queue(*, case, carries_outcome: bool = False) -> OutboundEmail:
     """Record an email to send to the case's sealed delivery address."""
-    outbound = OutboundEmail.objects.create(id=uuid.uuid4(), case=case,
-                                            carries_outcome=carries_outcome)
+    outbound = OutboundEmail.objects.create(
+        id=uuid.uuid4(), case=case, carries_outcome=carries_outcome
+    )
     transaction.on_commit(lambda: enqueue_child_email(outbound.pk))
     return outbound
 
@@ -37,8 +38,12 @@ def enqueue_child_email(outbound_id) -> None:
 
 def child_email_deliver(outbound_id) -> str:
     """Send one due email. Safe to run twice: only the run that claims the row sends."""
-    result = delivery_attempt(rows=OutboundEmail.objects.select_related("case"), pk=outbound_id,
-                              send=_send, retry=lambda _row: CHILD_EMAIL_RETRY)
+    result = delivery_attempt(
+        rows=OutboundEmail.objects.select_related("case"),
+        pk=outbound_id,
+        send=_send,
+        retry=lambda _row: CHILD_EMAIL_RETRY,
+    )
     if result == OutboundEmail.Status.SENT:
         outbound = OutboundEmail.objects.get(pk=outbound_id)
         if outbound.carries_outcome:
@@ -46,7 +51,8 @@ def child_email_deliver(outbound_id) -> str:
             from complaints.models import Case
 
             Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
-                outcome_told_at=timezone.now())
+                outcome_told_at=timezone.now()
+            )
     return result
 
 
@@ -54,10 +60,13 @@ def child_email_message(case) -> tuple[str, str]:
     """(subject, body) in the child's language: no content, no code."""
     with translation.override(case.language or settings.LANGUAGE_CODE):
         subject = gettext("There is news about your complaint")
-        body = render_to_string("email/child_news.txt", {
-            "reference": case.display_reference,
-            "followup_url": settings.PUBLIC_BASE_URL + reverse("intake:followup"),
-        })
+        body = render_to_string(
+            "email/child_news.txt",
+            {
+                "reference": case.display_reference,
+                "followup_url": settings.PUBLIC_BASE_URL + reverse("intake:followup"),
+            },
+        )
     return subject, body
 
 

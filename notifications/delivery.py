@@ -58,12 +58,19 @@ def due(rows: QuerySet, *, now) -> QuerySet:
     """Pending rows whose next attempt is due and that nobody holds (or whose holder
     died): what a claim may take and what the sweep re-enqueues."""
     return rows.filter(status=PENDING, next_attempt_at__lte=now).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout()))
+        Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout())
+    )
 
 
-def delivery_attempt(*, rows: QuerySet, pk, send: Callable[[object], Done],
-                     retry: Callable[[object], RetryPolicy], final_fields: dict | None = None,
-                     now=None) -> str:
+def delivery_attempt(
+    *,
+    rows: QuerySet,
+    pk,
+    send: Callable[[object], Done],
+    retry: Callable[[object], RetryPolicy],
+    final_fields: dict | None = None,
+    now=None,
+) -> str:
     """Claim row `pk` with a conditional update and, only if this run won it, call
     `send(row)`. Returns "not-claimed", "sent" (or the status `send` chose),
     "retry" or "failed".
@@ -90,16 +97,29 @@ def delivery_attempt(*, rows: QuerySet, pk, send: Callable[[object], Done],
         policy = retry(row)
         if attempts >= policy.max_attempts:
             _record(model, pk, status=FAILED, attempts=attempts, error=code, **final_fields)
-            logger.warning("%s %s failed after %s attempts (error %s)", model._meta.label, pk,
-                           attempts, code)
+            logger.warning(
+                "%s %s failed after %s attempts (error %s)", model._meta.label, pk, attempts, code
+            )
             return FAILED
-        _record(model, pk, status=PENDING, attempts=attempts, error=code,
-                next_attempt_at=now + policy.delay(attempts))
+        _record(
+            model,
+            pk,
+            status=PENDING,
+            attempts=attempts,
+            error=code,
+            next_attempt_at=now + policy.delay(attempts),
+        )
         logger.warning("%s %s attempt %s failed (error %s)", model._meta.label, pk, attempts, code)
         return "retry"
-    _record(model, pk, status=done.status, attempts=attempts if done.attempted else row.attempts,
-            error="", sent_at=timezone.now() if done.status == SENT else None,
-            **{**final_fields, **done.fields})
+    _record(
+        model,
+        pk,
+        status=done.status,
+        attempts=attempts if done.attempted else row.attempts,
+        error="",
+        sent_at=timezone.now() if done.status == SENT else None,
+        **{**final_fields, **done.fields},
+    )
     return done.status
 
 
@@ -109,8 +129,13 @@ def _record(model, pk, *, status, attempts, error, sent_at=None, **fields) -> No
     if sent_at is not None:
         fields["sent_at"] = sent_at
     max_length = model._meta.get_field("error_code").max_length
-    model.objects.filter(pk=pk).update(status=status, attempts=attempts, claimed_at=None,
-                                       error_code=(error or "")[:max_length], **fields)
+    model.objects.filter(pk=pk).update(
+        status=status,
+        attempts=attempts,
+        claimed_at=None,
+        error_code=(error or "")[:max_length],
+        **fields,
+    )
 
 
 def email_send(subject: str, body: str, address: str) -> Done:

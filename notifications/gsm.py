@@ -9,8 +9,22 @@ GSM_BASIC = (
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM_EXTENSION = "^{}\\[~]|€\f"  # each costs two septets
-SMART = {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...",
-         "«": '"', "»": '"', "\u00a0": " ", "\u202f": " ", "ç": "c", "œ": "oe", "Œ": "OE"}
+SMART = {
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "«": '"',
+    "»": '"',
+    "\u00a0": " ",
+    "\u202f": " ",
+    "ç": "c",
+    "œ": "oe",
+    "Œ": "OE",
+}
 
 GSM_SEGMENT, GSM_CONCAT = 160, 153
 UCS2_SEGMENT, UCS2_CONCAT = 70, 67
@@ -29,7 +43,9 @@ def to_gsm(text: str) -> str:
         elif ch in SMART:
             out.append(SMART[ch])
         else:
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+            )
             out.append(base if base and is_gsm(base) else ch)
     return "".join(out)
 
@@ -56,5 +72,10 @@ def length_units(text: str) -> int:
 def browser_tables() -> dict:
     """The alphabet and sizes above, for the staff reply counter (static/recourse/
     sms-counter.js) to count as this module does without a copy of its own."""
-    return {"basic": GSM_BASIC, "extension": GSM_EXTENSION, "smart": SMART,
-            "gsm": [GSM_SEGMENT, GSM_CONCAT], "ucs2": [UCS2_SEGMENT, UCS2_CONCAT]}
+    return {
+        "basic": GSM_BASIC,
+        "extension": GSM_EXTENSION,
+        "smart": SMART,
+        "gsm": [GSM_SEGMENT, GSM_CONCAT],
+        "ucs2": [UCS2_SEGMENT, UCS2_CONCAT],
+    }

@@ -37,13 +37,20 @@ class Notification(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (no address)"
 
-    case = models.ForeignKey("complaints.Case", null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="+")
-    assignment = models.ForeignKey("competencies.RetrainingAssignment", null=True, blank=True,
-                                   on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(
+        "complaints.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    assignment = models.ForeignKey(
+        "competencies.RetrainingAssignment",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     # For NEW_READER: the membership that made someone a focal point (staff metadata).
-    membership = models.ForeignKey("policies.Membership", null=True, blank=True,
-                                   on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(
+        "policies.Membership", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
@@ -64,8 +71,10 @@ class Notification(models.Model):
     def is_urgent(self) -> bool:
         """A child in danger now, or a new emergency case."""
         return self.kind == self.Kind.DANGER or (
-            self.kind == self.Kind.NEW_CASE and self.case is not None
-            and self.case.urgency == "emergency")
+            self.kind == self.Kind.NEW_CASE
+            and self.case is not None
+            and self.case.urgency == "emergency"
+        )
 
 
 class OutboundSms(models.Model):

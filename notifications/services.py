@@ -28,16 +28,21 @@ URGENT_RETRY = RetryPolicy(max_attempts=60, max_delay=timedelta(minutes=5))
 def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notification]:
     """Email each person; for a new emergency case or a child who says they are in
     danger now, also an SMS to those with an alert phone."""
-    rows = [Notification(case=case, assignment=assignment, recipient_id=user_id, kind=kind)
-            for user_id in user_ids]
+    rows = [
+        Notification(case=case, assignment=assignment, recipient_id=user_id, kind=kind)
+        for user_id in user_ids
+    ]
     urgent = kind == Notification.Kind.DANGER or (
-        kind == Notification.Kind.NEW_CASE and case is not None and case.urgency == "emergency")
+        kind == Notification.Kind.NEW_CASE and case is not None and case.urgency == "emergency"
+    )
     if urgent:
         from policies.models import StaffProfile
 
         with_phone = StaffProfile.objects.filter(user_id__in=user_ids).exclude(alert_phone="")
-        rows += [Notification(case=case, recipient_id=uid, kind=kind, channel=Notification.Channel.SMS)
-                 for uid in with_phone.values_list("user_id", flat=True)]
+        rows += [
+            Notification(case=case, recipient_id=uid, kind=kind, channel=Notification.Channel.SMS)
+            for uid in with_phone.values_list("user_id", flat=True)
+        ]
     notifications = Notification.objects.bulk_create(rows)
     ids = [n.pk for n in notifications]
     transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
@@ -51,16 +56,26 @@ def notify_new_reader(*, membership) -> list[Notification]:
     from policies.selectors import unit_current_policy
 
     policy = unit_current_policy(membership.unit)
-    units = [membership.unit_id] + ([policy.oversight_unit_id] if policy and policy.oversight_unit_id
-                                    else [])
-    people = set(Membership.objects.filter(unit_id=membership.unit_id, role=Membership.Role.MANAGER,
-                                           is_active=True).values_list("user_id", flat=True))
-    people |= set(Membership.objects.filter(unit_id__in=units[1:], role=Membership.Role.FOCAL_POINT,
-                                            is_active=True).values_list("user_id", flat=True))
+    units = [membership.unit_id] + (
+        [policy.oversight_unit_id] if policy and policy.oversight_unit_id else []
+    )
+    people = set(
+        Membership.objects.filter(
+            unit_id=membership.unit_id, role=Membership.Role.MANAGER, is_active=True
+        ).values_list("user_id", flat=True)
+    )
+    people |= set(
+        Membership.objects.filter(
+            unit_id__in=units[1:], role=Membership.Role.FOCAL_POINT, is_active=True
+        ).values_list("user_id", flat=True)
+    )
     people.discard(membership.user_id)
-    rows = Notification.objects.bulk_create([
-        Notification(membership=membership, recipient_id=uid, kind=Notification.Kind.NEW_READER)
-        for uid in sorted(people)])
+    rows = Notification.objects.bulk_create(
+        [
+            Notification(membership=membership, recipient_id=uid, kind=Notification.Kind.NEW_READER)
+            for uid in sorted(people)
+        ]
+    )
     ids = [n.pk for n in rows]
     transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in ids])
     return rows
@@ -75,8 +90,12 @@ def notify_case_handlers(*, case, kind: str) -> list[Notification]:
 
 
 def enqueue_delivery(notification_id: int) -> None:
-    async_task("notifications.tasks.deliver_notification", notification_id,
-               task_name=f"notification-{notification_id}", save=False)
+    async_task(
+        "notifications.tasks.deliver_notification",
+        notification_id,
+        task_name=f"notification-{notification_id}",
+        save=False,
+    )
 
 
 def _message(notification: Notification) -> tuple[str, str]:
@@ -89,51 +108,94 @@ def _message(notification: Notification) -> tuple[str, str]:
         return _about_staff_message(notification)
     case = notification.case
     link = settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])
-    facts = {"reference": case.display_reference, "unit": case.unit.name,
-             "unit_code": case.unit.code, "urgency": case.get_urgency_display()}
+    facts = {
+        "reference": case.display_reference,
+        "unit": case.unit.name,
+        "unit_code": case.unit.code,
+        "urgency": case.get_urgency_display(),
+    }
     if notification.kind == Notification.Kind.NEW_CASE:
         subject = _("[Recourse] New case %(reference)s (%(unit_code)s, %(urgency)s)") % facts
         lines = [_("A new case was received for %(unit)s.") % facts, ""]
         if case.acknowledge_due_at:
-            lines.append(_("Acknowledge it by %(due)s.")
-                         % {"due": staff_time(case.acknowledge_due_at)})
+            lines.append(
+                _("Acknowledge it by %(due)s.") % {"due": staff_time(case.acknowledge_due_at)}
+            )
     elif notification.kind == Notification.Kind.ROUTED_TO_YOU:
         # Not a new case: it was acknowledged, or decided, before it came to this person.
         facts["status"] = case.get_status_display()
         subject = _("[Recourse] Case %(reference)s (%(unit_code)s) was routed to you") % facts
         if case.is_open:
-            lines = [_("A case of %(unit)s that is already under way (%(status)s) was routed "
-                       "to you. It is not a new case: read its history before you act.")
-                     % facts, ""]
+            lines = [
+                _(
+                    "A case of %(unit)s that is already under way (%(status)s) was routed "
+                    "to you. It is not a new case: read its history before you act."
+                )
+                % facts,
+                "",
+            ]
             due_at = case.current_next_due()
             if due_at:
                 lines.append(_("Its next deadline: %(due)s.") % {"due": staff_time(due_at)})
         else:
-            lines = [_("A case of %(unit)s that is already decided (%(status)s) was routed to "
-                       "you. It is not a new case and no deadline runs on it.") % facts, ""]
+            lines = [
+                _(
+                    "A case of %(unit)s that is already decided (%(status)s) was routed to "
+                    "you. It is not a new case and no deadline runs on it."
+                )
+                % facts,
+                "",
+            ]
     elif notification.kind == Notification.Kind.DANGER:
         subject = _("[Recourse] DANGER NOW: case %(reference)s (%(unit_code)s)") % facts
-        lines = [_("The child who filed this case says they are in danger now. It is an "
-                   "emergency case of %(unit)s: contact them at once, as the emergency "
-                   "protocol of the policy says.") % facts, ""]
+        lines = [
+            _(
+                "The child who filed this case says they are in danger now. It is an "
+                "emergency case of %(unit)s: contact them at once, as the emergency "
+                "protocol of the policy says."
+            )
+            % facts,
+            "",
+        ]
     elif notification.kind == Notification.Kind.ACCESS_NEEDED:
         subject = _("[Recourse] Sign in: someone waits to read case %(reference)s") % facts
-        lines = [_("Someone the policy says must read this case (the oversight unit after an "
-                   "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
-                   "sign-in passes them the key: please sign in now.") % facts, ""]
+        lines = [
+            _(
+                "Someone the policy says must read this case (the oversight unit after an "
+                "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
+                "sign-in passes them the key: please sign in now."
+            )
+            % facts,
+            "",
+        ]
     elif notification.kind == Notification.Kind.WITHDRAWN:
         subject = _("[Recourse] Case %(reference)s (%(unit_code)s) withdrawn by the child") % facts
-        lines = [_("The child withdrew this complaint. Nothing more is needed from you but to "
-                   "close the case when your unit's practice allows."), ""]
+        lines = [
+            _(
+                "The child withdrew this complaint. Nothing more is needed from you but to "
+                "close the case when your unit's practice allows."
+            ),
+            "",
+        ]
     elif notification.kind == Notification.Kind.ESCALATION:
         subject = _("[Recourse] Deadline missed on case %(reference)s (%(urgency)s)") % facts
-        lines = [_("A deadline set by the child protection policy of %(unit)s has passed, "
-                   "and the case was escalated to you.") % facts, ""]
+        lines = [
+            _(
+                "A deadline set by the child protection policy of %(unit)s has passed, "
+                "and the case was escalated to you."
+            )
+            % facts,
+            "",
+        ]
     else:
         subject = _("[Recourse] New information on case %(reference)s") % facts
         lines = [_("The reporter added information to this case."), ""]
-    lines += ["", _("Open the case after signing in: %(link)s") % {"link": link}, "",
-              _("This message never contains what the child wrote.")]
+    lines += [
+        "",
+        _("Open the case after signing in: %(link)s") % {"link": link},
+        "",
+        _("This message never contains what the child wrote."),
+    ]
     return subject, "\n".join(lines)
 
 
@@ -141,15 +203,24 @@ def _new_reader_message(notification: Notification) -> tuple[str, str]:
     """To the unit's managers and its oversight unit: who became a reader, where."""
     membership = notification.membership
     unit = membership.unit
-    facts = {"person": membership.user.get_username(), "unit": unit.name,
-             "unit_code": unit.code,
-             "link": settings.PUBLIC_BASE_URL + reverse("policies:readers", args=[unit.code])}
+    facts = {
+        "person": membership.user.get_username(),
+        "unit": unit.name,
+        "unit_code": unit.code,
+        "link": settings.PUBLIC_BASE_URL + reverse("policies:readers", args=[unit.code]),
+    }
     subject = _("[Recourse] New focal point at %(unit_code)s: %(person)s") % facts
-    body = (_("%(person)s is now a focal point of %(unit)s. New cases reach them from now "
-              "on. The unit's earlier cases stay closed to them until a manager of the "
-              "unit, or a focal point who already reads them, approves: %(link)s") % facts
-            + "\n\n" + _("If you did not expect this, tell your administrator and the "
-                          "oversight body at once.") + "\n")
+    body = (
+        _(
+            "%(person)s is now a focal point of %(unit)s. New cases reach them from now "
+            "on. The unit's earlier cases stay closed to them until a manager of the "
+            "unit, or a focal point who already reads them, approves: %(link)s"
+        )
+        % facts
+        + "\n\n"
+        + _("If you did not expect this, tell your administrator and the oversight body at once.")
+        + "\n"
+    )
     return subject, body
 
 
@@ -158,19 +229,37 @@ def _about_staff_message(notification: Notification) -> tuple[str, str]:
     who works there, or is not sure. Reference, unit, urgency, deadline: managers read
     no complaint, so no link to it."""
     case = notification.case
-    facts = {"reference": case.display_reference, "unit": case.unit.name,
-             "unit_code": case.unit.code, "urgency": case.get_urgency_display()}
+    facts = {
+        "reference": case.display_reference,
+        "unit": case.unit.name,
+        "unit_code": case.unit.code,
+        "urgency": case.get_urgency_display(),
+    }
     subject = _("[Recourse] Complaint about someone at %(unit_code)s: case %(reference)s") % facts
-    lines = [_("A child filed a complaint (%(urgency)s) with %(unit)s and says it is about "
-               "someone who works there, or is not sure. Your child protection policy asks "
-               "that you be told.") % facts, ""]
+    lines = [
+        _(
+            "A child filed a complaint (%(urgency)s) with %(unit)s and says it is about "
+            "someone who works there, or is not sure. Your child protection policy asks "
+            "that you be told."
+        )
+        % facts,
+        "",
+    ]
     if case.resolve_due_at:
-        lines.append(_("It must be resolved by %(due)s.") % {"due": staff_time(case.resolve_due_at)})
+        lines.append(
+            _("It must be resolved by %(due)s.") % {"due": staff_time(case.resolve_due_at)}
+        )
     roster = settings.PUBLIC_BASE_URL + reverse("competencies:roster", args=[case.unit.code])
-    lines += [_("Whom it is about is not known yet: the focal point who reads it marks the "
-                "person on the roster, and that person is then kept away from it. Keep your "
-                "roster complete, with staff accounts linked: %(link)s") % {"link": roster},
-              "", _("This message never contains what the child wrote.")]
+    lines += [
+        _(
+            "Whom it is about is not known yet: the focal point who reads it marks the "
+            "person on the roster, and that person is then kept away from it. Keep your "
+            "roster complete, with staff accounts linked: %(link)s"
+        )
+        % {"link": roster},
+        "",
+        _("This message never contains what the child wrote."),
+    ]
     return subject, "\n".join(lines)
 
 
@@ -179,16 +268,19 @@ def _retraining_message(notification: Notification) -> tuple[str, str]:
     if notification.kind == Notification.Kind.RETRAINING:
         case = notification.case
         unit_code = case.unit.code
-        subject = (_("[Recourse] Retraining assigned after case %(reference)s")
-                   % {"reference": case.display_reference})
-        intro = _("A complaint was substantiated; retraining on the breached competencies "
-                  "is assigned.")
+        subject = _("[Recourse] Retraining assigned after case %(reference)s") % {
+            "reference": case.display_reference
+        }
+        intro = _(
+            "A complaint was substantiated; retraining on the breached competencies is assigned."
+        )
     else:
         assignment = notification.assignment
         unit_code = assignment.staff_member.unit.code
         subject = _("[Recourse] A retraining assignment is overdue")
-        intro = (_("A retraining assignment of your unit passed its due date (%(due)s).")
-                 % {"due": date_format(assignment.due_date, "DATE_FORMAT")})
+        intro = _("A retraining assignment of your unit passed its due date (%(due)s).") % {
+            "due": date_format(assignment.due_date, "DATE_FORMAT")
+        }
     link = settings.PUBLIC_BASE_URL + reverse("competencies:retraining", args=[unit_code])
     return subject, intro + "\n\n" + _("See it after signing in: %(link)s") % {"link": link} + "\n"
 
@@ -206,17 +298,25 @@ def notification_deliver(notification_id: int) -> str:
     """Send one notification (email or staff SMS alert). Safe to run twice: only the
     run that claims the row sends; a failure waits out its backoff."""
     return delivery_attempt(
-        rows=Notification.objects.select_related("case__unit", "recipient",
-                                                 "assignment__staff_member__unit",
-                                                 "membership__unit", "membership__user"),
-        pk=notification_id, send=_send, retry=notification_retry)
+        rows=Notification.objects.select_related(
+            "case__unit",
+            "recipient",
+            "assignment__staff_member__unit",
+            "membership__unit",
+            "membership__user",
+        ),
+        pk=notification_id,
+        send=_send,
+        retry=notification_retry,
+    )
 
 
 def notification_due_ids(*, now) -> list[int]:
     """Notices a lost task or a retry left waiting. A new one is left two minutes to
     its own task, so the sweep does not queue it twice."""
     rows = due(Notification.objects.all(), now=now).filter(
-        Q(attempts__gt=0) | Q(created_at__lte=now - timedelta(minutes=2)))
+        Q(attempts__gt=0) | Q(created_at__lte=now - timedelta(minutes=2))
+    )
     return list(rows.values_list("pk", flat=True)[:500])
 
 
@@ -240,15 +340,25 @@ def _send_sms_alert(notification: Notification) -> Done:
     if profile is None or not profile.alert_phone:
         return Done(status=Notification.Status.SKIPPED, attempted=False)
     case = notification.case
-    facts = {"reference": case.display_reference, "unit_code": case.unit.code,
-             "link": settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference])}
+    facts = {
+        "reference": case.display_reference,
+        "unit_code": case.unit.code,
+        "link": settings.PUBLIC_BASE_URL + reverse("staff:case", args=[case.reference]),
+    }
     with staff_locale_override(staff_locale_for(notification.recipient)):
         if notification.kind == Notification.Kind.DANGER:
-            body = _("Recourse: child in DANGER NOW, case %(reference)s at %(unit_code)s. "
-                     "Act now: %(link)s") % facts
+            body = (
+                _(
+                    "Recourse: child in DANGER NOW, case %(reference)s at %(unit_code)s. "
+                    "Act now: %(link)s"
+                )
+                % facts
+            )
         else:
-            body = _("Recourse: EMERGENCY, case %(reference)s at %(unit_code)s. "
-                     "Act now: %(link)s") % facts
+            body = (
+                _("Recourse: EMERGENCY, case %(reference)s at %(unit_code)s. Act now: %(link)s")
+                % facts
+            )
     # GSM-7 keeps the alert on as few segments as the language allows.
     get_sms_backend().send(to=profile.alert_phone, body=to_gsm(body))
     return Done()

@@ -23,11 +23,20 @@ from notifications.models import OutboundSms, SmsStatusReport
 MAX_SMS_ATTEMPTS = 6
 OPTED_OUT_ERROR = "21610"
 # Twilio's statuses, by how far along they are; a report never moves a message back.
-STATUS_RANK = {"accepted": 1, "queued": 1, "sending": 2, "sent": 3,
-               "delivered": 4, "undelivered": 4, "failed": 4}
-FINAL_STATUS = {"delivered": OutboundSms.Status.DELIVERED,
-                "undelivered": OutboundSms.Status.UNDELIVERED,
-                "failed": OutboundSms.Status.FAILED}
+STATUS_RANK = {
+    "accepted": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+}
+FINAL_STATUS = {
+    "delivered": OutboundSms.Status.DELIVERED,
+    "undelivered": OutboundSms.Status.UNDELIVERED,
+    "failed": OutboundSms.Status.FAILED,
+}
 
 
 def render_sms(name: str, language: str, **context) -> str:
@@ -91,8 +100,12 @@ def enqueue_sms(outbound_id) -> None:
 def sms_deliver(outbound_id) -> str:
     """Send one due text. Safe to run twice: only the run that claims the row sends."""
     result = delivery_attempt(
-        rows=OutboundSms.objects.select_related("reporter"), pk=outbound_id, send=_send,
-        retry=lambda _outbound: SMS_RETRY, final_fields={"body": SENT_BODY})
+        rows=OutboundSms.objects.select_related("reporter"),
+        pk=outbound_id,
+        send=_send,
+        retry=lambda _outbound: SMS_RETRY,
+        final_fields={"body": SENT_BODY},
+    )
     if result == OutboundSms.Status.SENT:
         outbound = OutboundSms.objects.get(pk=outbound_id)
         # Callbacks that arrived before the send call returned the provider's id.
@@ -101,7 +114,8 @@ def sms_deliver(outbound_id) -> str:
             from complaints.models import Case
 
             Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
-                outcome_told_at=timezone.now())
+                outcome_told_at=timezone.now()
+            )
     return result
 
 
@@ -118,7 +132,8 @@ def _send(outbound: OutboundSms) -> Done:
     except PermanentSendError as exc:
         if exc.code == OPTED_OUT_ERROR:
             type(reporter).objects.filter(pk=reporter.pk, opted_out_at__isnull=True).update(
-                opted_out_at=timezone.now())
+                opted_out_at=timezone.now()
+            )
         raise
     return Done(fields={"provider_sid": sid})
 
@@ -139,7 +154,9 @@ def _apply_status_reports(provider_sid: str) -> None:
         return  # the send call has not stored the id yet; it applies these when it does
     reports = list(SmsStatusReport.objects.filter(provider_sid=provider_sid))
     best = max(reports, key=lambda r: STATUS_RANK.get(r.status, 0), default=None)
-    if best is None or STATUS_RANK.get(best.status, 0) <= STATUS_RANK.get(outbound.provider_status, 0):
+    if best is None or STATUS_RANK.get(best.status, 0) <= STATUS_RANK.get(
+        outbound.provider_status, 0
+    ):
         return
     outbound.provider_status = best.status
     outbound.status = FINAL_STATUS.get(best.status, outbound.status)

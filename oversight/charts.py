@@ -10,8 +10,12 @@ from oversight.selectors import Cell
 BAR_COLOUR = "#1d3f8f"
 # Trend series: dark enough on white for 3:1 (WCAG non-text contrast), told apart by
 # the legend's order and the table too, never by colour alone.
-SERIES = [("received", "#1d3f8f"), ("on_time", "#00703c"), ("overdue", "#b10e1e"),
-          ("escalated", "#6f3c97")]
+SERIES = [
+    ("received", "#1d3f8f"),
+    ("on_time", "#00703c"),
+    ("overdue", "#b10e1e"),
+    ("escalated", "#6f3c97"),
+]
 
 
 def deadline_bars(rows: list[tuple[str, int, int]], *, cross_unit: bool) -> str:
@@ -38,10 +42,14 @@ def deadline_bars(rows: list[tuple[str, int, int]], *, cross_unit: bool) -> str:
         described.append(f"{urgency}: {text}" + ("" if hidden else f" ({met}/{eligible})"))
         bar = int((width - label_width - 60) * share)
         parts.append(f'<text x="0" y="{y + 19}" font-size="14">{escape(urgency)}</text>')
-        parts.append(f'<rect x="{label_width}" y="{y}" width="{width - label_width - 60}" '
-                     f'height="{bar_height}" fill="#e6e6e6"/>')
-        parts.append(f'<rect x="{label_width}" y="{y}" width="{bar}" height="{bar_height}" '
-                     f'fill="{BAR_COLOUR}"/>')
+        parts.append(
+            f'<rect x="{label_width}" y="{y}" width="{width - label_width - 60}" '
+            f'height="{bar_height}" fill="#e6e6e6"/>'
+        )
+        parts.append(
+            f'<rect x="{label_width}" y="{y}" width="{bar}" height="{bar_height}" '
+            f'fill="{BAR_COLOUR}"/>'
+        )
         parts.append(f'<text x="{width - 55}" y="{y + 19}" font-size="14">{escape(text)}</text>')
     parts.insert(2, f'<desc id="ack-chart-desc">{escape("; ".join(described))}</desc>')
     parts.append("</svg>")
@@ -65,7 +73,9 @@ def heat_map(table) -> str:
         f'<desc id="heat-desc">{escape(_("Darker cells mean more breaches; the table below gives every number."))}</desc>',
     ]
     for j, unit in enumerate(units):
-        parts.append(f'<text x="{label_width + j * cell + 6}" y="26" font-size="13">{escape(unit)}</text>')
+        parts.append(
+            f'<text x="{label_width + j * cell + 6}" y="26" font-size="13">{escape(unit)}</text>'
+        )
     for i, row in enumerate(table.rows):
         y = header + i * cell
         parts.append(f'<text x="0" y="{y + 28}" font-size="12">{escape(str(row[0])[:48])}</text>')
@@ -75,9 +85,13 @@ def heat_map(table) -> str:
             fill = f"rgb({shade},{shade + 5 if shade < 250 else 250},250)"
             text_colour = "#fff" if strength > 0.6 else "#0b0c0c"
             x = label_width + j * cell
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"/>')
-            parts.append(f'<text x="{x + 10}" y="{y + 28}" font-size="13" fill="{text_colour}">'
-                         f'{escape(str(value))}</text>')
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"/>'
+            )
+            parts.append(
+                f'<text x="{x + 10}" y="{y + 28}" font-size="13" fill="{text_colour}">'
+                f"{escape(str(value))}</text>"
+            )
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
@@ -96,9 +110,15 @@ def trend_bars(rows, *, labels: dict[str, str], chart_id: str = "trend") -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" class="chart trend-chart">',
         f'<title id="{chart_id}-title">{escape(_("Cases by month of receipt"))}</title>',
-        f'<desc id="{chart_id}-desc">' + escape("; ".join(
-            f"{r.month.key}: " + ", ".join(f"{labels[key]} {getattr(r, key)}" for key, _c in SERIES)
-            for r in rows)) + "</desc>",
+        f'<desc id="{chart_id}-desc">'
+        + escape(
+            "; ".join(
+                f"{r.month.key}: "
+                + ", ".join(f"{labels[key]} {getattr(r, key)}" for key, _c in SERIES)
+                for r in rows
+            )
+        )
+        + "</desc>",
     ]
     # Legend across the top.
     x = left
@@ -109,15 +129,21 @@ def trend_bars(rows, *, labels: dict[str, str], chart_id: str = "trend") -> str:
     baseline = top + plot_height
     parts.append(f'<text x="0" y="{top + 10}" font-size="11">{highest}</text>')
     parts.append(f'<text x="0" y="{baseline}" font-size="11">0</text>')
-    parts.append(f'<line x1="{left}" y1="{baseline}" x2="{width}" y2="{baseline}" stroke="#505a5f"/>')
+    parts.append(
+        f'<line x1="{left}" y1="{baseline}" x2="{width}" y2="{baseline}" stroke="#505a5f"/>'
+    )
     for i, row in enumerate(rows):
         x0 = left + i * slot + 4
         for j, (key, colour) in enumerate(SERIES):
             value = getattr(row, key)
             h = round(plot_height * value / highest, 1) if isinstance(value, int) else 0
-            parts.append(f'<rect x="{round(x0 + j * bar, 1)}" y="{baseline - h}" width="{round(bar - 1, 1)}" '
-                         f'height="{h}" fill="{colour}"/>')
-        parts.append(f'<text x="{round(x0, 1)}" y="{height - 8}" font-size="11">'
-                     f'{escape(row.month.first_day.strftime("%m/%y"))}</text>')
+            parts.append(
+                f'<rect x="{round(x0 + j * bar, 1)}" y="{baseline - h}" width="{round(bar - 1, 1)}" '
+                f'height="{h}" fill="{colour}"/>'
+            )
+        parts.append(
+            f'<text x="{round(x0, 1)}" y="{height - 8}" font-size="11">'
+            f"{escape(row.month.first_day.strftime('%m/%y'))}</text>"
+        )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -9,17 +9,25 @@ class PeriodForm(forms.Form):
     an error to correct: never silently the default period."""
 
     period = forms.ChoiceField(
-        required=False, label=_("Period"),
-        choices=[("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 365 days")),
-                 ("custom", _("Custom range"))])
+        required=False,
+        label=_("Period"),
+        choices=[
+            ("30", _("Last 30 days")),
+            ("90", _("Last 90 days")),
+            ("365", _("Last 365 days")),
+            ("custom", _("Custom range")),
+        ],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # "from" is a Python keyword: the fields are added by name.
-        self.fields["from"] = forms.DateField(required=False, label=_("From"),
-                                              widget=forms.DateInput(attrs={"type": "date"}))
-        self.fields["to"] = forms.DateField(required=False, label=_("To"),
-                                            widget=forms.DateInput(attrs={"type": "date"}))
+        self.fields["from"] = forms.DateField(
+            required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.DateField(
+            required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -32,9 +40,14 @@ class PeriodForm(forms.Form):
             # from a custom range come with whichever period was ticked after. Which one
             # was meant cannot be told apart: ask, rather than show the wrong figures.
             choices = dict(self.fields["period"].choices)
-            self.add_error("period", _(
-                "You gave dates but chose “%(period)s”. To see those dates, choose “Custom "
-                "range”; to see “%(period)s”, clear the dates.") % {"period": choices[period]})
+            self.add_error(
+                "period",
+                _(
+                    "You gave dates but chose “%(period)s”. To see those dates, choose “Custom "
+                    "range”; to see “%(period)s”, clear the dates."
+                )
+                % {"period": choices[period]},
+            )
             return cleaned
         if dates_given:
             cleaned["period"] = period = "custom"  # dates and no period: nothing else meant

@@ -30,8 +30,12 @@ from policies.services import policy_problems
 # Counts from 1 to SMALL_COUNT - 1 could single out a child in a view across units.
 SMALL_COUNT = 5
 URGENCIES = [str(u) for u in Urgency.values]
-AGE_BUCKETS = [(gettext_noop("under 7 days"), 0, 7), (gettext_noop("7 to 30 days"), 7, 30),
-               (gettext_noop("30 to 90 days"), 30, 90), (gettext_noop("over 90 days"), 90, None)]
+AGE_BUCKETS = [
+    (gettext_noop("under 7 days"), 0, 7),
+    (gettext_noop("7 to 30 days"), 7, 30),
+    (gettext_noop("30 to 90 days"), 30, 90),
+    (gettext_noop("over 90 days"), 90, None),
+]
 OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES]
 STALE_DRAFT = timedelta(days=30)
 
@@ -92,8 +96,9 @@ def compliance_scope(user) -> tuple[list[Unit], bool]:
 
 
 def period_last_days(days: int, now: datetime) -> Period:
-    return Period(start=now - timedelta(days=days), end=now,
-                  label=_("last %(days)s days") % {"days": days})
+    return Period(
+        start=now - timedelta(days=days), end=now, label=_("last %(days)s days") % {"days": days}
+    )
 
 
 def period_between(start: date, end: date, tz) -> Period:
@@ -102,7 +107,8 @@ def period_between(start: date, end: date, tz) -> Period:
         start=datetime.combine(start, datetime.min.time(), tz),
         end=datetime.combine(end + timedelta(days=1), datetime.min.time(), tz),
         label=_("%(start)s to %(end)s") % {"start": start.isoformat(), "end": end.isoformat()},
-        first_day=start, last_day=end,
+        first_day=start,
+        last_day=end,
     )
 
 
@@ -127,11 +133,14 @@ class Cell:
         return not whole or (self.cross_unit and (is_small(part) or is_small(whole - part)))
 
     def share(self, part: int, whole: int):
-        """"50% (1 of 2)": a share always shows what it is a share of."""
+        """ "50% (1 of 2)": a share always shows what it is a share of."""
         if self.share_hidden(part, whole):
             return "—"
         return _("%(percent)s%% (%(part)s of %(whole)s)") % {
-            "percent": round(100 * part / whole), "part": part, "whole": whole}
+            "percent": round(100 * part / whole),
+            "part": part,
+            "whole": whole,
+        }
 
     def statistic(self, value: float | None, n: int):
         """A median or percentile of n cases: hidden where n itself would be."""
@@ -168,14 +177,17 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
-def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross_unit: bool) -> dict:
+def compliance_report(
+    *, units: list[Unit], period: Period, now: datetime, cross_unit: bool
+) -> dict:
     """Every table of the review. In a view of the person's own units (not cross-unit),
     the overdue and escalated counts link to the list of those cases."""
     cell = Cell(cross_unit)
     unit_ids = [u.pk for u in units]
     names = {u.pk: u.code for u in units}
-    in_period = Case.objects.filter(unit_id__in=unit_ids, received_at__gte=period.start,
-                                    received_at__lt=period.end)
+    in_period = Case.objects.filter(
+        unit_id__in=unit_ids, received_at__gte=period.start, received_at__lt=period.end
+    )
     tables: dict[str, Table] = {}
 
     # Deadlines met, by urgency. Acknowledge: the cases whose deadline counts (`ack_due`).
@@ -185,22 +197,42 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
         total=Count("id"),
         ack_eligible=Count("id", filter=ack_due(now)),
         ack_met=Count("id", filter=ACK_MET),
-        res_eligible=Count("id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN),
+        res_eligible=Count(
+            "id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN
+        ),
         res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at")) & ~WITHDRAWN),
     )
     by_unit_urgency = {(r["unit_id"], r["urgency"]): r for r in deadline_rows}
-    table = Table("deadlines", _("Deadlines met, by urgency"),
-                  [_("Unit"), _("Urgency"), _("Cases"), _("Acknowledged in time"), _("Share"),
-                   _("Resolved in time"), _("Share")])
+    table = Table(
+        "deadlines",
+        _("Deadlines met, by urgency"),
+        [
+            _("Unit"),
+            _("Urgency"),
+            _("Cases"),
+            _("Acknowledged in time"),
+            _("Share"),
+            _("Resolved in time"),
+            _("Share"),
+        ],
+    )
     totals = defaultdict(lambda: defaultdict(int))
     for unit in units:
         for urgency in URGENCIES:
             r = by_unit_urgency.get((unit.pk, urgency))
             if not r:
                 continue
-            table.rows.append([unit.code, urgency, cell.count(r["total"]),
-                               cell.count(r["ack_met"]), cell.share(r["ack_met"], r["ack_eligible"]),
-                               cell.count(r["res_met"]), cell.share(r["res_met"], r["res_eligible"])])
+            table.rows.append(
+                [
+                    unit.code,
+                    urgency,
+                    cell.count(r["total"]),
+                    cell.count(r["ack_met"]),
+                    cell.share(r["ack_met"], r["ack_eligible"]),
+                    cell.count(r["res_met"]),
+                    cell.share(r["res_met"], r["res_eligible"]),
+                ]
+            )
             for key in ("ack_met", "ack_eligible"):
                 totals[urgency][key] += r[key]
     tables["deadlines"] = table
@@ -208,94 +240,179 @@ def compliance_report(*, units: list[Unit], period: Period, now: datetime, cross
 
     # Time to acknowledge.
     percentiles = _percentiles(in_period)
-    table = Table("time_to_acknowledge", _("Time to acknowledge (hours)"),
-                  [_("Unit"), _("Cases acknowledged"), _("Median"), _("90th percentile")])
+    table = Table(
+        "time_to_acknowledge",
+        _("Time to acknowledge (hours)"),
+        [_("Unit"), _("Cases acknowledged"), _("Median"), _("90th percentile")],
+    )
     for unit in units:
         p50, p90, n = percentiles.get(unit.pk, (None, None, 0))
-        table.rows.append([unit.code, cell.count(n), cell.statistic(p50, n), cell.statistic(p90, n)])
+        table.rows.append(
+            [unit.code, cell.count(n), cell.statistic(p50, n), cell.statistic(p90, n)]
+        )
     tables["time_to_acknowledge"] = table
 
     # Open cases now: by age, overdue, escalated.
     open_cases = Case.objects.filter(unit_id__in=unit_ids, status__in=Case.OPEN_STATUSES)
-    age = {f"age_{i}": Count("id", filter=_age_filter(now, low, high))
-           for i, (_label, low, high) in enumerate(AGE_BUCKETS)}
-    open_rows = {r["unit_id"]: r for r in open_cases.values("unit_id").annotate(
-        total=Count("id"), overdue=Count("id", filter=overdue_now(now)),
-        escalated=Count("id", filter=ESCALATED), **age)}
-    table = Table("open_cases", _("Open cases now"),
-                  [_("Unit"), _("Open"), *[_(label) for label, *_bounds in AGE_BUCKETS], _("Overdue"), _("Escalated")])
+    age = {
+        f"age_{i}": Count("id", filter=_age_filter(now, low, high))
+        for i, (_label, low, high) in enumerate(AGE_BUCKETS)
+    }
+    open_rows = {
+        r["unit_id"]: r
+        for r in open_cases.values("unit_id").annotate(
+            total=Count("id"),
+            overdue=Count("id", filter=overdue_now(now)),
+            escalated=Count("id", filter=ESCALATED),
+            **age,
+        )
+    }
+    table = Table(
+        "open_cases",
+        _("Open cases now"),
+        [
+            _("Unit"),
+            _("Open"),
+            *[_(label) for label, *_bounds in AGE_BUCKETS],
+            _("Overdue"),
+            _("Escalated"),
+        ],
+    )
     for unit in units:
         r = open_rows.get(unit.pk, {})
-        table.rows.append([unit.code, cell.count(r.get("total", 0)),
-                           *[cell.count(r.get(f"age_{i}", 0)) for i in range(len(AGE_BUCKETS))],
-                           _drill_down(cell, unit, "overdue", r.get("overdue", 0)),
-                           _drill_down(cell, unit, "escalated", r.get("escalated", 0))])
+        table.rows.append(
+            [
+                unit.code,
+                cell.count(r.get("total", 0)),
+                *[cell.count(r.get(f"age_{i}", 0)) for i in range(len(AGE_BUCKETS))],
+                _drill_down(cell, unit, "overdue", r.get("overdue", 0)),
+                _drill_down(cell, unit, "escalated", r.get("escalated", 0)),
+            ]
+        )
     tables["open_cases"] = table
 
     # Outcomes, substantiation rate, child told.
     # The child withdrawing is no decision of the unit: counted in its own column, not
     # as decided, nor in the share of children told a decision.
     decided = ~Q(outcome="") & ~WITHDRAWN
-    outcome_rows = {r["unit_id"]: r for r in in_period.values("unit_id").annotate(
-        decided=Count("id", filter=decided),
-        told=Count("id", filter=decided & Q(outcome_told_at__isnull=False)),
-        **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES})}
-    table = Table("outcomes", _("Outcomes"),
-                  [_("Unit"), _("Decided"), *[o.capitalize() for o in OUTCOMES], _("Substantiation rate"),
-                   _("Child told the outcome")])
+    outcome_rows = {
+        r["unit_id"]: r
+        for r in in_period.values("unit_id").annotate(
+            decided=Count("id", filter=decided),
+            told=Count("id", filter=decided & Q(outcome_told_at__isnull=False)),
+            **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES},
+        )
+    }
+    table = Table(
+        "outcomes",
+        _("Outcomes"),
+        [
+            _("Unit"),
+            _("Decided"),
+            *[o.capitalize() for o in OUTCOMES],
+            _("Substantiation rate"),
+            _("Child told the outcome"),
+        ],
+    )
     for unit in units:
         r = outcome_rows.get(unit.pk, {})
         sub, unsub = r.get("substantiated", 0), r.get("unsubstantiated", 0)
-        table.rows.append([unit.code, cell.count(r.get("decided", 0)),
-                           *[cell.count(r.get(o, 0)) for o in OUTCOMES],
-                           cell.share(sub, sub + unsub), cell.share(r.get("told", 0), r.get("decided", 0))])
+        table.rows.append(
+            [
+                unit.code,
+                cell.count(r.get("decided", 0)),
+                *[cell.count(r.get(o, 0)) for o in OUTCOMES],
+                cell.share(sub, sub + unsub),
+                cell.share(r.get("told", 0), r.get("decided", 0)),
+            ]
+        )
     tables["outcomes"] = table
 
     # Channel and language mix.
-    mix = Table("mix", _("Channel and language"), [_("Unit"), _("Channel"), _("Language"), _("Cases")])
-    for r in in_period.values("unit_id", "channel", "language").annotate(n=Count("id")).order_by(
-            "unit_id", "channel", "language"):
+    mix = Table(
+        "mix", _("Channel and language"), [_("Unit"), _("Channel"), _("Language"), _("Cases")]
+    )
+    for r in (
+        in_period.values("unit_id", "channel", "language")
+        .annotate(n=Count("id"))
+        .order_by("unit_id", "channel", "language")
+    ):
         mix.rows.append([names[r["unit_id"]], r["channel"], r["language"], cell.count(r["n"])])
     tables["mix"] = mix
 
     # Retraining.
     assignments = RetrainingAssignment.objects.filter(
-        staff_member__unit_id__in=unit_ids, created_at__gte=period.start, created_at__lt=period.end)
+        staff_member__unit_id__in=unit_ids, created_at__gte=period.start, created_at__lt=period.end
+    )
     today = timezone.localdate(now)
-    retraining_rows = {r["staff_member__unit_id"]: r for r in assignments.values(
-        "staff_member__unit_id").annotate(
-        assigned=Count("id"), completed=Count("id", filter=Q(status="completed")),
-        overdue=Count("id", filter=Q(status="assigned", due_date__lt=today)))}
-    table = Table("retraining", _("Retraining"), [_("Unit"), _("Assigned"), _("Completed"), _("Overdue")])
+    retraining_rows = {
+        r["staff_member__unit_id"]: r
+        for r in assignments.values("staff_member__unit_id").annotate(
+            assigned=Count("id"),
+            completed=Count("id", filter=Q(status="completed")),
+            overdue=Count("id", filter=Q(status="assigned", due_date__lt=today)),
+        )
+    }
+    table = Table(
+        "retraining", _("Retraining"), [_("Unit"), _("Assigned"), _("Completed"), _("Overdue")]
+    )
     for unit in units:
         r = retraining_rows.get(unit.pk, {})
-        table.rows.append([unit.code, cell.count(r.get("assigned", 0)), cell.count(r.get("completed", 0)),
-                           cell.count(r.get("overdue", 0))])
+        table.rows.append(
+            [
+                unit.code,
+                cell.count(r.get("assigned", 0)),
+                cell.count(r.get("completed", 0)),
+                cell.count(r.get("overdue", 0)),
+            ]
+        )
     tables["retraining"] = table
 
     # A breach is one first assignment; a follow-up after a poor evaluation is the same
     # breach trained again, so it is not counted twice.
     heat = defaultdict(int)
     competencies = {}
-    for r in assignments.filter(follow_up_of__isnull=True).values("competency_id", "competency__number", "competency__framework__sector",
-                                "competency_title", "staff_member__unit_id").annotate(n=Count("id")):
+    for r in (
+        assignments.filter(follow_up_of__isnull=True)
+        .values(
+            "competency_id",
+            "competency__number",
+            "competency__framework__sector",
+            "competency_title",
+            "staff_member__unit_id",
+        )
+        .annotate(n=Count("id"))
+    ):
         key = (r["competency__framework__sector"], r["competency__number"])
         competencies[key] = f"{r['competency__number']}. {r['competency_title']}"
         heat[(key, r["staff_member__unit_id"])] += r["n"]
-    table = Table("breaches", _("Breached competencies (competency × unit)"),
-                  [_("Competency"), *[u.code for u in units]])
+    table = Table(
+        "breaches",
+        _("Breached competencies (competency × unit)"),
+        [_("Competency"), *[u.code for u in units]],
+    )
     for key in sorted(competencies):
-        table.rows.append([competencies[key], *[cell.count(heat.get((key, u.pk), 0)) for u in units]])
+        table.rows.append(
+            [competencies[key], *[cell.count(heat.get((key, u.pk), 0)) for u in units]]
+        )
     tables["breaches"] = table
 
-    repeated = (RetrainingAssignment.objects.filter(staff_member__unit_id__in=unit_ids)
-                .values("staff_member_id", "staff_member__name", "staff_member__unit__code")
-                .annotate(cases=Count("case_reference", distinct=True)).filter(cases__gte=2)
-                .order_by("-cases", "staff_member__name"))
-    table = Table("repeated", _("Staff with two or more substantiated complaints"),
-                  [_("Staff member"), _("Unit"), _("Substantiated complaints")])
+    repeated = (
+        RetrainingAssignment.objects.filter(staff_member__unit_id__in=unit_ids)
+        .values("staff_member_id", "staff_member__name", "staff_member__unit__code")
+        .annotate(cases=Count("case_reference", distinct=True))
+        .filter(cases__gte=2)
+        .order_by("-cases", "staff_member__name")
+    )
+    table = Table(
+        "repeated",
+        _("Staff with two or more substantiated complaints"),
+        [_("Staff member"), _("Unit"), _("Substantiated complaints")],
+    )
     for r in repeated:
-        table.rows.append([r["staff_member__name"], r["staff_member__unit__code"], cell.count(r["cases"])])
+        table.rows.append(
+            [r["staff_member__name"], r["staff_member__unit__code"], cell.count(r["cases"])]
+        )
     tables["repeated"] = table
 
     tables["policy_health"] = _policy_health(units, now)
@@ -315,7 +432,8 @@ def ack_due(now: datetime) -> Q:
     return Q(acknowledge_due_at__isnull=False) & (
         Q(acknowledged_at__isnull=False)
         | Q(decided_at__isnull=True, acknowledge_due_at__lt=now)
-        | Q(acknowledge_due_at__lt=F("decided_at")))
+        | Q(acknowledge_due_at__lt=F("decided_at"))
+    )
 
 
 def overdue_now(now: datetime) -> Q:
@@ -332,11 +450,23 @@ DRILL_DOWNS = {"overdue": overdue_now, "escalated": lambda now: ESCALATED}
 def compliance_cases(*, unit: Unit, kind: str, now: datetime):
     """The open cases behind an overdue or escalated count: metadata only, the columns
     a list needs and nothing else (no narrative is stored in clear anyway)."""
-    return (Case.objects.filter(DRILL_DOWNS[kind](now), unit=unit, status__in=Case.OPEN_STATUSES)
-            .order_by("received_at")
-            .only("id", "reference", "category", "urgency", "status", "received_at",
-                  "acknowledged_at", "acknowledge_due_at", "resolve_due_at", "next_due_at",
-                  "escalation_level"))
+    return (
+        Case.objects.filter(DRILL_DOWNS[kind](now), unit=unit, status__in=Case.OPEN_STATUSES)
+        .order_by("received_at")
+        .only(
+            "id",
+            "reference",
+            "category",
+            "urgency",
+            "status",
+            "received_at",
+            "acknowledged_at",
+            "acknowledge_due_at",
+            "resolve_due_at",
+            "next_due_at",
+            "escalation_level",
+        )
+    )
 
 
 def _age_filter(now, low_days, high_days) -> Q:
@@ -360,14 +490,25 @@ def _policy_health(units: list[Unit], now: datetime) -> Table:
     for policy in ChildProtectionPolicy.objects.filter(unit_id__in=unit_ids).select_related("unit"):
         policies[policy.unit_id].append(policy)
     focal = defaultdict(lambda: {"primary": 0, "backup": 0})
-    for r in Membership.objects.filter(unit_id__in=unit_ids, role=Membership.Role.FOCAL_POINT,
-                                       is_active=True, user__is_active=True).values(
-            "unit_id", "is_backup").annotate(n=Count("id")):
+    for r in (
+        Membership.objects.filter(
+            unit_id__in=unit_ids,
+            role=Membership.Role.FOCAL_POINT,
+            is_active=True,
+            user__is_active=True,
+        )
+        .values("unit_id", "is_backup")
+        .annotate(n=Count("id"))
+    ):
         focal[r["unit_id"]]["backup" if r["is_backup"] else "primary"] += r["n"]
-    table = Table("policy_health", _("Policy health"), [_("Unit"), _("Policy version"), _("Problems")])
+    table = Table(
+        "policy_health", _("Policy health"), [_("Unit"), _("Policy version"), _("Problems")]
+    )
     for unit in units:
         versions = policies.get(unit.pk, [])
-        published = max((p for p in versions if p.published_at), key=lambda p: p.version, default=None)
+        published = max(
+            (p for p in versions if p.published_at), key=lambda p: p.version, default=None
+        )
         problems = []
         if not focal[unit.pk]["primary"]:
             problems.append(_("no active focal point"))
@@ -376,9 +517,12 @@ def _policy_health(units: list[Unit], now: datetime) -> Table:
         if published is None:
             problems.append(_("no published policy"))
         else:
-            problems += [p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)]
+            problems += [
+                p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)
+            ]
         if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
             problems.append(_("stale draft (over 30 days)"))
-        table.rows.append([unit.code, published.version if published else "—",
-                           "; ".join(problems) or _("OK")])
+        table.rows.append(
+            [unit.code, published.version if published else "—", "; ".join(problems) or _("OK")]
+        )
     return table

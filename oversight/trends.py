@@ -54,18 +54,31 @@ class TrendRow:
     escalated: object
 
 
-TREND_COLUMNS = {"received": gettext_lazy("Received"), "on_time": gettext_lazy("Acknowledged in time"),
-                 "overdue": gettext_lazy("Overdue or late"), "escalated": gettext_lazy("Escalated")}
+TREND_COLUMNS = {
+    "received": gettext_lazy("Received"),
+    "on_time": gettext_lazy("Acknowledged in time"),
+    "overdue": gettext_lazy("Overdue or late"),
+    "escalated": gettext_lazy("Escalated"),
+}
 
 
 def trends_table(rows: list[TrendRow]) -> Table:
     """The chart's text alternative, and its CSV."""
-    table = Table("trends", _("Twelve months, by month of receipt"),
-                  [_("Month"), *[str(TREND_COLUMNS[k]) for k in ("received", "on_time")],
-                   _("Share acknowledged in time"), str(TREND_COLUMNS["overdue"]),
-                   str(TREND_COLUMNS["escalated"])])
+    table = Table(
+        "trends",
+        _("Twelve months, by month of receipt"),
+        [
+            _("Month"),
+            *[str(TREND_COLUMNS[k]) for k in ("received", "on_time")],
+            _("Share acknowledged in time"),
+            str(TREND_COLUMNS["overdue"]),
+            str(TREND_COLUMNS["escalated"]),
+        ],
+    )
     for r in rows:
-        table.rows.append([r.month.key, r.received, r.on_time, r.on_time_share, r.overdue, r.escalated])
+        table.rows.append(
+            [r.month.key, r.received, r.on_time, r.on_time_share, r.overdue, r.escalated]
+        )
     return table
 
 
@@ -89,7 +102,7 @@ def months_ending(last: Month, tz, count: int = TREND_MONTHS) -> list[Month]:
 
 
 def month_from(text: str | None, *, tz, now: datetime) -> Month:
-    """"YYYY-MM" as a month of the zone `tz`, not after the current one. No month asked
+    """ "YYYY-MM" as a month of the zone `tz`, not after the current one. No month asked
     for: the last complete month, the one a monthly report is usually about."""
     this_month = timezone_today(now, tz).replace(day=1)
     if not text:
@@ -109,35 +122,50 @@ def timezone_today(now: datetime, tz) -> date:
     return now.astimezone(tz).date()
 
 
-def compliance_trends(*, units: list[Unit], months: list[Month], now: datetime, tz,
-                      cell: Cell) -> list[TrendRow]:
+def compliance_trends(
+    *, units: list[Unit], months: list[Month], now: datetime, tz, cell: Cell
+) -> list[TrendRow]:
     """Per month of receipt: cases received, acknowledged within the deadline, overdue
     (a deadline missed: acknowledged, assessed or decided late, or open past its next
     deadline now) and escalated. One grouped query, whatever the number of cases."""
-    late = (Q(acknowledged_at__gt=F("acknowledge_due_at"))
-            # Withdrawn unacknowledged, after the acknowledge deadline had passed.
-            | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=F("decided_at"))
-            | Q(Exists(_assessed_late()))
-            # A withdrawal is no decision: only the unit's own decision can be late.
-            | (Q(decided_at__gt=F("resolve_due_at")) & ~WITHDRAWN)
-            | overdue_now(now))
-    rows = (Case.objects.filter(unit__in=units, received_at__gte=months[0].start,
-                                received_at__lt=months[-1].end)
-            .annotate(month=TruncMonth("received_at", tzinfo=tz)).values("month")
-            .annotate(received=Count("id"),
-                      on_time=Count("id", filter=ACK_MET),
-                      ack_eligible=Count("id", filter=ack_due(now)),
-                      overdue=Count("id", filter=late),
-                      escalated=Count("id", filter=ESCALATED)))
+    late = (
+        Q(acknowledged_at__gt=F("acknowledge_due_at"))
+        # Withdrawn unacknowledged, after the acknowledge deadline had passed.
+        | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=F("decided_at"))
+        | Q(Exists(_assessed_late()))
+        # A withdrawal is no decision: only the unit's own decision can be late.
+        | (Q(decided_at__gt=F("resolve_due_at")) & ~WITHDRAWN)
+        | overdue_now(now)
+    )
+    rows = (
+        Case.objects.filter(
+            unit__in=units, received_at__gte=months[0].start, received_at__lt=months[-1].end
+        )
+        .annotate(month=TruncMonth("received_at", tzinfo=tz))
+        .values("month")
+        .annotate(
+            received=Count("id"),
+            on_time=Count("id", filter=ACK_MET),
+            ack_eligible=Count("id", filter=ack_due(now)),
+            overdue=Count("id", filter=late),
+            escalated=Count("id", filter=ESCALATED),
+        )
+    )
     by_month = {r["month"].astimezone(tz).strftime("%Y-%m"): r for r in rows}
     trends = []
     for month in months:
         r = by_month.get(month.key, {})
         on_time, eligible = r.get("on_time", 0), r.get("ack_eligible", 0)
-        trends.append(TrendRow(
-            month=month, received=cell.count(r.get("received", 0)), on_time=cell.count(on_time),
-            on_time_share=cell.share(on_time, eligible), overdue=cell.count(r.get("overdue", 0)),
-            escalated=cell.count(r.get("escalated", 0))))
+        trends.append(
+            TrendRow(
+                month=month,
+                received=cell.count(r.get("received", 0)),
+                on_time=cell.count(on_time),
+                on_time_share=cell.share(on_time, eligible),
+                overdue=cell.count(r.get("overdue", 0)),
+                escalated=cell.count(r.get("escalated", 0)),
+            )
+        )
     return trends
 
 
@@ -145,5 +173,6 @@ def _assessed_late():
     """The case left "acknowledged" (the step the assess deadline is for) after that
     deadline: assessed late, or withdrawn with the deadline already missed. A case still
     acknowledged past it is open past its next deadline (`overdue_now`)."""
-    return CaseEvent.objects.filter(case=OuterRef("pk"), from_status=Case.Status.ACKNOWLEDGED,
-                                    at__gt=OuterRef("assess_due_at"))
+    return CaseEvent.objects.filter(
+        case=OuterRef("pk"), from_status=Case.Status.ACKNOWLEDGED, at__gt=OuterRef("assess_due_at")
+    )

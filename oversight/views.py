@@ -68,8 +68,9 @@ def compliance(request):
         period = period_last_days(form.days(), now)
     report = compliance_report(units=units, period=period, now=now, cross_unit=cross_unit)
     this_month = month_in(timezone_today(now, tz).replace(day=1), tz)
-    trends = compliance_trends(units=units, months=months_ending(this_month, tz), now=now, tz=tz,
-                               cell=report["cell"])
+    trends = compliance_trends(
+        units=units, months=months_ending(this_month, tz), now=now, tz=tz, cell=report["cell"]
+    )
     tables = {"trends": trends_table(trends), **report["tables"]}
     export = request.GET.get("export")
     if export:
@@ -78,14 +79,16 @@ def compliance(request):
         return _csv(tables[export])
     query = request.GET.copy()
     query.pop("export", None)
-    context.update({
-        "period": period,
-        "query": query.urlencode(),
-        "tables": tables.values(),
-        "ack_chart": deadline_bars(report["ack_chart"], cross_unit=cross_unit),
-        "heat_chart": heat_map(report["heat"]),
-        "trend_chart": trend_bars(trends, labels=_trend_labels()),
-    })
+    context.update(
+        {
+            "period": period,
+            "query": query.urlencode(),
+            "tables": tables.values(),
+            "ack_chart": deadline_bars(report["ack_chart"], cross_unit=cross_unit),
+            "heat_chart": heat_map(report["heat"]),
+            "trend_chart": trend_bars(trends, labels=_trend_labels()),
+        }
+    )
     return render(request, "oversight/compliance.html", context)
 
 
@@ -105,15 +108,26 @@ def cases(request, code: str, kind: str):
     if kind not in DRILL_DOWNS:
         raise Http404("No such list.")
     unit = _own_unit(request.user, code)
-    page = Paginator(compliance_cases(unit=unit, kind=kind, now=timezone.now()),
-                     CASES_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(
+        compliance_cases(unit=unit, kind=kind, now=timezone.now()), CASES_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
     ids = [case.pk for case in page.object_list]
-    readable = set(cases_for_focal_point(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+    readable = set(
+        cases_for_focal_point(request.user).filter(pk__in=ids).values_list("pk", flat=True)
+    )
     titles = {"overdue": _("Overdue open cases"), "escalated": _("Escalated open cases")}
     rows = [(case, formal_label(case.category), case.pk in readable) for case in page.object_list]
-    return render(request, "oversight/cases.html", {
-        "unit": unit, "kind": kind, "title": titles[kind], "page": page, "rows": rows,
-    })
+    return render(
+        request,
+        "oversight/cases.html",
+        {
+            "unit": unit,
+            "kind": kind,
+            "title": titles[kind],
+            "page": page,
+            "rows": rows,
+        },
+    )
 
 
 @verified_staff_required
@@ -126,20 +140,30 @@ def monthly_report(request, code: str):
         raise Http404("No such unit.")
     now = timezone.now()
     tz = unit_time_zone(unit)
-    context = {"unit": unit, "cross_unit": cross_unit, "now": now, "month_param": request.GET.get("month", "")}
+    context = {
+        "unit": unit,
+        "cross_unit": cross_unit,
+        "now": now,
+        "month_param": request.GET.get("month", ""),
+    }
     try:
         month = month_from(request.GET.get("month"), tz=tz, now=now)
     except MonthError as error:
         context["month_error"] = str(error)
         return render(request, "oversight/report.html", context, status=400)
-    report = compliance_report(units=[unit], period=month.as_period(), now=now, cross_unit=cross_unit)
-    trends = compliance_trends(units=[unit], months=months_ending(month, tz), now=now, tz=tz,
-                               cell=report["cell"])
-    context.update({
-        "month": month,
-        "tables": report["tables"],
-        "trends": trends_table(trends),
-        "ack_chart": deadline_bars(report["ack_chart"], cross_unit=cross_unit),
-        "trend_chart": trend_bars(trends, labels=_trend_labels()),
-    })
+    report = compliance_report(
+        units=[unit], period=month.as_period(), now=now, cross_unit=cross_unit
+    )
+    trends = compliance_trends(
+        units=[unit], months=months_ending(month, tz), now=now, tz=tz, cell=report["cell"]
+    )
+    context.update(
+        {
+            "month": month,
+            "tables": report["tables"],
+            "trends": trends_table(trends),
+            "ack_chart": deadline_bars(report["ack_chart"], cross_unit=cross_unit),
+            "trend_chart": trend_bars(trends, labels=_trend_labels()),
+        }
+    )
     return render(request, "oversight/report.html", context)

@@ -33,9 +33,14 @@ class UnitAdmin(admin.ModelAdmin):
             from complaints.keys import recovery_key_create
 
             private = recovery_key_create(unit=obj)
-            self.message_user(request, (
-                f"Recovery key of {obj.code}, shown this once: {private} . Print it and keep it "
-                "in a safe; it opens every case of the unit when nobody else can."), messages.WARNING)
+            self.message_user(
+                request,
+                (
+                    f"Recovery key of {obj.code}, shown this once: {private} . Print it and keep it "
+                    "in a safe; it opens every case of the unit when nobody else can."
+                ),
+                messages.WARNING,
+            )
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

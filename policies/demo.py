@@ -20,8 +20,9 @@ from policies.services import unit_create_with_policy
 DEMO_PASSWORD = "recourse-demo-2026"
 
 # The demo units and their policies' emergency numbers are data, like a real unit's.
-DEMO_UNITS = json.loads((Path(__file__).parent / "data" / "demo_units.json").read_text(
-    encoding="utf-8"))["units"]
+DEMO_UNITS = json.loads(
+    (Path(__file__).parent / "data" / "demo_units.json").read_text(encoding="utf-8")
+)["units"]
 
 
 @transaction.atomic
@@ -64,11 +65,18 @@ def seed_demo() -> tuple[list[str], dict[str, str]]:
             accounts[prefix] = user
         # A filled roster, with the staff who have a login linked to it: focal points
         # can mark whom a complaint is about, and substantiate, from the first run.
-        StaffMember.objects.bulk_create([
-            StaffMember(unit=unit, name=entry["name"], role_title=entry["role_title"],
-                        in_service_since=date.fromisoformat(entry["in_service_since"]),
-                        user=accounts.get(entry.get("account")))
-            for entry in roster])
+        StaffMember.objects.bulk_create(
+            [
+                StaffMember(
+                    unit=unit,
+                    name=entry["name"],
+                    role_title=entry["role_title"],
+                    in_service_since=date.fromisoformat(entry["in_service_since"]),
+                    user=accounts.get(entry.get("account")),
+                )
+                for entry in roster
+            ]
+        )
     admin = User.objects.create_superuser(
         username="admin", password=DEMO_PASSWORD, email="admin@example.org"
     )

@@ -25,15 +25,21 @@ class PolicyDraftForm(forms.Form):
 
     # The model's labels stay English: routing stores them in a case's history
     # (policies.routing); the manager reads them in their language here.
-    assignment_rule = forms.ChoiceField(label=_("Assignment rule"), choices=[
-        (ChildProtectionPolicy.AssignmentRule.LEAST_LOADED, _("Least loaded focal point")),
-        (ChildProtectionPolicy.AssignmentRule.ROUND_ROBIN, _("Round robin")),
-    ])
+    assignment_rule = forms.ChoiceField(
+        label=_("Assignment rule"),
+        choices=[
+            (ChildProtectionPolicy.AssignmentRule.LEAST_LOADED, _("Least loaded focal point")),
+            (ChildProtectionPolicy.AssignmentRule.ROUND_ROBIN, _("Round robin")),
+        ],
+    )
     oversight_unit = forms.ModelChoiceField(
-        queryset=Unit.objects.filter(sector=Unit.Sector.OVERSIGHT, is_active=True), required=False,
+        queryset=Unit.objects.filter(sector=Unit.Sector.OVERSIGHT, is_active=True),
+        required=False,
         label=_("Oversight unit"),
-        help_text=_("Last step of the escalation chain; receives complaints about the manager "
-                    "or all focal points."),
+        help_text=_(
+            "Last step of the escalation chain; receives complaints about the manager "
+            "or all focal points."
+        ),
     )
     about_staff_yes_rule = forms.ChoiceField(
         choices=ChildProtectionPolicy.AboutStaffRule.choices,
@@ -43,29 +49,40 @@ class PolicyDraftForm(forms.Form):
         choices=ChildProtectionPolicy.AboutStaffRule.choices,
         label=_("When the child says “I am not sure”"),
     )
-    retention_days = forms.IntegerField(min_value=30, max_value=36500,
-                                        label=_("Keep closed cases for (days)"))
-    retraining_due_days = forms.IntegerField(min_value=1, max_value=3650,
-                                             label=_("Retraining due within (days)"))
+    retention_days = forms.IntegerField(
+        min_value=30, max_value=36500, label=_("Keep closed cases for (days)")
+    )
+    retraining_due_days = forms.IntegerField(
+        min_value=1, max_value=3650, label=_("Retraining due within (days)")
+    )
     outcome_wait_days = forms.IntegerField(
-        min_value=1, max_value=365, label=_("Wait for a no-contact child to come back (days)"))
+        min_value=1, max_value=365, label=_("Wait for a no-contact child to come back (days)")
+    )
     emergency_contacts = forms.CharField(
         label=_("Emergency numbers"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("One number per line: label | number. Children see these first, before "
-                    "anything is filed, and whenever they say they are in danger."),
+        help_text=_(
+            "One number per line: label | number. Children see these first, before "
+            "anything is filed, and whenever they say they are in danger."
+        ),
     )
     confidentiality_limits = forms.MultipleChoiceField(
-        choices=list(CONFIDENTIALITY_LIMITS.items()), required=False,
+        choices=list(CONFIDENTIALITY_LIMITS.items()),
+        required=False,
         label=_("Limits of confidentiality"),
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("When staff must tell someone else what a child said, to keep a child safe. "
-                    "Children are told this before they write."),
+        help_text=_(
+            "When staff must tell someone else what a child said, to keep a child safe. "
+            "Children are told this before they write."
+        ),
     )
     referral_partners = forms.CharField(
-        required=False, label=_("Referral partners"), widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("One service per line: name | kind (health, psychosocial, legal_aid, "
-                    "other) | contact"),
+        required=False,
+        label=_("Referral partners"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "One service per line: name | kind (health, psychosocial, legal_aid, other) | contact"
+        ),
     )
 
     def __init__(self, *args, policy: ChildProtectionPolicy, **kwargs):
@@ -97,16 +114,21 @@ class PolicyDraftForm(forms.Form):
         super().__init__(*args, initial=initial, **kwargs)
         for code in codes:
             self.fields[f"cat_{code}"] = forms.ChoiceField(
-                label=formal_label(code), required=False,
+                label=formal_label(code),
+                required=False,
                 choices=[("", _("Not handled")), *Urgency.choices],
             )
         for urgency in Urgency.values:
             for step in DEADLINE_STEPS:
                 self.fields[f"dl_{urgency}_{step}"] = forms.IntegerField(
-                    label=_("%(urgency)s · %(step)s (hours)") % {
+                    label=_("%(urgency)s · %(step)s (hours)")
+                    % {
                         "urgency": str(Urgency(urgency).label).lower(),
-                        "step": str(STEP_LABELS.get(step, step)).lower()},
-                    required=False, min_value=1, max_value=24 * 365
+                        "step": str(STEP_LABELS.get(step, step)).lower(),
+                    },
+                    required=False,
+                    min_value=1,
+                    max_value=24 * 365,
                 )
 
     def clean_referral_partners(self):
@@ -149,23 +171,39 @@ class PolicyDraftForm(forms.Form):
         return [self[f"cat_{code}"] for code in self.category_codes]
 
     def deadline_rows(self):
-        return [(str(Urgency(urgency).label).lower(),
-                 [self[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS])
-                for urgency in Urgency.values]
+        return [
+            (
+                str(Urgency(urgency).label).lower(),
+                [self[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS],
+            )
+            for urgency in Urgency.values
+        ]
 
     def apply_to(self, policy: ChildProtectionPolicy) -> None:
         data = self.cleaned_data
-        policy.categories = {code: data[f"cat_{code}"] for code in self.category_codes
-                             if data[f"cat_{code}"]}
+        policy.categories = {
+            code: data[f"cat_{code}"] for code in self.category_codes if data[f"cat_{code}"]
+        }
         policy.deadlines = {
-            urgency: {step: data[f"dl_{urgency}_{step}"] for step in DEADLINE_STEPS
-                      if data[f"dl_{urgency}_{step}"]}
+            urgency: {
+                step: data[f"dl_{urgency}_{step}"]
+                for step in DEADLINE_STEPS
+                if data[f"dl_{urgency}_{step}"]
+            }
             for urgency in Urgency.values
         }
-        for name in ("assignment_rule", "oversight_unit", "about_staff_yes_rule",
-                     "about_staff_unsure_rule", "retention_days",
-                     "retraining_due_days", "outcome_wait_days", "referral_partners",
-                     "emergency_contacts", "confidentiality_limits"):
+        for name in (
+            "assignment_rule",
+            "oversight_unit",
+            "about_staff_yes_rule",
+            "about_staff_unsure_rule",
+            "retention_days",
+            "retraining_due_days",
+            "outcome_wait_days",
+            "referral_partners",
+            "emergency_contacts",
+            "confidentiality_limits",
+        ):
             setattr(policy, name, data[name])
 
 
@@ -174,5 +212,7 @@ class StaffLanguageForm(forms.Form):
     The staff header renders the same choice (templates/base_staff.html)."""
 
     language = forms.ChoiceField(
-        label=_("Language"), required=False,
-        choices=lambda: [("", _("My unit's language")), *settings.LANGUAGES])
+        label=_("Language"),
+        required=False,
+        choices=lambda: [("", _("My unit's language")), *settings.LANGUAGES],
+    )

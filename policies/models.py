@@ -55,9 +55,12 @@ class Unit(models.Model):
     sector = models.CharField(max_length=32, choices=Sector.choices)
     default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
     # Where the unit is: every date and time a child or its staff read is in this zone.
-    time_zone = models.CharField(max_length=64, default="UTC",
-                                 validators=[validate_time_zone],
-                                 help_text="IANA name, e.g. Africa/Dakar, America/Guatemala.")
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA name, e.g. Africa/Dakar, America/Guatemala.",
+    )
     is_active = models.BooleanField(default=True)
     # Public half of the unit's offline recovery key; the private half was shown once,
     # to be printed and kept in a safe (manage.py recovery_key_create).
@@ -89,9 +92,13 @@ class ChildProtectionPolicy(models.Model):
 
         USUAL = "usual", _("Route as usual")
         USUAL_TELL_MANAGER = "usual_manager", _("Route as usual, and tell the unit's manager")
-        BACKUPS_TELL_MANAGER = "backups_manager", _(
-            "Backup focal points only (primary focal points never see it), and tell the "
-            "unit's manager")
+        BACKUPS_TELL_MANAGER = (
+            "backups_manager",
+            _(
+                "Backup focal points only (primary focal points never see it), and tell the "
+                "unit's manager"
+            ),
+        )
         OVERSIGHT = "oversight", _("Send it to the oversight unit")
 
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="policies")
@@ -120,16 +127,22 @@ class ChildProtectionPolicy(models.Model):
     # Last step of the escalation chain (backup focal point -> unit manager -> here), and
     # where complaints about the unit's manager or all its focal points go.
     oversight_unit = models.ForeignKey(
-        Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="overseen_policies",
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="overseen_policies",
         limit_choices_to={"sector": Unit.Sector.OVERSIGHT},
     )
     # The child's answer to "Is this about someone who works there?": "yes" and "not
     # sure" each have their rule (routing.route). Versions published before these
     # rules existed routed both as usual, and say so.
     about_staff_yes_rule = models.CharField(
-        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER)
+        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER
+    )
     about_staff_unsure_rule = models.CharField(
-        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER)
+        max_length=16, choices=AboutStaffRule.choices, default=AboutStaffRule.USUAL_TELL_MANAGER
+    )
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -156,8 +169,9 @@ class ChildProtectionPolicy(models.Model):
     def about_staff_rule(self, answer: str) -> str | None:
         """The rule for a child's answer to "about someone who works there?"; None for
         "no" or no answer."""
-        return {"yes": self.about_staff_yes_rule,
-                "unsure": self.about_staff_unsure_rule}.get(answer)
+        return {"yes": self.about_staff_yes_rule, "unsure": self.about_staff_unsure_rule}.get(
+            answer
+        )
 
 
 class Membership(models.Model):
@@ -190,14 +204,20 @@ class StaffProfile(models.Model):
     """How to reach a staff member urgently, and the language they read. Staff data,
     not a child's: still kept out of logs and notices."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="staff_profile")
-    alert_phone = models.CharField(max_length=32, blank=True,
-                                   help_text="Emergency cases are also sent here by SMS.")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
+    )
+    alert_phone = models.CharField(
+        max_length=32, blank=True, help_text="Emergency cases are also sent here by SMS."
+    )
     # Staff pages, notices and email in this language; blank: their unit's language
     # (policies.staff_locale.staff_locale_for).
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True,
-                                help_text="Blank: the language of the person's unit.")
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text="Blank: the language of the person's unit.",
+    )
 
 
 class PosterPrint(models.Model):
@@ -214,8 +234,9 @@ class PosterPrint(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     # policies.selectors.poster_facts() at the time: what the paper on the wall says.
     facts = models.JSONField()
-    printed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    printed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     printed_at = models.DateTimeField()
 
     class Meta:

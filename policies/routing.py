@@ -108,31 +108,46 @@ def route(
     if rule == Rule.BACKUPS_TELL_MANAGER:
         policy_excluded = {fp.user_id for fp in staff.focal_points if not fp.is_backup}
         excluded |= policy_excluded
-    manager_notice = (tuple(sorted(set(staff.manager_ids) - excluded))
-                      if rule in (Rule.USUAL_TELL_MANAGER, Rule.BACKUPS_TELL_MANAGER) else ())
+    manager_notice = (
+        tuple(sorted(set(staff.manager_ids) - excluded))
+        if rule in (Rule.USUAL_TELL_MANAGER, Rule.BACKUPS_TELL_MANAGER)
+        else ()
+    )
     unit_focal_ids = {fp.user_id for fp in staff.focal_points}
     eligible = [fp for fp in staff.focal_points if fp.user_id not in excluded]
 
     handling_unit_id = policy.unit_id
     about_manager = subject_id is not None and subject_id in staff.manager_ids
-    about_every_focal_point = bool(unit_focal_ids) and subject_id is not None and not (
-        unit_focal_ids - {subject_id}
+    about_every_focal_point = (
+        bool(unit_focal_ids) and subject_id is not None and not (unit_focal_ids - {subject_id})
     )
     to_oversight = rule == Rule.OVERSIGHT
     if about_manager or about_every_focal_point or to_oversight or not eligible:
         if about_manager:
             reasons.append("It is about the unit's manager: it goes to the oversight unit.")
         elif about_every_focal_point:
-            reasons.append("It is about every focal point of the unit: it goes to the oversight unit.")
+            reasons.append(
+                "It is about every focal point of the unit: it goes to the oversight unit."
+            )
         elif not to_oversight:
-            reasons.append("No focal point of the unit can receive it: it goes to the oversight unit.")
+            reasons.append(
+                "No focal point of the unit can receive it: it goes to the oversight unit."
+            )
         if staff.oversight_unit_id is None:
-            reasons.append("The policy names no oversight unit: nobody is assigned. Fix the policy.")
+            reasons.append(
+                "The policy names no oversight unit: nobody is assigned. Fix the policy."
+            )
             return RoutingDecision(
-                unit_id=policy.unit_id, policy_id=policy.pk, handling_unit_id=handling_unit_id,
-                urgency=urgency, deadlines=deadlines, excluded_ids=tuple(sorted(excluded)),
+                unit_id=policy.unit_id,
+                policy_id=policy.pk,
+                handling_unit_id=handling_unit_id,
+                urgency=urgency,
+                deadlines=deadlines,
+                excluded_ids=tuple(sorted(excluded)),
                 policy_excluded_ids=tuple(sorted(policy_excluded)),
-                manager_notice_ids=manager_notice, about_staff_rule=rule or "", reasons=reasons,
+                manager_notice_ids=manager_notice,
+                about_staff_rule=rule or "",
+                reasons=reasons,
             )
         handling_unit_id = staff.oversight_unit_id
         eligible = [fp for fp in staff.oversight_focal_points if fp.user_id not in excluded]
@@ -174,10 +189,10 @@ ABOUT_STAFF_ANSWERS = {
 RULE_REASONS = {
     Rule.USUAL: "it is routed as usual; whoever reads it marks whom it is about.",
     Rule.USUAL_TELL_MANAGER: "it is routed as usual and the unit's manager is told "
-                             "(reference and deadlines only).",
+    "(reference and deadlines only).",
     Rule.BACKUPS_TELL_MANAGER: "only backup focal points handle it (primary focal points never "
-                               "see it) and the unit's manager is told (reference and deadlines "
-                               "only).",
+    "see it) and the unit's manager is told (reference and deadlines "
+    "only).",
     Rule.OVERSIGHT: "it goes to the oversight unit.",
 }
 
@@ -190,8 +205,10 @@ def _about_staff_rule(policy, answer: str, staff: StaffSnapshot, reasons: list[s
     if rule is None:
         return None
     if rule == Rule.OVERSIGHT and staff.oversight_unit_id is None:
-        reasons.append(f"{ABOUT_STAFF_ANSWERS[answer]}. The policy sends such complaints to the "
-                       "oversight unit but names none: " + RULE_REASONS[Rule.USUAL_TELL_MANAGER])
+        reasons.append(
+            f"{ABOUT_STAFF_ANSWERS[answer]}. The policy sends such complaints to the "
+            "oversight unit but names none: " + RULE_REASONS[Rule.USUAL_TELL_MANAGER]
+        )
         return Rule.USUAL_TELL_MANAGER
     reasons.append(f"{ABOUT_STAFF_ANSWERS[answer]}. Under the policy, {RULE_REASONS[rule]}")
     return rule
@@ -231,6 +248,12 @@ def _pick(eligible: list[FocalPoint], rule: str) -> FocalPoint | None:
         return None
     if rule == ChildProtectionPolicy.AssignmentRule.ROUND_ROBIN:
         # The one who waited longest since their last assignment; never-assigned first.
-        return min(pool, key=lambda fp: (fp.last_assigned_at is not None,
-                                         fp.last_assigned_at or datetime.min, fp.user_id))
+        return min(
+            pool,
+            key=lambda fp: (
+                fp.last_assigned_at is not None,
+                fp.last_assigned_at or datetime.min,
+                fp.user_id,
+            ),
+        )
     return min(pool, key=lambda fp: (fp.open_cases, fp.user_id))

@@ -56,14 +56,16 @@ def units_common_emergency_contacts() -> CommonEmergencyContacts:
     first = next(iter(per_unit.values()))
     contacts = [c for c in first if _dialled(c["number"]) in shared]
     return CommonEmergencyContacts(
-        contacts=contacts, units_differ=any(numbers != shared for numbers in number_sets))
+        contacts=contacts, units_differ=any(numbers != shared for numbers in number_sets)
+    )
 
 
 def _emergency_contacts_per_unit() -> dict[int, list[dict]]:
     """Each open unit's emergency numbers (its policy in force), units by name. One query."""
     policies = (
         ChildProtectionPolicy.objects.filter(
-            unit__in=units_open_to_reporters(), published_at__isnull=False)
+            unit__in=units_open_to_reporters(), published_at__isnull=False
+        )
         .order_by("unit__name", "unit_id", "-version")
         .only("unit_id", "version", "emergency_contacts")
     )
@@ -146,19 +148,29 @@ def _focal_points(unit: Unit) -> tuple:
     from policies.routing import FocalPoint
 
     assigned = Case.objects.filter(assignee=OuterRef("user_id")).order_by()
-    open_cases = (assigned.filter(status__in=Case.OPEN_STATUSES).values("assignee")
-                  .annotate(n=Count("*")).values("n"))
+    open_cases = (
+        assigned.filter(status__in=Case.OPEN_STATUSES)
+        .values("assignee")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     last_assigned = assigned.order_by("-received_at").values("received_at")[:1]
     rows = (
         Membership.objects.filter(
             unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True, user__is_active=True
         )
-        .annotate(open_cases=Coalesce(Subquery(open_cases), 0), last_assigned=Subquery(last_assigned))
+        .annotate(
+            open_cases=Coalesce(Subquery(open_cases), 0), last_assigned=Subquery(last_assigned)
+        )
         .order_by("user_id")
     )
     return tuple(
-        FocalPoint(user_id=m.user_id, is_backup=m.is_backup, open_cases=m.open_cases,
-                   last_assigned_at=m.last_assigned)
+        FocalPoint(
+            user_id=m.user_id,
+            is_backup=m.is_backup,
+            open_cases=m.open_cases,
+            last_assigned_at=m.last_assigned,
+        )
         for m in rows
     )
 
@@ -173,8 +185,9 @@ def staff_snapshot(policy: ChildProtectionPolicy):
         unit_id=unit.pk,
         focal_points=_focal_points(unit),
         manager_ids=tuple(
-            Membership.objects.filter(unit=unit, role=Membership.Role.MANAGER, is_active=True)
-            .values_list("user_id", flat=True)
+            Membership.objects.filter(
+                unit=unit, role=Membership.Role.MANAGER, is_active=True
+            ).values_list("user_id", flat=True)
         ),
         oversight_unit_id=oversight.pk if oversight else None,
         oversight_focal_points=_focal_points(oversight) if oversight else (),
@@ -182,6 +195,7 @@ def staff_snapshot(policy: ChildProtectionPolicy):
 
 
 # --- Posters and leaflets -------------------------------------------------------------------
+
 
 def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:
     """What the unit's poster and leaflet promise a child, as JSON a print keeps.
@@ -232,9 +246,14 @@ def poster_print_status(*, unit: Unit, policy: ChildProtectionPolicy) -> list[Po
     current = poster_facts(unit=unit, policy=policy)
     statuses = []
     for kind, label in PosterPrint.Kind.choices:
-        last = (PosterPrint.objects.filter(unit=unit, kind=kind).select_related("policy")
-                .order_by("-printed_at", "-pk").first())
+        last = (
+            PosterPrint.objects.filter(unit=unit, kind=kind)
+            .select_related("policy")
+            .order_by("-printed_at", "-pk")
+            .first()
+        )
         changes = poster_changes(last.facts, current) if last else []
-        statuses.append(PosterStatus(kind=kind, label=str(label).lower(), last_print=last,
-                                     changes=changes))
+        statuses.append(
+            PosterStatus(kind=kind, label=str(label).lower(), last_print=last, changes=changes)
+        )
     return statuses

@@ -62,8 +62,9 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
     """What stops this policy version from protecting children as promised."""
     problems = []
     if check_staff:
-        focal = Membership.objects.filter(unit=policy.unit, role=Membership.Role.FOCAL_POINT,
-                                          is_active=True, user__is_active=True)
+        focal = Membership.objects.filter(
+            unit=policy.unit, role=Membership.Role.FOCAL_POINT, is_active=True, user__is_active=True
+        )
         if not focal.filter(is_backup=False).exists():
             problems.append(gettext("The unit has no active focal point."))
         if not focal.filter(is_backup=True).exists():
@@ -74,15 +75,21 @@ def policy_problems(policy: ChildProtectionPolicy, *, check_staff: bool = True) 
         problems.append(gettext("The policy gives children no emergency number."))
     to_oversight = ChildProtectionPolicy.AboutStaffRule.OVERSIGHT
     if to_oversight in (policy.about_staff_yes_rule, policy.about_staff_unsure_rule) and (
-            policy.oversight_unit_id is None):
-        problems.append(gettext("Complaints about staff are to go to the oversight unit, but "
-                                "the policy names none."))
+        policy.oversight_unit_id is None
+    ):
+        problems.append(
+            gettext(
+                "Complaints about staff are to go to the oversight unit, but the policy names none."
+            )
+        )
     needed = {str(u) for u in policy.categories.values()} | {str(Urgency.EMERGENCY)}
     for urgency in sorted(needed):
         missing = [s for s in DEADLINE_STEPS if not policy.deadline_hours(urgency, s)]
         if missing:
-            problems.append(gettext("No %(steps)s deadline for %(urgency)s cases.")
-                            % {"steps": ", ".join(missing), "urgency": urgency})
+            problems.append(
+                gettext("No %(steps)s deadline for %(urgency)s cases.")
+                % {"steps": ", ".join(missing), "urgency": urgency}
+            )
     return problems
 
 
@@ -95,11 +102,16 @@ def policy_draft_get_or_create(*, unit: Unit) -> ChildProtectionPolicy:
     latest = ChildProtectionPolicy.objects.filter(unit=unit).order_by("-version").first()
     fields = {}
     if latest:
-        fields = {f.name: getattr(latest, f.name) for f in ChildProtectionPolicy._meta.fields
-                  if f.name not in {"id", "version", "published_at", "created_at", "unit"}}
+        fields = {
+            f.name: getattr(latest, f.name)
+            for f in ChildProtectionPolicy._meta.fields
+            if f.name not in {"id", "version", "published_at", "created_at", "unit"}
+        }
     else:
-        fields = {"categories": default_category_urgencies(),
-                  "deadlines": {str(u): steps for u, steps in DEFAULT_DEADLINES.items()}}
+        fields = {
+            "categories": default_category_urgencies(),
+            "deadlines": {str(u): steps for u, steps in DEFAULT_DEADLINES.items()},
+        }
     return ChildProtectionPolicy.objects.create(
         unit=unit, version=(latest.version + 1) if latest else 1, **fields
     )
@@ -117,8 +129,11 @@ def policy_publish(*, policy: ChildProtectionPolicy, actor) -> ChildProtectionPo
     policy.save(update_fields=["published_at"])
     from complaints.audit import audit_record
 
-    audit_record(action="policies.policy.published", actor=actor,
-                 data={"unit": policy.unit.code, "version": policy.version})
+    audit_record(
+        action="policies.policy.published",
+        actor=actor,
+        data={"unit": policy.unit.code, "version": policy.version},
+    )
     return policy
 
 
@@ -127,11 +142,16 @@ def poster_print_record(*, unit: Unit, kind: str, actor) -> PosterPrint:
     policy page can say when a later change makes the paper wrong."""
     policy = unit_current_policy(unit)
     if policy is None:
-        raise PolicyError(gettext("The unit has no published policy: its poster would lead "
-                                  "nowhere."))
+        raise PolicyError(
+            gettext("The unit has no published policy: its poster would lead nowhere.")
+        )
     return PosterPrint.objects.create(
-        unit=unit, policy=policy, kind=PosterPrint.Kind(kind),
-        facts=poster_facts(unit=unit, policy=policy), printed_by=actor, printed_at=timezone.now(),
+        unit=unit,
+        policy=policy,
+        kind=PosterPrint.Kind(kind),
+        facts=poster_facts(unit=unit, policy=policy),
+        printed_by=actor,
+        printed_at=timezone.now(),
     )
 
 
@@ -143,11 +163,22 @@ def membership_recorded(*, membership: Membership, actor, change: str) -> None:
     from complaints.audit import audit_record
     from notifications.services import notify_new_reader
 
-    audit_record(action=f"staff.membership.{change}", actor=actor, data={
-        "user": membership.user_id, "unit": membership.unit.code, "role": membership.role,
-        "backup": membership.is_backup, "active": membership.is_active})
-    if (change in ("added", "changed") and membership.is_active
-            and membership.role == Membership.Role.FOCAL_POINT):
+    audit_record(
+        action=f"staff.membership.{change}",
+        actor=actor,
+        data={
+            "user": membership.user_id,
+            "unit": membership.unit.code,
+            "role": membership.role,
+            "backup": membership.is_backup,
+            "active": membership.is_active,
+        },
+    )
+    if (
+        change in ("added", "changed")
+        and membership.is_active
+        and membership.role == Membership.Role.FOCAL_POINT
+    ):
         notify_new_reader(membership=membership)
 
 

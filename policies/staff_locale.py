@@ -45,7 +45,9 @@ def staff_home_unit(user) -> Unit | None:
     manager count alike: both are staff of the unit."""
     membership = (
         Membership.objects.filter(user=user, is_active=True, unit__is_active=True)
-        .select_related("unit").order_by("created_at", "pk").first()
+        .select_related("unit")
+        .order_by("created_at", "pk")
+        .first()
     )
     return membership.unit if membership else None
 
@@ -53,11 +55,14 @@ def staff_home_unit(user) -> Unit | None:
 def staff_locale_for(user, *, fallback_language: str | None = None) -> StaffLocale:
     """The person's chosen language, else their home unit's, else `fallback_language`
     (the browser's, on a page) or the site's; their home unit's zone, else the site's."""
-    chosen = (StaffProfile.objects.filter(user=user).values_list("language", flat=True).first()
-              or "")
+    chosen = StaffProfile.objects.filter(user=user).values_list("language", flat=True).first() or ""
     unit = staff_home_unit(user)
-    language = (chosen or (unit.default_language if unit else "")
-                or fallback_language or settings.LANGUAGE_CODE)
+    language = (
+        chosen
+        or (unit.default_language if unit else "")
+        or fallback_language
+        or settings.LANGUAGE_CODE
+    )
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     zone = unit_time_zone(unit) if unit else zoneinfo.ZoneInfo(settings.TIME_ZONE)

@@ -31,8 +31,9 @@ from policies.staff_locale import staff_locale_for
 def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
     """The unit of this code where the person has one of `roles`; otherwise a 404."""
     membership = (
-        Membership.objects.filter(user=user, unit__code=code.upper(), role__in=roles,
-                                  is_active=True)
+        Membership.objects.filter(
+            user=user, unit__code=code.upper(), role__in=roles, is_active=True
+        )
         .select_related("unit")
         .first()
     )
@@ -56,7 +57,9 @@ def policy_edit(request, code: str):
         if request.method == "POST" and form.is_valid():
             form.apply_to(draft)
             draft.save()
-            messages.success(request, _("Draft version %(version)s saved.") % {"version": draft.version})
+            messages.success(
+                request, _("Draft version %(version)s saved.") % {"version": draft.version}
+            )
             return redirect("policies:edit", code=unit.code)
     current = unit_current_policy(unit)
     context = {
@@ -91,8 +94,11 @@ def policy_publish_view(request, code: str):
     except PolicyError as error:
         messages.error(request, _("Not published: %(why)s") % {"why": error})
     else:
-        messages.success(request, _("Version %(version)s is published. New cases follow it.")
-                         % {"version": draft.version})
+        messages.success(
+            request,
+            _("Version %(version)s is published. New cases follow it.")
+            % {"version": draft.version},
+        )
     return redirect("policies:edit", code=unit.code)
 
 
@@ -131,12 +137,18 @@ def readers(request, code: str):
         except ApprovalRefused as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("%(person)s can read %(unit_code)s's earlier cases once a "
-                                        "holder of their keys signs in.")
-                             % {"person": reader.get_username(), "unit_code": unit.code})
+            messages.success(
+                request,
+                _(
+                    "%(person)s can read %(unit_code)s's earlier cases once a "
+                    "holder of their keys signs in."
+                )
+                % {"person": reader.get_username(), "unit_code": unit.code},
+            )
         return redirect("policies:readers", code=unit.code)
-    return render(request, "policies/readers.html", {
-        "unit": unit, "waiting": readers_waiting(unit=unit)})
+    return render(
+        request, "policies/readers.html", {"unit": unit, "waiting": readers_waiting(unit=unit)}
+    )
 
 
 @verified_staff_required

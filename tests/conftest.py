@@ -27,13 +27,21 @@ def make_unit(code: str, sector: str = Unit.Sector.SECURITY, language: str = "en
         name=f"Unit {code}",
         sector=sector,
         default_language=language,
-        emergency_contacts=[{"label": "Child helpline", "number": "116"},
-                            {"label": "Police", "number": "17"}],
+        emergency_contacts=[
+            {"label": "Child helpline", "number": "116"},
+            {"label": "Police", "number": "17"},
+        ],
     )
 
 
-def make_staff(django_user_model, username: str, unit: Unit, role: str, enrolled: bool = True,
-               with_key: bool = True):
+def make_staff(
+    django_user_model,
+    username: str,
+    unit: Unit,
+    role: str,
+    enrolled: bool = True,
+    with_key: bool = True,
+):
     user = django_user_model.objects.create_user(
         username=username, password=PASSWORD, email=f"{username}@example.org"
     )
@@ -61,11 +69,16 @@ def staff_reads(case, user=None):
     from complaints.selectors import case_content_for_staff
 
     if user is None:
-        holder = CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).order_by("holder_id").first()
+        holder = (
+            CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER)
+            .order_by("holder_id")
+            .first()
+        )
         assert holder is not None, "nobody holds a copy of this case's key"
         user = get_user_model().objects.get(pk=int(holder.holder_id))
-    private = crypto.unwrap_private_key(StaffKey.objects.get(user=user).wrapped_private_key,
-                                        PASSWORD)
+    private = crypto.unwrap_private_key(
+        StaffKey.objects.get(user=user).wrapped_private_key, PASSWORD
+    )
     return case_content_for_staff(case=case, actor=user, private_key=private)
 
 
@@ -106,7 +119,9 @@ def outsider(django_user_model, other_unit):
 
 def staff_login(client, user) -> None:
     """The real two-step login: password, then the current TOTP code."""
-    response = client.post(reverse("staff:login"), {"username": user.username, "password": PASSWORD})
+    response = client.post(
+        reverse("staff:login"), {"username": user.username, "password": PASSWORD}
+    )
     assert response.status_code == 302, response.content
     device = TOTPDevice.objects.get(user=user, confirmed=True)
     response = client.post(reverse("staff:verify"), {"token": totp_now(device)})
@@ -171,7 +186,9 @@ _sid_counter = itertools.count(1)
 
 
 def sign_twilio(url: str, params: dict, token: str | None = None) -> str:
-    return RequestValidator(token or django_settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+    return RequestValidator(token or django_settings.TWILIO_AUTH_TOKEN).compute_signature(
+        url, params
+    )
 
 
 @pytest.fixture
@@ -195,8 +212,13 @@ def sms(twilio_post):
     from html import unescape
 
     def send(body: str, phone: str = "+221770000001", sid: str | None = None):
-        params = {"MessageSid": sid or f"SM{next(_sid_counter):032d}", "From": phone,
-                  "To": "+15005550000", "Body": body, "AccountSid": "ACtest"}
+        params = {
+            "MessageSid": sid or f"SM{next(_sid_counter):032d}",
+            "From": phone,
+            "To": "+15005550000",
+            "Body": body,
+            "AccountSid": "ACtest",
+        }
         response = twilio_post("/sms/twilio/inbound/", params)
         assert response.status_code == 200, response.content
         messages = _re.findall(r"<Message>(.*?)</Message>", response.content.decode(), _re.S)

@@ -6,65 +6,137 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0001_initial'),
+        ("competencies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CompetencyFramework',
+            name="CompetencyFramework",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sector', models.CharField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('adopted', models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sector", models.CharField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("adopted", models.PositiveSmallIntegerField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Competency',
+            name="Competency",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveSmallIntegerField()),
-                ('title', models.CharField(max_length=300)),
-                ('is_active', models.BooleanField(default=True)),
-                ('framework', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='competencies', to='competencies.competencyframework')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveSmallIntegerField()),
+                ("title", models.CharField(max_length=300)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "framework",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="competencies",
+                        to="competencies.competencyframework",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'competencies',
-                'ordering': ['framework', 'number'],
+                "verbose_name_plural": "competencies",
+                "ordering": ["framework", "number"],
             },
         ),
         migrations.CreateModel(
-            name='RetrainingAssignment',
+            name="RetrainingAssignment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('competency_title', models.CharField(max_length=300)),
-                ('facets', models.JSONField(default=list)),
-                ('training_level', models.CharField(choices=[('basic', 'Basic training (new hires)'), ('specialised', 'Specialised course'), ('professional_development', 'Professional development')], max_length=32)),
-                ('due_date', models.DateField()),
-                ('case_reference', models.CharField(blank=True, max_length=8)),
-                ('status', models.CharField(choices=[('assigned', 'Assigned'), ('completed', 'Completed')], default='assigned', max_length=12)),
-                ('evaluation', models.JSONField(blank=True, default=dict)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('overdue_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('competency', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='competencies.competency')),
-                ('completed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('follow_up_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='follow_ups', to='competencies.retrainingassignment')),
-                ('staff_member', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='retraining', to='competencies.staffmember')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("competency_title", models.CharField(max_length=300)),
+                ("facets", models.JSONField(default=list)),
+                (
+                    "training_level",
+                    models.CharField(
+                        choices=[
+                            ("basic", "Basic training (new hires)"),
+                            ("specialised", "Specialised course"),
+                            ("professional_development", "Professional development"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("due_date", models.DateField()),
+                ("case_reference", models.CharField(blank=True, max_length=8)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("assigned", "Assigned"), ("completed", "Completed")],
+                        default="assigned",
+                        max_length=12,
+                    ),
+                ),
+                ("evaluation", models.JSONField(blank=True, default=dict)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("overdue_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "competency",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="competencies.competency",
+                    ),
+                ),
+                (
+                    "completed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "follow_up_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="follow_ups",
+                        to="competencies.retrainingassignment",
+                    ),
+                ),
+                (
+                    "staff_member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="retraining",
+                        to="competencies.staffmember",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due_date', 'id'],
+                "ordering": ["due_date", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='competency',
-            constraint=models.UniqueConstraint(fields=('framework', 'number'), name='competency_number_unique'),
+            model_name="competency",
+            constraint=models.UniqueConstraint(
+                fields=("framework", "number"), name="competency_number_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='retrainingassignment',
-            index=models.Index(fields=['status', 'due_date'], name='competencie_status_819ba4_idx'),
+            model_name="retrainingassignment",
+            index=models.Index(fields=["status", "due_date"], name="competencie_status_819ba4_idx"),
         ),
     ]

@@ -9,32 +9,43 @@ def refuse_accounts_linked_twice(apps, schema_editor):
     """No automatic repair: which of two links is wrong only the unit's manager knows,
     and dropping the right one would let the person see complaints about them."""
     StaffMember = apps.get_model("competencies", "StaffMember")
-    twice = (StaffMember.objects.filter(user__isnull=False).values("unit__code", "user_id")
-             .annotate(n=Count("pk")).filter(n__gt=1))
+    twice = (
+        StaffMember.objects.filter(user__isnull=False)
+        .values("unit__code", "user_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+    )
     if twice:
         found = "; ".join(
             f"unit {row['unit__code']}, account id {row['user_id']}: "
-            + ", ".join(StaffMember.objects.filter(unit__code=row["unit__code"],
-                                                   user_id=row["user_id"])
-                        .values_list("name", flat=True))
-            for row in twice)
+            + ", ".join(
+                StaffMember.objects.filter(
+                    unit__code=row["unit__code"], user_id=row["user_id"]
+                ).values_list("name", flat=True)
+            )
+            for row in twice
+        )
         raise RuntimeError(
             "A staff account is linked to more than one roster entry of a unit. Unlink the "
-            f"wrong entries on the unit's roster page, then migrate again. {found}")
+            f"wrong entries on the unit's roster page, then migrate again. {found}"
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('policies', '0006_policy_about_staff_rules'),
+        ("competencies", "0003_load_frameworks"),
+        ("policies", "0006_policy_about_staff_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RunPython(refuse_accounts_linked_twice, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='staffmember',
-            constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('unit', 'user'), name='staffmember_one_entry_per_account'),
+            model_name="staffmember",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("user__isnull", False)),
+                fields=("unit", "user"),
+                name="staffmember_one_entry_per_account",
+            ),
         ),
     ]

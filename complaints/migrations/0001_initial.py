@@ -9,123 +9,280 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('competencies', '0001_initial'),
-        ('policies', '0001_initial'),
+        ("competencies", "0001_initial"),
+        ("policies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseEvent',
+            name="CaseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('from_status', models.CharField(blank=True, max_length=16)),
-                ('to_status', models.CharField(max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("from_status", models.CharField(blank=True, max_length=16)),
+                ("to_status", models.CharField(max_length=16)),
+                ("reason", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='CaseExclusion',
+            name="CaseExclusion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('subject', 'The complaint is about this person'), ('recused', 'Recused')], max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("subject", "The complaint is about this person"),
+                            ("recused", "Recused"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='CaseKey',
+            name="CaseKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('holder_kind', models.CharField(choices=[('server', 'Server key ring')], max_length=16)),
-                ('holder_id', models.CharField(max_length=64)),
-                ('wrapped_key', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "holder_kind",
+                    models.CharField(choices=[("server", "Server key ring")], max_length=16),
+                ),
+                ("holder_id", models.CharField(max_length=64)),
+                ("wrapped_key", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('author_kind', models.CharField(choices=[('reporter', 'You'), ('staff', 'Complaints team'), ('note', 'Internal note')], max_length=16)),
-                ('body', models.BinaryField()),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "author_kind",
+                    models.CharField(
+                        choices=[
+                            ("reporter", "You"),
+                            ("staff", "Complaints team"),
+                            ("note", "Internal note"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.BinaryField()),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ThrottleFailure',
+            name="ThrottleFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=16)),
-                ('key', models.CharField(max_length=64)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scope", models.CharField(max_length=16)),
+                ("key", models.CharField(max_length=64)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor_label', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(max_length=64)),
-                ('case_reference', models.CharField(blank=True, max_length=8)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("actor_label", models.CharField(blank=True, max_length=150)),
+                ("action", models.CharField(max_length=64)),
+                ("case_reference", models.CharField(blank=True, max_length=8)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('reference', models.CharField(editable=False, max_length=8, unique=True)),
-                ('channel', models.CharField(choices=[('web', 'Web'), ('sms', 'SMS')], max_length=8)),
-                ('language', models.CharField(choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], max_length=8)),
-                ('category', models.CharField(max_length=40)),
-                ('urgency', models.CharField(choices=[('emergency', 'Emergency'), ('urgent', 'Urgent'), ('standard', 'Standard')], max_length=16)),
-                ('in_danger', models.BooleanField(default=False)),
-                ('about_staff', models.BooleanField(default=False)),
-                ('contact_preference', models.CharField(choices=[('follow_up_page', 'I will check for answers on this website'), ('sms', 'Send me a text message (SMS)'), ('phone', 'Call me'), ('email', 'Send me an email'), ('none', 'Do not contact me')], max_length=16)),
-                ('status', models.CharField(choices=[('received', 'Received'), ('acknowledged', 'Acknowledged'), ('assessing', 'Being assessed'), ('investigating', 'Being investigated'), ('substantiated', 'Substantiated'), ('unsubstantiated', 'Not substantiated'), ('referred', 'Referred'), ('withdrawn', 'Withdrawn'), ('closed', 'Closed')], default='received', max_length=16)),
-                ('routing', models.JSONField(default=dict)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome_told_at', models.DateTimeField(blank=True, null=True)),
-                ('reporter_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledge_due_at', models.DateTimeField(blank=True, null=True)),
-                ('assess_due_at', models.DateTimeField(blank=True, null=True)),
-                ('resolve_due_at', models.DateTimeField(blank=True, null=True)),
-                ('narrative', models.BinaryField()),
-                ('contact_detail', models.BinaryField(null=True)),
-                ('followup_code_hash', models.CharField(editable=False, max_length=200)),
-                ('submission_token', models.CharField(editable=False, max_length=64, null=True, unique=True)),
-                ('escalation_level', models.PositiveSmallIntegerField(default=0)),
-                ('escalated_at', models.DateTimeField(blank=True, null=True)),
-                ('about_staff_member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='competencies.staffmember')),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='case_assignments', to=settings.AUTH_USER_MODEL)),
-                ('handling_unit', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='handled_cases', to='policies.unit')),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='policies.childprotectionpolicy')),
-                ('referred_from', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='referred_to', to='complaints.case')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("reference", models.CharField(editable=False, max_length=8, unique=True)),
+                (
+                    "channel",
+                    models.CharField(choices=[("web", "Web"), ("sms", "SMS")], max_length=8),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
+                        max_length=8,
+                    ),
+                ),
+                ("category", models.CharField(max_length=40)),
+                (
+                    "urgency",
+                    models.CharField(
+                        choices=[
+                            ("emergency", "Emergency"),
+                            ("urgent", "Urgent"),
+                            ("standard", "Standard"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("in_danger", models.BooleanField(default=False)),
+                ("about_staff", models.BooleanField(default=False)),
+                (
+                    "contact_preference",
+                    models.CharField(
+                        choices=[
+                            ("follow_up_page", "I will check for answers on this website"),
+                            ("sms", "Send me a text message (SMS)"),
+                            ("phone", "Call me"),
+                            ("email", "Send me an email"),
+                            ("none", "Do not contact me"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("acknowledged", "Acknowledged"),
+                            ("assessing", "Being assessed"),
+                            ("investigating", "Being investigated"),
+                            ("substantiated", "Substantiated"),
+                            ("unsubstantiated", "Not substantiated"),
+                            ("referred", "Referred"),
+                            ("withdrawn", "Withdrawn"),
+                            ("closed", "Closed"),
+                        ],
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                ("routing", models.JSONField(default=dict)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("outcome_told_at", models.DateTimeField(blank=True, null=True)),
+                ("reporter_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("acknowledge_due_at", models.DateTimeField(blank=True, null=True)),
+                ("assess_due_at", models.DateTimeField(blank=True, null=True)),
+                ("resolve_due_at", models.DateTimeField(blank=True, null=True)),
+                ("narrative", models.BinaryField()),
+                ("contact_detail", models.BinaryField(null=True)),
+                ("followup_code_hash", models.CharField(editable=False, max_length=200)),
+                (
+                    "submission_token",
+                    models.CharField(editable=False, max_length=64, null=True, unique=True),
+                ),
+                ("escalation_level", models.PositiveSmallIntegerField(default=0)),
+                ("escalated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "about_staff_member",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="competencies.staffmember",
+                    ),
+                ),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="case_assignments",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "handling_unit",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="handled_cases",
+                        to="policies.unit",
+                    ),
+                ),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="policies.childprotectionpolicy",
+                    ),
+                ),
+                (
+                    "referred_from",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="referred_to",
+                        to="complaints.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at'],
+                "ordering": ["-received_at"],
             },
         ),
     ]

@@ -6,93 +6,146 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('complaints', '0001_initial'),
-        ('intake', '0001_initial'),
-        ('policies', '0001_initial'),
+        ("complaints", "0001_initial"),
+        ("intake", "0001_initial"),
+        ("policies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='sms_reporter',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cases', to='intake.smsreporter'),
+            model_name="case",
+            name="sms_reporter",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="cases",
+                to="intake.smsreporter",
+            ),
         ),
         migrations.AddField(
-            model_name='case',
-            name='unit',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='policies.unit'),
+            model_name="case",
+            name="unit",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="cases",
+                to="policies.unit",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='case',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='complaints.case'),
+            model_name="auditevent",
+            name="case",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to="complaints.case",
+            ),
         ),
         migrations.AddField(
-            model_name='caseevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL),
+            model_name="caseevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='caseevent',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='complaints.case'),
+            model_name="caseevent",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="complaints.case",
+            ),
         ),
         migrations.AddField(
-            model_name='caseexclusion',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exclusions', to='complaints.case'),
+            model_name="caseexclusion",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="exclusions",
+                to="complaints.case",
+            ),
         ),
         migrations.AddField(
-            model_name='caseexclusion',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="caseexclusion",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='casekey',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keys', to='complaints.case'),
+            model_name="casekey",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="keys",
+                to="complaints.case",
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='author',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL),
+            model_name="message",
+            name="author",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='case',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='complaints.case'),
+            model_name="message",
+            name="case",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="messages",
+                to="complaints.case",
+            ),
         ),
         migrations.AddIndex(
-            model_name='throttlefailure',
-            index=models.Index(fields=['scope', 'key', 'at'], name='complaints__scope_362a86_idx'),
+            model_name="throttlefailure",
+            index=models.Index(fields=["scope", "key", "at"], name="complaints__scope_362a86_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['unit', 'status', 'urgency', 'acknowledge_due_at'], name='complaints__unit_id_f97bf2_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["unit", "status", "urgency", "acknowledge_due_at"],
+                name="complaints__unit_id_f97bf2_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['received_at'], name='complaints__receive_73bd95_idx'),
+            model_name="case",
+            index=models.Index(fields=["received_at"], name="complaints__receive_73bd95_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['case', 'at'], name='complaints__case_id_3177c6_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["case", "at"], name="complaints__case_id_3177c6_idx"),
         ),
         migrations.AddConstraint(
-            model_name='caseexclusion',
-            constraint=models.UniqueConstraint(fields=('case', 'user'), name='case_exclusion_unique'),
+            model_name="caseexclusion",
+            constraint=models.UniqueConstraint(
+                fields=("case", "user"), name="case_exclusion_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='casekey',
-            index=models.Index(fields=['holder_kind', 'holder_id'], name='complaints__holder__ffdf9a_idx'),
+            model_name="casekey",
+            index=models.Index(
+                fields=["holder_kind", "holder_id"], name="complaints__holder__ffdf9a_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casekey',
-            constraint=models.UniqueConstraint(fields=('case', 'holder_kind'), name='casekey_one_per_kind'),
+            model_name="casekey",
+            constraint=models.UniqueConstraint(
+                fields=("case", "holder_kind"), name="casekey_one_per_kind"
+            ),
         ),
     ]

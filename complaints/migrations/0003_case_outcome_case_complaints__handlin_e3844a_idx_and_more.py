@@ -5,27 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0002_initial'),
-        ('intake', '0001_initial'),
-        ('policies', '0001_initial'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0002_initial"),
+        ("intake", "0001_initial"),
+        ("policies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='outcome',
+            model_name="case",
+            name="outcome",
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['handling_unit', 'status'], name='complaints__handlin_e3844a_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["handling_unit", "status"], name="complaints__handlin_e3844a_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['unit', 'received_at'], name='complaints__unit_id_bede86_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["unit", "received_at"], name="complaints__unit_id_bede86_idx"
+            ),
         ),
     ]

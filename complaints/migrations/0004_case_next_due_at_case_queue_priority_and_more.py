@@ -10,37 +10,45 @@ def backfill(apps, schema_editor):
         Case.objects.filter(urgency=urgency).update(queue_priority=rank)
     open_statuses = ["received", "acknowledged", "assessing", "investigating"]
     Case.objects.filter(status__in=open_statuses, acknowledged_at__isnull=True).update(
-        next_due_at=models.F("acknowledge_due_at"))
+        next_due_at=models.F("acknowledge_due_at")
+    )
     Case.objects.filter(status="acknowledged", acknowledged_at__isnull=False).update(
-        next_due_at=models.F("assess_due_at"))
-    Case.objects.filter(status__in=["assessing", "investigating"], acknowledged_at__isnull=False).update(
-        next_due_at=models.F("resolve_due_at"))
+        next_due_at=models.F("assess_due_at")
+    )
+    Case.objects.filter(
+        status__in=["assessing", "investigating"], acknowledged_at__isnull=False
+    ).update(next_due_at=models.F("resolve_due_at"))
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0003_case_outcome_case_complaints__handlin_e3844a_idx_and_more'),
-        ('intake', '0001_initial'),
-        ('policies', '0001_initial'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0003_case_outcome_case_complaints__handlin_e3844a_idx_and_more"),
+        ("intake", "0001_initial"),
+        ("policies", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='next_due_at',
+            model_name="case",
+            name="next_due_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='queue_priority',
+            model_name="case",
+            name="queue_priority",
             field=models.PositiveSmallIntegerField(default=2),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['received', 'acknowledged', 'assessing', 'investigating'])), fields=['handling_unit', 'queue_priority', 'next_due_at'], name='case_open_queue_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["received", "acknowledged", "assessing", "investigating"])
+                ),
+                fields=["handling_unit", "queue_priority", "next_due_at"],
+                name="case_open_queue_idx",
+            ),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

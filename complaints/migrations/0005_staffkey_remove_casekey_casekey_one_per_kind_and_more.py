@@ -6,48 +6,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0004_case_next_due_at_case_queue_priority_and_more'),
+        ("complaints", "0004_case_next_due_at_case_queue_priority_and_more"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StaffKey',
+            name="StaffKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_key', models.BinaryField()),
-                ('wrapped_private_key', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_key", models.BinaryField()),
+                ("wrapped_private_key", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='casekey',
-            name='casekey_one_per_kind',
+            model_name="casekey",
+            name="casekey_one_per_kind",
         ),
         migrations.AddField(
-            model_name='casekey',
-            name='released_at',
+            model_name="casekey",
+            name="released_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='casekey',
-            name='holder_kind',
-            field=models.CharField(choices=[('server', 'Server key ring'), ('user', "A staff member's public key"), ('recovery', "The unit's offline recovery key")], max_length=16),
+            model_name="casekey",
+            name="holder_kind",
+            field=models.CharField(
+                choices=[
+                    ("server", "Server key ring"),
+                    ("user", "A staff member's public key"),
+                    ("recovery", "The unit's offline recovery key"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casekey',
-            constraint=models.UniqueConstraint(condition=models.Q(('holder_kind', 'server')), fields=('case', 'holder_kind'), name='casekey_one_server_copy'),
+            model_name="casekey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("holder_kind", "server")),
+                fields=("case", "holder_kind"),
+                name="casekey_one_server_copy",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='casekey',
-            constraint=models.UniqueConstraint(fields=('case', 'holder_kind', 'holder_id'), name='casekey_one_per_holder'),
+            model_name="casekey",
+            constraint=models.UniqueConstraint(
+                fields=("case", "holder_kind", "holder_id"), name="casekey_one_per_holder"
+            ),
         ),
         migrations.AddField(
-            model_name='staffkey',
-            name='user',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff_key', to=settings.AUTH_USER_MODEL),
+            model_name="staffkey",
+            name="user",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="staff_key",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

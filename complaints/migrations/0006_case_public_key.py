@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0005_staffkey_remove_casekey_casekey_one_per_kind_and_more'),
+        ("complaints", "0005_staffkey_remove_casekey_casekey_one_per_kind_and_more"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='public_key',
+            model_name="case",
+            name="public_key",
             field=models.BinaryField(null=True),
         ),
     ]

@@ -4,20 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0006_case_public_key'),
+        ("complaints", "0006_case_public_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='reporter_public_key',
+            model_name="case",
+            name="reporter_public_key",
             field=models.BinaryField(null=True),
         ),
         migrations.AlterField(
-            model_name='casekey',
-            name='holder_kind',
-            field=models.CharField(choices=[('server', 'Server key ring'), ('user', "A staff member's public key"), ('recovery', "The unit's offline recovery key"), ('reporter', "The child's follow-up code")], max_length=16),
+            model_name="casekey",
+            name="holder_kind",
+            field=models.CharField(
+                choices=[
+                    ("server", "Server key ring"),
+                    ("user", "A staff member's public key"),
+                    ("recovery", "The unit's offline recovery key"),
+                    ("reporter", "The child's follow-up code"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -4,19 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0007_case_reporter_public_key_alter_casekey_holder_kind'),
+        ("complaints", "0007_case_reporter_public_key_alter_casekey_holder_kind"),
     ]
 
     operations = [
         migrations.RenameModel(
-            old_name='ThrottleFailure',
-            new_name='ThrottleEvent',
+            old_name="ThrottleFailure",
+            new_name="ThrottleEvent",
         ),
         migrations.RenameIndex(
-            model_name='throttleevent',
-            new_name='complaints__scope_d31ab9_idx',
-            old_name='complaints__scope_362a86_idx',
+            model_name="throttleevent",
+            new_name="complaints__scope_d31ab9_idx",
+            old_name="complaints__scope_362a86_idx",
         ),
     ]

@@ -5,22 +5,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0008_rename_throttlefailure_throttleevent_and_more'),
-        ('intake', '0001_initial'),
-        ('policies', '0003_poster_print'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0008_rename_throttlefailure_throttleevent_and_more"),
+        ("intake", "0001_initial"),
+        ("policies", "0003_poster_print"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['received', 'acknowledged', 'assessing', 'investigating'])), fields=['assignee'], name='case_assignee_open_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    ("status__in", ["received", "acknowledged", "assessing", "investigating"])
+                ),
+                fields=["assignee"],
+                name="case_assignee_open_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['assignee', 'received_at'], name='case_assignee_received_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["assignee", "received_at"], name="case_assignee_received_idx"
+            ),
         ),
     ]

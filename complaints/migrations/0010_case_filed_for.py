@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0009_case_assignee_indexes'),
+        ("complaints", "0009_case_assignee_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='filed_for',
-            field=models.CharField(choices=[('self', 'Me'), ('someone_else', 'Someone else (a friend, my child, a child I help)')], default='self', max_length=16),
+            model_name="case",
+            name="filed_for",
+            field=models.CharField(
+                choices=[
+                    ("self", "Me"),
+                    ("someone_else", "Someone else (a friend, my child, a child I help)"),
+                ],
+                default="self",
+                max_length=16,
+            ),
         ),
     ]

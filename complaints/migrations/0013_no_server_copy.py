@@ -16,20 +16,26 @@ def refuse_server_copies(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0012_audit_anchor_schedule'),
+        ("complaints", "0012_audit_anchor_schedule"),
     ]
 
     operations = [
         migrations.RunPython(refuse_server_copies, migrations.RunPython.noop),
         migrations.RemoveConstraint(
-            model_name='casekey',
-            name='casekey_one_server_copy',
+            model_name="casekey",
+            name="casekey_one_server_copy",
         ),
         migrations.AlterField(
-            model_name='casekey',
-            name='holder_kind',
-            field=models.CharField(choices=[('user', "A staff member's public key"), ('recovery', "The unit's offline recovery key"), ('reporter', "The child's follow-up code")], max_length=16),
+            model_name="casekey",
+            name="holder_kind",
+            field=models.CharField(
+                choices=[
+                    ("user", "A staff member's public key"),
+                    ("recovery", "The unit's offline recovery key"),
+                    ("reporter", "The child's follow-up code"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -14,17 +14,18 @@ def answers_forward(apps, schema_editor):
     whatever the child said)."""
     Case = apps.get_model("complaints", "Case")
     Case.objects.filter(about_staff=True, about_staff_member__isnull=True).update(
-        about_staff_answer="yes")
+        about_staff_answer="yes"
+    )
 
 
 def answers_backward(apps, schema_editor):
     Case = apps.get_model("complaints", "Case")
     Case.objects.filter(Q(about_staff_answer="yes") | Q(about_staff_member__isnull=False)).update(
-        about_staff=True)
+        about_staff=True
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("complaints", "0013_no_server_copy"),
     ]
@@ -33,16 +34,24 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="case",
             name="about_staff_answer",
-            field=models.CharField(blank=True, choices=[("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")],
-                                   max_length=8),
+            field=models.CharField(
+                blank=True,
+                choices=[("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")],
+                max_length=8,
+            ),
         ),
         migrations.RunPython(answers_forward, answers_backward),
         migrations.RemoveField(model_name="case", name="about_staff"),
         migrations.AlterField(
             model_name="caseexclusion",
             name="reason",
-            field=models.CharField(choices=[("subject", "The complaint is about this person"), ("recused", "Recused"),
-                                            ("policy", "Kept away by the policy (a complaint about staff)")],
-                                   max_length=16),
+            field=models.CharField(
+                choices=[
+                    ("subject", "The complaint is about this person"),
+                    ("recused", "Recused"),
+                    ("policy", "Kept away by the policy (a complaint about staff)"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -5,18 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0015_case_last_opened'),
-        ('intake', '0002_danger_check_and_code_pickup'),
-        ('policies', '0004_policy_emergency_contacts'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0015_case_last_opened"),
+        ("intake", "0002_danger_check_and_code_pickup"),
+        ("policies", "0004_policy_emergency_contacts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['handling_unit', 'received_at'], name='case_handling_received_idx'),
+            model_name="case",
+            index=models.Index(
+                fields=["handling_unit", "received_at"], name="case_handling_received_idx"
+            ),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0016_case_handling_received_idx'),
+        ("complaints", "0016_case_handling_received_idx"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='delivery_email',
+            model_name="case",
+            name="delivery_email",
             field=models.BinaryField(null=True),
         ),
     ]

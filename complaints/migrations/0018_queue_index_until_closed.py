@@ -5,22 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0017_case_delivery_email'),
-        ('intake', '0003_withdraw_check'),
-        ('policies', '0006_policy_about_staff_rules'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0017_case_delivery_email"),
+        ("intake", "0003_withdraw_check"),
+        ("policies", "0006_policy_about_staff_rules"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='case',
-            name='case_open_queue_idx',
+            model_name="case",
+            name="case_open_queue_idx",
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('status__in', ['received', 'acknowledged', 'assessing', 'investigating', 'substantiated', 'unsubstantiated', 'referred', 'withdrawn'])), fields=['handling_unit', 'queue_priority', 'next_due_at'], name='case_open_queue_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "received",
+                            "acknowledged",
+                            "assessing",
+                            "investigating",
+                            "substantiated",
+                            "unsubstantiated",
+                            "referred",
+                            "withdrawn",
+                        ],
+                    )
+                ),
+                fields=["handling_unit", "queue_priority", "next_due_at"],
+                name="case_open_queue_idx",
+            ),
         ),
     ]

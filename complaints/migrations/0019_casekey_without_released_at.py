@@ -14,13 +14,13 @@ class Migration(migrations.Migration):
     escalation chain's copies stopped being made at intake (issue 15)."""
 
     dependencies = [
-        ('complaints', '0018_queue_index_until_closed'),
+        ("complaints", "0018_queue_index_until_closed"),
     ]
 
     operations = [
         migrations.RunPython(drop_held_back_copies, migrations.RunPython.noop),
         migrations.RemoveField(
-            model_name='casekey',
-            name='released_at',
+            model_name="casekey",
+            name="released_at",
         ),
     ]

@@ -6,53 +6,113 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('complaints', '0001_initial'),
-        ('policies', '0001_initial'),
+        ("complaints", "0001_initial"),
+        ("policies", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SmsReporter',
+            name="SmsReporter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phone_index', models.CharField(max_length=64, unique=True)),
-                ('phone', models.BinaryField()),
-                ('language', models.CharField(blank=True, max_length=8)),
-                ('opted_out_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phone_index", models.CharField(max_length=64, unique=True)),
+                ("phone", models.BinaryField()),
+                ("language", models.CharField(blank=True, max_length=8)),
+                ("opted_out_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='InboundSms',
+            name="InboundSms",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_sid', models.CharField(max_length=64, unique=True)),
-                ('reply', models.BinaryField(null=True)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reporter', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to='intake.smsreporter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_sid", models.CharField(max_length=64, unique=True)),
+                ("reply", models.BinaryField(null=True)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="intake.smsreporter",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SmsConversation',
+            name="SmsConversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step', models.CharField(choices=[('choose_unit', 'Choose Unit'), ('choose_language', 'Choose Language'), ('narrative', 'Narrative'), ('category', 'Category'), ('danger', 'Danger'), ('choose_case', 'Choose Case'), ('finished', 'Finished')], max_length=16)),
-                ('draft', models.BinaryField(null=True)),
-                ('category', models.CharField(blank=True, max_length=40)),
-                ('choices', models.JSONField(blank=True, default=list)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('prompted_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='complaints.case')),
-                ('unit', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='policies.unit')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='intake.smsreporter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "step",
+                    models.CharField(
+                        choices=[
+                            ("choose_unit", "Choose Unit"),
+                            ("choose_language", "Choose Language"),
+                            ("narrative", "Narrative"),
+                            ("category", "Category"),
+                            ("danger", "Danger"),
+                            ("choose_case", "Choose Case"),
+                            ("finished", "Finished"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("draft", models.BinaryField(null=True)),
+                ("category", models.CharField(blank=True, max_length=40)),
+                ("choices", models.JSONField(blank=True, default=list)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("prompted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="complaints.case",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="policies.unit",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="intake.smsreporter",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['step', 'updated_at'], name='intake_smsc_step_aa205c_idx')],
+                "indexes": [
+                    models.Index(fields=["step", "updated_at"], name="intake_smsc_step_aa205c_idx")
+                ],
             },
         ),
     ]

@@ -5,31 +5,61 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0010_case_filed_for'),
-        ('intake', '0001_initial'),
+        ("complaints", "0010_case_filed_for"),
+        ("intake", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='smsconversation',
-            name='in_danger',
+            model_name="smsconversation",
+            name="in_danger",
             field=models.BooleanField(default=False),
         ),
         migrations.AlterField(
-            model_name='smsconversation',
-            name='step',
-            field=models.CharField(choices=[('choose_unit', 'Choose Unit'), ('choose_language', 'Choose Language'), ('narrative', 'Narrative'), ('category', 'Category'), ('danger', 'Danger'), ('choose_case', 'Choose Case'), ('danger_check', 'Danger Check'), ('finished', 'Finished')], max_length=16),
+            model_name="smsconversation",
+            name="step",
+            field=models.CharField(
+                choices=[
+                    ("choose_unit", "Choose Unit"),
+                    ("choose_language", "Choose Language"),
+                    ("narrative", "Narrative"),
+                    ("category", "Category"),
+                    ("danger", "Danger"),
+                    ("choose_case", "Choose Case"),
+                    ("danger_check", "Danger Check"),
+                    ("finished", "Finished"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='SmsCodePickup',
+            name="SmsCodePickup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.BinaryField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sms_code_pickup', to='complaints.case')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='intake.smsreporter')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.BinaryField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sms_code_pickup",
+                        to="complaints.case",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="intake.smsreporter",
+                    ),
+                ),
             ],
         ),
     ]

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('intake', '0002_danger_check_and_code_pickup'),
+        ("intake", "0002_danger_check_and_code_pickup"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='smsconversation',
-            name='step',
-            field=models.CharField(choices=[('choose_unit', 'Choose Unit'), ('choose_language', 'Choose Language'), ('narrative', 'Narrative'), ('category', 'Category'), ('danger', 'Danger'), ('choose_case', 'Choose Case'), ('danger_check', 'Danger Check'), ('withdraw_check', 'Withdraw Check'), ('finished', 'Finished')], max_length=16),
+            model_name="smsconversation",
+            name="step",
+            field=models.CharField(
+                choices=[
+                    ("choose_unit", "Choose Unit"),
+                    ("choose_language", "Choose Language"),
+                    ("narrative", "Narrative"),
+                    ("category", "Category"),
+                    ("danger", "Danger"),
+                    ("choose_case", "Choose Case"),
+                    ("danger_check", "Danger Check"),
+                    ("withdraw_check", "Withdraw Check"),
+                    ("finished", "Finished"),
+                ],
+                max_length=16,
+            ),
         ),
     ]

@@ -17,4 +17,11 @@ class LocmemSmsBackend(SmsBackend):
         return sid
 
 
-__all__ = ["LocmemSmsBackend", "PermanentSendError", "TransientSendError", "outbox", "fail_next", "next_sids"]
+__all__ = [
+    "LocmemSmsBackend",
+    "PermanentSendError",
+    "TransientSendError",
+    "outbox",
+    "fail_next",
+    "next_sids",
+]

@@ -5,27 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0002_initial'),
-        ('notifications', '0002_sweep_schedule'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0002_initial"),
+        ("notifications", "0002_sweep_schedule"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='assignment',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='competencies.retrainingassignment'),
+            model_name="notification",
+            name="assignment",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="competencies.retrainingassignment",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='case',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='complaints.case'),
+            model_name="notification",
+            name="case",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="complaints.case",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

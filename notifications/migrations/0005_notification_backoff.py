@@ -6,31 +6,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('competencies', '0003_load_frameworks'),
-        ('complaints', '0010_case_filed_for'),
-        ('notifications', '0004_notification_kind_danger'),
+        ("competencies", "0003_load_frameworks"),
+        ("complaints", "0010_case_filed_for"),
+        ("notifications", "0004_notification_kind_danger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='notification',
-            name='notificatio_status_9a4505_idx',
+            model_name="notification",
+            name="notificatio_status_9a4505_idx",
         ),
         migrations.AddField(
-            model_name='notification',
-            name='error_code',
+            model_name="notification",
+            name="error_code",
             field=models.CharField(blank=True, max_length=32),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='next_attempt_at',
+            model_name="notification",
+            name="next_attempt_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='notificatio_status_444bb6_idx'),
+            model_name="notification",
+            index=models.Index(
+                fields=["status", "next_attempt_at"], name="notificatio_status_444bb6_idx"
+            ),
         ),
     ]

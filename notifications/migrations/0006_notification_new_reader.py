@@ -5,21 +5,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0005_notification_backoff'),
-        ('policies', '0004_policy_emergency_contacts'),
+        ("notifications", "0005_notification_backoff"),
+        ("policies", "0004_policy_emergency_contacts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='notification',
-            name='membership',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='policies.membership'),
+            model_name="notification",
+            name="membership",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="policies.membership",
+            ),
         ),
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0006_notification_new_reader'),
+        ("notifications", "0006_notification_new_reader"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('access_needed', 'A reader waits for the key: sign in'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("access_needed", "A reader waits for the key: sign in"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0007_notification_access_needed'),
+        ("notifications", "0007_notification_access_needed"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('access_needed', 'A reader waits for the key: sign in'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue'), ('about_staff', 'A complaint about someone who works at the unit')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("access_needed", "A reader waits for the key: sign in"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                    ("about_staff", "A complaint about someone who works at the unit"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

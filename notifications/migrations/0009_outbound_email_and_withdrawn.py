@@ -8,34 +8,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('complaints', '0017_case_delivery_email'),
-        ('notifications', '0008_notification_about_staff'),
+        ("complaints", "0017_case_delivery_email"),
+        ("notifications", "0008_notification_about_staff"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('access_needed', 'A reader waits for the key: sign in'), ('withdrawn', 'The child withdrew the complaint'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("access_needed", "A reader waits for the key: sign in"),
+                    ("withdrawn", "The child withdrew the complaint"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='OutboundEmail',
+            name="OutboundEmail",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('carries_outcome', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=12)),
-                ('error_code', models.CharField(blank=True, max_length=32)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='complaints.case')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("carries_outcome", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sent", "Sent"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("error_code", models.CharField(blank=True, max_length=32)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="complaints.case",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='notificatio_status_36aace_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "next_attempt_at"], name="notificatio_status_36aace_idx"
+                    )
+                ],
             },
         ),
     ]

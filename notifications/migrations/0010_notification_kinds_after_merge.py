@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0009_outbound_email_and_withdrawn'),
+        ("notifications", "0009_outbound_email_and_withdrawn"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('access_needed', 'A reader waits for the key: sign in'), ('withdrawn', 'The child withdrew the complaint'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue'), ('about_staff', 'A complaint about someone who works at the unit')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("access_needed", "A reader waits for the key: sign in"),
+                    ("withdrawn", "The child withdrew the complaint"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                    ("about_staff", "A complaint about someone who works at the unit"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

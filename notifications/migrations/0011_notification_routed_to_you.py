@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0010_notification_kinds_after_merge'),
+        ("notifications", "0010_notification_kinds_after_merge"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('new_case', 'New case'), ('case_updated', 'Reporter added information'), ('escalation', 'Deadline missed: escalated'), ('danger', 'The child says they are in danger now'), ('new_reader', 'A new focal point joined a unit'), ('access_needed', 'A reader waits for the key: sign in'), ('withdrawn', 'The child withdrew the complaint'), ('retraining', 'Retraining assigned'), ('retraining_overdue', 'Retraining overdue'), ('about_staff', 'A complaint about someone who works at the unit'), ('routed_to_you', 'A case under way was routed to you')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("new_case", "New case"),
+                    ("case_updated", "Reporter added information"),
+                    ("escalation", "Deadline missed: escalated"),
+                    ("danger", "The child says they are in danger now"),
+                    ("new_reader", "A new focal point joined a unit"),
+                    ("access_needed", "A reader waits for the key: sign in"),
+                    ("withdrawn", "The child withdrew the complaint"),
+                    ("retraining", "Retraining assigned"),
+                    ("retraining_overdue", "Retraining overdue"),
+                    ("about_staff", "A complaint about someone who works at the unit"),
+                    ("routed_to_you", "A case under way was routed to you"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,65 +14,180 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Unit',
+            name="Unit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text="Short code: the unit's link /u/<code>/ and its SMS keyword.", max_length=16, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('sector', models.CharField(choices=[('security', 'Security forces'), ('social_services', 'Social services'), ('justice', 'Justice'), ('deprivation_of_liberty', 'Deprivation of liberty'), ('oversight', 'Oversight body')], max_length=32)),
-                ('default_language', models.CharField(choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], default='en', max_length=8)),
-                ('emergency_contacts', models.JSONField(blank=True, default=list)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Short code: the unit's link /u/<code>/ and its SMS keyword.",
+                        max_length=16,
+                        unique=True,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "sector",
+                    models.CharField(
+                        choices=[
+                            ("security", "Security forces"),
+                            ("social_services", "Social services"),
+                            ("justice", "Justice"),
+                            ("deprivation_of_liberty", "Deprivation of liberty"),
+                            ("oversight", "Oversight body"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "default_language",
+                    models.CharField(
+                        choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
+                        default="en",
+                        max_length=8,
+                    ),
+                ),
+                ("emergency_contacts", models.JSONField(blank=True, default=list)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='StaffProfile',
+            name="StaffProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('alert_phone', models.CharField(blank=True, help_text='Emergency cases are also sent here by SMS.', max_length=32)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff_profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "alert_phone",
+                    models.CharField(
+                        blank=True,
+                        help_text="Emergency cases are also sent here by SMS.",
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('focal_point', 'Focal point'), ('manager', 'Unit manager')], max_length=16)),
-                ('is_backup', models.BooleanField(default=False)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='policies.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("focal_point", "Focal point"), ("manager", "Unit manager")],
+                        max_length=16,
+                    ),
+                ),
+                ("is_backup", models.BooleanField(default=False)),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="policies.unit",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'unit', 'role'), name='membership_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("user", "unit", "role"), name="membership_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChildProtectionPolicy',
+            name="ChildProtectionPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('categories', models.JSONField(default=dict)),
-                ('deadlines', models.JSONField(default=dict)),
-                ('retention_days', models.PositiveIntegerField(default=1825)),
-                ('retraining_due_days', models.PositiveIntegerField(default=90)),
-                ('outcome_wait_days', models.PositiveIntegerField(default=30)),
-                ('referral_partners', models.JSONField(blank=True, default=list)),
-                ('assignment_rule', models.CharField(choices=[('least_loaded', 'Least loaded focal point'), ('round_robin', 'Round robin')], default='least_loaded', max_length=16)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('oversight_unit', models.ForeignKey(blank=True, limit_choices_to={'sector': 'oversight'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='overseen_policies', to='policies.unit')),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='policies', to='policies.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                ("categories", models.JSONField(default=dict)),
+                ("deadlines", models.JSONField(default=dict)),
+                ("retention_days", models.PositiveIntegerField(default=1825)),
+                ("retraining_due_days", models.PositiveIntegerField(default=90)),
+                ("outcome_wait_days", models.PositiveIntegerField(default=30)),
+                ("referral_partners", models.JSONField(blank=True, default=list)),
+                (
+                    "assignment_rule",
+                    models.CharField(
+                        choices=[
+                            ("least_loaded", "Least loaded focal point"),
+                            ("round_robin", "Round robin"),
+                        ],
+                        default="least_loaded",
+                        max_length=16,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "oversight_unit",
+                    models.ForeignKey(
+                        blank=True,
+                        limit_choices_to={"sector": "oversight"},
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="overseen_policies",
+                        to="policies.unit",
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="policies",
+                        to="policies.unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'child protection policies',
-                'ordering': ['unit', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('unit', 'version'), name='policy_version_unique')],
+                "verbose_name_plural": "child protection policies",
+                "ordering": ["unit", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("unit", "version"), name="policy_version_unique"
+                    )
+                ],
             },
         ),
     ]

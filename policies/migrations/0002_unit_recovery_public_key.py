@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0001_initial'),
+        ("policies", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='unit',
-            name='recovery_public_key',
+            model_name="unit",
+            name="recovery_public_key",
             field=models.BinaryField(blank=True, null=True),
         ),
     ]

@@ -6,27 +6,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0002_unit_recovery_public_key'),
+        ("policies", "0002_unit_recovery_public_key"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PosterPrint',
+            name="PosterPrint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('poster', 'Poster'), ('leaflet', 'Leaflet')], max_length=8)),
-                ('facts', models.JSONField()),
-                ('printed_at', models.DateTimeField()),
-                ('policy', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='policies.childprotectionpolicy')),
-                ('printed_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('unit', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='poster_prints', to='policies.unit')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("poster", "Poster"), ("leaflet", "Leaflet")], max_length=8
+                    ),
+                ),
+                ("facts", models.JSONField()),
+                ("printed_at", models.DateTimeField()),
+                (
+                    "policy",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="policies.childprotectionpolicy",
+                    ),
+                ),
+                (
+                    "printed_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "unit",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="poster_prints",
+                        to="policies.unit",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-printed_at', '-pk'],
-                'indexes': [models.Index(fields=['unit', 'kind', '-printed_at'], name='policies_po_unit_id_d250a1_idx')],
+                "ordering": ["-printed_at", "-pk"],
+                "indexes": [
+                    models.Index(
+                        fields=["unit", "kind", "-printed_at"],
+                        name="policies_po_unit_id_d250a1_idx",
+                    )
+                ],
             },
         ),
     ]

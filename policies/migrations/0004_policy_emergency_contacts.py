@@ -13,34 +13,41 @@ def contacts_to_policies(apps, schema_editor):
     for unit in Unit.objects.exclude(emergency_contacts=[]):
         # update(), not save(): a published version is otherwise never edited.
         ChildProtectionPolicy.objects.filter(unit=unit).update(
-            emergency_contacts=unit.emergency_contacts)
+            emergency_contacts=unit.emergency_contacts
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0003_poster_print'),
+        ("policies", "0003_poster_print"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='childprotectionpolicy',
-            name='emergency_contacts',
+            model_name="childprotectionpolicy",
+            name="emergency_contacts",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.RunPython(contacts_to_policies, migrations.RunPython.noop),
         migrations.RemoveField(
-            model_name='unit',
-            name='emergency_contacts',
+            model_name="unit",
+            name="emergency_contacts",
         ),
         migrations.AddField(
-            model_name='childprotectionpolicy',
-            name='confidentiality_limits',
-            field=models.JSONField(blank=True, default=policies.models.default_confidentiality_limits),
+            model_name="childprotectionpolicy",
+            name="confidentiality_limits",
+            field=models.JSONField(
+                blank=True, default=policies.models.default_confidentiality_limits
+            ),
         ),
         migrations.AddField(
-            model_name='unit',
-            name='time_zone',
-            field=models.CharField(default='UTC', help_text='IANA name, e.g. Africa/Dakar, America/Guatemala.', max_length=64, validators=[policies.models.validate_time_zone]),
+            model_name="unit",
+            name="time_zone",
+            field=models.CharField(
+                default="UTC",
+                help_text="IANA name, e.g. Africa/Dakar, America/Guatemala.",
+                max_length=64,
+                validators=[policies.models.validate_time_zone],
+            ),
         ),
     ]

@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0004_policy_emergency_contacts'),
+        ("policies", "0004_policy_emergency_contacts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='staffprofile',
-            name='language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('fr', 'Français'), ('es', 'Español')], help_text="Blank: the language of the person's unit.", max_length=8),
+            model_name="staffprofile",
+            name="language",
+            field=models.CharField(
+                blank=True,
+                choices=[("en", "English"), ("fr", "Français"), ("es", "Español")],
+                help_text="Blank: the language of the person's unit.",
+                max_length=8,
+            ),
         ),
     ]

@@ -3,8 +3,10 @@ from django.db import migrations, models
 CHOICES = [
     ("usual", "Route as usual"),
     ("usual_manager", "Route as usual, and tell the unit's manager"),
-    ("backups_manager", "Backup focal points only (primary focal points never see it), and "
-                        "tell the unit's manager"),
+    (
+        "backups_manager",
+        "Backup focal points only (primary focal points never see it), and tell the unit's manager",
+    ),
     ("oversight", "Send it to the oversight unit"),
 ]
 
@@ -24,12 +26,22 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(model_name="childprotectionpolicy", name="about_staff_yes_rule",
-                            field=_field("usual")),
-        migrations.AddField(model_name="childprotectionpolicy", name="about_staff_unsure_rule",
-                            field=_field("usual")),
-        migrations.AlterField(model_name="childprotectionpolicy", name="about_staff_yes_rule",
-                              field=_field("usual_manager")),
-        migrations.AlterField(model_name="childprotectionpolicy", name="about_staff_unsure_rule",
-                              field=_field("usual_manager")),
+        migrations.AddField(
+            model_name="childprotectionpolicy", name="about_staff_yes_rule", field=_field("usual")
+        ),
+        migrations.AddField(
+            model_name="childprotectionpolicy",
+            name="about_staff_unsure_rule",
+            field=_field("usual"),
+        ),
+        migrations.AlterField(
+            model_name="childprotectionpolicy",
+            name="about_staff_yes_rule",
+            field=_field("usual_manager"),
+        ),
+        migrations.AlterField(
+            model_name="childprotectionpolicy",
+            name="about_staff_unsure_rule",
+            field=_field("usual_manager"),
+        ),
     ]

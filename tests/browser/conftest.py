@@ -48,8 +48,10 @@ def browser_with_bfcache(playwright):
     by default (--disable-back-forward-cache), and Back would then never show a page
     kept in memory, typed text and all. Tests of Exit and Back run with it on."""
     browser = playwright.chromium.launch(
-        executable_path=chromium_path(), args=CHROMIUM_ARGS,
-        ignore_default_args=["--disable-back-forward-cache"])
+        executable_path=chromium_path(),
+        args=CHROMIUM_ARGS,
+        ignore_default_args=["--disable-back-forward-cache"],
+    )
     yield browser
     browser.close()
 
@@ -67,8 +69,10 @@ def exit_site(settings):
         def do_GET(self):
             body = b"<!doctype html><title>Weather</title><h1>Weather</h1>"
             if self.path == "/form":  # an ordinary cacheable page, to show Back's cache works
-                body = (b'<!doctype html><title>Form</title><label for="t">Text</label>'
-                        b'<textarea id="t" autocomplete="off"></textarea>')
+                body = (
+                    b'<!doctype html><title>Form</title><label for="t">Text</label>'
+                    b'<textarea id="t" autocomplete="off"></textarea>'
+                )
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(len(body)))

@@ -26,15 +26,24 @@ def staff_page(browser):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_focal_point_marks_a_colleague_with_the_keyboard_and_loses_nothing_to_axe(
-        staff_page, live_server, unit, focal_point, django_user_model):
+    staff_page, live_server, unit, focal_point, django_user_model
+):
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     make_staff(django_user_model, "manager", unit, Membership.Role.MANAGER)
-    subject = StaffMember.objects.create(unit=unit, name="Moussa Diop", role_title="Focal point",
-                                         user=colleague)
+    subject = StaffMember.objects.create(
+        unit=unit, name="Moussa Diop", role_title="Focal point", user=colleague
+    )
     StaffMember.objects.create(unit=unit, name="Aminata Sow", role_title="Desk officer")
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative="He shouted.",
-                             category="neglect", in_danger=False, about_staff_answer="unsure",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="He shouted.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="unsure",
+        contact_preference="none",
+    ).case
     for status in ("acknowledged", "assessing", "investigating"):
         case_transition(case=case, actor=focal_point, to_status=status)
     page = staff_page
@@ -59,8 +68,9 @@ def test_a_focal_point_marks_a_colleague_with_the_keyboard_and_loses_nothing_to_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_roster_page_links_an_account_and_passes_axe(staff_page, live_server, unit,
-                                                         focal_point, manager):
+def test_the_roster_page_links_an_account_and_passes_axe(
+    staff_page, live_server, unit, focal_point, manager
+):
     entry = StaffMember.objects.create(unit=unit, name="Moussa Diop", role_title="Focal point")
     page = staff_page
     staff_sign_in(page, live_server.url, manager)

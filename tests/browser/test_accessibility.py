@@ -19,15 +19,21 @@ pytestmark = pytest.mark.browser
 LANGUAGES = ["en", "fr", "es"]
 EXIT_URL = "https://www.bbc.co.uk/weather"
 # Numbers no template or translation could hold: what the pages show comes from the policy.
-CONTACTS = [{"label": "Ligne verte enfance", "number": "+221800004242"},
-            {"label": "Gendarmerie", "number": "800 00 17"}]
+CONTACTS = [
+    {"label": "Ligne verte enfance", "number": "+221800004242"},
+    {"label": "Gendarmerie", "number": "800 00 17"},
+]
 
 
 @pytest.fixture
 def unit_for_pages(db):
     return unit_create_with_policy(
-        code="ACC1", name="Commissariat central de Dakar-Plateau", sector=Unit.Sector.SECURITY,
-        default_language="fr", emergency_contacts=CONTACTS)
+        code="ACC1",
+        name="Commissariat central de Dakar-Plateau",
+        sector=Unit.Sector.SECURITY,
+        default_language="fr",
+        emergency_contacts=CONTACTS,
+    )
 
 
 @contextmanager
@@ -66,7 +72,7 @@ def fill_complaint(page, *, in_danger: str = "yes") -> None:
 def assert_units_numbers_shown(page) -> None:
     """Every error page on the way to filing gives the unit's own emergency numbers."""
     shown = page.locator(".emergency-contacts .number, .emergency-inline .number").all_inner_texts()
-    assert shown[:len(CONTACTS)] == [c["number"] for c in CONTACTS], (page.url, shown)
+    assert shown[: len(CONTACTS)] == [c["number"] for c in CONTACTS], (page.url, shown)
 
 
 def reporter_pages(page, base: str, unit: Unit, language: str, settings):
@@ -144,8 +150,9 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_axe_finds_no_violation_on_any_reporter_page(browser, live_server, unit_for_pages, settings,
-                                                     language):
+def test_axe_finds_no_violation_on_any_reporter_page(
+    browser, live_server, unit_for_pages, settings, language
+):
     found = {}
     with browser_page(browser, live_server, language, bypass_csp=True) as page:
         for name in reporter_pages(page, live_server.url, unit_for_pages, language, settings):
@@ -189,15 +196,17 @@ OVERFLOWING = """() => {
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_text_zoomed_to_200_percent_on_a_phone_scrolls_only_vertically(
-        browser, live_server, unit_for_pages, settings, language):
+    browser, live_server, unit_for_pages, settings, language
+):
     """WCAG 1.4.10: a 360 px phone with text at 200% lays out like a 180 CSS px wide
     screen; nothing may need a sideways scroll (posters included, as seen on screen)."""
     wide = {}
     zoomed = {"viewport": {"width": 180, "height": 370}}
     with browser_page(browser, live_server, language, **zoomed) as page:
         for name in reporter_pages(page, live_server.url, unit_for_pages, language, settings):
-            scroll, client = page.evaluate("() => [document.documentElement.scrollWidth, "
-                                           "document.documentElement.clientWidth]")
+            scroll, client = page.evaluate(
+                "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
             assert client == 180, client
             if scroll > client:
                 wide[name] = f"{scroll} px wide: " + ", ".join(page.evaluate(OVERFLOWING))
@@ -244,4 +253,5 @@ def test_every_target_on_a_phone_is_at_least_44_px(browser, live_server, unit_fo
             if found := page.evaluate(SMALL_TARGETS, 44):
                 small[name] = found
     assert not small, "\n".join(
-        f"{name}:\n    " + "\n    ".join(found) for name, found in small.items())
+        f"{name}:\n    " + "\n    ".join(found) for name, found in small.items()
+    )

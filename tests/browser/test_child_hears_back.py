@@ -20,8 +20,9 @@ PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touc
 NARRATIVE = "The guard at the gate took my bag and threw it in the rain."
 
 
-def file_in_browser(browser, live_server, unit, *, choice: str, detail: str,
-                    javascript: bool = True) -> tuple[str, str]:
+def file_in_browser(
+    browser, live_server, unit, *, choice: str, detail: str, javascript: bool = True
+) -> tuple[str, str]:
     """A child files through the real form; (reference, code) from the confirmation."""
     context = browser.new_context(java_script_enabled=javascript, **PHONE)
     page = context.new_page()
@@ -31,13 +32,16 @@ def file_in_browser(browser, live_server, unit, *, choice: str, detail: str,
     page.get_by_label("Someone hurt my body").check()
     page.locator("fieldset", has_text="Are you in danger right now?").get_by_label("No").check()
     page.locator("fieldset", has_text="Is this about someone who works there?").get_by_label(
-        "Yes").check()
+        "Yes"
+    ).check()
     page.get_by_label(choice).check()
     page.get_by_label("Your phone number or email").fill(detail)
     page.get_by_role("button", name="Send my complaint").click()
     page.get_by_role("heading", name="We have your complaint").wait_for()
-    receipt = (page.locator("#case-reference").inner_text().strip(),
-               page.locator("#followup-code").inner_text().strip())
+    receipt = (
+        page.locator("#case-reference").inner_text().strip(),
+        page.locator("#followup-code").inner_text().strip(),
+    )
     context.close()
     return receipt
 
@@ -61,12 +65,16 @@ def decide_in_browser(browser, live_server, focal_point, references: list[str]) 
 
 
 def test_web_children_hear_back_by_text_and_by_email(browser, live_server, unit, focal_point):
-    texted_ref, _texted_code = file_in_browser(browser, live_server, unit,
-                                               choice="Send me a text message (SMS)",
-                                               detail="+221 77 123 45 67")
-    mailed_ref, mailed_code = file_in_browser(browser, live_server, unit,
-                                              choice="Send me an email",
-                                              detail="child.reader@example.org")
+    texted_ref, _texted_code = file_in_browser(
+        browser,
+        live_server,
+        unit,
+        choice="Send me a text message (SMS)",
+        detail="+221 77 123 45 67",
+    )
+    mailed_ref, mailed_code = file_in_browser(
+        browser, live_server, unit, choice="Send me an email", detail="child.reader@example.org"
+    )
     for case in Case.objects.all():  # up to the decision step, as the focal point would
         for status in (Case.Status.ACKNOWLEDGED, Case.Status.ASSESSING, Case.Status.INVESTIGATING):
             case_transition(case=case, actor=focal_point, to_status=status)
@@ -100,8 +108,9 @@ def test_web_children_hear_back_by_text_and_by_email(browser, live_server, unit,
 
 
 def test_a_child_stops_a_complaint_without_javascript(browser, live_server, unit, focal_point):
-    reference, code = file_in_browser(browser, live_server, unit, choice="Call me",
-                                      detail="+221 77 000 11 22", javascript=False)
+    reference, code = file_in_browser(
+        browser, live_server, unit, choice="Call me", detail="+221 77 000 11 22", javascript=False
+    )
     context = browser.new_context(java_script_enabled=False, **PHONE)
     page = context.new_page()
     page.set_default_timeout(10_000)

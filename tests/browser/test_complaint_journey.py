@@ -18,12 +18,16 @@ def fill_complaint(page):
     page.get_by_label("What happened?").fill(NARRATIVE)
     page.get_by_label("Someone hurt my body").check()
     page.locator("fieldset", has_text="Are you in danger right now?").get_by_label("No").check()
-    page.locator("fieldset", has_text="Is this about someone who works there?").get_by_label("Yes").check()
+    page.locator("fieldset", has_text="Is this about someone who works there?").get_by_label(
+        "Yes"
+    ).check()
     page.get_by_label("I will check for answers on this website").check()
     page.get_by_role("button", name="Send my complaint").click()
 
 
-def test_child_files_exits_and_focal_point_reads(browser, live_server, exit_site, unit, focal_point):
+def test_child_files_exits_and_focal_point_reads(
+    browser, live_server, exit_site, unit, focal_point
+):
     child = browser.new_context(**PHONE)
     page = child.new_page()
     page.set_default_timeout(10_000)

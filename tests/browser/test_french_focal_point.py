@@ -28,12 +28,26 @@ def test_a_focal_point_triages_and_closes_a_case_in_french(browser, live_server,
     unit = make_unit("DKR7", language="fr")
     Unit.objects.filter(pk=unit.pk).update(time_zone="Africa/Dakar")
     focal = make_staff(django_user_model, "awa", unit, Membership.Role.FOCAL_POINT)
-    case = complaint_receive(unit=unit, channel="web", language="fr", narrative="Le gardien m'a crié dessus.",
-                             category="neglect", in_danger=False, about_staff_answer="unsure",
-                             contact_preference="follow_up_page").case
-    other = complaint_receive(unit=unit, channel="web", language="fr", narrative="Autre chose.",
-                              category="neglect", in_danger=False, about_staff_answer="no",
-                              contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="fr",
+        narrative="Le gardien m'a crié dessus.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="unsure",
+        contact_preference="follow_up_page",
+    ).case
+    other = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="fr",
+        narrative="Autre chose.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
     context = browser.new_context(java_script_enabled=False, locale="fr-SN")
     page = context.new_page()
@@ -60,8 +74,12 @@ def test_a_focal_point_triages_and_closes_a_case_in_french(browser, live_server,
     page.locator("#assignment button[type=submit]").click()
     page.wait_for_url("**#assignment")
     assert focal.username in page.locator("#assignment").inner_text()
-    for status, reason in [("acknowledged", ""), ("assessing", ""), ("investigating", ""),
-                           ("unsubstantiated", "Faits non établis")]:
+    for status, reason in [
+        ("acknowledged", ""),
+        ("assessing", ""),
+        ("investigating", ""),
+        ("unsubstantiated", "Faits non établis"),
+    ]:
         handling = page.locator("#handling")
         handling.locator("#id_to_status").select_option(status)
         handling.locator("#id_reason").fill(reason)
@@ -78,5 +96,7 @@ def test_a_focal_point_triages_and_closes_a_case_in_french(browser, live_server,
     page.locator("#handling").get_by_role("button", name=french("Save status")).click()
     page.wait_for_url("**#handling")
     assert Case.objects.get(pk=case.pk).status == "closed"
-    assert french("This case is closed: nothing more to do.") in page.locator("#handling").inner_text()
+    assert (
+        french("This case is closed: nothing more to do.") in page.locator("#handling").inner_text()
+    )
     context.close()

@@ -36,33 +36,67 @@ def busiest_month(unit):
         received = start + (i % 27) * D + H
         kind = i % 4
         if kind == 0:
-            case_at(unit, received=received, urgency_category="physical_violence", channel=channel,
-                    language=language, acknowledged_at=received + 2 * H, status="closed",
-                    outcome="substantiated", decided_at=received + 3 * D, outcome_told_at=received + 4 * D)
+            case_at(
+                unit,
+                received=received,
+                urgency_category="physical_violence",
+                channel=channel,
+                language=language,
+                acknowledged_at=received + 2 * H,
+                status="closed",
+                outcome="substantiated",
+                decided_at=received + 3 * D,
+                outcome_told_at=received + 4 * D,
+            )
         elif kind == 1:
-            case_at(unit, received=received, in_danger=True, channel=channel, language=language,
-                    acknowledged_at=received + H / 2, status="unsubstantiated", outcome="unsubstantiated",
-                    decided_at=received + 2 * D)
+            case_at(
+                unit,
+                received=received,
+                in_danger=True,
+                channel=channel,
+                language=language,
+                acknowledged_at=received + H / 2,
+                status="unsubstantiated",
+                outcome="unsubstantiated",
+                decided_at=received + 2 * D,
+            )
         elif kind == 2:
             case_at(unit, received=received, channel=channel, language=language, escalation_level=2)
         else:
-            case_at(unit, received=received, channel=channel, language=language,
-                    acknowledged_at=received + 50 * H, status="investigating")
+            case_at(
+                unit,
+                received=received,
+                channel=channel,
+                language=language,
+                acknowledged_at=received + 50 * H,
+                status="investigating",
+            )
     for months_back in range(1, 12):
-        case_at(unit, received=start - months_back * 30 * D, acknowledged_at=start - months_back * 30 * D + H)
+        case_at(
+            unit,
+            received=start - months_back * 30 * D,
+            acknowledged_at=start - months_back * 30 * D + H,
+        )
     competencies = list(sector_competencies(unit))
     staff = [StaffMember.objects.create(unit=unit, name=f"Officer {n}") for n in range(6)]
     for i, competency in enumerate(competencies):
         for j in range(2):
             RetrainingAssignment.objects.create(
-                staff_member=staff[(i + j) % len(staff)], competency=competency,
-                competency_title=competency.title, facets=["knowledge", "skills"], training_level="basic",
-                case_reference=f"CASE{i:02d}{j:02d}", due_date=timezone.localdate() + 20 * D)
+                staff_member=staff[(i + j) % len(staff)],
+                competency=competency,
+                competency_title=competency.title,
+                facets=["knowledge", "skills"],
+                training_level="basic",
+                case_reference=f"CASE{i:02d}{j:02d}",
+                due_date=timezone.localdate() + 20 * D,
+            )
     RetrainingAssignment.objects.update(created_at=start + 10 * D)  # assigned in the month
     return month
 
 
-def test_a_manager_prints_the_monthly_report_on_at_most_four_pages(browser, live_server, unit, manager):
+def test_a_manager_prints_the_monthly_report_on_at_most_four_pages(
+    browser, live_server, unit, manager
+):
     month = busiest_month(unit)
     context = browser.new_context()
     page = context.new_page()
@@ -71,7 +105,9 @@ def test_a_manager_prints_the_monthly_report_on_at_most_four_pages(browser, live
     # Signing in leads a manager to the review of their units, not to an empty queue.
     page.get_by_role("heading", level=1, name="Compliance review").wait_for()
     page.get_by_role("link", name="monthly report").click()
-    page.get_by_role("heading", level=1, name=f"Compliance report · {unit.name} · {month.key}").wait_for()
+    page.get_by_role(
+        "heading", level=1, name=f"Compliance report · {unit.name} · {month.key}"
+    ).wait_for()
     assert page.locator("#table-deadlines tbody tr").count() == 3
     assert page.locator("#table-breaches tbody tr").count() == len(sector_competencies(unit))
     assert page.locator("#table-trends tbody tr").count() == 12
@@ -87,7 +123,9 @@ def test_a_manager_prints_the_monthly_report_on_at_most_four_pages(browser, live
     page.emulate_media(media="screen")
     page.get_by_label("Month (year-month, e.g. 2026-03)").fill(month.key)
     page.get_by_role("button", name="Show").click()
-    page.get_by_role("heading", level=1, name=f"Compliance report · {unit.name} · {month.key}").wait_for()
+    page.get_by_role(
+        "heading", level=1, name=f"Compliance report · {unit.name} · {month.key}"
+    ).wait_for()
     context.close()
 
 
@@ -101,7 +139,10 @@ def test_axe_finds_no_violation_on_the_managers_pages(browser, live_server, unit
     found = {}
     for name, path in [
         ("review", "/staff/compliance/?period=365"),
-        ("review, inverted range", "/staff/compliance/?period=custom&from=2026-03-02&to=2026-03-01"),
+        (
+            "review, inverted range",
+            "/staff/compliance/?period=custom&from=2026-03-02&to=2026-03-01",
+        ),
         ("report", f"/staff/compliance/{unit.code}/report/?month={month.key}"),
         ("report, bad month", f"/staff/compliance/{unit.code}/report/?month=2026-13"),
         ("overdue cases", f"/staff/compliance/{unit.code}/overdue/"),

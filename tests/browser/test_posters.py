@@ -66,11 +66,14 @@ def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, lang
     unit = unit_create_with_policy(
         code="LONG9",
         name="Centre de détention et de rééducation pour mineurs en conflit avec la loi "
-             "de la région de Saint-Louis",
+        "de la région de Saint-Louis",
         sector=Unit.Sector.DEPRIVATION_OF_LIBERTY,
         default_language="fr",
         emergency_contacts=[
-            {"label": "Allô 116 (ligne d'aide aux enfants, gratuite, jour et nuit)", "number": "116"},
+            {
+                "label": "Allô 116 (ligne d'aide aux enfants, gratuite, jour et nuit)",
+                "number": "116",
+            },
             {"label": "Police secours", "number": "17"},
             {"label": "Sapeurs-pompiers", "number": "18"},
             {"label": "Centre de guidance infantile et familiale", "number": "+221338234567"},

@@ -62,25 +62,40 @@ def settled_content(page) -> str:
 
 
 def filed(unit) -> tuple[str, str]:
-    receipt = complaint_receive(unit=unit, channel="web", language="en", narrative=STORY,
-                                category="neglect", in_danger=False, about_staff_answer="yes",
-                                contact_preference="follow_up_page")
+    receipt = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=STORY,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="follow_up_page",
+    )
     return receipt.case.display_reference, receipt.followup_code
 
 
 @JS
-def test_numbers_limits_question_and_way_higher_are_all_on_the_page(phone, browser, live_server,
-                                                                   settings, js):
+def test_numbers_limits_question_and_way_higher_are_all_on_the_page(
+    phone, browser, live_server, settings, js
+):
     helpline = {"label": "Child helpline", "number": "116"}
-    body = unit_create_with_policy(code="NCRI", name="National Child Rights Office",
-                                   sector=Unit.Sector.OVERSIGHT, default_language="en",
-                                   emergency_contacts=[helpline])
-    unit = unit_create_with_policy(code="GUAT", name="Police station",
-                                   time_zone="America/Guatemala",
-                                   sector=Unit.Sector.SECURITY, default_language="en",
-                                   oversight_unit=body,
-                                   emergency_contacts=[helpline,
-                                                       {"label": "Police", "number": "17"}])
+    body = unit_create_with_policy(
+        code="NCRI",
+        name="National Child Rights Office",
+        sector=Unit.Sector.OVERSIGHT,
+        default_language="en",
+        emergency_contacts=[helpline],
+    )
+    unit = unit_create_with_policy(
+        code="GUAT",
+        name="Police station",
+        time_zone="America/Guatemala",
+        sector=Unit.Sector.SECURITY,
+        default_language="en",
+        oversight_unit=body,
+        emergency_contacts=[helpline, {"label": "Police", "number": "17"}],
+    )
     # Past the per-address limit from the first complaint: a school's shared connection.
     settings.SUBMISSIONS_PER_CLIENT = 0
     context, page = phone(browser, js)
@@ -102,12 +117,14 @@ def test_numbers_limits_question_and_way_higher_are_all_on_the_page(phone, brows
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     page.locator("fieldset", has_text="Who is this complaint about?").get_by_label(
-        "Someone else").check()
+        "Someone else"
+    ).check()
     page.get_by_label("What happened?").fill(STORY)
     page.get_by_label("Someone hurt my body").check()
     danger.get_by_label("No").check()
     page.locator("fieldset", has_text="Is this about someone who works there?").get_by_label(
-        "Yes").check()
+        "Yes"
+    ).check()
     page.get_by_role("button", name="Send my complaint").click()
 
     # Not turned away: a question, with everything typed still there.
@@ -132,8 +149,9 @@ def test_numbers_limits_question_and_way_higher_are_all_on_the_page(phone, brows
 
 
 @JS
-def test_nothing_typed_comes_back_after_exit_and_back(phone, browser_with_bfcache, live_server,
-                                                      exit_site, unit, js):
+def test_nothing_typed_comes_back_after_exit_and_back(
+    phone, browser_with_bfcache, live_server, exit_site, unit, js
+):
     context, page = phone(browser_with_bfcache, js)
     page.goto(f"{live_server.url}/")
     page.get_by_role("link", name=unit.name).click()
@@ -160,8 +178,9 @@ def test_nothing_typed_comes_back_after_exit_and_back(phone, browser_with_bfcach
     assert "took my shoes" not in content and "+221 77" not in content
 
 
-def test_back_really_returns_pages_from_memory_in_this_browser(phone, browser_with_bfcache,
-                                                               live_server, exit_site):
+def test_back_really_returns_pages_from_memory_in_this_browser(
+    phone, browser_with_bfcache, live_server, exit_site
+):
     """The control for the test above: an ordinary page comes back with what was typed,
     so the empty form there is our doing, not a browser that never keeps pages."""
     context, page = phone(browser_with_bfcache, js=False)
@@ -174,15 +193,17 @@ def test_back_really_returns_pages_from_memory_in_this_browser(phone, browser_wi
 
 
 @JS
-def test_back_after_exit_does_not_show_the_secret_code(phone, browser_with_bfcache, live_server,
-                                                       exit_site, unit, js):
+def test_back_after_exit_does_not_show_the_secret_code(
+    phone, browser_with_bfcache, live_server, exit_site, unit, js
+):
     context, page = phone(browser_with_bfcache, js)
     page.goto(f"{live_server.url}/u/{unit.code}/")
     page.get_by_label("What happened?").fill(STORY)
     page.get_by_label("Someone hurt my body").check()
     page.locator("fieldset", has_text="Are you in danger right now?").get_by_label("No").check()
     page.locator("fieldset", has_text="Is this about someone who works there?").get_by_label(
-        "Yes").check()
+        "Yes"
+    ).check()
     page.get_by_role("button", name="Send my complaint").click()
     code = page.locator("#followup-code").inner_text().strip()
     page.get_by_role("link", name="Exit this page").click()
@@ -225,7 +246,8 @@ def test_the_safety_page_is_one_tap_from_any_page(phone, browser, live_server, u
 
 @JS
 def test_a_message_typed_after_the_visit_timed_out_is_added_after_the_code(
-        phone, browser, live_server, unit, settings, js):
+    phone, browser, live_server, unit, settings, js
+):
     reference, code = filed(unit)
     context, page = phone(browser, js)
     open_followup(page, live_server.url, reference, code)

@@ -42,8 +42,9 @@ def sign_in(browser, live_server, user, **options):
     return context, page
 
 
-def test_the_sms_counter_counts_as_you_type_as_the_server_does(browser, live_server, sms_case,
-                                                              focal_point):
+def test_the_sms_counter_counts_as_you_type_as_the_server_does(
+    browser, live_server, sms_case, focal_point
+):
     context, page = sign_in(browser, live_server, focal_point)
     page.goto(f"{live_server.url}/staff/cases/{sms_case.reference}/")
     box = page.get_by_label("Reply to the child")
@@ -64,8 +65,9 @@ def test_the_sms_counter_counts_as_you_type_as_the_server_does(browser, live_ser
     context.close()
 
 
-def test_without_javascript_a_template_is_inserted_and_counted_by_the_server(browser, live_server,
-                                                                            sms_case, focal_point):
+def test_without_javascript_a_template_is_inserted_and_counted_by_the_server(
+    browser, live_server, sms_case, focal_point
+):
     context, page = sign_in(browser, live_server, focal_point, java_script_enabled=False)
     page.goto(f"{live_server.url}/staff/cases/{sms_case.reference}/")
     page.get_by_label("Reply to the child").fill("We will call tomorrow.")
@@ -77,11 +79,14 @@ def test_without_javascript_a_template_is_inserted_and_counted_by_the_server(bro
     context.close()
 
 
-def test_axe_finds_no_violation_on_the_queue_and_the_case_page(browser, live_server, sms_case,
-                                                               focal_point):
+def test_axe_finds_no_violation_on_the_queue_and_the_case_page(
+    browser, live_server, sms_case, focal_point
+):
     followup_add_message(case=sms_case, body="He came back.")
     context, page = sign_in(browser, live_server, focal_point, bypass_csp=True)
-    page.goto(f"{live_server.url}/staff/?status=nonsense&overdue=on")  # filters open, an error shown
+    page.goto(
+        f"{live_server.url}/staff/?status=nonsense&overdue=on"
+    )  # filters open, an error shown
     assert page.locator(".tag.new-message").count() == 0  # filtered out: not overdue
     violations = axe_violations(page)
     assert not violations, describe(violations)

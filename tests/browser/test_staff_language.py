@@ -16,14 +16,22 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_french_focal_point_signs_in_to_french_staff_pages_in_dakar_time(
-        browser, live_server, django_user_model):
+    browser, live_server, django_user_model
+):
     unit = make_unit("DKR5", language="fr")
     Unit.objects.filter(pk=unit.pk).update(time_zone="Africa/Dakar")
     unit.refresh_from_db()
     focal = make_staff(django_user_model, "aminata", unit, Membership.Role.FOCAL_POINT)
-    case = complaint_receive(unit=unit, channel="web", language="fr", narrative="On m'a frappé",
-                             category="physical_violence", in_danger=False, about_staff_answer="yes",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="fr",
+        narrative="On m'a frappé",
+        category="physical_violence",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
 
     context = browser.new_context(java_script_enabled=False, locale="en-GB")
     page = context.new_page()

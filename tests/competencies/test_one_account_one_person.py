@@ -23,9 +23,16 @@ from tests.conftest import make_staff
 
 
 def receive(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="He shouted at me.",
-                             category="neglect", in_danger=False, about_staff_answer="yes",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="He shouted at me.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
 
 
 @pytest.fixture
@@ -39,34 +46,44 @@ def backup(django_user_model, unit, focal_point):
 
 @pytest.mark.django_db
 def test_an_account_linked_to_one_person_cannot_be_linked_to_another(
-        staff_client, unit, focal_point, backup, manager):
+    staff_client, unit, focal_point, backup, manager
+):
     moussa = StaffMember.objects.create(unit=unit, name="Moussa Diop")
     aminata = StaffMember.objects.create(unit=unit, name="Aminata Sow")
     client = staff_client(manager)
     roster = reverse("competencies:roster", args=[unit.code])
-    client.post(reverse("competencies:roster_link", args=[unit.code, moussa.pk]),
-                {"user": focal_point.pk})
+    client.post(
+        reverse("competencies:roster_link", args=[unit.code, moussa.pk]), {"user": focal_point.pk}
+    )
     moussa.refresh_from_db()
     assert moussa.user == focal_point
 
     # The dropdown of Aminata no longer offers the account linked to Moussa.
     page = client.get(roster).content.decode()
-    select = re.search(rf'<select name="user" id="link-{aminata.pk}".*?</select>', page, re.S).group(0)
+    select = re.search(
+        rf'<select name="user" id="link-{aminata.pk}".*?</select>', page, re.S
+    ).group(0)
     assert f'value="{focal_point.pk}"' not in select and f'value="{backup.pk}"' in select
 
     # A forged or stale form is refused, naming the entry the account is linked to.
-    response = client.post(reverse("competencies:roster_link", args=[unit.code, aminata.pk]),
-                           {"user": focal_point.pk}, follow=True)
+    response = client.post(
+        reverse("competencies:roster_link", args=[unit.code, aminata.pk]),
+        {"user": focal_point.pk},
+        follow=True,
+    )
     assert response.status_code == 200
-    assert ("The account focal is already linked to Moussa Diop on this roster."
-            in response.content.decode())
+    assert (
+        "The account focal is already linked to Moussa Diop on this roster."
+        in response.content.decode()
+    )
     aminata.refresh_from_db()
     assert aminata.user is None
 
     # Once Moussa is unlinked, the account is offered (and linkable) again.
     client.post(reverse("competencies:roster_link", args=[unit.code, moussa.pk]), {"unlink": "1"})
-    client.post(reverse("competencies:roster_link", args=[unit.code, aminata.pk]),
-                {"user": focal_point.pk})
+    client.post(
+        reverse("competencies:roster_link", args=[unit.code, aminata.pk]), {"user": focal_point.pk}
+    )
     aminata.refresh_from_db()
     assert aminata.user == focal_point
 
@@ -101,13 +118,20 @@ def investigating(unit, focal_point, backup):
 
 @pytest.mark.django_db
 def test_substantiating_against_oneself_lands_on_the_queue_and_tells_the_backup_truthfully(
-        staff_client, unit, focal_point, backup, investigating):
+    staff_client, unit, focal_point, backup, investigating
+):
     me = StaffMember.objects.create(unit=unit, name="Moussa Diop", user=focal_point)
     competency = sector_competencies(unit).first()
     client = staff_client(focal_point)
-    response = client.post(reverse("staff:case_substantiate", args=[investigating.reference]), {
-        "substantiate-staff_member": me.pk, "substantiate-reason": "Confirmed",
-        f"substantiate-breach_{competency.pk}": ["skills"]}, follow=True)
+    response = client.post(
+        reverse("staff:case_substantiate", args=[investigating.reference]),
+        {
+            "substantiate-staff_member": me.pk,
+            "substantiate-reason": "Confirmed",
+            f"substantiate-breach_{competency.pk}": ["skills"],
+        },
+        follow=True,
+    )
     assert response.redirect_chain == [(reverse("staff:queue"), 302)]
     assert response.status_code == 200
     page = response.content.decode()
@@ -123,8 +147,9 @@ def test_substantiating_against_oneself_lands_on_the_queue_and_tells_the_backup_
     notification_deliver(notices.get().pk)
     email = mail.outbox[-1]
     assert email.to == [backup.email]
-    assert email.subject == (f"[Recourse] Case {investigating.display_reference} ({unit.code}) "
-                             "was routed to you")
+    assert email.subject == (
+        f"[Recourse] Case {investigating.display_reference} ({unit.code}) was routed to you"
+    )
     assert "already decided (Substantiated)" in email.body and "no deadline" in email.body
     assert "New case" not in email.subject + email.body
     assert "Acknowledge" not in email.body
@@ -132,7 +157,8 @@ def test_substantiating_against_oneself_lands_on_the_queue_and_tells_the_backup_
 
 @pytest.mark.django_db
 def test_an_open_case_under_way_routed_or_reassigned_is_not_announced_as_new(
-        django_user_model, unit, focal_point, backup, investigating):
+    django_user_model, unit, focal_point, backup, investigating
+):
     case_recuse(case=investigating, actor=focal_point, reason="I know the family")
     investigating.refresh_from_db()
     assert investigating.assignee_id == backup.pk
@@ -148,7 +174,8 @@ def test_an_open_case_under_way_routed_or_reassigned_is_not_announced_as_new(
 
 @pytest.mark.django_db
 def test_a_case_nobody_acknowledged_is_still_a_new_case_for_whoever_it_is_routed_to(
-        unit, focal_point, backup):
+    unit, focal_point, backup
+):
     case = receive(unit)
     Notification.objects.all().delete()
     case_recuse(case=case, actor=focal_point, reason="I know the family")

@@ -17,8 +17,14 @@ from tests.conftest import staff_reads
 
 def receive(unit):
     return complaint_receive(
-        unit=unit, channel="web", language="en", narrative="they took my papers",
-        category="neglect", in_danger=False, about_staff_answer="no", contact_preference="none",
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="they took my papers",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
     ).case
 
 
@@ -32,8 +38,9 @@ def verify(**options):
 
 
 @pytest.mark.django_db
-def test_removing_the_newest_events_after_an_anchor_is_detected(settings, tmp_path, unit,
-                                                                 focal_point, caplog):
+def test_removing_the_newest_events_after_an_anchor_is_detected(
+    settings, tmp_path, unit, focal_point, caplog
+):
     settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors" / "audit-anchors.log")
     case = receive(unit)
     staff_reads(case, focal_point)
@@ -54,7 +61,8 @@ def test_removing_the_newest_events_after_an_anchor_is_detected(settings, tmp_pa
 
 @pytest.mark.django_db
 def test_the_anchor_file_is_private_append_only_and_holds_ids_and_hashes_only(
-        settings, tmp_path, unit, focal_point):
+    settings, tmp_path, unit, focal_point
+):
     path = tmp_path / "audit-anchors.log"
     settings.AUDIT_ANCHOR_FILE = str(path)
     anchor_audit_head()  # the daily task, on an empty log
@@ -72,7 +80,8 @@ def test_the_anchor_file_is_private_append_only_and_holds_ids_and_hashes_only(
 
 @pytest.mark.django_db
 def test_an_anchored_event_that_changed_is_detected_against_a_shipped_copy(
-        settings, tmp_path, unit, focal_point):
+    settings, tmp_path, unit, focal_point
+):
     settings.AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.log")
     staff_reads(receive(unit), focal_point)
     call_command("audit_anchor", stdout=StringIO())
@@ -98,4 +107,6 @@ def test_without_anchors_verify_still_checks_the_chain_and_warns(settings, tmp_p
 def test_the_head_is_anchored_daily():
     schedule = Schedule.objects.get(name="recourse-audit-anchor")
     assert (schedule.func, schedule.schedule_type) == (
-        "complaints.tasks.anchor_audit_head", Schedule.DAILY)
+        "complaints.tasks.anchor_audit_head",
+        Schedule.DAILY,
+    )

@@ -30,8 +30,16 @@ PHONE = "+221770000001"
 
 
 def receive(unit, **overrides) -> Case:
-    data = dict(unit=unit, channel="web", language="en", narrative="They shouted at me.",
-                category="neglect", in_danger=False, about_staff_answer="no", contact_preference="none")
+    data = dict(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="They shouted at me.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     data.update(overrides)
     return complaint_receive(**data).case
 
@@ -79,8 +87,11 @@ def page_of(staff_client, focal_point):
 
 # --- The conversation, apart from internal notes ---------------------------------------
 
+
 @pytest.mark.django_db
-def test_the_childs_messages_and_replies_are_shown_apart_from_internal_notes(page_of, case, focal_point):
+def test_the_childs_messages_and_replies_are_shown_apart_from_internal_notes(
+    page_of, case, focal_point
+):
     followup_add_message(case=case, body="He came back on Monday.")
     case_reply(case=case, actor=focal_point, body="Thank you, we will look into it.")
     case_note(case=case, actor=focal_point, body="Ask the shift lead about Monday.")
@@ -93,19 +104,23 @@ def test_the_childs_messages_and_replies_are_shown_apart_from_internal_notes(pag
 
 # --- Actions come back to where they were taken ----------------------------------------
 
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name, data, fragment", [
-    ("staff:case", {"action": "send", "body": "We read your message."}, "conversation"),
-    ("staff:case_note", {"body": "Called the unit."}, "notes"),
-    ("staff:case_note", {"body": ""}, "notes"),
-    ("staff:case_status", {"to_status": "acknowledged"}, "handling"),
-    ("staff:case_status", {"to_status": "closed"}, "handling"),
-    ("staff:case_assign", {"assignee": "999"}, "assignment"),
-    ("staff:case_refer", {"to_unit": "999"}, "referral"),
-    ("staff:case_about", {"staff_member": "999"}, "conflict"),
-    ("staff:case_recuse", {"reason": ""}, "conflict"),
-    ("staff:case_substantiate", {}, "handling"),
-])
+@pytest.mark.parametrize(
+    "name, data, fragment",
+    [
+        ("staff:case", {"action": "send", "body": "We read your message."}, "conversation"),
+        ("staff:case_note", {"body": "Called the unit."}, "notes"),
+        ("staff:case_note", {"body": ""}, "notes"),
+        ("staff:case_status", {"to_status": "acknowledged"}, "handling"),
+        ("staff:case_status", {"to_status": "closed"}, "handling"),
+        ("staff:case_assign", {"assignee": "999"}, "assignment"),
+        ("staff:case_refer", {"to_unit": "999"}, "referral"),
+        ("staff:case_about", {"staff_member": "999"}, "conflict"),
+        ("staff:case_recuse", {"reason": ""}, "conflict"),
+        ("staff:case_substantiate", {}, "handling"),
+    ],
+)
 def test_each_action_returns_to_its_section_of_the_page(page_of, case, name, data, fragment):
     response = page_of.client.post(reverse(name, args=[case.reference]), data)
     assert response.status_code == 302
@@ -116,23 +131,35 @@ def test_each_action_returns_to_its_section_of_the_page(page_of, case, name, dat
 @pytest.mark.django_db
 def test_a_refused_reply_comes_back_at_the_reply_box(page_of, case):
     page = page_of(case)
-    assert f'action="{reverse("staff:case", args=[case.reference])}#conversation" id="reply-form"' in page
+    assert (
+        f'action="{reverse("staff:case", args=[case.reference])}#conversation" id="reply-form"'
+        in page
+    )
 
 
 @pytest.mark.django_db
 def test_actions_are_grouped_in_named_sections(page_of, case):
     page = page_of(case)
-    for name, form_url in [("handling", "staff:case_status"), ("assignment", "staff:case_assign"),
-                           ("conflict", "staff:case_recuse"), ("notes", "staff:case_note")]:
+    for name, form_url in [
+        ("handling", "staff:case_status"),
+        ("assignment", "staff:case_assign"),
+        ("conflict", "staff:case_recuse"),
+        ("notes", "staff:case_note"),
+    ]:
         assert f'action="{reverse(form_url, args=[case.reference])}"' in section(page, name)
 
 
 # --- Errors show as errors ---------------------------------------------------------------
 
+
 def notices(page: str) -> list[tuple[str, str, str]]:
     """(class, role, text) of each notice on the page."""
-    return [(cls, role, re.sub(r"<[^>]+>", "", text).strip())
-            for cls, role, text in re.findall(r'<p class="notice ([\w-]+)" role="(\w+)">(.*?)</p>', page, re.S)]
+    return [
+        (cls, role, re.sub(r"<[^>]+>", "", text).strip())
+        for cls, role, text in re.findall(
+            r'<p class="notice ([\w-]+)" role="(\w+)">(.*?)</p>', page, re.S
+        )
+    ]
 
 
 @pytest.mark.django_db
@@ -140,11 +167,18 @@ def test_a_refused_close_is_an_error_not_a_green_notice(page_of, case, focal_poi
     # A child who asked to be called: the case waits for the call (issue 14 §1).
     Case.objects.filter(pk=case.pk).update(contact_preference=Case.ContactPreference.PHONE)
     case.refresh_from_db()
-    for status, reason in [("acknowledged", ""), ("assessing", ""), ("investigating", ""),
-                           ("unsubstantiated", "Nothing found")]:
+    for status, reason in [
+        ("acknowledged", ""),
+        ("assessing", ""),
+        ("investigating", ""),
+        ("unsubstantiated", "Nothing found"),
+    ]:
         case_transition(case=case, actor=focal_point, to_status=status, reason=reason)
-    page = page_of.client.post(reverse("staff:case_status", args=[case.reference]),
-                               {"to_status": "closed", "reason": "Done"}, follow=True).content.decode()
+    page = page_of.client.post(
+        reverse("staff:case_status", args=[case.reference]),
+        {"to_status": "closed", "reason": "Done"},
+        follow=True,
+    ).content.decode()
     [(cls, role, text)] = notices(page)
     assert (cls, role) == ("notice-error", "alert")
     assert "has not been told the outcome yet" in text and text.startswith("Error:")
@@ -155,15 +189,19 @@ def test_a_refused_close_is_an_error_not_a_green_notice(page_of, case, focal_poi
 
 @pytest.mark.django_db
 def test_a_step_that_worked_is_a_success_notice(page_of, case):
-    page = page_of.client.post(reverse("staff:case_status", args=[case.reference]),
-                               {"to_status": "acknowledged"}, follow=True).content.decode()
+    page = page_of.client.post(
+        reverse("staff:case_status", args=[case.reference]),
+        {"to_status": "acknowledged"},
+        follow=True,
+    ).content.decode()
     assert notices(page) == [("notice-success", "status", "Case moved to: Acknowledged.")]
 
 
 @pytest.mark.django_db
 def test_an_empty_note_is_an_error(page_of, case):
-    page = page_of.client.post(reverse("staff:case_note", args=[case.reference]), {"body": " "},
-                               follow=True).content.decode()
+    page = page_of.client.post(
+        reverse("staff:case_note", args=[case.reference]), {"body": " "}, follow=True
+    ).content.decode()
     assert notices(page) == [("notice-error", "alert", "Error: The note is empty.")]
 
 
@@ -178,22 +216,31 @@ def test_not_published_is_an_error_for_the_manager(staff_client, unit, focal_poi
 
 
 @pytest.mark.django_db
-def test_routed_away_is_information_not_success(staff_client, django_user_model, unit, focal_point, case):
+def test_routed_away_is_information_not_success(
+    staff_client, django_user_model, unit, focal_point, case
+):
     make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     client = staff_client(focal_point)
-    page = client.post(reverse("staff:case_recuse", args=[case.reference]),
-                       {"reason": "I know the family"}, follow=True).content.decode()
-    assert notices(page) == [("notice-info", "status", f"Case {case.display_reference} was routed away from you.")]
+    page = client.post(
+        reverse("staff:case_recuse", args=[case.reference]),
+        {"reason": "I know the family"},
+        follow=True,
+    ).content.decode()
+    assert notices(page) == [
+        ("notice-info", "status", f"Case {case.display_reference} was routed away from you.")
+    ]
 
 
 # --- Replies to a child who wrote by SMS ------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_a_660_character_reply_to_an_sms_child_is_refused_and_the_text_kept(page_of, sms_case):
     body = ("We are sorry this happened to you. " * 20)[:660]
     texts_before = OutboundSms.objects.count()
-    response = page_of.client.post(reverse("staff:case", args=[sms_case.reference]),
-                                   {"action": "send", "body": body})
+    response = page_of.client.post(
+        reverse("staff:case", args=[sms_case.reference]), {"action": "send", "body": body}
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "By SMS this reply would be 5 text messages; the limit is 3." in html.unescape(page)
@@ -235,8 +282,9 @@ def test_the_count_is_of_the_text_actually_sent(page_of, sms_case):
 @pytest.mark.django_db
 def test_a_unicode_reply_is_counted_in_ucs2(page_of, sms_case):
     body = ("نحن آسفون لما حدث لك. سنتصل بك قريبا. " * 4).strip()  # 151 characters
-    page = page_of.client.post(reverse("staff:case", args=[sms_case.reference]),
-                               {"action": "preview", "body": body}).content.decode()
+    page = page_of.client.post(
+        reverse("staff:case", args=[sms_case.reference]), {"action": "preview", "body": body}
+    ).content.decode()
     assert shown_segments(page) == 3  # 17 + 151 = 168 UCS-2 characters, 67 a segment
     assert re.search(r'<span id="sms-unicode">', page)  # shown, not hidden
 
@@ -244,8 +292,9 @@ def test_a_unicode_reply_is_counted_in_ucs2(page_of, sms_case):
 @pytest.mark.django_db
 def test_the_limit_is_a_setting(page_of, sms_case, settings):
     settings.STAFF_SMS_REPLY_MAX_SEGMENTS = 1
-    page = page_of.client.post(reverse("staff:case", args=[sms_case.reference]),
-                               {"action": "send", "body": "y" * 200}).content.decode()
+    page = page_of.client.post(
+        reverse("staff:case", args=[sms_case.reference]), {"action": "send", "body": "y" * 200}
+    ).content.decode()
     assert "the limit is 1" in page
     assert "of at most 1 text messages" in page
 
@@ -253,8 +302,11 @@ def test_the_limit_is_a_setting(page_of, sms_case, settings):
 @pytest.mark.django_db
 def test_the_counter_gets_the_sms_frame_and_tables_but_no_content(page_of, sms_case):
     page = page_of(sms_case)
-    data = json.loads(re.search(r'<script id="sms-counter-data" type="application/json">(.*?)</script>',
-                                page, re.S).group(1))
+    data = json.loads(
+        re.search(
+            r'<script id="sms-counter-data" type="application/json">(.*?)</script>', page, re.S
+        ).group(1)
+    )
     assert data["before"] == f"About {sms_case.display_reference}: " and data["after"] == ""
     assert data["limit"] == 3 and data["gsm"] == [160, 153] and data["ucs2"] == [70, 67]
     assert '<script src="/static/recourse/sms-counter.js" defer></script>' in page
@@ -265,7 +317,9 @@ def test_the_counter_gets_the_sms_frame_and_tables_but_no_content(page_of, sms_c
 def test_a_web_child_gets_no_sms_counter_and_no_sms_limit(page_of, case):
     page = page_of(case)
     assert "sms-counter" not in page and 'id="sms-cost"' not in page
-    page_of.client.post(reverse("staff:case", args=[case.reference]), {"action": "send", "body": "z" * 1000})
+    page_of.client.post(
+        reverse("staff:case", args=[case.reference]), {"action": "send", "body": "z" * 1000}
+    )
     assert Message.objects.filter(case=case, author_kind=Message.Author.STAFF).count() == 1
 
 
@@ -282,7 +336,9 @@ def test_opening_the_case_page_is_recorded_once_per_person(page_of, case, focal_
 
 
 @pytest.mark.django_db
-def test_the_case_page_query_count_does_not_grow_with_messages_notes_or_events(page_of, case, focal_point):
+def test_the_case_page_query_count_does_not_grow_with_messages_notes_or_events(
+    page_of, case, focal_point
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

@@ -9,19 +9,31 @@ from tests.conftest import child_sees, make_staff, staff_reads
 
 
 def receive(unit, language="en"):
-    return complaint_receive(unit=unit, channel="web", language=language, narrative="x",
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="follow_up_page").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language=language,
+        narrative="x",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="follow_up_page",
+    ).case
 
 
 @pytest.mark.django_db
 def test_internal_notes_are_encrypted_and_never_shown_to_the_child(staff_client, unit, focal_point):
     case = receive(unit)
     client = staff_client(focal_point)
-    client.post(reverse("staff:case_note", args=[case.reference]), {"body": "Spoke to the shift lead."})
+    client.post(
+        reverse("staff:case_note", args=[case.reference]), {"body": "Spoke to the shift lead."}
+    )
     note = Message.objects.get(author_kind=Message.Author.NOTE)
     assert b"shift lead" not in bytes(note.body)
-    assert "Spoke to the shift lead." in client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    assert (
+        "Spoke to the shift lead."
+        in client.get(reverse("staff:case", args=[case.reference])).content.decode()
+    )
     assert child_sees(case) == []
     assert AuditEvent.objects.filter(action="complaints.case.noted").exists()
 
@@ -31,19 +43,24 @@ def reply_box(response) -> str:
     import html
     import re
 
-    found = re.search(r'<textarea name="body" id="id_body"[^>]*>(.*?)</textarea>',
-                      response.content.decode(), re.S)
+    found = re.search(
+        r'<textarea name="body" id="id_body"[^>]*>(.*?)</textarea>', response.content.decode(), re.S
+    )
     return html.unescape(found.group(1))
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language, text", [
-    ("en", "Can you tell us more about when and where it happened?"),
-    ("fr", "Peux-tu nous en dire plus sur quand et où c'est arrivé ?"),
-    ("es", "¿Puedes contarnos más sobre cuándo y dónde pasó?"),
-])
-def test_reply_template_is_inserted_in_the_childs_language_then_sent(staff_client, unit, focal_point,
-                                                                     language, text):
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        ("en", "Can you tell us more about when and where it happened?"),
+        ("fr", "Peux-tu nous en dire plus sur quand et où c'est arrivé ?"),
+        ("es", "¿Puedes contarnos más sobre cuándo y dónde pasó?"),
+    ],
+)
+def test_reply_template_is_inserted_in_the_childs_language_then_sent(
+    staff_client, unit, focal_point, language, text
+):
     case = receive(unit, language=language)
     client = staff_client(focal_point)
     url = reverse("staff:case", args=[case.reference])
@@ -56,10 +73,14 @@ def test_reply_template_is_inserted_in_the_childs_language_then_sent(staff_clien
 
 
 @pytest.mark.django_db
-def test_a_template_chosen_but_not_inserted_is_inserted_not_sent_unseen(staff_client, unit, focal_point):
+def test_a_template_chosen_but_not_inserted_is_inserted_not_sent_unseen(
+    staff_client, unit, focal_point
+):
     case = receive(unit)
-    response = staff_client(focal_point).post(reverse("staff:case", args=[case.reference]),
-                                              {"action": "send", "template": "thanks", "body": ""})
+    response = staff_client(focal_point).post(
+        reverse("staff:case", args=[case.reference]),
+        {"action": "send", "template": "thanks", "body": ""},
+    )
     assert reply_box(response) == "Thank you for telling us. We are looking into it."
     assert not Message.objects.exists()
 
@@ -67,7 +88,9 @@ def test_a_template_chosen_but_not_inserted_is_inserted_not_sent_unseen(staff_cl
 @pytest.mark.django_db
 def test_the_case_page_offers_one_template_choice(staff_client, unit, focal_point):
     case = receive(unit)
-    page = staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).content.decode()
+    page = (
+        staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).content.decode()
+    )
     assert page.count('name="template"') == 1
     assert page.count("Ask for more details") == 1
 
@@ -75,14 +98,18 @@ def test_the_case_page_offers_one_template_choice(staff_client, unit, focal_poin
 @pytest.mark.django_db
 def test_an_empty_reply_is_refused(staff_client, unit, focal_point):
     case = receive(unit)
-    response = staff_client(focal_point).post(reverse("staff:case", args=[case.reference]),
-                                              {"action": "send", "template": "", "body": " "})
+    response = staff_client(focal_point).post(
+        reverse("staff:case", args=[case.reference]),
+        {"action": "send", "template": "", "body": " "},
+    )
     assert "Write a reply first, or insert a template to start from." in response.content.decode()
     assert not Message.objects.exists()
 
 
 @pytest.mark.django_db
-def test_reassign_within_the_unit_only(staff_client, django_user_model, unit, focal_point, outsider):
+def test_reassign_within_the_unit_only(
+    staff_client, django_user_model, unit, focal_point, outsider
+):
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     case = receive(unit)
     client = staff_client(focal_point)
@@ -95,12 +122,15 @@ def test_reassign_within_the_unit_only(staff_client, django_user_model, unit, fo
 
 @pytest.mark.django_db
 def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
-        client, staff_client, unit, other_unit, focal_point, outsider):
+    client, staff_client, unit, other_unit, focal_point, outsider
+):
     from complaints.lifecycle import case_transition
     from tests.conftest import complaint_data, receipt_from
 
-    response = client.post(reverse("intake:complaint_form", args=[unit.code]),
-                           complaint_data(narrative="They refused to call my mother."))
+    response = client.post(
+        reverse("intake:complaint_form", args=[unit.code]),
+        complaint_data(narrative="They refused to call my mother."),
+    )
     reference, code = receipt_from(response)
     case = Case.objects.get()
     for status in ("acknowledged", "assessing"):
@@ -117,8 +147,12 @@ def test_referral_needs_consent_and_files_a_linked_case_the_child_can_follow(
     messages = child_sees(case)
     assert any(linked.display_reference in m for m in messages)
     # The child follows the new case with the code they already have.
-    assert client.post(reverse("intake:followup"),
-                       {"reference": linked.display_reference, "code": code}).status_code == 302
+    assert (
+        client.post(
+            reverse("intake:followup"), {"reference": linked.display_reference, "code": code}
+        ).status_code
+        == 302
+    )
     assert AuditEvent.objects.filter(action="complaints.case.referred", data__consent=True).exists()
     # Staff's own words stay encrypted: a note, not the plaintext history.
     assert not case.events.filter(reason__contains="jurisdiction").exists()
@@ -136,9 +170,16 @@ def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, 
 
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     StaffProfile.objects.create(user=colleague, alert_phone="+221779999999")
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative="He is hitting me now",
-                             category="physical_violence", in_danger=True, about_staff_answer="yes",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="He is hitting me now",
+        category="physical_violence",
+        in_danger=True,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
     for notification in Notification.objects.all():
         notification_deliver(notification.pk)
     assert sorted(m.to[0] for m in mail.outbox) == ["colleague@example.org", "focal@example.org"]
@@ -148,7 +189,9 @@ def test_emergency_alerts_every_focal_point_by_email_and_sms(django_user_model, 
 
 
 @pytest.mark.django_db
-def test_a_template_can_be_inserted_in_the_childs_language_and_edited(staff_client, unit, focal_point):
+def test_a_template_can_be_inserted_in_the_childs_language_and_edited(
+    staff_client, unit, focal_point
+):
     case = receive(unit, language="fr")
     client = staff_client(focal_point)
     url = reverse("staff:case", args=[case.reference])
@@ -166,7 +209,9 @@ def test_manager_lists_referral_partners_in_the_draft(unit, focal_point):
     draft = policy_draft_get_or_create(unit=unit)
     form = PolicyDraftForm(policy=draft)
     data = {k: ("" if v is None else v) for k, v in form.initial.items()}
-    data["referral_partners"] = "City clinic | health | +221 33 000 00 00\nLegal aid bureau | legal_aid |"
+    data["referral_partners"] = (
+        "City clinic | health | +221 33 000 00 00\nLegal aid bureau | legal_aid |"
+    )
     form = PolicyDraftForm(data, policy=draft)
     assert form.is_valid(), form.errors
     form.apply_to(draft)

@@ -20,16 +20,32 @@ def test_held_back_copies_go_and_released_ones_stay():
         unit = Unit.objects.create(code="MIG2", name="Unit", sector="security")
         policy = Policy.objects.create(unit=unit, version=1)
         case = Case.objects.create(
-            reference="RELEASE1", unit=unit, policy=policy, channel="web", language="en",
-            category="neglect", urgency="standard", contact_preference="none", narrative=b"x",
-            followup_code_hash="h")
-        CaseKey.objects.create(case=case, holder_kind="user", holder_id="1", wrapped_key=b"a",
-                               released_at="2026-12-01T10:00:00Z")
-        CaseKey.objects.create(case=case, holder_kind="user", holder_id="2", wrapped_key=b"b",
-                               released_at=None)
+            reference="RELEASE1",
+            unit=unit,
+            policy=policy,
+            channel="web",
+            language="en",
+            category="neglect",
+            urgency="standard",
+            contact_preference="none",
+            narrative=b"x",
+            followup_code_hash="h",
+        )
+        CaseKey.objects.create(
+            case=case,
+            holder_kind="user",
+            holder_id="1",
+            wrapped_key=b"a",
+            released_at="2026-12-01T10:00:00Z",
+        )
+        CaseKey.objects.create(
+            case=case, holder_kind="user", holder_id="2", wrapped_key=b"b", released_at=None
+        )
 
         new = migrate(AFTER)
-        holders = set(new.get_model("complaints", "CaseKey").objects.values_list("holder_id", flat=True))
+        holders = set(
+            new.get_model("complaints", "CaseKey").objects.values_list("holder_id", flat=True)
+        )
         assert holders == {"1"}
     finally:
         migrate_to_latest()

@@ -24,8 +24,12 @@ from tests.conftest import all_rows_as_text, child_sees, receipt_from
 
 S = Case.Status
 NARRATIVE = "The guard took my phone and laughed at me."
-DECISION = [(S.ACKNOWLEDGED, ""), (S.ASSESSING, ""), (S.INVESTIGATING, ""),
-            (S.UNSUBSTANTIATED, "No witness could confirm it")]
+DECISION = [
+    (S.ACKNOWLEDGED, ""),
+    (S.ASSESSING, ""),
+    (S.INVESTIGATING, ""),
+    (S.UNSUBSTANTIATED, "No witness could confirm it"),
+]
 
 
 def walk(case, actor, steps):
@@ -50,9 +54,11 @@ def send_pending_emails():
 
 @pytest.mark.django_db
 def test_a_web_child_who_chose_text_me_is_texted_each_step_and_the_case_can_close(
-        file_complaint, unit, focal_point):
-    response = file_complaint(unit, narrative=NARRATIVE, contact_preference="sms",
-                              contact_detail="+221 77-123 45 67")
+    file_complaint, unit, focal_point
+):
+    response = file_complaint(
+        unit, narrative=NARRATIVE, contact_preference="sms", contact_detail="+221 77-123 45 67"
+    )
     assert response.status_code == 200
     case = Case.objects.get()
     assert case.channel == Case.Channel.WEB and case.sms_reporter is not None
@@ -97,10 +103,10 @@ def test_stop_from_the_web_childs_number_is_honoured(file_complaint, sms, unit, 
 
 
 @pytest.mark.django_db
-def test_text_me_needs_an_international_number_and_keeps_what_the_child_wrote(
-        file_complaint, unit):
-    response = file_complaint(unit, narrative=NARRATIVE, contact_preference="sms",
-                              contact_detail="77 123 45 67")
+def test_text_me_needs_an_international_number_and_keeps_what_the_child_wrote(file_complaint, unit):
+    response = file_complaint(
+        unit, narrative=NARRATIVE, contact_preference="sms", contact_detail="77 123 45 67"
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert "with + and the country code" in html
@@ -108,11 +114,17 @@ def test_text_me_needs_an_international_number_and_keeps_what_the_child_wrote(
     assert not Case.objects.exists()
 
     # 00 is the international prefix too; a call may use a local number.
-    assert file_complaint(unit, contact_preference="sms",
-                          contact_detail="00221 77 123 45 67").status_code == 200
+    assert (
+        file_complaint(
+            unit, contact_preference="sms", contact_detail="00221 77 123 45 67"
+        ).status_code
+        == 200
+    )
     assert Case.objects.get().sms_reporter.read_phone() == "+221771234567"
-    assert file_complaint(unit, contact_preference="phone",
-                          contact_detail="77 123 45 67").status_code == 200
+    assert (
+        file_complaint(unit, contact_preference="phone", contact_detail="77 123 45 67").status_code
+        == 200
+    )
 
 
 @pytest.mark.django_db
@@ -132,9 +144,17 @@ def test_a_text_me_child_hears_of_a_late_answer_from_the_sweep(file_complaint, u
 def test_a_web_child_who_chose_email_gets_only_news_and_how_to_read_it(client, unit, focal_point):
     address = "kid.canary@example.org"
     client.cookies["django_language"] = "en"
-    response = client.post(reverse("intake:complaint_form", args=[unit.code]), {
-        "narrative": NARRATIVE, "category": "physical_violence", "in_danger": "no",
-        "about_staff": "yes", "contact_preference": "email", "contact_detail": address})
+    response = client.post(
+        reverse("intake:complaint_form", args=[unit.code]),
+        {
+            "narrative": NARRATIVE,
+            "category": "physical_violence",
+            "in_danger": "no",
+            "about_staff": "yes",
+            "contact_preference": "email",
+            "contact_detail": address,
+        },
+    )
     reference, code = receipt_from(response)
     case = Case.objects.get()
     assert case.delivery_email and address not in all_rows_as_text()
@@ -164,8 +184,9 @@ def test_a_web_child_who_chose_email_gets_only_news_and_how_to_read_it(client, u
 
 
 @pytest.mark.django_db
-def test_an_email_child_is_told_there_is_news_when_a_focal_point_replies(file_complaint, unit,
-                                                                         focal_point):
+def test_an_email_child_is_told_there_is_news_when_a_focal_point_replies(
+    file_complaint, unit, focal_point
+):
     file_complaint(unit, contact_preference="email", contact_detail="kid@example.org")
     case = Case.objects.get()
     case_reply(case=case, actor=focal_point, body="Can you tell us the day it happened?")
@@ -186,7 +207,8 @@ def test_an_email_child_hears_of_a_late_answer_with_nobody_present(file_complain
 
 @pytest.mark.django_db
 def test_an_email_that_bounces_for_good_is_failed_and_the_case_can_still_close(
-        file_complaint, unit, focal_point, monkeypatch):
+    file_complaint, unit, focal_point, monkeypatch
+):
     import smtplib
 
     def refuse(*args, **kwargs):
@@ -209,7 +231,8 @@ def test_an_email_that_bounces_for_good_is_failed_and_the_case_can_still_close(
 
 @pytest.mark.django_db
 def test_call_me_gives_a_call_task_an_audited_number_and_a_told_by_phone_step(
-        file_complaint, staff_client, unit, focal_point):
+    file_complaint, staff_client, unit, focal_point
+):
     file_complaint(unit, contact_preference="phone", contact_detail="+221 77 000 11 22")
     case = walk(Case.objects.get(), focal_point, DECISION)
     assert not OutboundSms.objects.exists() and not OutboundEmail.objects.exists()
@@ -223,15 +246,22 @@ def test_call_me_gives_a_call_task_an_audited_number_and_a_told_by_phone_step(
 
     revealed = client.post(reverse("staff:case_contact", args=[case.reference])).content.decode()
     assert "+221 77 000 11 22" in revealed
-    assert AuditEvent.objects.filter(action="complaints.case.contact_revealed", case=case,
-                                     actor=focal_point).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            action="complaints.case.contact_revealed", case=case, actor=focal_point
+        ).count()
+        == 1
+    )
 
-    client.post(reverse("staff:case_told_by_phone", args=[case.reference]),
-                {"note": "She understood and thanked us."})
+    client.post(
+        reverse("staff:case_told_by_phone", args=[case.reference]),
+        {"note": "She understood and thanked us."},
+    )
     case.refresh_from_db()
     assert case.outcome_told_at is not None
-    assert CaseEvent.objects.filter(case=case, reason__startswith="Told the child the outcome "
-                                    "(not substantiated) by phone").exists()
+    assert CaseEvent.objects.filter(
+        case=case, reason__startswith="Told the child the outcome (not substantiated) by phone"
+    ).exists()
     assert AuditEvent.objects.filter(action="complaints.case.told_by_phone", case=case).exists()
     # What was said is an encrypted note, not plaintext history.
     assert "thanked" not in all_rows_as_text()
@@ -240,7 +270,8 @@ def test_call_me_gives_a_call_task_an_audited_number_and_a_told_by_phone_step(
 
 @pytest.mark.django_db
 def test_told_by_phone_needs_an_outcome_and_a_child_who_asked_for_a_call(
-        file_complaint, unit, focal_point):
+    file_complaint, unit, focal_point
+):
     file_complaint(unit, contact_preference="phone", contact_detail="+221770001122")
     case = Case.objects.get()
     with pytest.raises(TransitionRefused, match="no outcome"):
@@ -253,7 +284,8 @@ def test_told_by_phone_needs_an_outcome_and_a_child_who_asked_for_a_call(
 
 @pytest.mark.django_db
 def test_the_number_is_404_for_an_outsider_and_audits_nothing(
-        file_complaint, staff_client, unit, outsider):
+    file_complaint, staff_client, unit, outsider
+):
     file_complaint(unit, contact_preference="phone", contact_detail="+221770001122")
     case = Case.objects.get()
     client = staff_client(outsider)
@@ -263,9 +295,14 @@ def test_the_number_is_404_for_an_outsider_and_audits_nothing(
 
 @pytest.mark.django_db
 def test_the_case_page_costs_the_same_queries_whatever_the_channel(
-        file_complaint, staff_client, unit, focal_point):
-    for preference, detail in (("phone", "+221770001122"), ("email", "a@example.org"),
-                               ("sms", "+221770001133"), ("none", "")):
+    file_complaint, staff_client, unit, focal_point
+):
+    for preference, detail in (
+        ("phone", "+221770001122"),
+        ("email", "a@example.org"),
+        ("sms", "+221770001133"),
+        ("none", ""),
+    ):
         file_complaint(unit, contact_preference=preference, contact_detail=detail)
     client = staff_client(focal_point)
     counts = []
@@ -291,14 +328,17 @@ def test_the_referral_text_fits_two_segments(unit, language):
 
 @pytest.mark.django_db
 def test_a_referred_text_me_child_is_texted_the_new_reference_and_an_email_child_emailed(
-        file_complaint, staff_client, unit, other_unit, focal_point):
+    file_complaint, staff_client, unit, other_unit, focal_point
+):
     file_complaint(unit, contact_preference="sms", contact_detail="+221771234567")
     file_complaint(unit, contact_preference="email", contact_detail="kid@example.org")
     staff = staff_client(focal_point)
     for case in Case.objects.all():
         walk(case, focal_point, [(S.ACKNOWLEDGED, ""), (S.ASSESSING, "")])
-        staff.post(reverse("staff:case_refer", args=[case.reference]),
-                   {"to_unit": other_unit.pk, "consent": "on", "reason": ""})
+        staff.post(
+            reverse("staff:case_refer", args=[case.reference]),
+            {"to_unit": other_unit.pk, "consent": "on", "reason": ""},
+        )
     texted = Case.objects.get(unit=unit, contact_preference="sms")
     mailed = Case.objects.get(unit=unit, contact_preference="email")
     assert texted.status == mailed.status == S.REFERRED
@@ -310,7 +350,8 @@ def test_a_referred_text_me_child_is_texted_the_new_reference_and_an_email_child
     send_pending_emails()
     assert locmem.outbox[-1]["body"] == (
         f"{texted.display_reference}: your complaint now has the reference "
-        f"{linked.display_reference}. Use it with the same secret code.")
+        f"{linked.display_reference}. Use it with the same secret code."
+    )
     # Acknowledged, referred (the decision), the new reference: news each time, no content.
     assert len([m for m in mail.outbox if m.to == ["kid@example.org"]]) == 3
     mailed.refresh_from_db()
@@ -328,7 +369,8 @@ def test_task_payloads_carry_ids_not_the_address_or_number(file_complaint, unit,
         case_transition(case=case, actor=focal_point, to_status=S.ACKNOWLEDGED)
     tasks = [SignedPackage.loads(task.payload) for task in OrmQ.objects.all()]
     assert {"notifications.tasks.deliver_child_email", "notifications.tasks.deliver_sms"} <= {
-        task["func"] for task in tasks}
+        task["func"] for task in tasks
+    }
     for task in tasks:
         assert "kid.canary" not in repr(task) and "779998877" not in repr(task)
 
@@ -337,18 +379,34 @@ def test_task_payloads_carry_ids_not_the_address_or_number(file_complaint, unit,
 def test_a_text_me_child_gets_keyword_replies_in_the_language_they_filed_in(unit, focal_point, sms):
     from complaints.services import complaint_receive
 
-    case = complaint_receive(unit=unit, channel="web", language="fr", narrative=NARRATIVE,
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="sms", contact_detail="+221 77 000 07 77").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="fr",
+        narrative=NARRATIVE,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="sms",
+        contact_detail="+221 77 000 07 77",
+    ).case
     reply = sms("STATUS", phone="+221770000777")
     assert case.display_reference in reply and reply.startswith("Plainte")
 
 
 @pytest.mark.django_db
 def test_a_decided_case_promises_nothing_its_page_does_not_offer(client, unit, focal_point):
-    response = client.post(reverse("intake:complaint_form", args=[unit.code]), {
-        "narrative": NARRATIVE, "category": "physical_violence", "in_danger": "no",
-        "about_staff": "no", "contact_preference": "follow_up_page", "contact_detail": ""})
+    response = client.post(
+        reverse("intake:complaint_form", args=[unit.code]),
+        {
+            "narrative": NARRATIVE,
+            "category": "physical_violence",
+            "in_danger": "no",
+            "about_staff": "no",
+            "contact_preference": "follow_up_page",
+            "contact_detail": "",
+        },
+    )
     reference, code = receipt_from(response)
     walk(Case.objects.get(), focal_point, DECISION)
     client.post(reverse("intake:followup"), {"reference": reference, "code": code})

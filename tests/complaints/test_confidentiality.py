@@ -30,8 +30,9 @@ def test_canary_appears_nowhere_it_should_not(client, unit, focal_point, caplog)
     client.cookies["django_language"] = "fr"
     response = client.post(
         reverse("intake:complaint_form", args=[unit.code]),
-        complaint_data(narrative=f"Il m'a frappé. {canary}", contact_preference="email",
-                       contact_detail=contact),
+        complaint_data(
+            narrative=f"Il m'a frappé. {canary}", contact_preference="email", contact_detail=contact
+        ),
     )
     assert response.status_code == 200
     reference, code = receipt_from(response)
@@ -82,19 +83,27 @@ def test_canary_appears_nowhere_it_should_not(client, unit, focal_point, caplog)
         connection.close()
         db_file = Path(connection.settings_dict["NAME"])
         assert db_file.exists()
-        assert not file_contains([db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-journal")],
-                                 [canary.encode(), canary.encode("utf-16-le")])
+        assert not file_contains(
+            [db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-journal")],
+            [canary.encode(), canary.encode("utf-16-le")],
+        )
 
 
 def file_contains(paths: list[Path], needles: list[bytes]) -> bool:
     """Read the files in another process: closing a descriptor of the database file here
     would drop every POSIX lock this process's SQLite connections hold on it (the live
     server's too), and later reads could see a stale snapshot."""
-    script = ("import sys, pathlib; needles = [bytes.fromhex(h) for h in sys.argv[1].split(',')]; "
-              "print(any(n in p.read_bytes() for p in map(pathlib.Path, sys.argv[2:]) if p.exists() "
-              "for n in needles))")
-    result = subprocess.run([sys.executable, "-c", script, ",".join(n.hex() for n in needles),
-                             *map(str, paths)], capture_output=True, text=True, check=True)
+    script = (
+        "import sys, pathlib; needles = [bytes.fromhex(h) for h in sys.argv[1].split(',')]; "
+        "print(any(n in p.read_bytes() for p in map(pathlib.Path, sys.argv[2:]) if p.exists() "
+        "for n in needles))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, ",".join(n.hex() for n in needles), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout.strip() == "True"
 
 

@@ -10,8 +10,9 @@ from complaints.crypto import DecryptionError, KeyRing, KeyRingError, UnknownKey
 
 def ring_json(primary="k1", **keys) -> str:
     keys = keys or {"k1": b"a" * 32}
-    return json.dumps({"primary": primary,
-                       "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}})
+    return json.dumps(
+        {"primary": primary, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()}}
+    )
 
 
 @pytest.fixture
@@ -32,7 +33,9 @@ def test_round_trip():
 def test_same_text_encrypts_differently_each_time():
     key = crypto.new_data_key()
     context = crypto.field_context("case", "abc", "narrative")
-    assert crypto.encrypt_text(key, "same", context=context) != crypto.encrypt_text(key, "same", context=context)
+    assert crypto.encrypt_text(key, "same", context=context) != crypto.encrypt_text(
+        key, "same", context=context
+    )
 
 
 @pytest.mark.parametrize("position", [0, 5, 20, -1])
@@ -56,7 +59,9 @@ def test_truncated_ciphertext_fails():
 
 def test_ciphertext_swapped_between_rows_or_fields_fails():
     key = crypto.new_data_key()
-    blob = crypto.encrypt_text(key, "narrative of case A", context=crypto.field_context("case", "A", "narrative"))
+    blob = crypto.encrypt_text(
+        key, "narrative of case A", context=crypto.field_context("case", "A", "narrative")
+    )
     with pytest.raises(DecryptionError):
         crypto.decrypt_text(key, blob, context=crypto.field_context("case", "B", "narrative"))
     with pytest.raises(DecryptionError):
@@ -83,12 +88,15 @@ def test_a_server_sealed_value_is_bound_to_its_row_and_names_its_key(two_key_rin
         crypto.server_open(blob, context=context)
 
 
-@pytest.mark.parametrize("text", [
-    "not json",
-    json.dumps({"primary": "x", "keys": {}}),
-    json.dumps({"primary": "k", "keys": {"k": "c2hvcnQ="}}),  # too short
-    json.dumps({"primary": "k", "keys": {"k": "!!!"}}),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        json.dumps({"primary": "x", "keys": {}}),
+        json.dumps({"primary": "k", "keys": {"k": "c2hvcnQ="}}),  # too short
+        json.dumps({"primary": "k", "keys": {"k": "!!!"}}),
+    ],
+)
 def test_bad_keyring_is_refused(text):
     with pytest.raises(KeyRingError):
         KeyRing.from_json(text)
@@ -148,7 +156,10 @@ def test_data_key_wrapped_to_a_public_key_opens_only_with_its_private_key():
     data_key = crypto.new_data_key()
     blob = crypto.wrap_data_key_to_public(data_key, public, case_id="c1", holder="user:7")
     assert data_key not in blob
-    assert crypto.unwrap_data_key_with_private(blob, private, case_id="c1", holder="user:7") == data_key
+    assert (
+        crypto.unwrap_data_key_with_private(blob, private, case_id="c1", holder="user:7")
+        == data_key
+    )
     with pytest.raises(DecryptionError):
         crypto.unwrap_data_key_with_private(blob, other_private, case_id="c1", holder="user:7")
     with pytest.raises(DecryptionError):  # swapped to another case or holder

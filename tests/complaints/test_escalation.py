@@ -25,13 +25,22 @@ def chain(db, django_user_model, unit, focal_point, manager):
 
 
 def receive(unit, in_danger=False):
-    return complaint_receive(unit=unit, channel="web", language="fr", narrative="Il m'a frappé.",
-                             category="neglect", in_danger=in_danger, about_staff_answer="no",
-                             contact_preference="follow_up_page").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="fr",
+        narrative="Il m'a frappé.",
+        category="neglect",
+        in_danger=in_danger,
+        about_staff_answer="no",
+        contact_preference="follow_up_page",
+    ).case
 
 
 def notified(kind=Notification.Kind.ESCALATION):
-    return sorted(Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True))
+    return sorted(
+        Notification.objects.filter(kind=kind).values_list("recipient__username", flat=True)
+    )
 
 
 @pytest.mark.django_db

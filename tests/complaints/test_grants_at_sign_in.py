@@ -15,9 +15,19 @@ from tests.conftest import PASSWORD, make_staff
 
 
 def receive(unit, count: int) -> list:
-    return [complaint_receive(unit=unit, channel="web", language="en", narrative="A story.",
-                              category="neglect", in_danger=False, about_staff_answer="no",
-                              contact_preference="none").case for _ in range(count)]
+    return [
+        complaint_receive(
+            unit=unit,
+            channel="web",
+            language="en",
+            narrative="A story.",
+            category="neglect",
+            in_danger=False,
+            about_staff_answer="no",
+            contact_preference="none",
+        ).case
+        for _ in range(count)
+    ]
 
 
 def private_key_of(user) -> bytes:
@@ -25,14 +35,19 @@ def private_key_of(user) -> bytes:
 
 
 def copies_of(user) -> set:
-    return set(CaseKey.objects.filter(holder_kind="user", holder_id=str(user.pk)).values_list(
-                                      "case_id", flat=True))
+    return set(
+        CaseKey.objects.filter(holder_kind="user", holder_id=str(user.pk)).values_list(
+            "case_id", flat=True
+        )
+    )
 
 
 def waiting_reader(django_user_model, unit, username: str):
     """A focal point from before the cases were filed, whose key pair came later: every
     case waits for a grant to them."""
-    return make_staff(django_user_model, username, unit, Membership.Role.FOCAL_POINT, with_key=False)
+    return make_staff(
+        django_user_model, username, unit, Membership.Role.FOCAL_POINT, with_key=False
+    )
 
 
 def sign_in_queries(granter, **kwargs) -> tuple[int, int]:
@@ -43,9 +58,12 @@ def sign_in_queries(granter, **kwargs) -> tuple[int, int]:
 
 
 @pytest.mark.django_db
-def test_the_queries_of_a_sign_in_do_not_grow_with_the_cases_held(unit, focal_point, django_user_model):
-    few_reader, many_reader, late_reader = (waiting_reader(django_user_model, unit, name)
-                                            for name in ("few", "many", "late"))
+def test_the_queries_of_a_sign_in_do_not_grow_with_the_cases_held(
+    unit, focal_point, django_user_model
+):
+    few_reader, many_reader, late_reader = (
+        waiting_reader(django_user_model, unit, name) for name in ("few", "many", "late")
+    )
     few = receive(unit, 5)
     staff_key_create(user=few_reader, password=PASSWORD)
     granted_few, queries_few = sign_in_queries(focal_point)
@@ -78,17 +96,23 @@ def test_more_cases_than_one_page_are_all_granted(unit, focal_point, django_user
     # Each copy opens with its reader's own key.
     case = cases[-1]
     envelope = CaseKey.objects.get(case=case, holder_kind="user", holder_id=str(second.pk))
-    data_key = crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key_of(second),
-                                                   case_id=case.id, holder=f"user:{second.pk}")
-    assert crypto.decrypt_text(data_key, case.narrative, context=crypto.field_context(
-        "case", case.id, "narrative")) == "A story."
+    data_key = crypto.unwrap_data_key_with_private(
+        envelope.wrapped_key, private_key_of(second), case_id=case.id, holder=f"user:{second.pk}"
+    )
+    assert (
+        crypto.decrypt_text(
+            data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
+        )
+        == "A story."
+    )
     # Nothing is left: a second sign-in grants nothing.
     assert sign_in_queries(focal_point, page_size=5)[0] == 0
 
 
 @pytest.mark.django_db
 def test_a_newcomer_gets_nothing_until_approved_then_every_past_case(
-        unit, focal_point, manager, django_user_model):
+    unit, focal_point, manager, django_user_model
+):
     cases = receive(unit, 7)
     newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
     assert sign_in_queries(focal_point, page_size=3)[0] == 0

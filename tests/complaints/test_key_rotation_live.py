@@ -39,13 +39,15 @@ def retire(path, key_id):
     """What an operator does once rotation is done: the old key leaves the file."""
     ring = crypto.KeyRing.from_json(path.read_text())
     keys = {k: v for k, v in ring.keys.items() if k != key_id}
-    crypto.write_keyring_file(crypto.KeyRing(primary_id=ring.primary_id, keys=keys,
-                                             index_key=ring.index_key), path)
+    crypto.write_keyring_file(
+        crypto.KeyRing(primary_id=ring.primary_id, keys=keys, index_key=ring.index_key), path
+    )
 
 
 @pytest.mark.django_db
 def test_rotation_after_texts_were_sent_finishes_and_everything_still_opens(
-        ring_file, sms, unit, focal_point):
+    ring_file, sms, unit, focal_point
+):
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
@@ -83,17 +85,29 @@ def _database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{db['NAME']}"
-    return (f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}")
+    return (
+        f"postgresql://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 def _another_process(*args, ring_path):
     """An operator's shell: manage.py in its own process, on the same database and file."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test",
-           "DATABASE_URL": _database_url(), "RECOURSE_KEYRING": "",
-           "RECOURSE_KEYRING_FILE": str(ring_path)}
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=django_settings.BASE_DIR,
-                            env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "DATABASE_URL": _database_url(),
+        "RECOURSE_KEYRING": "",
+        "RECOURSE_KEYRING_FILE": str(ring_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -102,8 +116,9 @@ def test_a_running_process_uses_a_key_added_and_rotated_elsewhere(ring_file, sms
     sms("TST1 they hit me")  # this process has loaded and used the ring (key "first")
     outbound = sms_queue(reporter=SmsReporter.objects.get(), body="We read your message.")
 
-    _another_process("keyring_add", "--file", str(ring_file), "--key-id", "second",
-                     ring_path=ring_file)
+    _another_process(
+        "keyring_add", "--file", str(ring_file), "--key-id", "second", ring_path=ring_file
+    )
     _another_process("rotate_keys", ring_path=ring_file)
 
     # The worker sends a text re-sealed under a key it had not loaded.

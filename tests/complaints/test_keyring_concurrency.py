@@ -55,10 +55,14 @@ def test_keyring_add_run_at_once_keeps_every_key(tmp_path):
         key_ids = [f"r{round_}-k{n}" for n in range(4)]
         ready = [tmp_path / f"ready-{key_id}" for key_id in key_ids]
         processes = [
-            subprocess.Popen([sys.executable, "-c", _RUN_AT_SIGNAL, str(go), str(ring_path), key_id,
-                              str(flag)],
-                             env=env, cwd=django_settings.BASE_DIR,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-c", _RUN_AT_SIGNAL, str(go), str(ring_path), key_id, str(flag)],
+                env=env,
+                cwd=django_settings.BASE_DIR,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for key_id, flag in zip(key_ids, ready, strict=True)
         ]
         try:

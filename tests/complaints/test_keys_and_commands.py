@@ -20,15 +20,24 @@ from tests.conftest import staff_reads
 
 def receive(unit, narrative="text"):
     return complaint_receive(
-        unit=unit, channel="web", language="en", narrative=narrative, category="neglect",
-        in_danger=False, about_staff_answer="no", contact_preference="none",
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=narrative,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
     ).case
 
 
 def set_ring(settings, primary, **keys):
     settings.RECOURSE_KEYRING = json.dumps(
-        {"primary": primary, "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
-         "index_key": base64.b64encode(b"i" * 32).decode()}
+        {
+            "primary": primary,
+            "keys": {k: base64.b64encode(v).decode() for k, v in keys.items()},
+            "index_key": base64.b64encode(b"i" * 32).decode(),
+        }
     )
 
 
@@ -39,41 +48,88 @@ def restore_keyring_cache():
 
 
 @pytest.mark.django_db
-def test_no_case_depends_on_the_key_ring_so_retiring_a_key_loses_none(settings, unit, focal_point, sms,
-                                                                       restore_keyring_cache):
+def test_no_case_depends_on_the_key_ring_so_retiring_a_key_loses_none(
+    settings, unit, focal_point, sms, restore_keyring_cache
+):
     set_ring(settings, "old", old=b"o" * 32)
     cases = [receive(unit, narrative=f"story {i}") for i in range(3)]
-    sms("TST1 they hit me")  # a phone number, a draft and the reply kept for a retry: the ring seals those
+    sms(
+        "TST1 they hit me"
+    )  # a phone number, a draft and the reply kept for a retry: the ring seals those
     set_ring(settings, "new", old=b"o" * 32, new=b"n" * 32)
     out = StringIO()
     call_command("rotate_keys", "--batch-size", "1", stdout=out)
     assert "Re-sealed 3 values under 'new'." in out.getvalue()
-    assert AuditEvent.objects.get(action="complaints.keys.rotated").data == {"primary": "new", "count": 3}
+    assert AuditEvent.objects.get(action="complaints.keys.rotated").data == {
+        "primary": "new",
+        "count": 3,
+    }
     set_ring(settings, "new", new=b"n" * 32)  # the old key is retired
-    assert [staff_reads(case, focal_point).narrative for case in cases] == ["story 0", "story 1", "story 2"]
+    assert [staff_reads(case, focal_point).narrative for case in cases] == [
+        "story 0",
+        "story 1",
+        "story 2",
+    ]
 
 
 @pytest.mark.django_db
 def test_create_staff_prints_the_otpauth_uri_once(unit):
     out = StringIO()
-    call_command("create_staff", "--username", "amina", "--unit", unit.code.lower(),
-                 "--role", "focal_point", "--password", "a long enough passphrase", stdout=out)
+    call_command(
+        "create_staff",
+        "--username",
+        "amina",
+        "--unit",
+        unit.code.lower(),
+        "--role",
+        "focal_point",
+        "--password",
+        "a long enough passphrase",
+        stdout=out,
+    )
     assert "otpauth://totp/" in out.getvalue()
     membership = Membership.objects.get(user__username="amina")
     assert membership.unit == unit and membership.role == "focal_point"
     with pytest.raises(CommandError, match="exists already"):
-        call_command("create_staff", "--username", "amina", "--unit", unit.code,
-                     "--role", "manager", "--password", "a long enough passphrase")
+        call_command(
+            "create_staff",
+            "--username",
+            "amina",
+            "--unit",
+            unit.code,
+            "--role",
+            "manager",
+            "--password",
+            "a long enough passphrase",
+        )
 
 
 @pytest.mark.django_db
 def test_create_staff_refuses_a_weak_password_or_unknown_unit(unit):
     with pytest.raises(CommandError, match="too short"):
-        call_command("create_staff", "--username", "x", "--unit", unit.code,
-                     "--role", "manager", "--password", "short")
+        call_command(
+            "create_staff",
+            "--username",
+            "x",
+            "--unit",
+            unit.code,
+            "--role",
+            "manager",
+            "--password",
+            "short",
+        )
     with pytest.raises(CommandError, match="No unit"):
-        call_command("create_staff", "--username", "x", "--unit", "NOPE",
-                     "--role", "manager", "--password", "a long enough passphrase")
+        call_command(
+            "create_staff",
+            "--username",
+            "x",
+            "--unit",
+            "NOPE",
+            "--role",
+            "manager",
+            "--password",
+            "a long enough passphrase",
+        )
 
 
 def test_keyring_add_creates_then_rotates_a_private_file(tmp_path, restore_keyring_cache):
@@ -108,23 +164,31 @@ def _production_env(tmp_path: Path, **extra) -> dict:
     ring = tmp_path / "ring.json"
     ring.write_text(crypto.KeyRing.generate("prod-1").to_json())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOURSE_"))}
-    env.update({
-        "RECOURSE_ENV": "production",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DJANGO_SECRET_KEY": "k" * 20 + "production-secret-9f8e7d6c5b4a3f2e1d0c",
-        "DJANGO_ALLOWED_HOSTS": "recourse.example.org",
-        "PUBLIC_BASE_URL": "https://recourse.example.org",
-        "RECOURSE_KEYRING_FILE": str(ring),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
-        "AUDIT_ANCHOR_FILE": str(tmp_path / "audit-anchors.log"),
-    })
+    env.update(
+        {
+            "RECOURSE_ENV": "production",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SECRET_KEY": "k" * 20 + "production-secret-9f8e7d6c5b4a3f2e1d0c",
+            "DJANGO_ALLOWED_HOSTS": "recourse.example.org",
+            "PUBLIC_BASE_URL": "https://recourse.example.org",
+            "RECOURSE_KEYRING_FILE": str(ring),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'prod.sqlite3'}",
+            "AUDIT_ANCHOR_FILE": str(tmp_path / "audit-anchors.log"),
+        }
+    )
     env.update(extra)
     return env
 
 
 def _manage(env, *args):
-    return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True,
-                          text=True, cwd=django_settings.BASE_DIR, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+        timeout=120,
+    )
 
 
 def test_production_settings_pass_check_deploy(tmp_path):
@@ -133,8 +197,13 @@ def test_production_settings_pass_check_deploy(tmp_path):
 
 
 def test_check_deploy_warns_when_the_audit_head_is_anchored_nowhere(tmp_path):
-    result = _manage(_production_env(tmp_path, AUDIT_ANCHOR_FILE=""), "check", "--deploy",
-                     "--fail-level", "WARNING")
+    result = _manage(
+        _production_env(tmp_path, AUDIT_ANCHOR_FILE=""),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
     assert result.returncode != 0 and "recourse.W001" in result.stderr
 
 
@@ -147,8 +216,9 @@ def test_production_refuses_to_start_without_a_keyring(tmp_path):
 
 
 def test_production_refuses_an_unreadable_keyring(tmp_path):
-    result = _manage(_production_env(tmp_path, RECOURSE_KEYRING_FILE=str(tmp_path / "missing.json")),
-                     "check")
+    result = _manage(
+        _production_env(tmp_path, RECOURSE_KEYRING_FILE=str(tmp_path / "missing.json")), "check"
+    )
     assert result.returncode != 0
     assert "recourse.E001" in result.stderr
 

@@ -1,4 +1,3 @@
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -13,14 +12,25 @@ from notifications.sms import sms_deliver
 from tests.conftest import child_sees, receipt_from
 
 S = Case.Status
-PATH = [(S.ACKNOWLEDGED, ""), (S.ASSESSING, ""), (S.INVESTIGATING, ""),
-        (S.SUBSTANTIATED, "Two witnesses confirmed it")]
+PATH = [
+    (S.ACKNOWLEDGED, ""),
+    (S.ASSESSING, ""),
+    (S.INVESTIGATING, ""),
+    (S.SUBSTANTIATED, "Two witnesses confirmed it"),
+]
 
 
 def receive(unit, **overrides):
-    data = dict(unit=unit, channel="web", language="en", narrative="They hit me.",
-                category="physical_violence", in_danger=False, about_staff_answer="yes",
-                contact_preference="follow_up_page")
+    data = dict(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="They hit me.",
+        category="physical_violence",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="follow_up_page",
+    )
     data.update(overrides)
     return complaint_receive(**data)
 
@@ -31,8 +41,13 @@ def substantiate(case, actor, reason="Two witnesses confirmed it"):
 
     member, _ = StaffMember.objects.get_or_create(unit=case.unit, name="Officer K.")
     competency = sector_competencies(case.unit).first()
-    return case_substantiate(case=case, actor=actor, staff_member=member, reason=reason,
-                             breaches=[Breach(competency=competency, facets=("attributes",))])
+    return case_substantiate(
+        case=case,
+        actor=actor,
+        staff_member=member,
+        reason=reason,
+        breaches=[Breach(competency=competency, facets=("attributes",))],
+    )
 
 
 def walk(case, actor, steps):
@@ -50,8 +65,13 @@ def test_each_transition_is_recorded_and_audited(unit, focal_point):
     case = walk(receive(unit).case, focal_point, PATH)
     assert case.status == S.SUBSTANTIATED and case.acknowledged_at and case.decided_at
     events = list(CaseEvent.objects.filter(case=case).values_list("from_status", "to_status"))
-    assert events == [("", "received"), ("received", "acknowledged"), ("acknowledged", "assessing"),
-                      ("assessing", "investigating"), ("investigating", "substantiated")]
+    assert events == [
+        ("", "received"),
+        ("received", "acknowledged"),
+        ("acknowledged", "assessing"),
+        ("assessing", "investigating"),
+        ("investigating", "substantiated"),
+    ]
     assert CaseEvent.objects.get(to_status=S.SUBSTANTIATED).actor == focal_point
     assert AuditEvent.objects.filter(action="complaints.case.transitioned").count() == 4
     assert AuditEvent.objects.filter(action="competencies.retraining.assigned").count() == 1
@@ -80,11 +100,21 @@ def test_a_decision_needs_a_reason(unit, focal_point):
 
 
 @pytest.mark.django_db
-def test_the_child_reads_each_step_on_the_followup_page_in_their_language(client, unit, focal_point):
+def test_the_child_reads_each_step_on_the_followup_page_in_their_language(
+    client, unit, focal_point
+):
     client.cookies["django_language"] = "es"
-    response = client.post(reverse("intake:complaint_form", args=[unit.code]), {
-        "narrative": "Me pegaron.", "category": "physical_violence", "in_danger": "no",
-        "about_staff": "yes", "contact_preference": "follow_up_page", "contact_detail": ""})
+    response = client.post(
+        reverse("intake:complaint_form", args=[unit.code]),
+        {
+            "narrative": "Me pegaron.",
+            "category": "physical_violence",
+            "in_danger": "no",
+            "about_staff": "yes",
+            "contact_preference": "follow_up_page",
+            "contact_detail": "",
+        },
+    )
     reference, code = receipt_from(response)
     case = walk(Case.objects.get(), focal_point, PATH)
     bodies = child_sees(case)
@@ -96,8 +126,9 @@ def test_the_child_reads_each_step_on_the_followup_page_in_their_language(client
     client.get(reverse("intake:followup_case"))
     case.refresh_from_db()
     assert case.outcome_told_at is not None
-    event = case_transition(case=case, actor=focal_point, to_status=S.CLOSED,
-                            reason="Retraining assigned")
+    event = case_transition(
+        case=case, actor=focal_point, to_status=S.CLOSED, reason="Retraining assigned"
+    )
     assert Case.objects.get(pk=case.pk).closed_at
     assert "not read yet" not in event.reason
 
@@ -112,7 +143,9 @@ def test_an_sms_child_is_told_by_sms_and_told_once_sent(sms, unit, focal_point):
     for o in outbound:
         sms_deliver(o.pk)
     assert "has read it" in locmem.outbox[0]["body"]
-    assert locmem.outbox[1]["body"].startswith(f"{case.display_reference}: we found that it happened")
+    assert locmem.outbox[1]["body"].startswith(
+        f"{case.display_reference}: we found that it happened"
+    )
     case.refresh_from_db()
     assert case.outcome_told_at is not None
     case_transition(case=case, actor=focal_point, to_status=S.CLOSED, reason="Done")
@@ -120,8 +153,9 @@ def test_an_sms_child_is_told_by_sms_and_told_once_sent(sms, unit, focal_point):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("preference", ["none", "follow_up_page"])
-def test_a_page_only_child_case_closes_once_the_outcome_is_on_the_page(unit, focal_point,
-                                                                      preference):
+def test_a_page_only_child_case_closes_once_the_outcome_is_on_the_page(
+    unit, focal_point, preference
+):
     case = walk(receive(unit, contact_preference=preference).case, focal_point, PATH)
     assert case.outcome_told_at is None
     event = case_transition(case=case, actor=focal_point, to_status=S.CLOSED, reason="Done")
@@ -131,7 +165,9 @@ def test_a_page_only_child_case_closes_once_the_outcome_is_on_the_page(unit, foc
 
 
 @pytest.mark.django_db
-def test_focal_point_moves_a_case_from_its_page_and_outsider_cannot(staff_client, unit, focal_point, outsider):
+def test_focal_point_moves_a_case_from_its_page_and_outsider_cannot(
+    staff_client, unit, focal_point, outsider
+):
     case = receive(unit).case
     client = staff_client(focal_point)
     page = client.get(reverse("staff:case", args=[case.reference])).content.decode()
@@ -143,7 +179,10 @@ def test_focal_point_moves_a_case_from_its_page_and_outsider_cannot(staff_client
     client.logout()
     other = staff_client(outsider)
     for name in ("staff:case", "staff:case_status"):
-        assert other.post(reverse(name, args=[case.reference]), {"to_status": "withdrawn"}).status_code == 404
+        assert (
+            other.post(reverse(name, args=[case.reference]), {"to_status": "withdrawn"}).status_code
+            == 404
+        )
     assert Case.objects.get().status == S.ACKNOWLEDGED
 
 
@@ -177,8 +216,13 @@ def test_only_the_child_withdraws_a_complaint(staff_client, unit, focal_point, f
     case = Case.objects.get()
     assert "withdrawn" not in allowed_transitions(case)
     with pytest.raises(TransitionRefused, match="Only the child can withdraw"):
-        case_transition(case=case, actor=focal_point, to_status="withdrawn", reason="Asked by phone")
-    page = staff_client(focal_point).post(reverse("staff:case_status", args=[case.reference]),
-                                          {"to_status": "withdrawn", "reason": "x"}, follow=True)
+        case_transition(
+            case=case, actor=focal_point, to_status="withdrawn", reason="Asked by phone"
+        )
+    page = staff_client(focal_point).post(
+        reverse("staff:case_status", args=[case.reference]),
+        {"to_status": "withdrawn", "reason": "x"},
+        follow=True,
+    )
     assert Case.objects.get().status == "received"
     assert 'value="withdrawn"' not in page.content.decode()

@@ -14,18 +14,24 @@ from tests.conftest import complaint_data, receipt_from
 def test_a_case_key_is_wrapped_to_people_only(file_complaint, unit, focal_point):
     file_complaint(unit)
     assert set(CaseKey.objects.values_list("holder_kind", "holder_id")) == {
-        ("user", str(focal_point.pk)), ("reporter", "reporter")}
+        ("user", str(focal_point.pk)),
+        ("reporter", "reporter"),
+    }
 
 
 @pytest.mark.django_db
 def test_the_follow_up_page_without_its_key_cookie_asks_for_the_code_again(
-        client, unit, focal_point, file_complaint):
+    client, unit, focal_point, file_complaint
+):
     reference, code = receipt_from(file_complaint(unit))
     client.post(reverse("intake:followup"), {"reference": reference, "code": code})
     client.cookies.pop("recourse_rk", None)
     for name in list(client.cookies):
-        if name not in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME,
-                        settings.LANGUAGE_COOKIE_NAME):
+        if name not in (
+            settings.SESSION_COOKIE_NAME,
+            settings.CSRF_COOKIE_NAME,
+            settings.LANGUAGE_COOKIE_NAME,
+        ):
             client.cookies.pop(name)  # the key half kept in a cookie is gone
     response = client.get(reverse("intake:followup_case"))
     assert response.status_code == 200
@@ -35,7 +41,8 @@ def test_the_follow_up_page_without_its_key_cookie_asks_for_the_code_again(
 
 @pytest.mark.django_db
 def test_referring_from_a_browser_without_the_key_explains_itself(
-        client, staff_client, unit, other_unit, focal_point, outsider):
+    client, staff_client, unit, other_unit, focal_point, outsider
+):
     client.post(reverse("intake:complaint_form", args=[unit.code]), complaint_data())
     case = Case.objects.get()
     for status in ("acknowledged", "assessing"):
@@ -44,8 +51,11 @@ def test_referring_from_a_browser_without_the_key_explains_itself(
     for name in list(staff.cookies):
         if name not in (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME):
             staff.cookies.pop(name)  # the session, but not the cookie half of the key
-    response = staff.post(reverse("staff:case_refer", args=[case.reference]),
-                          {"to_unit": other_unit.pk, "consent": "on", "reason": "x"}, follow=True)
+    response = staff.post(
+        reverse("staff:case_refer", args=[case.reference]),
+        {"to_unit": other_unit.pk, "consent": "on", "reason": "x"},
+        follow=True,
+    )
     assert response.status_code == 200
     assert "holds no key to this case" in response.content.decode()
     case.refresh_from_db()
@@ -61,7 +71,11 @@ def test_migrating_a_database_that_still_has_server_copies_stops_and_says_how(fi
     migration = importlib.import_module("complaints.migrations.0013_no_server_copy")
     file_complaint(unit)
     migration.refuse_server_copies(apps, None)  # nothing to move: the migration goes on
-    CaseKey.objects.create(case=Case.objects.get(), holder_kind="server", holder_id="k1",
-                           wrapped_key=b"from an old release")
+    CaseKey.objects.create(
+        case=Case.objects.get(),
+        holder_kind="server",
+        holder_id="k1",
+        wrapped_key=b"from an old release",
+    )
     with pytest.raises(RuntimeError, match="1 cases still have a server copy.*case_keys_migrate"):
         migration.refuse_server_copies(apps, None)

@@ -37,7 +37,8 @@ def thief(dump: dict, keyring_json: str, *, username: str = "", password: str = 
         for row in dump["complaints_staffkey"]:
             if users[row["user_id"]] == username:
                 private_keys[str(row["user_id"])] = crypto.unwrap_private_key(
-                    bytes(row["wrapped_private_key"]), password)
+                    bytes(row["wrapped_private_key"]), password
+                )
     opened = set()
     for case in dump["complaints_case"]:
         case_id = case["id"]
@@ -49,20 +50,29 @@ def thief(dump: dict, keyring_json: str, *, username: str = "", password: str = 
             # been wrapped (there is none to find), then the password's own copies.
             for key_id, kek in ring.keys.items():
                 try:
-                    data_key = crypto._open(kek, bytes(envelope["wrapped_key"]),
-                                            f"recourse:dek:v1:{_uuid(case_id)}:server:{key_id}".encode())
+                    data_key = crypto._open(
+                        kek,
+                        bytes(envelope["wrapped_key"]),
+                        f"recourse:dek:v1:{_uuid(case_id)}:server:{key_id}".encode(),
+                    )
                 except crypto.DecryptionError:
                     pass
             try:
                 if envelope["holder_kind"] == "user" and envelope["holder_id"] in private_keys:
                     data_key = crypto.unwrap_data_key_with_private(
-                        bytes(envelope["wrapped_key"]), private_keys[envelope["holder_id"]],
-                        case_id=_uuid(case_id), holder=f"user:{envelope['holder_id']}")
+                        bytes(envelope["wrapped_key"]),
+                        private_keys[envelope["holder_id"]],
+                        case_id=_uuid(case_id),
+                        holder=f"user:{envelope['holder_id']}",
+                    )
             except crypto.DecryptionError:
                 continue
             if data_key:
-                crypto.decrypt_text(data_key, bytes(case["narrative"]),
-                                    context=crypto.field_context("case", _uuid(case_id), "narrative"))
+                crypto.decrypt_text(
+                    data_key,
+                    bytes(case["narrative"]),
+                    context=crypto.field_context("case", _uuid(case_id), "narrative"),
+                )
                 opened.add(case["reference"])
     return opened
 
@@ -74,12 +84,22 @@ def _uuid(value) -> str:
 
 
 def receive(unit, text):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative=text, category="neglect",
-                             in_danger=False, about_staff_answer="no", contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=text,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 @pytest.mark.django_db
-def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settings, django_user_model):
+def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(
+    settings, django_user_model
+):
     police, office = make_unit("POL1"), make_unit("SOC2", sector=Unit.Sector.SOCIAL_SERVICES)
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
     ChildProtectionPolicy.objects.filter(unit__in=[police, office]).update(oversight_unit=oversight)
@@ -96,8 +116,11 @@ def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settin
     followup_add_message(case=police_cases[0], body="more words from the child")
     # A complaint about Amina: she loses her copy; Bakary keeps reading it.
     about_amina = receive(police, "it was Amina")
-    case_mark_about_staff(case=about_amina, actor=bakary,
-                          staff_member=StaffMember.objects.create(unit=police, name="Amina", user=amina))
+    case_mark_about_staff(
+        case=about_amina,
+        actor=bakary,
+        staff_member=StaffMember.objects.create(unit=police, name="Amina", user=amina),
+    )
 
     dump = dump_database()
     keyring = settings.RECOURSE_KEYRING
@@ -107,25 +130,38 @@ def test_the_server_cannot_read_and_each_person_reads_exactly_their_cases(settin
     assert thief(dump, keyring) == set()
     police_refs = {c.reference for c in police_cases}
     assert thief(dump, keyring, username="amina", password=PASSWORD) == police_refs
-    assert thief(dump, keyring, username="bakary", password=PASSWORD) == police_refs | {about_amina.reference}
-    assert thief(dump, keyring, username="chantal", password=PASSWORD) == {c.reference for c in office_cases}
-    assert thief(dump, keyring, username="boss", password=PASSWORD) == set()  # managers read no narrative
-    assert thief(dump, keyring, username="ombud", password=PASSWORD) == set()  # not escalated to them
+    assert thief(dump, keyring, username="bakary", password=PASSWORD) == police_refs | {
+        about_amina.reference
+    }
+    assert thief(dump, keyring, username="chantal", password=PASSWORD) == {
+        c.reference for c in office_cases
+    }
+    assert (
+        thief(dump, keyring, username="boss", password=PASSWORD) == set()
+    )  # managers read no narrative
+    assert (
+        thief(dump, keyring, username="ombud", password=PASSWORD) == set()
+    )  # not escalated to them
     with pytest.raises(crypto.DecryptionError):
         thief(dump, keyring, username="amina", password="a guessed password")
 
 
 @pytest.mark.django_db
-def test_without_a_server_copy_the_people_still_do_their_work(settings, client, staff_client, unit,
-                                                               focal_point, django_user_model):
+def test_without_a_server_copy_the_people_still_do_their_work(
+    settings, client, staff_client, unit, focal_point, django_user_model
+):
     """The web flow end to end with the only key model there is."""
     from django.urls import reverse
 
     from tests.conftest import complaint_data, receipt_from
 
     staff_key_ready(focal_point)
-    reference, code = receipt_from(client.post(reverse("intake:complaint_form", args=[unit.code]),
-                                               complaint_data(narrative="Nobody else may read this.")))
+    reference, code = receipt_from(
+        client.post(
+            reverse("intake:complaint_form", args=[unit.code]),
+            complaint_data(narrative="Nobody else may read this."),
+        )
+    )
     staff = staff_client(focal_point)
     case_url = reverse("staff:case", args=[reference.replace("-", "")])
     assert "Nobody else may read this." in staff.get(case_url).content.decode()
@@ -155,8 +191,9 @@ def test_without_a_server_copy_the_people_still_do_their_work(settings, client, 
 
 
 @pytest.mark.django_db
-def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(settings, django_user_model,
-                                                                          monkeypatch):
+def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(
+    settings, django_user_model, monkeypatch
+):
     import base64
     import io
     from io import StringIO
@@ -201,7 +238,9 @@ def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(setti
 
 
 @pytest.mark.django_db
-def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(client, settings, django_user_model):
+def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(
+    client, settings, django_user_model
+):
     from django.urls import reverse
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -217,14 +256,25 @@ def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(client, se
     TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
     staff_login(client, root)
     membership = Membership.objects.get(user=amina)
-    response = client.post(reverse("admin:policies_unit_change", args=[police.pk]), {
-        "code": "POL1", "name": police.name, "sector": police.sector, "default_language": "en",
-        "time_zone": "UTC", "is_active": "on",
-        "memberships-TOTAL_FORMS": "1", "memberships-INITIAL_FORMS": "1",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        "memberships-0-id": membership.pk, "memberships-0-unit": police.pk,
-        "memberships-0-user": amina.pk, "memberships-0-role": "focal_point",
-    })
+    response = client.post(
+        reverse("admin:policies_unit_change", args=[police.pk]),
+        {
+            "code": "POL1",
+            "name": police.name,
+            "sector": police.sector,
+            "default_language": "en",
+            "time_zone": "UTC",
+            "is_active": "on",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": membership.pk,
+            "memberships-0-unit": police.pk,
+            "memberships-0-user": amina.pk,
+            "memberships-0-role": "focal_point",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert not Membership.objects.get(pk=membership.pk).is_active
     assert not CaseKey.objects.filter(holder_kind="user", holder_id=str(amina.pk)).exists()

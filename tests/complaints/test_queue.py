@@ -21,8 +21,16 @@ from tests.conftest import make_staff, staff_login
 
 
 def receive(unit, **overrides) -> Case:
-    data = dict(unit=unit, channel="web", language="en", narrative="They shouted at me.",
-                category="neglect", in_danger=False, about_staff_answer="no", contact_preference="none")
+    data = dict(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="They shouted at me.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     data.update(overrides)
     return complaint_receive(**data).case
 
@@ -30,7 +38,7 @@ def receive(unit, **overrides) -> Case:
 def listed(response) -> list[str]:
     """The references in the queue table, in the order shown."""
     html = response.content.decode()
-    table = html[html.index('id="queue"'):] if 'id="queue"' in html else ""
+    table = html[html.index('id="queue"') :] if 'id="queue"' in html else ""
     return re.findall(r'<tr class="urgency-\w+" data-reference="(\w+)">', table)
 
 
@@ -68,8 +76,9 @@ def test_mine_shows_only_the_cases_assigned_to_me(queue, unit, focal_point, coll
 
 
 @pytest.mark.django_db
-def test_my_units_leaves_out_what_was_escalated_to_my_oversight_unit(staff_client, django_user_model,
-                                                                     unit, focal_point):
+def test_my_units_leaves_out_what_was_escalated_to_my_oversight_unit(
+    staff_client, django_user_model, unit, focal_point
+):
     from policies.models import ChildProtectionPolicy, Unit
     from tests.conftest import make_unit
 
@@ -98,8 +107,12 @@ def test_cases_not_closed_by_default_then_all_or_one_status(queue, unit, focal_p
     case_transition(case=closed, actor=focal_point, to_status="closed", reason="Withdrawn")
     # A withdrawn or decided case still waits for someone to close it: it stays listed.
     assert set(listed(queue())) == {received.reference, acknowledged.reference, withdrawn.reference}
-    assert set(listed(queue(status="all"))) == {received.reference, acknowledged.reference,
-                                                withdrawn.reference, closed.reference}
+    assert set(listed(queue(status="all"))) == {
+        received.reference,
+        acknowledged.reference,
+        withdrawn.reference,
+        closed.reference,
+    }
     assert listed(queue(status="acknowledged")) == [acknowledged.reference]
     assert listed(queue(status="withdrawn")) == [withdrawn.reference]
 
@@ -107,8 +120,12 @@ def test_cases_not_closed_by_default_then_all_or_one_status(queue, unit, focal_p
 @pytest.mark.django_db
 def test_a_decided_case_of_a_child_to_call_stays_in_the_queue_marked(queue, unit, focal_point):
     case = receive(unit, contact_preference="phone", contact_detail="+221770000888")
-    for status, reason in [("acknowledged", ""), ("assessing", ""), ("investigating", ""),
-                           ("unsubstantiated", "Nothing found")]:
+    for status, reason in [
+        ("acknowledged", ""),
+        ("assessing", ""),
+        ("investigating", ""),
+        ("unsubstantiated", "Nothing found"),
+    ]:
         case_transition(case=case, actor=focal_point, to_status=status, reason=reason)
     html = queue().content.decode()
     assert listed(queue()) == [case.reference] and "call the child" in html
@@ -125,7 +142,8 @@ def test_urgency_category_and_channel_filters(queue, unit):
     assert listed(queue(category="physical_violence")) == [urgent.reference]
     assert listed(queue(channel="sms")) == [by_sms.reference]
     assert set(listed(queue(channel="web", category="neglect", urgency="standard"))) == {
-        standard.reference}
+        standard.reference
+    }
 
 
 @pytest.mark.django_db
@@ -139,10 +157,13 @@ def test_overdue_lists_open_cases_past_their_next_deadline(queue, unit):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("spelling", [str, lambda r: r.replace("-", ""), str.lower,
-                                      lambda r: f"  {r.replace('-', ' ').lower()} "])
-def test_reference_search_takes_it_with_or_without_the_dash_in_any_case(queue, unit, focal_point,
-                                                                        spelling):
+@pytest.mark.parametrize(
+    "spelling",
+    [str, lambda r: r.replace("-", ""), str.lower, lambda r: f"  {r.replace('-', ' ').lower()} "],
+)
+def test_reference_search_takes_it_with_or_without_the_dash_in_any_case(
+    queue, unit, focal_point, spelling
+):
     case = receive(unit)
     receive(unit)  # another open case, not found
     case_withdraw(case=case, channel="web")
@@ -192,14 +213,19 @@ def test_default_sort_is_most_urgent_then_next_deadline_or_by_received(queue, un
     old_standard = receive(unit)
     emergency = receive(unit, in_danger=True)
     new_standard = receive(unit)
-    Case.objects.filter(pk=old_standard.pk).update(received_at=now - timedelta(days=2),
-                                                   next_due_at=now + timedelta(hours=1))
-    Case.objects.filter(pk=new_standard.pk).update(received_at=now - timedelta(days=1),
-                                                   next_due_at=now + timedelta(hours=30))
+    Case.objects.filter(pk=old_standard.pk).update(
+        received_at=now - timedelta(days=2), next_due_at=now + timedelta(hours=1)
+    )
+    Case.objects.filter(pk=new_standard.pk).update(
+        received_at=now - timedelta(days=1), next_due_at=now + timedelta(hours=30)
+    )
     Case.objects.filter(pk=emergency.pk).update(received_at=now - timedelta(hours=1))
     assert listed(queue()) == [emergency.reference, old_standard.reference, new_standard.reference]
-    assert listed(queue(sort="received")) == [emergency.reference, new_standard.reference,
-                                              old_standard.reference]
+    assert listed(queue(sort="received")) == [
+        emergency.reference,
+        new_standard.reference,
+        old_standard.reference,
+    ]
 
 
 @pytest.mark.django_db
@@ -222,7 +248,8 @@ def test_pagination_says_which_cases_of_how_many_and_keeps_the_filters(queue, un
 
 @pytest.mark.django_db
 def test_new_message_marker_is_per_person_and_clears_when_they_open_the_case(
-        queue, unit, focal_point, colleague):
+    queue, unit, focal_point, colleague
+):
     case, quiet = receive(unit), receive(unit)
     followup_add_message(case=case, body="He came back today.")
     assert new_marked(queue()) == {case.reference}
@@ -262,9 +289,21 @@ def test_the_queue_url_and_page_carry_metadata_only(queue, unit):
     assert "canary" not in html
     # The header's language form (a POST with the person's language and this page) aside.
     form_names = set(re.findall(r'<(?:input|select)[^>]* name="(\w+)"', html)) - {
-        "csrfmiddlewaretoken", "language", "next"}
-    assert form_names == {"reference", "scope", "status", "urgency", "category", "channel",
-                          "overdue", "new_messages", "sort"}
+        "csrfmiddlewaretoken",
+        "language",
+        "next",
+    }
+    assert form_names == {
+        "reference",
+        "scope",
+        "status",
+        "urgency",
+        "category",
+        "channel",
+        "overdue",
+        "new_messages",
+        "sort",
+    }
 
 
 def _queue_queries(client, **params) -> int:
@@ -274,10 +313,18 @@ def _queue_queries(client, **params) -> int:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("params", [{}, {"scope": "mine", "status": "all", "sort": "received"},
-                                    {"overdue": "on", "new_messages": "on"}, {"reference": "first"}])
-def test_query_count_is_the_same_for_5_and_for_50_cases(staff_client, unit, focal_point, colleague,
-                                                        params):
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"scope": "mine", "status": "all", "sort": "received"},
+        {"overdue": "on", "new_messages": "on"},
+        {"reference": "first"},
+    ],
+)
+def test_query_count_is_the_same_for_5_and_for_50_cases(
+    staff_client, unit, focal_point, colleague, params
+):
     client = staff_client(focal_point)
 
     def add_cases(count):
@@ -285,7 +332,8 @@ def test_query_count_is_the_same_for_5_and_for_50_cases(staff_client, unit, foca
             case = receive(unit, in_danger=(i % 7 == 0), channel=("sms" if i % 3 else "web"))
             Case.objects.filter(pk=case.pk).update(
                 assignee=focal_point if i % 2 else colleague,
-                next_due_at=timezone.now() - timedelta(hours=1) if i % 4 == 0 else case.next_due_at)
+                next_due_at=timezone.now() - timedelta(hours=1) if i % 4 == 0 else case.next_due_at,
+            )
             if i % 2:  # the markers the queue computes: opened, then a new message
                 client.get(reverse("staff:case", args=[case.reference]))
                 followup_add_message(case=case, body="More.")

@@ -19,27 +19,40 @@ NARRATIVE = "The guard kept me alone in the dark room."
 
 
 def receive(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative=NARRATIVE,
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=NARRATIVE,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 def narrative_with(case, holder_kind, holder_id, private_key):
     envelope = CaseKey.objects.get(case=case, holder_kind=holder_kind, holder_id=holder_id)
     holder = f"{'user' if holder_kind == 'user' else 'recovery'}:{holder_id}"
-    data_key = crypto.unwrap_data_key_with_private(envelope.wrapped_key, private_key,
-                                                   case_id=case.id, holder=holder)
-    return crypto.decrypt_text(data_key, case.narrative,
-                               context=crypto.field_context("case", case.id, "narrative"))
+    data_key = crypto.unwrap_data_key_with_private(
+        envelope.wrapped_key, private_key, case_id=case.id, holder=holder
+    )
+    return crypto.decrypt_text(
+        data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
+    )
 
 
 @pytest.mark.django_db
-def test_each_reader_gets_a_copy_that_their_password_opens(unit, focal_point, manager, django_user_model):
+def test_each_reader_gets_a_copy_that_their_password_opens(
+    unit, focal_point, manager, django_user_model
+):
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     for user in (focal_point, colleague, manager):
         staff_key_ready(user)
     case = receive(unit)
-    copies = set(CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True))
+    copies = set(
+        CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True)
+    )
     assert copies == {str(focal_point.pk), str(colleague.pk)}  # never the manager
     private = crypto.unwrap_private_key(focal_point.staff_key.wrapped_private_key, PASSWORD)
     assert narrative_with(case, "user", str(focal_point.pk), private) == NARRATIVE
@@ -96,7 +109,8 @@ def test_login_puts_the_private_key_in_the_session_only_wrapped(client, unit, fo
 
 @pytest.mark.django_db
 def test_recusal_removes_the_copy_and_a_later_focal_point_is_granted_at_a_colleagues_login(
-        client, unit, focal_point, django_user_model):
+    client, unit, focal_point, django_user_model
+):
     from complaints.triage import case_recuse
 
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
@@ -114,15 +128,18 @@ def test_recusal_removes_the_copy_and_a_later_focal_point_is_granted_at_a_collea
     assert not CaseKey.objects.filter(case=case, holder_id=str(newcomer.pk)).exists()
     reader_approve(unit=unit, reader=newcomer, approver=focal_point)
     client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
-    private = crypto.unwrap_private_key(StaffKey.objects.get(user=newcomer).wrapped_private_key, PASSWORD)
+    private = crypto.unwrap_private_key(
+        StaffKey.objects.get(user=newcomer).wrapped_private_key, PASSWORD
+    )
     assert narrative_with(case, "user", str(newcomer.pk), private) == NARRATIVE
     # The recused colleague is not granted again.
     assert not CaseKey.objects.filter(case=case, holder_id=str(colleague.pk)).exists()
 
 
 @pytest.mark.django_db
-def test_escalation_to_oversight_grants_its_copies_at_a_holders_next_login(client, unit, focal_point,
-                                                                          django_user_model):
+def test_escalation_to_oversight_grants_its_copies_at_a_holders_next_login(
+    client, unit, focal_point, django_user_model
+):
     from datetime import timedelta
 
     from complaints.escalation import escalation_sweep
@@ -138,7 +155,9 @@ def test_escalation_to_oversight_grants_its_copies_at_a_holders_next_login(clien
         escalation_sweep(now=start + timedelta(hours=hours))
     assert not CaseKey.objects.filter(case=case, holder_id=str(ombud.pk)).exists()
     client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
-    private = crypto.unwrap_private_key(StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD)
+    private = crypto.unwrap_private_key(
+        StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD
+    )
     assert narrative_with(case, "user", str(ombud.pk), private) == NARRATIVE
 
 
@@ -147,8 +166,10 @@ def test_adding_a_message_never_unwraps_the_data_key(unit, focal_point, monkeypa
     from complaints.services import followup_add_message
 
     case = receive(unit)
+
     def refuse(*args, **kwargs):
         raise AssertionError("the server unwrapped a data key to write")
+
     monkeypatch.setattr(crypto, "unwrap_data_key_with_private", refuse)
     monkeypatch.setattr(crypto, "unwrap_private_key", refuse)
     followup_add_message(case=case, body="It happened again.")
@@ -178,8 +199,9 @@ def test_the_child_reads_replies_through_the_key_their_code_derives(client, unit
     from complaints.services import case_reply
     from tests.conftest import complaint_data, receipt_from
 
-    reference, code = receipt_from(client.post(reverse("intake:complaint_form", args=[unit.code]),
-                                               complaint_data()))
+    reference, code = receipt_from(
+        client.post(reverse("intake:complaint_form", args=[unit.code]), complaint_data())
+    )
     case = CaseKey.objects.get(holder_kind="reporter").case
     case_reply(case=case, actor=focal_point, body="We are sorry this happened.")
     client.post(reverse("intake:followup"), {"reference": reference, "code": code})
@@ -195,39 +217,53 @@ def test_changing_the_password_keeps_every_case_readable(settings, staff_client,
     staff_key_ready(focal_point)
     case = receive(unit)
     client = staff_client(focal_point)
-    response = client.post(reverse("staff:password_change"), {
-        "old_password": PASSWORD, "new_password1": "another long passphrase 42",
-        "new_password2": "another long passphrase 42"})
+    response = client.post(
+        reverse("staff:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another long passphrase 42",
+            "new_password2": "another long passphrase 42",
+        },
+    )
     assert response.status_code == 302
-    private = crypto.unwrap_private_key(StaffKey.objects.get(user=focal_point).wrapped_private_key,
-                                        "another long passphrase 42")
+    private = crypto.unwrap_private_key(
+        StaffKey.objects.get(user=focal_point).wrapped_private_key, "another long passphrase 42"
+    )
     assert narrative_with(case, "user", str(focal_point.pk), private) == NARRATIVE
 
 
 @pytest.mark.django_db
 def test_a_reset_password_means_a_new_key_said_plainly_and_the_queue_shows_what_waits(
-        settings, client, staff_client, unit, focal_point):
+    settings, client, staff_client, unit, focal_point
+):
     staff_key_ready(focal_point)
     case = receive(unit)
     focal_point.set_password("reset by the administrator 1")
     focal_point.save()
-    response = client.post(reverse("staff:login"), {"username": "focal",
-                                                    "password": "reset by the administrator 1"},
-                           follow=True)
+    response = client.post(
+        reverse("staff:login"),
+        {"username": "focal", "password": "reset by the administrator 1"},
+        follow=True,
+    )
     assert "you have a new key" in response.content.decode()
-    assert not CaseKey.objects.filter(case=case, holder_kind="user", holder_id=str(focal_point.pk)).exists()
+    assert not CaseKey.objects.filter(
+        case=case, holder_kind="user", holder_id=str(focal_point.pk)
+    ).exists()
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from tests.conftest import totp_now
 
-    client.post(reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=focal_point))})
+    client.post(
+        reverse("staff:verify"), {"token": totp_now(TOTPDevice.objects.get(user=focal_point))}
+    )
     queue = client.get(reverse("staff:queue")).content.decode()
     assert case.display_reference in queue and "cannot read yet" in queue
 
 
 @pytest.mark.django_db
 def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
-        settings, unit, focal_point, manager, django_user_model):
+    settings, unit, focal_point, manager, django_user_model
+):
     """The unit's focal points stop being readers when a complaint about their manager
     goes to the oversight body: they lose their copies at once, and the oversight focal
     point gets one from the acting person's key (no server copy anywhere)."""
@@ -245,15 +281,20 @@ def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
     chief = StaffMember.objects.create(unit=unit, name="The chief", user=manager)
     case_mark_about_staff(case=case, actor=focal_point, staff_member=chief, private_key=private)
 
-    holders = set(CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True))
+    holders = set(
+        CaseKey.objects.filter(case=case, holder_kind="user").values_list("holder_id", flat=True)
+    )
     assert holders == {str(ombud.pk)}
-    ombud_private = crypto.unwrap_private_key(StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD)
+    ombud_private = crypto.unwrap_private_key(
+        StaffKey.objects.get(user=ombud).wrapped_private_key, PASSWORD
+    )
     assert narrative_with(case, "user", str(ombud.pk), ombud_private) == NARRATIVE
 
 
 @pytest.mark.django_db
 def test_a_membership_change_revokes_only_what_the_person_may_no_longer_read(
-        unit, focal_point, django_user_model):
+    unit, focal_point, django_user_model
+):
     from complaints.keys import focal_point_removed
 
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)

@@ -21,9 +21,16 @@ from tests.conftest import PASSWORD, make_staff, make_unit, staff_login, staff_r
 
 
 def receive(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="A past story.",
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="A past story.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 def holds(case, user) -> bool:
@@ -36,7 +43,8 @@ def holder_signs_in(user) -> None:
 
 @pytest.mark.django_db
 def test_an_admin_who_makes_themselves_a_focal_point_reads_no_past_case(
-        client, unit, focal_point, manager, django_user_model):
+    client, unit, focal_point, manager, django_user_model
+):
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
     ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
     ChildProtectionPolicy.objects.filter(unit=unit).update(oversight_unit=oversight)
@@ -44,25 +52,46 @@ def test_an_admin_who_makes_themselves_a_focal_point_reads_no_past_case(
     root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
     TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
     staff_login(client, root)
-    response = client.post(reverse("admin:policies_unit_change", args=[unit.pk]), {
-        "code": unit.code, "name": unit.name, "sector": unit.sector, "default_language": "en",
-        "time_zone": "UTC", "is_active": "on",
-        "memberships-TOTAL_FORMS": "3", "memberships-INITIAL_FORMS": "2",
-        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
-        **{f"memberships-{i}-{k}": v for i, m in enumerate(
-            Membership.objects.filter(unit=unit).order_by("pk"))
-           for k, v in {"id": m.pk, "unit": unit.pk, "user": m.user_id, "role": m.role,
-                        "is_active": "on"}.items()},
-        "memberships-2-unit": unit.pk, "memberships-2-user": root.pk,
-        "memberships-2-role": "focal_point", "memberships-2-is_active": "on",
-    })
+    response = client.post(
+        reverse("admin:policies_unit_change", args=[unit.pk]),
+        {
+            "code": unit.code,
+            "name": unit.name,
+            "sector": unit.sector,
+            "default_language": "en",
+            "time_zone": "UTC",
+            "is_active": "on",
+            "memberships-TOTAL_FORMS": "3",
+            "memberships-INITIAL_FORMS": "2",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            **{
+                f"memberships-{i}-{k}": v
+                for i, m in enumerate(Membership.objects.filter(unit=unit).order_by("pk"))
+                for k, v in {
+                    "id": m.pk,
+                    "unit": unit.pk,
+                    "user": m.user_id,
+                    "role": m.role,
+                    "is_active": "on",
+                }.items()
+            },
+            "memberships-2-unit": unit.pk,
+            "memberships-2-user": root.pk,
+            "memberships-2-role": "focal_point",
+            "memberships-2-is_active": "on",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:3000]
     # On the audit chain, with the admin as the actor.
     event = AuditEvent.objects.get(action="staff.membership.added")
     assert event.actor == root and event.data["user"] == root.pk and event.data["unit"] == unit.code
     # The unit's managers and the oversight unit are told (metadata only).
-    told = set(Notification.objects.filter(kind=Notification.Kind.NEW_READER)
-               .values_list("recipient_id", flat=True))
+    told = set(
+        Notification.objects.filter(kind=Notification.Kind.NEW_READER).values_list(
+            "recipient_id", flat=True
+        )
+    )
     assert told == {manager.pk, ombud.pk}
     # A holder signs in: the admin gets no copy of the past case...
     from complaints.keys import staff_key_create
@@ -80,7 +109,8 @@ def test_an_admin_who_makes_themselves_a_focal_point_reads_no_past_case(
 
 @pytest.mark.django_db
 def test_a_manager_or_a_holder_approves_and_the_next_sign_in_grants(
-        unit, focal_point, manager, other_unit, outsider, django_user_model):
+    unit, focal_point, manager, other_unit, outsider, django_user_model
+):
     past = receive(unit)
     newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
     stranger = make_staff(django_user_model, "stranger", unit, Membership.Role.FOCAL_POINT)
@@ -103,7 +133,8 @@ def test_a_manager_or_a_holder_approves_and_the_next_sign_in_grants(
 
 @pytest.mark.django_db
 def test_the_readers_page_approves_someone_else_never_oneself(
-        staff_client, unit, focal_point, manager, django_user_model):
+    staff_client, unit, focal_point, manager, django_user_model
+):
     receive(unit)
     newcomer = make_staff(django_user_model, "newcomer", unit, Membership.Role.FOCAL_POINT)
     url = reverse("policies:readers", args=[unit.code])
@@ -119,25 +150,37 @@ def test_the_readers_page_approves_someone_else_never_oneself(
 
 @pytest.mark.django_db
 def test_naming_a_staff_member_with_an_account_excludes_them_and_revokes_their_copy(
-        unit, focal_point, django_user_model):
+    unit, focal_point, django_user_model
+):
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     case = receive(unit)
     assert holds(case, colleague)
     for status in ("acknowledged", "assessing", "investigating"):
         case_transition(case=case, actor=focal_point, to_status=status)
     case.refresh_from_db()
-    officer = StaffMember.objects.create(unit=unit, name="Colleague", role_title="Focal point",
-                                         in_service_since=date(2015, 3, 1), user=colleague)
+    officer = StaffMember.objects.create(
+        unit=unit,
+        name="Colleague",
+        role_title="Focal point",
+        in_service_since=date(2015, 3, 1),
+        user=colleague,
+    )
     competency = Competency.objects.filter(framework__sector=unit.sector).first()
-    case_substantiate(case=case, actor=focal_point, staff_member=officer, reason="Confirmed",
-                      breaches=[Breach(competency=competency, facets=["skills"])])
+    case_substantiate(
+        case=case,
+        actor=focal_point,
+        staff_member=officer,
+        reason="Confirmed",
+        breaches=[Breach(competency=competency, facets=["skills"])],
+    )
     assert CaseExclusion.objects.filter(case=case, user=colleague, reason="subject").exists()
     assert not holds(case, colleague)
 
 
 @pytest.mark.django_db
 def test_oversight_after_escalation_waits_asks_and_reads_at_a_holders_next_sign_in(
-        staff_client, unit, focal_point, manager, django_user_model):
+    staff_client, unit, focal_point, manager, django_user_model
+):
     """Time from escalation to readable: the next sign-in of any holder. The escalation
     asks the holders to sign in at once; the oversight unit can ask again."""
     from datetime import timedelta
@@ -166,8 +209,10 @@ def test_oversight_after_escalation_waits_asks_and_reads_at_a_holders_next_sign_
     assert asked.count() == 3
     ombud_client.post(reverse("staff:case_access_request", args=[case.reference]))
     assert asked.count() == 3  # once an hour
-    assert AuditEvent.objects.filter(action="complaints.case.access_requested",
-                                     actor=ombud).count() == 1
+    assert (
+        AuditEvent.objects.filter(action="complaints.case.access_requested", actor=ombud).count()
+        == 1
+    )
 
     holder_signs_in(focal_point)
     assert "A past story." in ombud_client.get(url).content.decode()

@@ -16,8 +16,16 @@ NARRATIVE = "The guard took my phone and laughed at me."
 
 
 def receive(unit, **overrides):
-    data = dict(unit=unit, channel="web", language="en", narrative=NARRATIVE, category="neglect",
-                in_danger=False, about_staff_answer="no", contact_preference="none")
+    data = dict(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=NARRATIVE,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     data.update(overrides)
     return complaint_receive(**data).case
 
@@ -69,7 +77,8 @@ def test_password_only_session_cannot_use_the_admin(client, django_user_model):
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [Membership.Role.MANAGER, Membership.Role.FOCAL_POINT])
 def test_signed_in_staff_who_are_not_admins_are_told_so_without_a_loop(
-        staff_client, django_user_model, unit, role):
+    staff_client, django_user_model, unit, role
+):
     client = staff_client(make_staff(django_user_model, "notadmin", unit, role))
     for start in ("/admin/", "/admin/complaints/case/", "/admin/login/?next=/admin/"):
         response = client.get(start, follow=True)
@@ -82,12 +91,16 @@ def test_signed_in_staff_who_are_not_admins_are_told_so_without_a_loop(
 
 @pytest.mark.django_db
 def test_a_password_only_non_admin_is_verified_then_refused_without_a_loop(
-        client, django_user_model, unit, manager):
+    client, django_user_model, unit, manager
+):
     client.post(reverse("staff:login"), {"username": "manager", "password": PASSWORD})
     response = client.get("/admin/", follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("staff:verify"))
-    response = client.post(response.redirect_chain[-1][0],
-                           {"token": totp_now(TOTPDevice.objects.get(user=manager))}, follow=True)
+    response = client.post(
+        response.redirect_chain[-1][0],
+        {"token": totp_now(TOTPDevice.objects.get(user=manager))},
+        follow=True,
+    )
     assert len(response.redirect_chain) <= 3 and response.status_code == 403
 
 
@@ -155,8 +168,9 @@ def test_queue_puts_emergencies_first_then_nearest_deadline(staff_client, unit, 
 
 
 @pytest.mark.django_db
-def test_queue_query_count_does_not_grow_with_cases(staff_client, unit, focal_point,
-                                                   django_assert_max_num_queries):
+def test_queue_query_count_does_not_grow_with_cases(
+    staff_client, unit, focal_point, django_assert_max_num_queries
+):
     client = staff_client(focal_point)
     for _ in range(3):
         receive(unit)
@@ -179,9 +193,12 @@ def test_staff_reply_reaches_the_followup_page(staff_client, case, focal_point):
 
 
 @pytest.mark.django_db
-def test_first_login_enrolls_an_authenticator_from_a_qr_code(client, django_user_model, unit, case,
-                                                           focal_point):
-    user = make_staff(django_user_model, "newbie", unit, Membership.Role.FOCAL_POINT, enrolled=False)
+def test_first_login_enrolls_an_authenticator_from_a_qr_code(
+    client, django_user_model, unit, case, focal_point
+):
+    user = make_staff(
+        django_user_model, "newbie", unit, Membership.Role.FOCAL_POINT, enrolled=False
+    )
     client.post(reverse("staff:login"), {"username": "newbie", "password": PASSWORD})
     response = client.get(reverse("staff:verify"), follow=True)
     html = response.content.decode()
@@ -252,16 +269,29 @@ def test_outsider_gets_404_on_every_case_url(staff_client, case, outsider):
     for name in names:
         url = reverse(f"staff:{name}", args=[case.reference])
         assert client.get(url).status_code in (404, 405), name
-        assert client.post(url, {"body": "x", "reason": "x", "to_status": "withdrawn", "consent": "on",
-                                 "assignee": outsider.pk, "staff_member": 1}).status_code == 404, name
+        assert (
+            client.post(
+                url,
+                {
+                    "body": "x",
+                    "reason": "x",
+                    "to_status": "withdrawn",
+                    "consent": "on",
+                    "assignee": outsider.pk,
+                    "staff_member": 1,
+                },
+            ).status_code
+            == 404
+        ), name
     case.refresh_from_db()
     assert case.status == "received" and case.assignee != outsider
     assert not AuditEvent.objects.filter(actor=outsider, case=case).exists()
 
 
 @pytest.mark.django_db
-def test_every_admin_page_renders_and_shows_no_complaint_content(client, django_user_model, unit,
-                                                                  focal_point, sms):
+def test_every_admin_page_renders_and_shows_no_complaint_content(
+    client, django_user_model, unit, focal_point, sms
+):
     from django.contrib import admin as django_admin
 
     for text in ("TST1 " + NARRATIVE, "DONE", "2", "2"):
@@ -277,8 +307,11 @@ def test_every_admin_page_renders_and_shows_no_complaint_content(client, django_
         pages = [changelist]
         first = model.objects.first()
         if first is not None:
-            pages.append(client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change",
-                                            args=[first.pk])))
+            pages.append(
+                client.get(
+                    reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[first.pk])
+                )
+            )
             assert pages[-1].status_code == 200, opts.label
         for page in pages:
             html = page.content.decode()

@@ -43,7 +43,8 @@ def sign_in(username: str, password: str, address: str = "10.0.0.1"):
 
 @pytest.mark.django_db
 def test_five_wrong_passwords_lock_the_account_and_the_right_one_is_then_not_checked(
-        focal_point, password_checks):
+    focal_point, password_checks
+):
     for i in range(5):
         assert sign_in("focal", f"guess {i}").status_code == 200
     assert password_checks["checks"] == 5
@@ -75,8 +76,9 @@ def test_twenty_failures_from_one_address_lock_that_address_for_every_account(fo
 
 
 @pytest.mark.django_db
-def test_a_successful_login_does_not_clear_anyone_elses_failures(focal_point, django_user_model,
-                                                                unit):
+def test_a_successful_login_does_not_clear_anyone_elses_failures(
+    focal_point, django_user_model, unit
+):
     make_staff(django_user_model, "other", unit, Membership.Role.FOCAL_POINT)
     for i in range(4):
         sign_in("focal", f"guess {i}", address="10.6.6.6")
@@ -101,7 +103,9 @@ def test_the_lock_lifts_when_the_window_passes(focal_point, settings):
         sign_in("focal", f"guess {i}")
     assert sign_in("focal", PASSWORD).status_code == 429
     ThrottleEvent.objects.update(
-        at=timezone.now() - timedelta(minutes=settings.STAFF_LOGIN_THROTTLE_WINDOW_MINUTES, seconds=1))
+        at=timezone.now()
+        - timedelta(minutes=settings.STAFF_LOGIN_THROTTLE_WINDOW_MINUTES, seconds=1)
+    )
     assert sign_in("focal", PASSWORD).status_code == 302
 
 
@@ -129,7 +133,8 @@ def test_every_failure_and_the_lockout_are_audited_without_password_or_username(
     assert locked.data["user_id"] == focal_point.pk and locked.data["limit"] == "account"
     assert locked.data["until"]
     stored = json.dumps([e.data for e in AuditEvent.objects.all()]) + "".join(
-        e.actor_label for e in AuditEvent.objects.all())
+        e.actor_label for e in AuditEvent.objects.all()
+    )
     for secret in ("secret guess", "focal", "nobody", "10.0.0.1"):
         assert secret not in stored
 
@@ -143,20 +148,26 @@ def test_an_empty_form_is_not_counted(focal_point):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_burst_of_wrong_passwords_gets_at_most_five_checks(unit, django_user_model,
-                                                            password_checks):
+def test_a_burst_of_wrong_passwords_gets_at_most_five_checks(
+    unit, django_user_model, password_checks
+):
     make_staff(django_user_model, "focal", unit, Membership.Role.FOCAL_POINT)
-    statuses = burst(40, lambda i: sign_in("focal", f"guess {i}", address=f"10.2.{i}.1").status_code)
-    print(f"\nstaff password, one account: 40 simultaneous wrong passwords -> "
-          f"{password_checks['checks']} password checks; statuses {sorted(Counter(statuses).items())}")
+    statuses = burst(
+        40, lambda i: sign_in("focal", f"guess {i}", address=f"10.2.{i}.1").status_code
+    )
+    print(
+        f"\nstaff password, one account: 40 simultaneous wrong passwords -> "
+        f"{password_checks['checks']} password checks; statuses {sorted(Counter(statuses).items())}"
+    )
     assert password_checks["checks"] <= 5
     assert statuses.count(200) == password_checks["checks"]
     assert statuses.count(429) == 40 - password_checks["checks"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_totp_code_sent_by_several_sessions_at_once_signs_in_at_most_once(unit,
-                                                                            django_user_model):
+def test_one_totp_code_sent_by_several_sessions_at_once_signs_in_at_most_once(
+    unit, django_user_model
+):
     """The race shows on PostgreSQL (before the fix, 3 of 6 sessions signed in with one
     code); on SQLite every transaction takes the one write lock at BEGIN, so the test
     guards there only against the check leaving its transaction."""
@@ -176,10 +187,12 @@ def test_one_totp_code_sent_by_several_sessions_at_once_signs_in_at_most_once(un
 
 
 @pytest.mark.django_db
-def test_the_admin_login_form_checks_no_password_and_sends_to_the_staff_login(focal_point,
-                                                                          password_checks):
-    response = Client().post("/admin/login/?next=/admin/", {"username": "focal",
-                                                            "password": "guess"})
+def test_the_admin_login_form_checks_no_password_and_sends_to_the_staff_login(
+    focal_point, password_checks
+):
+    response = Client().post(
+        "/admin/login/?next=/admin/", {"username": "focal", "password": "guess"}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(LOGIN)
     assert password_checks["checks"] == 0
@@ -191,11 +204,15 @@ def test_the_admin_is_reached_through_both_staff_steps(client, django_user_model
     TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
     response = client.get("/admin/", follow=True)
     assert response.request["PATH_INFO"] == LOGIN
-    response = client.post(f"{LOGIN}?next=/admin/", {"username": "root", "password": PASSWORD,
-                                                     "next": "/admin/"}, follow=True)
+    response = client.post(
+        f"{LOGIN}?next=/admin/",
+        {"username": "root", "password": PASSWORD, "next": "/admin/"},
+        follow=True,
+    )
     assert response.request["PATH_INFO"] == reverse("staff:verify")
     token = totp_now(TOTPDevice.objects.get(user=admin))
-    response = client.post(f"{reverse('staff:verify')}?next=/admin/", {"token": token,
-                                                                      "next": "/admin/"})
+    response = client.post(
+        f"{reverse('staff:verify')}?next=/admin/", {"token": token, "next": "/admin/"}
+    )
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200

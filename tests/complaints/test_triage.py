@@ -22,9 +22,16 @@ def second_focal(django_user_model, unit):
 
 
 def receive(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="He hit me.",
-                             category="physical_violence", in_danger=False, about_staff_answer="yes",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="He hit me.",
+        category="physical_violence",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
 
 
 def set_oversight(unit, oversight):
@@ -35,7 +42,9 @@ CASE_URLS = ["staff:case", "staff:case_status", "staff:case_about", "staff:case_
 
 
 @pytest.mark.django_db
-def test_complaint_about_a_focal_point_never_reaches_them(staff_client, unit, focal_point, second_focal):
+def test_complaint_about_a_focal_point_never_reaches_them(
+    staff_client, unit, focal_point, second_focal
+):
     case = receive(unit)
     subject = StaffMember.objects.create(unit=unit, name="Officer Diallo", user=second_focal)
     case_mark_about_staff(case=case, actor=focal_point, staff_member=subject)
@@ -46,7 +55,9 @@ def test_complaint_about_a_focal_point_never_reaches_them(staff_client, unit, fo
     assert case.display_reference not in client.get(reverse("staff:queue")).content.decode()
     for name in CASE_URLS:
         assert client.post(reverse(name, args=[case.reference]), {"reason": "x"}).status_code == 404
-    assert not AuditEvent.objects.filter(action="complaints.case.decrypted", actor=second_focal).exists()
+    assert not AuditEvent.objects.filter(
+        action="complaints.case.decrypted", actor=second_focal
+    ).exists()
 
 
 @pytest.mark.django_db
@@ -61,12 +72,16 @@ def test_complaint_about_the_manager_goes_to_oversight(unit, focal_point, manage
 
 
 @pytest.mark.django_db
-def test_recusal_reroutes_at_once_and_the_recused_loses_access(staff_client, unit, focal_point, second_focal):
+def test_recusal_reroutes_at_once_and_the_recused_loses_access(
+    staff_client, unit, focal_point, second_focal
+):
     case = receive(unit)
     first = case.assignee
     other = second_focal if first == focal_point else focal_point
     client = staff_client(first)
-    response = client.post(reverse("staff:case_recuse", args=[case.reference]), {"reason": "He is my cousin"})
+    response = client.post(
+        reverse("staff:case_recuse", args=[case.reference]), {"reason": "He is my cousin"}
+    )
     assert response["Location"] == reverse("staff:queue")
     case.refresh_from_db()
     assert case.assignee == other
@@ -97,8 +112,11 @@ def test_new_cases_go_to_the_least_loaded_focal_point(unit, focal_point, second_
 
 
 @pytest.mark.django_db
-def test_a_recusal_reason_is_kept_encrypted_not_in_the_history_or_audit(unit, focal_point, second_focal):
+def test_a_recusal_reason_is_kept_encrypted_not_in_the_history_or_audit(
+    unit, focal_point, second_focal
+):
     from complaints.models import CaseEvent, Message
+
     case = receive(unit)
     case_recuse(case=case, actor=focal_point, reason="Cousin of Officer Diallo")
     assert not CaseEvent.objects.filter(reason__contains="Diallo").exists()

@@ -28,8 +28,14 @@ def publish_version(unit, **changes):
 
 
 def unit_with_numbers(code, contacts, **kwargs):
-    return unit_create_with_policy(code=code, name=f"Unit {code}", sector=Unit.Sector.JUSTICE,
-                                   default_language="en", emergency_contacts=contacts, **kwargs)
+    return unit_create_with_policy(
+        code=code,
+        name=f"Unit {code}",
+        sector=Unit.Sector.JUSTICE,
+        default_language="en",
+        emergency_contacts=contacts,
+        **kwargs,
+    )
 
 
 def tel_links(html: str) -> list[str]:
@@ -79,7 +85,9 @@ def test_confirmation_not_in_danger_still_gives_the_policy_numbers(client):
     response = client.post(reverse("intake:complaint_form", args=[unit.code]), complaint_data())
     html = response.content.decode()
     assert response.status_code == 200
-    assert tel_links(html) == ["08001111"]  # a tel: link without the spaces of "0800 1111" (RFC 3966)
+    assert tel_links(html) == [
+        "08001111"
+    ]  # a tel: link without the spaces of "0800 1111" (RFC 3966)
     # The random reference and code may hold the digits 116 by chance: left out.
     reference, code = receipt_from(response)
     assert "116" not in html.replace(code, "").replace(reference, "")
@@ -100,23 +108,26 @@ def test_the_human_check_page_shows_the_numbers(client, unit, settings):
 def test_start_page_gives_the_numbers_every_place_shares():
     from django.test import Client
 
-    unit_with_numbers("AAA1", [{"label": "Child helpline", "number": "116"},
-                               {"label": "Police", "number": "17"}])
-    unit_with_numbers("BBB2", [{"label": "Police", "number": "17"},
-                               {"label": "Helpline", "number": "116"}])
+    unit_with_numbers(
+        "AAA1", [{"label": "Child helpline", "number": "116"}, {"label": "Police", "number": "17"}]
+    )
+    unit_with_numbers(
+        "BBB2", [{"label": "Police", "number": "17"}, {"label": "Helpline", "number": "116"}]
+    )
     html = Client().get("/").content.decode()
-    block = html[html.index('id="emergency-numbers"'):html.index('id="choose-unit"')]
+    block = html[html.index('id="emergency-numbers"') : html.index('id="choose-unit"')]
     assert tel_links(block) == ["116", "17"]
     assert "Each place's page shows its emergency numbers" not in html.replace("&#x27;", "'")
 
 
 @pytest.mark.django_db
 def test_start_page_says_when_places_differ(client):
-    unit_with_numbers("AAA1", [{"label": "Child helpline", "number": "116"},
-                               {"label": "Police", "number": "17"}])
+    unit_with_numbers(
+        "AAA1", [{"label": "Child helpline", "number": "116"}, {"label": "Police", "number": "17"}]
+    )
     unit_with_numbers("BBB2", [{"label": "Helpline", "number": "116"}])
     html = client.get("/").content.decode().replace("&#x27;", "'")
-    block = html[html.index('id="emergency-numbers"'):html.index('id="choose-unit"')]
+    block = html[html.index('id="emergency-numbers"') : html.index('id="choose-unit"')]
     assert tel_links(block) == ["116"]
     assert "Each place's page shows its emergency numbers." in block
 
@@ -132,8 +143,9 @@ def test_start_page_without_a_shared_number_sends_the_child_to_each_page(client)
 
 @pytest.mark.django_db
 def test_common_numbers_read_the_newest_published_version_of_open_units(django_assert_num_queries):
-    first = unit_with_numbers("AAA1", [{"label": "Helpline", "number": "116 111"},
-                                       {"label": "Police", "number": "17"}])
+    first = unit_with_numbers(
+        "AAA1", [{"label": "Helpline", "number": "116 111"}, {"label": "Police", "number": "17"}]
+    )
     unit_with_numbers("BBB2", [{"label": "Childline", "number": "116111"}])
     closed = unit_with_numbers("CCC3", [{"label": "Other", "number": "555"}])
     Unit.objects.filter(pk=closed.pk).update(is_active=False)
@@ -174,8 +186,9 @@ def test_reporter_pages_hold_no_helpline_number(path):
 def test_in_danger_confirmation_leads_with_the_policy_numbers(client):
     unit = make_unit("DNGR")
     publish_version(unit, emergency_contacts=[{"label": "Police", "number": "17"}])
-    html = client.post(reverse("intake:complaint_form", args=[unit.code]),
-                       complaint_data(in_danger="yes")).content.decode()
+    html = client.post(
+        reverse("intake:complaint_form", args=[unit.code]), complaint_data(in_danger="yes")
+    ).content.decode()
     assert Case.objects.get().urgency == "emergency"
     assert html.index('id="emergency-title"') < html.index("<h1>")
     assert tel_links(html) == ["17"]

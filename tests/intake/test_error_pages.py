@@ -21,8 +21,10 @@ from policies.models import Unit
 from policies.services import policy_draft_get_or_create, unit_create_with_policy
 from tests.conftest import complaint_data
 
-CONTACTS = [{"label": "Ligne verte enfance", "number": "+221800004242"},
-            {"label": "Gendarmerie", "number": "800 00 17"}]
+CONTACTS = [
+    {"label": "Ligne verte enfance", "number": "+221800004242"},
+    {"label": "Gendarmerie", "number": "800 00 17"},
+]
 NUMBERS = ["+221800004242", "800 00 17"]
 EXIT_LABEL = {"en": "Exit this page", "fr": "Quitter cette page", "es": "Salir de esta página"}
 NO_NUMBER = "Call your local emergency number now."
@@ -31,8 +33,12 @@ NO_NUMBER = "Call your local emergency number now."
 @pytest.fixture
 def acc_unit(db):
     return unit_create_with_policy(
-        code="ACC1", name="Commissariat central", sector=Unit.Sector.SECURITY,
-        default_language="fr", emergency_contacts=CONTACTS)
+        code="ACC1",
+        name="Commissariat central",
+        sector=Unit.Sector.SECURITY,
+        default_language="fr",
+        emergency_contacts=CONTACTS,
+    )
 
 
 def page(response) -> str:
@@ -55,7 +61,8 @@ def assert_reporter_page(html: str, language: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("language", ["en", "fr", "es"])
 def test_a_form_sent_without_its_csrf_token_gets_a_reporter_page_with_the_units_numbers(
-        acc_unit, language):
+    acc_unit, language
+):
     client = Client(enforce_csrf_checks=True)
     client.cookies["django_language"] = language
     response = client.post(f"/u/{acc_unit.code}/", complaint_data())
@@ -105,7 +112,9 @@ def test_a_database_failure_while_filing_shows_the_units_numbers(client, acc_uni
     with mock.patch("complaints.services.reporter_copy_create", side_effect=database_gone):
         response = client.post(f"/u/{acc_unit.code}/", complaint_data())
     assert response.status_code == 503
-    assert numbers_shown(page(response)) == NUMBERS * 2  # leading the form, and by its danger question
+    assert (
+        numbers_shown(page(response)) == NUMBERS * 2
+    )  # leading the form, and by its danger question
 
 
 @pytest.mark.django_db
@@ -142,11 +151,21 @@ def test_permission_denied_is_a_reporter_page_with_the_units_numbers(acc_unit):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path, code", [
-    ("/u/ACC1/", "ACC1"), ("/u/acc1/", "ACC1"), ("/u/ACC1/poster/", "ACC1"),
-    ("/u/ACC1/leaflet/", "ACC1"), ("/u/NOPE9/", None), ("/u/ACC1/nothing/", None),
-    ("/follow-up/", None), ("/staff/", None), ("/", None), ("/u/", None),
-])
+@pytest.mark.parametrize(
+    "path, code",
+    [
+        ("/u/ACC1/", "ACC1"),
+        ("/u/acc1/", "ACC1"),
+        ("/u/ACC1/poster/", "ACC1"),
+        ("/u/ACC1/leaflet/", "ACC1"),
+        ("/u/NOPE9/", None),
+        ("/u/ACC1/nothing/", None),
+        ("/follow-up/", None),
+        ("/staff/", None),
+        ("/", None),
+        ("/u/", None),
+    ],
+)
 def test_unit_from_path(acc_unit, path, code):
     unit = unit_from_path(path)
     assert (unit.code if unit else None) == code
@@ -184,9 +203,15 @@ def test_an_uncaught_error_gets_the_500_page(client, acc_unit):
 
 
 ERROR_PAGE_SOURCES = [
-    "templates/400.html", "templates/403.html", "templates/403_csrf.html", "templates/404.html",
-    "templates/500.html", "templates/intake/_emergency_contacts.html",
-    "templates/intake/_error_back.html", "intake/errors.py", "intake/selectors.py",
+    "templates/400.html",
+    "templates/403.html",
+    "templates/403_csrf.html",
+    "templates/404.html",
+    "templates/500.html",
+    "templates/intake/_emergency_contacts.html",
+    "templates/intake/_error_back.html",
+    "intake/errors.py",
+    "intake/selectors.py",
 ]
 
 

@@ -23,15 +23,21 @@ def opened(client, unit, focal_point, file_complaint, django_user_model):
 
 
 def _alerted(case) -> set[int]:
-    return set(Notification.objects.filter(case=case, kind=Notification.Kind.DANGER)
-               .values_list("recipient_id", flat=True))
+    return set(
+        Notification.objects.filter(case=case, kind=Notification.Kind.DANGER).values_list(
+            "recipient_id", flat=True
+        )
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language, text", [
-    ("en", "He is hitting me again"), ("fr", "il me frappe encore"), ("es", "me está pegando")])
+@pytest.mark.parametrize(
+    "language, text",
+    [("en", "He is hitting me again"), ("fr", "il me frappe encore"), ("es", "me está pegando")],
+)
 def test_a_message_saying_danger_makes_an_emergency_and_leads_with_the_numbers(
-        client, opened, language, text):
+    client, opened, language, text
+):
     case, team = opened
     client.cookies["django_language"] = language
     response = client.post(reverse("intake:followup_case"), {"body": text}, follow=True)
@@ -48,8 +54,9 @@ def test_a_message_saying_danger_makes_an_emergency_and_leads_with_the_numbers(
 @pytest.mark.django_db
 def test_unsure_words_ask_and_the_button_answers(client, opened):
     case, team = opened
-    html = client.post(reverse("intake:followup_case"), {"body": "I am scared"},
-                       follow=True).content.decode()
+    html = client.post(
+        reverse("intake:followup_case"), {"body": "I am scared"}, follow=True
+    ).content.decode()
     case.refresh_from_db()
     assert not case.in_danger and _alerted(case) == set()
     assert "danger-asked" in html and "Are you in danger right now?" in html
@@ -62,8 +69,10 @@ def test_unsure_words_ask_and_the_button_answers(client, opened):
 def test_the_danger_button_is_always_there_and_works_without_javascript(client, opened):
     case, _team = opened
     html = client.get(reverse("intake:followup_case")).content.decode()
-    assert f'action="{reverse("intake:followup_danger")}"' in html and "<script" not in html.split(
-        "</head>", 1)[1]
+    assert (
+        f'action="{reverse("intake:followup_danger")}"' in html
+        and "<script" not in html.split("</head>", 1)[1]
+    )
     response = client.post(reverse("intake:followup_danger"))
     assert response.status_code == 302 and response["Location"] == reverse("intake:followup_case")
     case.refresh_from_db()

@@ -50,23 +50,29 @@ def fill_the_limit(client, unit, settings):
 def test_past_the_limit_the_child_is_asked_a_question_and_keeps_the_story(client, unit, settings):
     assert settings.SUBMISSIONS_PER_CLIENT == 10
     url = fill_the_limit(client, unit, settings)
-    data = complaint_data(narrative=STORY, category="neglect", about_staff="unsure",
-                          filed_for="someone_else")
+    data = complaint_data(
+        narrative=STORY, category="neglect", about_staff="unsure", filed_for="someone_else"
+    )
     asked = client.post(url, data)
     page = asked.content.decode()
     # 429: true for a script counting refusals; a person simply sees their form again.
     assert asked.status_code == 429
     assert Case.objects.count() == 10
     assert textarea(page, "narrative") == STORY
-    for name, value in (("category", "neglect"), ("about_staff", "unsure"),
-                        ("filed_for", "someone_else"), ("in_danger", "no")):
+    for name, value in (
+        ("category", "neglect"),
+        ("about_staff", "unsure"),
+        ("filed_for", "someone_else"),
+        ("in_danger", "no"),
+    ):
         assert re.search(rf'name="{name}" value="{value}"[^>]*checked', page), name
     assert "Nothing you wrote is lost." in page
     assert 'href="tel:116"' in page
     assert 'autocomplete="off"' in re.search(r'<input[^>]*name="check_answer"[^>]*>', page).group(0)
 
-    filed = client.post(url, {**data, "check_token": check_token(page),
-                              "check_answer": question_answer(page)})
+    filed = client.post(
+        url, {**data, "check_token": check_token(page), "check_answer": question_answer(page)}
+    )
     assert filed.status_code == 200
     assert receipt_from(filed)[1]
     case = Case.objects.order_by("-received_at").first()
@@ -89,8 +95,9 @@ def test_a_wrong_answer_asks_again_and_keeps_the_text(client, unit, settings):
     url = fill_the_limit(client, unit, settings)
     first = client.post(url, complaint_data(narrative=STORY)).content.decode()
     wrong = str(int(question_answer(first)) + 1)
-    again = client.post(url, complaint_data(narrative=STORY, check_token=check_token(first),
-                                            check_answer=wrong))
+    again = client.post(
+        url, complaint_data(narrative=STORY, check_token=check_token(first), check_answer=wrong)
+    )
     page = again.content.decode()
     assert again.status_code == 400
     assert Case.objects.count() == 10
@@ -98,8 +105,12 @@ def test_a_wrong_answer_asks_again_and_keeps_the_text(client, unit, settings):
     assert "That answer was not right." in page
     assert check_token(page) != check_token(first)
     # The new question, answered, files it.
-    done = client.post(url, complaint_data(narrative=STORY, check_token=check_token(page),
-                                           check_answer=question_answer(page)))
+    done = client.post(
+        url,
+        complaint_data(
+            narrative=STORY, check_token=check_token(page), check_answer=question_answer(page)
+        ),
+    )
     assert done.status_code == 200 and Case.objects.count() == 11
 
 
@@ -113,10 +124,21 @@ def test_a_right_answer_with_another_mistake_is_not_asked_again(client, unit, se
     assert mistake.status_code == 400
     assert "Please choose the closest answer" in html
     assert "What is" not in html  # the answer rides along, hidden
-    assert client.post(url, complaint_data(narrative=STORY, **{
-        "check_token": check_token(html),
-        "check_answer": re.search(r'name="check_answer" value="([^"]+)"', html).group(1),
-    })).status_code == 200
+    assert (
+        client.post(
+            url,
+            complaint_data(
+                narrative=STORY,
+                **{
+                    "check_token": check_token(html),
+                    "check_answer": re.search(r'name="check_answer" value="([^"]+)"', html).group(
+                        1
+                    ),
+                },
+            ),
+        ).status_code
+        == 200
+    )
     assert Case.objects.count() == 11
 
 
@@ -205,8 +227,9 @@ def kept_field(html: str) -> str:
 
 
 @pytest.mark.django_db
-def test_a_message_typed_after_the_visit_timed_out_is_kept_and_added(client, file_complaint, unit,
-                                                                   settings):
+def test_a_message_typed_after_the_visit_timed_out_is_kept_and_added(
+    client, file_complaint, unit, settings
+):
     reference, code = receipt_from(file_complaint(unit))
     _open(client, reference, code)
     _time_out(client, settings)

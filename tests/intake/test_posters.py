@@ -72,7 +72,9 @@ def test_every_demo_unit_has_its_sheet_in_every_language(client, demo_units, kin
             assert phrase in page
         assert unit.name in page
         # The SMS number and the unit's code to text, the address written out.
-        assert settings.SMS_PUBLIC_NUMBER and f"<strong>{settings.SMS_PUBLIC_NUMBER}</strong>" in page
+        assert (
+            settings.SMS_PUBLIC_NUMBER and f"<strong>{settings.SMS_PUBLIC_NUMBER}</strong>" in page
+        )
         assert f"<strong>{unit.code}</strong>" in page
         assert unit_url(unit).split("://", 1)[1] in page
         for contact in unit_emergency_contacts(unit):
@@ -85,8 +87,10 @@ def test_every_demo_unit_has_its_sheet_in_every_language(client, demo_units, kin
 
 @pytest.mark.django_db
 def test_qr_code_differs_per_unit(client, demo_units):
-    codes = {unit.code: qr_modules(client.get(f"/u/{unit.code}/poster/").content.decode())[0]
-             for unit in demo_units}
+    codes = {
+        unit.code: qr_modules(client.get(f"/u/{unit.code}/poster/").content.decode())[0]
+        for unit in demo_units
+    }
     assert len(set(codes.values())) == len(demo_units)
 
 
@@ -113,7 +117,9 @@ def test_unknown_inactive_or_policyless_unit_is_404(client, unit, kind):
     Unit.objects.filter(pk=unit.pk).update(is_active=False)
     assert client.get(f"/u/{unit.code}/{kind}/").status_code == 404
     draft_only = Unit.objects.create(code="DRF1", name="Draft only", sector="justice")
-    ChildProtectionPolicy.objects.create(unit=draft_only, version=1, categories={"other": "standard"})
+    ChildProtectionPolicy.objects.create(
+        unit=draft_only, version=1, categories={"other": "standard"}
+    )
     assert client.get(f"/u/{draft_only.code}/{kind}/").status_code == 404
 
 
@@ -138,12 +144,22 @@ def test_deadlines_come_from_the_policy_in_force(client, unit):
     assert "Within 10 days, they decide what to do and tell you." in page
 
 
-@pytest.mark.parametrize("language, hours, expected", [
-    ("en", 1, "1 hour"), ("en", 47, "47 hours"), ("en", 48, "2 days"), ("en", 24, "24 hours"),
-    # Rounded up: a promise to a child is never shorter than the policy's deadline.
-    ("en", 60, "3 days"), ("en", 672, "28 days"),
-    ("fr", 1, "1 heure"), ("fr", 72, "3 jours"), ("es", 2, "2 horas"), ("es", 49, "3 días"),
-])
+@pytest.mark.parametrize(
+    "language, hours, expected",
+    [
+        ("en", 1, "1 hour"),
+        ("en", 47, "47 hours"),
+        ("en", 48, "2 days"),
+        ("en", 24, "24 hours"),
+        # Rounded up: a promise to a child is never shorter than the policy's deadline.
+        ("en", 60, "3 days"),
+        ("en", 672, "28 days"),
+        ("fr", 1, "1 heure"),
+        ("fr", 72, "3 jours"),
+        ("es", 2, "2 horas"),
+        ("es", 49, "3 días"),
+    ],
+)
 def test_durations_are_in_plain_words_with_plurals(language, hours, expected):
     with translation.override(language):
         assert duration_for_child(hours) == expected

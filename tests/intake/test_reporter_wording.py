@@ -14,8 +14,10 @@ LANGUAGES = ("en", "fr", "es")
 def reporter_screens(client, unit, language: str) -> dict[str, str]:
     """The pages a child meets, in order, as HTML."""
     client.cookies["django_language"] = language
-    screens = {"start": client.get("/").content.decode(),
-               "unit page": client.get(f"/u/{unit.code}/").content.decode()}
+    screens = {
+        "start": client.get("/").content.decode(),
+        "unit page": client.get(f"/u/{unit.code}/").content.decode(),
+    }
     filed = client.post(reverse("intake:complaint_form", args=[unit.code]), complaint_data())
     screens["confirmation"] = filed.content.decode()
     reference, code = receipt_from(filed)
@@ -49,4 +51,6 @@ def test_reporter_screens_are_short_and_plain(client, unit, focal_point):
     print("\nlanguage  screen            words  sentences  longest  FK grade (en)")
     for language, name, w in rows:
         grade = f"{w.grade:.1f}" if language == "en" else ""
-        print(f"{language:9} {name:17} {w.words:5}  {w.sentences:9}  {w.longest_sentence:7}  {grade}")
+        print(
+            f"{language:9} {name:17} {w.words:5}  {w.sentences:9}  {w.longest_sentence:7}  {grade}"
+        )

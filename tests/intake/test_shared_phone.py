@@ -46,8 +46,10 @@ def test_followup_message_field_is_not_kept_by_the_browser(client, unit, file_co
 @pytest.mark.parametrize("path", ["/", "/u/TST1/", "/follow-up/", "/safety/"])
 def test_exit_link_goes_through_our_exit_step(client, unit, path):
     html = client.get(path).content.decode()
-    assert _tag(html, r'<a href="[^"]*" class="exit-this-page"') == \
-        '<a href="/exit/" class="exit-this-page"'
+    assert (
+        _tag(html, r'<a href="[^"]*" class="exit-this-page"')
+        == '<a href="/exit/" class="exit-this-page"'
+    )
 
 
 @pytest.mark.django_db
@@ -88,7 +90,7 @@ def test_safety_page_is_linked_from_every_reporter_page(client, unit, file_compl
     _open_followup(client, unit, file_complaint)
     pages.append(client.get(reverse("intake:followup_case")).content.decode())
     for html in pages:
-        footer = html[html.index('<footer class="site-footer">'):]
+        footer = html[html.index('<footer class="site-footer">') :]
         assert 'href="/safety/"' in footer
         assert "Staying safe on a shared phone" in footer
 
@@ -107,16 +109,23 @@ def test_safety_page_says_how_to_stay_safe(client):
     html = html_lib.unescape(response.content.decode())
     assert response.status_code == 200
     assert "<h1>Staying safe on a shared phone</h1>" in html
-    for words in ("Exit this page", "Shift key 3 times", "Android", "iPhone", "history",
-                  "Delete our texts after you read them", "Do not contact me",
-                  "check this website yourself"):
+    for words in (
+        "Exit this page",
+        "Shift key 3 times",
+        "Android",
+        "iPhone",
+        "history",
+        "Delete our texts after you read them",
+        "Do not contact me",
+        "check this website yourself",
+    ):
         assert words in html, words
 
 
 @pytest.mark.django_db
 def test_safety_page_is_in_short_sentences(client):
     html = client.get(reverse("intake:safety")).content.decode()
-    main = html[html.index("<main"):html.index("</main>")]
+    main = html[html.index("<main") : html.index("</main>")]
     sentences = []
     for block in re.split(r"</?(?:h1|h2|p|li|ul)\b[^>]*>", main):  # a heading ends a sentence
         text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", block)).split())

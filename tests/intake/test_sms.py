@@ -33,8 +33,13 @@ PHONE = "+221770000001"
 
 
 def params(body="hello", sid=None, phone=PHONE, **extra):
-    return {"MessageSid": sid or f"SM{uuid.uuid4().hex}", "From": phone, "To": "+15005550000",
-            "Body": body, **extra}
+    return {
+        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "From": phone,
+        "To": "+15005550000",
+        "Body": body,
+        **extra,
+    }
 
 
 def narrative_of(case):
@@ -66,8 +71,14 @@ def test_wrong_or_tampered_signature_is_403(twilio_post, settings, unit):
 
 @pytest.mark.django_db
 def test_unknown_extra_parameters_are_accepted(twilio_post, unit):
-    extra = params("HELP", NumSegments="1", SmsStatus="received", ApiVersion="2010-04-01",
-                   FromCountry="SN", SomethingNew="whatever")
+    extra = params(
+        "HELP",
+        NumSegments="1",
+        SmsStatus="received",
+        ApiVersion="2010-04-01",
+        FromCountry="SN",
+        SomethingNew="whatever",
+    )
     response = twilio_post(INBOUND, extra)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/xml")
@@ -95,15 +106,30 @@ def test_first_message_with_code_and_narrative(sms, unit):
 
 
 FLOW = {
-    "en": ("1", "Tell us what happened, in your own words.", "DONE",
-           "What is it closest to? Reply with a number:", "Are you in danger right now? 1 yes 2 no",
-           "Thank you. Your complaint is"),
-    "fr": ("2", "Dis-nous ce qui s'est passé, avec tes mots.", "FIN",
-           "C'est plutôt quoi ? Réponds avec un numéro :", "Es-tu en danger en ce moment ? 1 oui 2 non",
-           "Merci. Ta plainte porte le numéro"),
-    "es": ("3", "Cuéntanos qué pasó, con tus palabras.", "LISTO",
-           "¿A qué se parece más? Responde con un número:", "¿Estás en peligro ahora? 1 sí 2 no",
-           "Gracias. Tu queja es la"),
+    "en": (
+        "1",
+        "Tell us what happened, in your own words.",
+        "DONE",
+        "What is it closest to? Reply with a number:",
+        "Are you in danger right now? 1 yes 2 no",
+        "Thank you. Your complaint is",
+    ),
+    "fr": (
+        "2",
+        "Dis-nous ce qui s'est passé, avec tes mots.",
+        "FIN",
+        "C'est plutôt quoi ? Réponds avec un numéro :",
+        "Es-tu en danger en ce moment ? 1 oui 2 non",
+        "Merci. Ta plainte porte le numéro",
+    ),
+    "es": (
+        "3",
+        "Cuéntanos qué pasó, con tus palabras.",
+        "LISTO",
+        "¿A qué se parece más? Responde con un número:",
+        "¿Estás en peligro ahora? 1 sí 2 no",
+        "Gracias. Tu queja es la",
+    ),
 }
 
 
@@ -112,8 +138,10 @@ FLOW = {
 def test_full_conversation_in_each_language(sms, unit, language):
     menu_choice, ask, done, category_question, danger_question, thanks = FLOW[language]
     # The first reply to a new number: the language menu and the unit's emergency numbers.
-    assert sms("TST1") == ("TST1: 1 English 2 Francais 3 Espanol\n"
-                           "In danger now? Call 116 (Child helpline), 17 (Police).")
+    assert sms("TST1") == (
+        "TST1: 1 English 2 Francais 3 Espanol\n"
+        "In danger now? Call 116 (Child helpline), 17 (Police)."
+    )
     assert to_gsm(ask) in sms(menu_choice)
     sms("Me pegaron en la comisaría")
     assert sms(done).startswith(to_gsm(category_question))
@@ -131,8 +159,10 @@ def test_full_conversation_in_each_language(sms, unit, language):
 def test_unknown_first_word_asks_which_unit_and_keeps_the_message(sms, unit):
     reply = sms("please help they took my phone")
     # "please help" may be danger: asked first, with the numbers every unit gives.
-    assert reply == "In danger now? Call 116 (Child helpline), 17 (Police).\n" \
-                    "Are you in danger right now? Reply YES or NO."
+    assert (
+        reply == "In danger now? Call 116 (Child helpline), 17 (Police).\n"
+        "Are you in danger right now? Reply YES or NO."
+    )
     reply = sms("NO")
     assert "Which place is it about?" in reply and "1 TST1" in reply
     assert "Reply with a number" not in sms("1")  # unit chosen: the story goes on
@@ -170,7 +200,10 @@ def test_later_messages_append_to_the_open_case(sms, unit):
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
-    assert sms("and they took my shoes") == f"Added to your complaint {case.display_reference}. Thank you."
+    assert (
+        sms("and they took my shoes")
+        == f"Added to your complaint {case.display_reference}. Thank you."
+    )
     message = Message.objects.get()
     assert message.case == case and message.author_kind == Message.Author.REPORTER
     assert staff_reads(case).messages[0].body == "and they took my shoes"
@@ -199,7 +232,10 @@ def test_status_help_and_their_translations(sms, unit):
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
-    assert sms("status") == f"Complaint {case.display_reference}: We have your complaint. Someone will read it soon."
+    assert (
+        sms("status")
+        == f"Complaint {case.display_reference}: We have your complaint. Someone will read it soon."
+    )
     assert sms("Statut").startswith(f"Complaint {case.display_reference}")
     assert "STOP: no more texts" in sms("INFO")
 
@@ -220,8 +256,10 @@ def test_stop_silences_every_outbound_message_until_start(sms, unit, focal_point
     for text in ("TST1 they hit me", "DONE", "2", "2"):
         sms(text)
     case = Case.objects.get()
-    assert sms("STOP") == ("You will get no more texts from us. In danger now? Call 116 "
-                           "(Child helpline), 17 (Police).\nSend START to talk to us again.")
+    assert sms("STOP") == (
+        "You will get no more texts from us. In danger now? Call 116 "
+        "(Child helpline), 17 (Police).\nSend START to talk to us again."
+    )
     assert SmsReporter.objects.get().opted_out
     assert sms("STOP") == ""  # already stopped: Twilio would block it anyway
     assert sms("they did it again") == ""  # no reply, but the content is kept
@@ -310,15 +348,20 @@ def test_staff_reply_to_an_sms_reporter_goes_by_sms(sms_case, focal_point, staff
     client = staff_client(focal_point)
     page = client.get(reverse("staff:case", args=[sms_case.reference])).content.decode()
     assert "SMS reporter" in page and PHONE not in page and PHONE[1:] not in page
-    client.post(reverse("staff:case", args=[sms_case.reference]), {"body": "We are sorry. We will call."})
+    client.post(
+        reverse("staff:case", args=[sms_case.reference]), {"body": "We are sorry. We will call."}
+    )
     outbound = OutboundSms.objects.get()
     assert sms_deliver(outbound.pk) == "sent"
     assert sms_deliver(outbound.pk) == "not-claimed"  # running twice sends once
-    assert locmem.outbox == [{
-        "to": PHONE, "sid": locmem.outbox[0]["sid"],
-        "body": f"About {sms_case.display_reference}: We are sorry. We will call.",
-        "status_callback": "http://127.0.0.1:8000/sms/twilio/status/",
-    }]
+    assert locmem.outbox == [
+        {
+            "to": PHONE,
+            "sid": locmem.outbox[0]["sid"],
+            "body": f"About {sms_case.display_reference}: We are sorry. We will call.",
+            "status_callback": "http://127.0.0.1:8000/sms/twilio/status/",
+        }
+    ]
     # Sent: no server-sealed copy of what staff wrote is kept beside the case's own.
     outbound.refresh_from_db()
     assert bytes(outbound.body) == b""
@@ -362,16 +405,27 @@ def test_status_callbacks_out_of_order_and_twice(sms_case, focal_point, twilio_p
         assert response.status_code == 204
     outbound.refresh_from_db()
     assert outbound.status == OutboundSms.Status.DELIVERED
-    assert twilio_post(STATUS, {"MessageSid": sid, "MessageStatus": "failed"}, sign=False).status_code == 403
+    assert (
+        twilio_post(STATUS, {"MessageSid": sid, "MessageStatus": "failed"}, sign=False).status_code
+        == 403
+    )
 
 
 @pytest.mark.django_db
-def test_status_callback_before_the_send_call_returns_is_applied(sms_case, focal_point, twilio_post):
+def test_status_callback_before_the_send_call_returns_is_applied(
+    sms_case, focal_point, twilio_post
+):
     case_reply(case=sms_case, actor=focal_point, body="Hello")
     outbound = OutboundSms.objects.get()
     # The provider calls back before our send call has stored its id.
-    twilio_post(STATUS, {"MessageSid": "SMearly000000000000000000000000001", "MessageStatus": "undelivered",
-                         "ErrorCode": "30003"})
+    twilio_post(
+        STATUS,
+        {
+            "MessageSid": "SMearly000000000000000000000000001",
+            "MessageStatus": "undelivered",
+            "ErrorCode": "30003",
+        },
+    )
 
     locmem.next_sids.append("SMearly000000000000000000000000001")
     assert sms_deliver(outbound.pk) == "sent"
@@ -385,16 +439,20 @@ def test_status_callback_before_the_send_call_returns_is_applied(sms_case, focal
 def _worst_case_context(unit):
     from complaints.models import Case as CaseModel
 
-    case = CaseModel(reference="K7QM4TPX", unit=unit, in_danger=True,
-                     acknowledge_due_at=timezone.now())
-    long_units = [Unit(code=f"CODE{i:012d}"[:16], name="Centre national de protection de l'enfance")
-                  for i in range(6)]
+    case = CaseModel(
+        reference="K7QM4TPX", unit=unit, in_danger=True, acknowledge_due_at=timezone.now()
+    )
+    long_units = [
+        Unit(code=f"CODE{i:012d}"[:16], name="Centre national de protection de l'enfance")
+        for i in range(6)
+    ]
     from policies.categories import SMS_LABELS
 
     return {
         "emergency_contacts": [
             {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
-            {"label": "Police nationale du Sénégal", "number": "+221338234567"}],
+            {"label": "Police nationale du Sénégal", "number": "+221338234567"},
+        ],
         "hours": 24,
         "units": long_units,
         "unit": Unit(code="ABCDEFGHIJKLMNOP", default_language="fr"),
@@ -462,7 +520,9 @@ def test_simulator_does_not_exist_when_debug_is_off(client, settings):
 def test_simulator_posts_real_signed_webhooks(client, live_server, settings, unit):
     settings.RECOURSE_ENV = "development"
     settings.PUBLIC_BASE_URL = live_server.url
-    response = client.post("/dev/sms/", {"phone": "+15005550006", "body": "TST1 they hit me"}, follow=True)
+    response = client.post(
+        "/dev/sms/", {"phone": "+15005550006", "body": "TST1 they hit me"}, follow=True
+    )
     html = response.content.decode()
     assert "Got it. Send more, or DONE when you have finished." in html
     assert InboundSms.objects.count() == 1
@@ -470,7 +530,9 @@ def test_simulator_posts_real_signed_webhooks(client, live_server, settings, uni
 
 @pytest.mark.django_db
 def test_sms_texts_are_not_html_escaped(sms_case, focal_point):
-    case_reply(case=sms_case, actor=focal_point, body="Don't worry: we'll call you & your mum <soon>.")
+    case_reply(
+        case=sms_case, actor=focal_point, body="Don't worry: we'll call you & your mum <soon>."
+    )
     sms_deliver(OutboundSms.objects.get().pk)
     assert locmem.outbox[0]["body"].endswith("Don't worry: we'll call you & your mum <soon>.")
 
@@ -520,7 +582,9 @@ def test_a_text_for_a_case_that_closed_meanwhile_is_kept_not_dropped(sms, unit):
     first, second = Case.objects.order_by("received_at")
     assert "Reply YES or NO" in sms("they came back at night")  # unsure words: asked first
     assert "Which complaint" in sms("NO")
-    Case.objects.filter(pk=first.pk).update(status=Case.Status.CLOSED)  # closed before the child answers
+    Case.objects.filter(pk=first.pk).update(
+        status=Case.Status.CLOSED
+    )  # closed before the child answers
     sms("2")
     conversation = SmsConversation.objects.exclude(step="finished").get()
     assert conversation.read_draft() == "they came back at night" and conversation.unit == unit
@@ -528,7 +592,9 @@ def test_a_text_for_a_case_that_closed_meanwhile_is_kept_not_dropped(sms, unit):
 
 
 @pytest.mark.django_db
-def test_a_conversation_that_cannot_be_filed_does_not_stop_the_sweep(sms, unit, other_unit, settings, caplog):
+def test_a_conversation_that_cannot_be_filed_does_not_stop_the_sweep(
+    sms, unit, other_unit, settings, caplog
+):
     sms("TST1 they locked me in")
     sms("OTH2 ils m'ont frappé", phone="+221770000002")
     Unit.objects.filter(pk=unit.pk).update(is_active=False)  # the first unit closed meanwhile

@@ -34,9 +34,12 @@ def test_a_number_longer_than_64_characters_is_refused_and_nothing_stored(twilio
 
 @pytest.mark.django_db
 def test_a_whatsapp_number_is_accepted(twilio_post, unit):
-    response = twilio_post(INBOUND, params("TST1 they hit me", phone="whatsapp:+221770000001",
-                                           to="whatsapp:+15005550000"))
+    response = twilio_post(
+        INBOUND,
+        params("TST1 they hit me", phone="whatsapp:+221770000001", to="whatsapp:+15005550000"),
+    )
     assert response.status_code == 200
+
 
 # Every case here has a focal point to read it with their own key (no server copy).
 pytestmark = pytest.mark.usefixtures("focal_point")

@@ -57,7 +57,8 @@ DANGER_AFTER_FILING = {
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", DANGER_AFTER_FILING)
 def test_danger_after_filing_makes_an_emergency_and_alerts_everyone(
-        sms, unit, team, language, django_capture_on_commit_callbacks):
+    sms, unit, team, language, django_capture_on_commit_callbacks
+):
     from notifications.gsm import to_gsm
 
     focal_point, backup, manager = team
@@ -75,7 +76,11 @@ def test_danger_after_filing_makes_an_emergency_and_alerts_everyone(
     case.refresh_from_db()
     assert case.in_danger and case.urgency == "emergency" and case.queue_priority == 0
     # Deadlines recomputed from the policy's emergency row (acknowledge within 1 h).
-    assert before + timedelta(minutes=59) < case.acknowledge_due_at <= timezone.now() + timedelta(hours=1)
+    assert (
+        before + timedelta(minutes=59)
+        < case.acknowledge_due_at
+        <= timezone.now() + timedelta(hours=1)
+    )
     assert case.next_due_at == case.acknowledge_due_at
     assert CaseEvent.objects.filter(case=case, reason__contains="in danger now").exists()
     # Stored with the case, like any other text.
@@ -83,7 +88,11 @@ def test_danger_after_filing_makes_an_emergency_and_alerts_everyone(
     # Every focal point and backup, by email and SMS; the manager reads no case.
     alerts = Notification.objects.filter(case=case, kind=Notification.Kind.DANGER)
     assert {(n.recipient_id, n.channel) for n in alerts} == {
-        (focal_point.pk, "email"), (focal_point.pk, "sms"), (backup.pk, "email"), (backup.pk, "sms")}
+        (focal_point.pk, "email"),
+        (focal_point.pk, "sms"),
+        (backup.pk, "email"),
+        (backup.pk, "sms"),
+    }
     for notification in alerts:
         assert notification_deliver(notification.pk) == "sent"
     assert {m.to[0] for m in mail.outbox} == {focal_point.email, backup.email}
@@ -98,8 +107,10 @@ def test_danger_after_filing_makes_an_emergency_and_alerts_everyone(
 def test_unsure_words_after_filing_ask_and_yes_makes_an_emergency(sms, unit, focal_point):
     case = file_by_sms(sms, unit)
     reply = sms("I am scared, he came back")
-    assert reply == ("In danger now? Call 116 (Child helpline), 17 (Police).\n"
-                     "Are you in danger right now? Reply YES or NO.")
+    assert reply == (
+        "In danger now? Call 116 (Child helpline), 17 (Police).\n"
+        "Are you in danger right now? Reply YES or NO."
+    )
     case.refresh_from_db()
     assert not case.in_danger  # asked, not assumed
     assert sms("YES").startswith(CALL_NOW)
@@ -138,8 +149,7 @@ def test_danger_in_the_middle_of_the_story_files_an_emergency_at_once(sms, unit,
     case = Case.objects.get()
     assert case.urgency == "emergency" and case.in_danger
     assert case.display_reference in reply
-    assert staff_reads(case).narrative == (
-        "the officer took my phone\nnow he is beating me")
+    assert staff_reads(case).narrative == ("the officer took my phone\nnow he is beating me")
     assert Notification.objects.filter(case=case, kind=Notification.Kind.NEW_CASE).exists()
     # Later texts add to it; DONE adds nothing.
     assert sms("DONE").startswith(f"Complaint {case.display_reference}")
@@ -148,7 +158,8 @@ def test_danger_in_the_middle_of_the_story_files_an_emergency_at_once(sms, unit,
 
 @pytest.mark.django_db
 def test_a_first_text_in_danger_from_a_new_number_is_filed_once_the_place_is_known(
-        sms, unit, focal_point):
+    sms, unit, focal_point
+):
     reply = sms("au secours il me frappe")
     assert reply.startswith("Appelle vite : 116")  # French, recognised
     assert SmsConversation.objects.get().in_danger
@@ -175,7 +186,8 @@ def test_stop_then_danger_is_stored_and_alerts_staff_without_a_reply(sms, unit, 
 def test_stop_confirmation_uses_the_units_policy_numbers(sms, unit):
     policy = ChildProtectionPolicy.objects.get(unit=unit)
     ChildProtectionPolicy.objects.filter(pk=policy.pk).update(
-        emergency_contacts=[{"label": "Linea", "number": "+50255510000"}])
+        emergency_contacts=[{"label": "Linea", "number": "+50255510000"}]
+    )
     file_by_sms(sms, unit)
     reply = sms("STOP")
     assert "+50255510000" in reply and "116" not in reply
@@ -183,18 +195,33 @@ def test_stop_confirmation_uses_the_units_policy_numbers(sms, unit):
 
 # --- The first text, language and greetings -----------------------------------------------
 
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("greeting, language", [
-    ("hola", "es"), ("Buenos días", "es"), ("bonjour", "fr"), ("Salut !", "fr"),
-    ("hello", "en"), ("Hi there", "en")])
+@pytest.mark.parametrize(
+    "greeting, language",
+    [
+        ("hola", "es"),
+        ("Buenos días", "es"),
+        ("bonjour", "fr"),
+        ("Salut !", "fr"),
+        ("hello", "en"),
+        ("Hi there", "en"),
+    ],
+)
 def test_a_greeting_sets_the_language_and_is_never_the_story(sms, unit, greeting, language):
     reply = sms(greeting)
     assert SmsReporter.objects.get().language == language
     conversation = SmsConversation.objects.get()
     assert conversation.read_draft() == ""
-    first_line = {"es": "Recourse: cuéntanos", "fr": "Recourse : dis-nous", "en": "Recourse: tell us"}
+    first_line = {
+        "es": "Recourse: cuéntanos",
+        "fr": "Recourse : dis-nous",
+        "en": "Recourse: tell us",
+    }
     assert reply.startswith(first_line[language])
-    assert "In danger now? Call 116" in reply or "116" in reply  # one short line, every unit's number
+    assert (
+        "In danger now? Call 116" in reply or "116" in reply
+    )  # one short line, every unit's number
     # A digit answers the menu: the unit is chosen, the language stays.
     sms("1")
     assert SmsReporter.objects.get().language == language
@@ -222,12 +249,29 @@ def test_a_greeting_in_the_middle_of_the_story_is_not_kept(sms, unit):
 
 
 def test_danger_words_in_three_languages():
-    now = ["he is hitting me again", "HELP ME NOW", "au secours", "il me frappe",
-           "Me está pegando", "socorro", "ils vont me tuer", "I want to die", "SOS"]
+    now = [
+        "he is hitting me again",
+        "HELP ME NOW",
+        "au secours",
+        "il me frappe",
+        "Me está pegando",
+        "socorro",
+        "ils vont me tuer",
+        "I want to die",
+        "SOS",
+    ]
     ask = ["help", "aide", "ayuda", "I'm scared", "j'ai peur", "tengo miedo", "he came back"]
-    none = ["The officer hit me with a belt last week", "Il m'a frappé hier",
-            "Me pegaron en la comisaría", "I am not in danger", "je ne suis pas en danger",
-            "no estoy en peligro", "C'est la police qui m'a giflé", "hola", "DONE"]
+    none = [
+        "The officer hit me with a belt last week",
+        "Il m'a frappé hier",
+        "Me pegaron en la comisaría",
+        "I am not in danger",
+        "je ne suis pas en danger",
+        "no estoy en peligro",
+        "C'est la police qui m'a giflé",
+        "hola",
+        "DONE",
+    ]
     assert [danger_in(t) for t in now] == [Danger.NOW] * len(now)
     assert [danger_in(t) for t in ask] == [Danger.ASK] * len(ask)
     assert [danger_in(t) for t in none] == [Danger.NONE] * len(none)
@@ -243,6 +287,7 @@ def test_language_of_a_first_text():
 
 
 # --- The web code ---------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("word", ["CODE", "codigo", "Código"])
@@ -273,7 +318,8 @@ def test_sms_dates_read_in_the_units_time_zone(sms, unit):
     sms("2")
     filed = sms("NO")
     case = Case.objects.get()
-    local = timezone.localtime(case.acknowledge_due_at, __import__("zoneinfo").ZoneInfo(
-        "America/Guatemala"))
+    local = timezone.localtime(
+        case.acknowledge_due_at, __import__("zoneinfo").ZoneInfo("America/Guatemala")
+    )
     assert f"{local.day} {local:%b} {local.year}, {local:%H:%M}" in filed
     assert "/" not in filed.split("answer by", 1)[1]

@@ -47,7 +47,8 @@ def everything_kept() -> str:
 
 @pytest.mark.django_db
 def test_danger_said_after_the_case_closed_during_the_danger_question_alerts_and_is_kept(
-        sms, unit, focal_point):
+    sms, unit, focal_point
+):
     case = file_by_sms(sms, unit)
     sms("I am scared")  # asked "Are you in danger right now?"
     Case.objects.filter(pk=case.pk).update(status=Case.Status.WITHDRAWN)  # closed meanwhile
@@ -58,11 +59,22 @@ def test_danger_said_after_the_case_closed_during_the_danger_question_alerts_and
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("answer", [
-    "yeah", "yep", "yes he is here", "yes please help me",
-    "ouais", "oui il est là", "siii", "sí, tengo miedo"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "yeah",
+        "yep",
+        "yes he is here",
+        "yes please help me",
+        "ouais",
+        "oui il est là",
+        "siii",
+        "sí, tengo miedo",
+    ],
+)
 def test_yes_in_other_words_at_the_danger_question_files_an_emergency(
-        sms, unit, focal_point, answer):
+    sms, unit, focal_point, answer
+):
     sms("TST1 I am scared, he came back")  # asked "Are you in danger right now?"
     sms(answer)
     case = Case.objects.filter(in_danger=True).first()
@@ -90,7 +102,8 @@ def test_unsure_words_from_a_stopped_number_alert_staff(sms, unit, focal_point):
 
 @pytest.mark.django_db
 def test_an_unanswered_danger_question_is_filed_after_the_pause_not_a_day_later(
-        sms, unit, focal_point, settings):
+    sms, unit, focal_point, settings
+):
     sms("TST1 I am scared, he came back to my cell")  # asked, never answered
     later = timezone.now() + timedelta(minutes=settings.SMS_NARRATIVE_PAUSE_MINUTES + 1)
     conversations_sweep(now=later)
@@ -129,7 +142,9 @@ def test_yes_with_words_at_the_last_question_files_an_emergency(sms, unit, focal
 
 
 @pytest.mark.django_db
-def test_a_child_in_danger_without_a_code_is_shown_the_unit_menu(sms, unit, other_unit, focal_point):
+def test_a_child_in_danger_without_a_code_is_shown_the_unit_menu(
+    sms, unit, other_unit, focal_point
+):
     reply = sms("he is hitting me")
     assert reply.startswith(CALL_NOW)
     assert "1 " in reply and unit.code in reply and other_unit.code in reply  # the numbered menu
@@ -138,7 +153,8 @@ def test_a_child_in_danger_without_a_code_is_shown_the_unit_menu(sms, unit, othe
 
 @pytest.mark.django_db
 def test_danger_from_a_number_whose_only_case_closed_is_filed_for_its_last_unit(
-        sms, unit, focal_point):
+    sms, unit, focal_point
+):
     case = file_by_sms(sms, unit)
     Case.objects.filter(pk=case.pk).update(status=Case.Status.REFERRED)
     reply = sms("he is hitting me")
@@ -148,9 +164,15 @@ def test_danger_from_a_number_whose_only_case_closed_is_filed_for_its_last_unit(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("cry, call_now, language", [
-    ("au secours", "Appelle vite :", "fr"), ("aidez-moi", "Appelle vite :", "fr"),
-    ("socorro", "Llama ya:", "es"), ("ayúdame", "Llama ya:", "es")])
+@pytest.mark.parametrize(
+    "cry, call_now, language",
+    [
+        ("au secours", "Appelle vite :", "fr"),
+        ("aidez-moi", "Appelle vite :", "fr"),
+        ("socorro", "Llama ya:", "es"),
+        ("ayúdame", "Llama ya:", "es"),
+    ],
+)
 def test_a_first_cry_for_help_is_answered_in_its_language(sms, unit, cry, call_now, language):
     reply = sms(cry)
     assert reply.startswith(call_now)
@@ -181,16 +203,22 @@ def test_a_text_sent_at_the_case_menu_is_kept(sms, unit, focal_point):
 
 @pytest.mark.django_db
 def test_a_new_complaint_started_at_the_case_menu_keeps_the_text_already_sent(
-        sms, unit, focal_point):
+    sms, unit, focal_point
+):
     file_two_cases(sms)
     sms("they locked me in the dark room")  # "Which complaint is this about?"
     sms("TST1 and a new thing happened")
-    kept = [c for c in Case.objects.all()
-            if "they locked me in the dark room" in "\n".join(
-                [staff_reads(c).narrative]
-                + [m.body for m in staff_reads(c).messages])]
-    drafts = [c for c in SmsConversation.objects.exclude(step=SmsConversation.Step.FINISHED)
-              if "they locked me in the dark room" in c.read_draft()]
+    kept = [
+        c
+        for c in Case.objects.all()
+        if "they locked me in the dark room"
+        in "\n".join([staff_reads(c).narrative] + [m.body for m in staff_reads(c).messages])
+    ]
+    drafts = [
+        c
+        for c in SmsConversation.objects.exclude(step=SmsConversation.Step.FINISHED)
+        if "they locked me in the dark room" in c.read_draft()
+    ]
     assert kept or drafts
 
 
@@ -202,8 +230,9 @@ def test_danger_with_two_open_cases_alerts_each_person_once(sms, unit, focal_poi
     newest, _older = file_two_cases(sms)
     Notification.objects.all().delete()
     assert sms("he is hitting me").startswith(CALL_NOW)
-    alerts = Notification.objects.filter(case=newest, kind=Notification.Kind.DANGER,
-                                         recipient=focal_point, channel="email")
+    alerts = Notification.objects.filter(
+        case=newest, kind=Notification.Kind.DANGER, recipient=focal_point, channel="email"
+    )
     assert alerts.count() == 1
 
 
@@ -222,9 +251,12 @@ def test_a_retried_danger_text_alerts_once_and_gets_the_same_reply(sms, unit, fo
 
 @pytest.mark.django_db
 def test_help_fits_two_segments_in_french_with_long_contact_labels(sms, unit):
-    ChildProtectionPolicy.objects.filter(unit=unit).update(emergency_contacts=[
-        {"label": "Ligne nationale de protection de l'enfance", "number": "+221 33 889 00 00"},
-        {"label": "Gendarmerie nationale brigade des mineurs", "number": "+221 33 889 00 01"}])
+    ChildProtectionPolicy.objects.filter(unit=unit).update(
+        emergency_contacts=[
+            {"label": "Ligne nationale de protection de l'enfance", "number": "+221 33 889 00 00"},
+            {"label": "Gendarmerie nationale brigade des mineurs", "number": "+221 33 889 00 01"},
+        ]
+    )
     sms("FR")
     reply = sms("AIDE")
     assert reply.startswith("En danger ? Appelle le +221 33 889 00 00")
@@ -245,30 +277,68 @@ def test_spanish_yo_is_not_read_as_an_english_greeting(sms, unit):
 
 SAID_NOW = [
     # English, as typed on a phone: apostrophes split words ("can't" -> "can t").
-    "I can't get out", "they won't let me leave", "I can't breathe", "i wanna die",
-    "im suicidal", "he is going to beat me", "hes gonna hit me", "please come get me",
-    "i dont want to live anymore", "he is touching me", "it's an emergency",
+    "I can't get out",
+    "they won't let me leave",
+    "I can't breathe",
+    "i wanna die",
+    "im suicidal",
+    "he is going to beat me",
+    "hes gonna hit me",
+    "please come get me",
+    "i dont want to live anymore",
+    "he is touching me",
+    "it's an emergency",
     # French: a noun subject, "je me fais ...", SMS spelling, common misspellings.
-    "le gardien me frappe", "les surveillants me tabassent", "je me fais frapper",
-    "jme fais taper", "il va me frapper", "aider moi svp", "au secour", "o secours",
-    "a laide", "j'ai envie de mourir", "jveux mourir", "je veux plus vivre",
-    "venez me chercher", "appelez la police", "le policier me bat",
+    "le gardien me frappe",
+    "les surveillants me tabassent",
+    "je me fais frapper",
+    "jme fais taper",
+    "il va me frapper",
+    "aider moi svp",
+    "au secour",
+    "o secours",
+    "a laide",
+    "j'ai envie de mourir",
+    "jveux mourir",
+    "je veux plus vivre",
+    "venez me chercher",
+    "appelez la police",
+    "le policier me bat",
     # Spanish: plurals, "me voy a ...", usted, "porfa".
-    "me van a pegar", "me están tocando", "me quiero matar", "me voy a suicidar",
-    "ya no quiero vivir", "llamen a la policía", "ayúdeme", "ayuda porfa",
+    "me van a pegar",
+    "me están tocando",
+    "me quiero matar",
+    "me voy a suicidar",
+    "ya no quiero vivir",
+    "llamen a la policía",
+    "ayúdeme",
+    "ayuda porfa",
 ]
 
 MAYBE = [
-    "he's back", "shes here", "they're here", "emergency", "danger!!", "kms",
-    "i cut myself", "they threaten me", "I can't go home",
-    "ils me menacent", "ils me suivent", "peligro", "me quieren pegar", "me amenazan",
+    "he's back",
+    "shes here",
+    "they're here",
+    "emergency",
+    "danger!!",
+    "kms",
+    "i cut myself",
+    "they threaten me",
+    "I can't go home",
+    "ils me menacent",
+    "ils me suivent",
+    "peligro",
+    "me quieren pegar",
+    "me amenazan",
     "me siguen",
 ]
 
 NOT_DANGER = [
     # L'aide sociale à l'enfance is the French child social services: not "à l'aide".
-    "j'ai demandé à l'aide sociale à l'enfance de me placer", "l'aide sociale m'a oublié",
-    "ça me tape sur les nerfs", "I'm safe",
+    "j'ai demandé à l'aide sociale à l'enfance de me placer",
+    "l'aide sociale m'a oublié",
+    "ça me tape sur les nerfs",
+    "I'm safe",
 ]
 
 
@@ -287,20 +357,24 @@ def test_common_words_that_are_not_danger(text):
     assert danger_in(text) is Danger.NONE
 
 
-@pytest.mark.parametrize("text", [
-    "ayudaaa", "socorroooo", "auxilioo", "heeelp me", "HELPPP ME", "au secoursss",
-    "aidezzz moi"])
+@pytest.mark.parametrize(
+    "text",
+    ["ayudaaa", "socorroooo", "auxilioo", "heeelp me", "HELPPP ME", "au secoursss", "aidezzz moi"],
+)
 def test_elongated_cries_are_heard(text):
     """Children stretch a cry ("ayudaaa"): the list cannot hold every length."""
     assert danger_in(text) is not Danger.NONE
 
 
-@pytest.mark.parametrize("text", [
-    "last week the officer was hitting me with his baton",
-    "at the station they were beating me for an hour",
-    "my nose was bleeding when they let me go",
-    "he kept kicking me in the van yesterday",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "last week the officer was hitting me with his baton",
+        "at the station they were beating me for an hour",
+        "my nose was bleeding when they let me go",
+        "he kept kicking me in the van yesterday",
+    ],
+)
 def test_past_events_told_in_the_past_progressive_are_not_danger_now(text):
     """What happened is what complaints are about; asking is fine, an emergency is not."""
     assert danger_in(text) is not Danger.NOW

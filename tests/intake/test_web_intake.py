@@ -9,7 +9,11 @@ from tests.conftest import complaint_data, receipt_from
 
 LANGUAGES = {
     "en": ("Tell us if someone treated you badly", "Exit this page", "We have your complaint"),
-    "fr": ("Dis-nous si quelqu'un t'a mal traité", "Quitter cette page", "Nous avons reçu ta plainte"),
+    "fr": (
+        "Dis-nous si quelqu'un t'a mal traité",
+        "Quitter cette page",
+        "Nous avons reçu ta plainte",
+    ),
     "es": ("Cuéntanos si alguien te trató mal", "Salir de esta página", "Recibimos tu queja"),
 }
 
@@ -105,10 +109,15 @@ def test_double_submission_files_one_case(client, unit):
         ({"category": "not-a-category"}, "Select a valid choice"),
         ({"in_danger": ""}, "are you in danger right now?"),
         ({"contact_preference": "sms", "contact_detail": ""}, "Please write a phone number"),
-        ({"contact_preference": "email", "contact_detail": "nope"}, "Please write an email address"),
+        (
+            {"contact_preference": "email", "contact_detail": "nope"},
+            "Please write an email address",
+        ),
     ],
 )
-def test_bad_input_is_refused_politely_and_nothing_is_lost(file_complaint, unit, overrides, message):
+def test_bad_input_is_refused_politely_and_nothing_is_lost(
+    file_complaint, unit, overrides, message
+):
     response = file_complaint(unit, **overrides)
     html = response.content.decode()
     assert response.status_code == 400
@@ -179,7 +188,9 @@ def test_followup_shows_status_and_replies(client, file_complaint, unit, focal_p
     from complaints.services import case_reply
 
     reference, code = receipt_from(file_complaint(unit, language=language))
-    case_reply(case=Case.objects.get(), actor=focal_point, body="We read your complaint. We are sorry.")
+    case_reply(
+        case=Case.objects.get(), actor=focal_point, body="We read your complaint. We are sorry."
+    )
     response = _open_followup(client, reference.lower(), code.replace(" ", ""))
     assert response.status_code == 302
     assert response["Location"] == reverse("intake:followup_case")
@@ -199,12 +210,17 @@ def test_followup_shows_status_and_replies(client, file_complaint, unit, focal_p
 def test_child_adds_information(client, file_complaint, unit):
     reference, code = receipt_from(file_complaint(unit))
     _open_followup(client, reference, code)
-    response = client.post(reverse("intake:followup_case"), {"body": "It happened again on Monday."})
+    response = client.post(
+        reverse("intake:followup_case"), {"body": "It happened again on Monday."}
+    )
     assert response.status_code == 302
     message = Message.objects.get()
     assert message.author_kind == Message.Author.REPORTER
     assert b"It happened again" not in bytes(message.body)
-    assert "It happened again on Monday." in client.get(reverse("intake:followup_case")).content.decode()
+    assert (
+        "It happened again on Monday."
+        in client.get(reverse("intake:followup_case")).content.decode()
+    )
 
 
 @pytest.mark.django_db
@@ -231,11 +247,15 @@ def test_wrong_guesses_are_throttled_per_reference(client, file_complaint, unit,
     reference, code = receipt_from(file_complaint(unit))
     for i in range(settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE):
         # A different client each time: the per-reference limit still holds.
-        r = client.post(reverse("intake:followup"), {"reference": reference, "code": f"{i:012d}"},
-                        REMOTE_ADDR=f"10.0.0.{i + 1}")
+        r = client.post(
+            reverse("intake:followup"),
+            {"reference": reference, "code": f"{i:012d}"},
+            REMOTE_ADDR=f"10.0.0.{i + 1}",
+        )
         assert r.status_code == 400
-    blocked = client.post(reverse("intake:followup"), {"reference": reference, "code": code},
-                          REMOTE_ADDR="10.0.1.1")
+    blocked = client.post(
+        reverse("intake:followup"), {"reference": reference, "code": code}, REMOTE_ADDR="10.0.1.1"
+    )
     assert blocked.status_code == 429
     assert "Too many tries" in blocked.content.decode()
 
@@ -249,15 +269,20 @@ def test_wrong_guesses_are_throttled_per_client(client, file_complaint, unit, se
     blocked = _open_followup(client, reference, code)
     assert blocked.status_code == 429
     # Another client is not blocked by this one.
-    other = client.post(reverse("intake:followup"), {"reference": reference, "code": code},
-                        REMOTE_ADDR="192.0.2.7")
+    other = client.post(
+        reverse("intake:followup"), {"reference": reference, "code": code}, REMOTE_ADDR="192.0.2.7"
+    )
     assert other.status_code == 302
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language, text", [
-    ("fr", "Trop d'essais"), ("es", "Demasiados intentos"),
-])
+@pytest.mark.parametrize(
+    "language, text",
+    [
+        ("fr", "Trop d'essais"),
+        ("es", "Demasiados intentos"),
+    ],
+)
 def test_throttle_message_is_in_the_childs_language(client, unit, settings, language, text):
     settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT = 1
     client.cookies["django_language"] = language
@@ -302,7 +327,9 @@ def test_form_post_with_null_origin_from_our_own_page_is_accepted(unit):
     refused = client.post(url, data, HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="cross-site")
     assert refused.status_code == 403
     # And no token, no complaint, even from our own origin.
-    missing = client.post(url, complaint_data(), HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin")
+    missing = client.post(
+        url, complaint_data(), HTTP_ORIGIN="null", HTTP_SEC_FETCH_SITE="same-origin"
+    )
     assert missing.status_code == 403
     assert Case.objects.count() == 1
 

@@ -49,8 +49,10 @@ def test_the_unit_page_says_who_will_know_before_the_story(client, unit):
     story = html.index('name="narrative"')
     positions = [html.index(sentence) for sentence in (SERIOUS, CRIME, COURT)]
     assert heading < positions[0] < positions[1] < positions[2] < story
-    anonymous = html.index("You do not have to give your name. If you write it, or details "
-                           "about you, only the complaints team reads them.")
+    anonymous = html.index(
+        "You do not have to give your name. If you write it, or details "
+        "about you, only the complaints team reads them."
+    )
     assert heading < anonymous < story
 
 
@@ -76,11 +78,14 @@ def test_the_form_asks_who_the_complaint_is_about(client, unit):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("posted, stored", [
-    ({"filed_for": "someone_else"}, Case.FiledFor.SOMEONE_ELSE),
-    ({"filed_for": "self"}, Case.FiledFor.SELF),
-    ({}, Case.FiledFor.SELF),  # not answered: about the child writing
-])
+@pytest.mark.parametrize(
+    "posted, stored",
+    [
+        ({"filed_for": "someone_else"}, Case.FiledFor.SOMEONE_ELSE),
+        ({"filed_for": "self"}, Case.FiledFor.SELF),
+        ({}, Case.FiledFor.SELF),  # not answered: about the child writing
+    ],
+)
 def test_who_it_is_about_is_recorded(file_complaint, unit, posted, stored):
     assert file_complaint(unit, **posted).status_code == 200
     assert Case.objects.get().filed_for == stored
@@ -88,8 +93,16 @@ def test_who_it_is_about_is_recorded(file_complaint, unit, posted, stored):
 
 @pytest.mark.django_db
 def test_complaint_receive_takes_who_it_is_for(unit):
-    common = dict(unit=unit, channel="web", language="en", narrative="words", category="neglect",
-                  in_danger=False, about_staff_answer="no", contact_preference="none")
+    common = dict(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="words",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     assert complaint_receive(**common).case.filed_for == Case.FiledFor.SELF
     other = complaint_receive(**common, filed_for=Case.FiledFor.SOMEONE_ELSE).case
     assert other.filed_for == Case.FiledFor.SOMEONE_ELSE
@@ -107,19 +120,29 @@ def test_for_someone_else_the_confirmation_asks_about_the_child(file_complaint, 
 
 def oversight_body(code="NCRI", *, open_to_children=True):
     if open_to_children:
-        return unit_create_with_policy(code=code, name="National Child Rights Office",
-                                       sector=Unit.Sector.OVERSIGHT, default_language="en",
-                                       emergency_contacts=[])
-    return Unit.objects.create(code=code, name="National Child Rights Office",
-                               sector=Unit.Sector.OVERSIGHT)
+        return unit_create_with_policy(
+            code=code,
+            name="National Child Rights Office",
+            sector=Unit.Sector.OVERSIGHT,
+            default_language="en",
+            emergency_contacts=[],
+        )
+    return Unit.objects.create(
+        code=code, name="National Child Rights Office", sector=Unit.Sector.OVERSIGHT
+    )
 
 
 @pytest.mark.django_db
 def test_confirmation_and_case_page_say_how_to_go_higher(client, file_complaint):
     body = oversight_body()
-    unit = unit_create_with_policy(code="UNDR", name="Unit UNDR", sector=Unit.Sector.SECURITY,
-                                   default_language="en", emergency_contacts=[],
-                                   oversight_unit=body)
+    unit = unit_create_with_policy(
+        code="UNDR",
+        name="Unit UNDR",
+        sector=Unit.Sector.SECURITY,
+        default_language="en",
+        emergency_contacts=[],
+        oversight_unit=body,
+    )
     received = page_text(file_complaint(unit))
     for html in (received,):
         assert "If nobody answers, or you disagree" in html
@@ -135,9 +158,14 @@ def test_confirmation_and_case_page_say_how_to_go_higher(client, file_complaint)
 @pytest.mark.django_db
 def test_an_oversight_body_closed_to_children_is_named_without_a_link(file_complaint):
     body = oversight_body(open_to_children=False)
-    unit = unit_create_with_policy(code="UNDR", name="Unit UNDR", sector=Unit.Sector.SECURITY,
-                                   default_language="en", emergency_contacts=[],
-                                   oversight_unit=body)
+    unit = unit_create_with_policy(
+        code="UNDR",
+        name="Unit UNDR",
+        sector=Unit.Sector.SECURITY,
+        default_language="en",
+        emergency_contacts=[],
+        oversight_unit=body,
+    )
     html = page_text(file_complaint(unit))
     assert "Then you can tell National Child Rights Office." in html
     assert f'href="/u/{body.code}/"' not in html
@@ -154,20 +182,26 @@ DATE_LIKE_US = re.compile(r"\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 
 
 @pytest.mark.django_db
-def test_deadlines_and_message_times_read_in_the_units_time_zone(client, file_complaint,
-                                                                 focal_point):
-    unit = unit_create_with_policy(code="GUAT", name="Unidad", sector=Unit.Sector.SECURITY,
-                                   default_language="es", emergency_contacts=[],
-                                   time_zone="America/Guatemala")
+def test_deadlines_and_message_times_read_in_the_units_time_zone(
+    client, file_complaint, focal_point
+):
+    unit = unit_create_with_policy(
+        code="GUAT",
+        name="Unidad",
+        sector=Unit.Sector.SECURITY,
+        default_language="es",
+        emergency_contacts=[],
+        time_zone="America/Guatemala",
+    )
     response = file_complaint(unit)
     html = page_text(response)
     case = Case.objects.get()
     due = case.acknowledge_due_at
-    in_guatemala = date_format(timezone.localtime(due, timezone=_zone("America/Guatemala")),
-                               "j F Y, H:i")
+    in_guatemala = date_format(
+        timezone.localtime(due, timezone=_zone("America/Guatemala")), "j F Y, H:i"
+    )
     in_utc = date_format(timezone.localtime(due, timezone=_zone("UTC")), "j F Y, H:i")
-    six_hours_earlier = date_format(
-        (due - timedelta(hours=6)).replace(tzinfo=None), "j F Y, H:i")
+    six_hours_earlier = date_format((due - timedelta(hours=6)).replace(tzinfo=None), "j F Y, H:i")
     assert in_guatemala == six_hours_earlier != in_utc
     assert f"They will answer by {in_guatemala}." in html
     assert in_utc not in html
@@ -178,8 +212,10 @@ def test_deadlines_and_message_times_read_in_the_units_time_zone(client, file_co
     client.post(reverse("intake:followup"), {"reference": reference, "code": code})
     case_page = page_text(client.get(reverse("intake:followup_case")))
     sent = case.messages.get().created_at
-    assert date_format(timezone.localtime(sent, timezone=_zone("America/Guatemala")),
-                       "j F Y, H:i") in case_page
+    assert (
+        date_format(timezone.localtime(sent, timezone=_zone("America/Guatemala")), "j F Y, H:i")
+        in case_page
+    )
     assert "a.m." not in case_page and not DATE_LIKE_US.search(case_page)
 
 

@@ -26,12 +26,13 @@ def open_followup(client, file_complaint, unit, **overrides):
 
 
 def _main(html: str) -> str:
-    return html[html.find("<main"):html.find("</main>")]
+    return html[html.find("<main") : html.find("</main>")]
 
 
 @pytest.mark.django_db
 def test_a_web_child_withdraws_after_a_confirmation_and_the_team_is_told(
-        client, file_complaint, unit, focal_point):
+    client, file_complaint, unit, focal_point
+):
     case = open_followup(client, file_complaint, unit)
     page = client.get(reverse("intake:followup_case")).content.decode()
     assert reverse("intake:followup_withdraw") in page
@@ -65,13 +66,20 @@ def test_a_web_child_withdraws_after_a_confirmation_and_the_team_is_told(
 
 @pytest.mark.django_db
 def test_a_decided_case_cannot_be_withdrawn_and_the_child_is_told_why(
-        client, file_complaint, unit, focal_point):
+    client, file_complaint, unit, focal_point
+):
     case = open_followup(client, file_complaint, unit)
-    for status, reason in ((S.ACKNOWLEDGED, ""), (S.ASSESSING, ""), (S.INVESTIGATING, ""),
-                           (S.UNSUBSTANTIATED, "No witness")):
+    for status, reason in (
+        (S.ACKNOWLEDGED, ""),
+        (S.ASSESSING, ""),
+        (S.INVESTIGATING, ""),
+        (S.UNSUBSTANTIATED, "No witness"),
+    ):
         case_transition(case=case, actor=focal_point, to_status=status, reason=reason)
-    assert reverse("intake:followup_withdraw") not in client.get(
-        reverse("intake:followup_case")).content.decode()
+    assert (
+        reverse("intake:followup_withdraw")
+        not in client.get(reverse("intake:followup_case")).content.decode()
+    )
     page = client.get(reverse("intake:followup_withdraw")).content.decode()
     assert "already finished, so you cannot stop it" in page
     refused = client.post(reverse("intake:followup_withdraw"))
@@ -129,9 +137,11 @@ def test_withdraw_by_sms_asks_first_and_no_keeps_the_case(sms, unit, focal_point
     case.refresh_from_db()
     assert case.status == S.WITHDRAWN
     assert CaseEvent.objects.get(case=case, to_status=S.WITHDRAWN).reason == (
-        "The child withdrew the complaint (sms).")
-    assert Notification.objects.filter(kind=Notification.Kind.WITHDRAWN,
-                                       recipient=focal_point).exists()
+        "The child withdrew the complaint (sms)."
+    )
+    assert Notification.objects.filter(
+        kind=Notification.Kind.WITHDRAWN, recipient=focal_point
+    ).exists()
 
     again = sms("WITHDRAW")
     assert "already finished" in again

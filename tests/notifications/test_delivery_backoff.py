@@ -28,11 +28,19 @@ class OutageEmail(EmailBackend):
 
 @pytest.mark.django_db
 def test_a_ten_minute_smtp_outage_delays_an_emergency_notice_but_does_not_fail_it(
-        settings, monkeypatch, unit, focal_point):
+    settings, monkeypatch, unit, focal_point
+):
     settings.EMAIL_BACKEND = f"{__name__}.OutageEmail"
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative="He hits me now",
-                             category="physical_violence", in_danger=True, about_staff_answer="no",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="He hits me now",
+        category="physical_violence",
+        in_danger=True,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
     assert case.urgency == "emergency"
     start = timezone.now()  # from here on the test moves the clock
     clock.update(now=start, back_at=start + timedelta(minutes=10))
@@ -58,18 +66,29 @@ def test_a_ten_minute_smtp_outage_delays_an_emergency_notice_but_does_not_fail_i
     # Backed off (30 s, 1, 2, 4, 5 minutes...) rather than tried every minute of the outage.
     assert notice.attempts <= 6
     assert notice.sent_at - clock["back_at"] <= timedelta(minutes=5)  # soon after it ended
-    assert [m.to for m in mail.outbox if case.display_reference in m.subject] == [[focal_point.email]]
+    assert [m.to for m in mail.outbox if case.display_reference in m.subject] == [
+        [focal_point.email]
+    ]
     assert "hits" not in mail.outbox[0].body
 
 
 @pytest.mark.django_db
-def test_the_sweep_leaves_a_notice_alone_until_its_next_attempt(settings, unit, focal_point,
-                                                               monkeypatch):
+def test_the_sweep_leaves_a_notice_alone_until_its_next_attempt(
+    settings, unit, focal_point, monkeypatch
+):
     settings.EMAIL_BACKEND = f"{__name__}.OutageEmail"
     now = timezone.now()
     clock.update(now=now, back_at=now + timedelta(days=1))
-    complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
-                      in_danger=False, about_staff_answer="no", contact_preference="none")
+    complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="x",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     notice = Notification.objects.get()
     assert notification_deliver(notice.pk) == "retry"
     notice.refresh_from_db()

@@ -48,12 +48,23 @@ class MessagesApi(BaseHTTPRequestHandler):
             return
         status, payload = {
             "created": (201, {"sid": "SM" + "a" * 32, "status": "queued", "account_sid": ACCOUNT}),
-            "opted-out": (400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient",
-                                "status": 400}),
-            "bad-request": (400, {"code": 21604, "message": "A 'To' phone number is required.",
-                                  "status": 400}),
+            "opted-out": (
+                400,
+                {
+                    "code": 21610,
+                    "message": "Attempt to send to unsubscribed recipient",
+                    "status": 400,
+                },
+            ),
+            "bad-request": (
+                400,
+                {"code": 21604, "message": "A 'To' phone number is required.", "status": 400},
+            ),
             "rate-limited": (429, {"code": 20429, "message": "Too Many Requests", "status": 429}),
-            "server-error": (500, {"code": 20500, "message": "Internal Server Error", "status": 500}),
+            "server-error": (
+                500,
+                {"code": 20500, "message": "Internal Server Error", "status": 500},
+            ),
         }[answer]
         body = json.dumps(payload).encode()
         self.send_response(status)
@@ -84,22 +95,30 @@ def backend_for(server) -> TwilioSmsBackend:
 
 
 def test_twilio_created_returns_the_message_sid(twilio_api):
-    sid = backend_for(twilio_api).send(to="+221770000001", body="Hello",
-                                       status_callback="https://example.org/sms/twilio/status/")
+    sid = backend_for(twilio_api).send(
+        to="+221770000001", body="Hello", status_callback="https://example.org/sms/twilio/status/"
+    )
     assert sid == "SM" + "a" * 32
     path, form = twilio_api.requests[0]
     assert path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-    assert form == {"To": ["+221770000001"], "Body": ["Hello"], "From": ["+15005550006"],
-                    "StatusCallback": ["https://example.org/sms/twilio/status/"]}
+    assert form == {
+        "To": ["+221770000001"],
+        "Body": ["Hello"],
+        "From": ["+15005550006"],
+        "StatusCallback": ["https://example.org/sms/twilio/status/"],
+    }
 
 
-@pytest.mark.parametrize("answer, error, code", [
-    ("opted-out", PermanentSendError, "21610"),
-    ("bad-request", PermanentSendError, "21604"),
-    ("rate-limited", TransientSendError, "20429"),
-    ("server-error", TransientSendError, "20500"),
-    ("timeout", TransientSendError, "ReadTimeout"),
-])
+@pytest.mark.parametrize(
+    "answer, error, code",
+    [
+        ("opted-out", PermanentSendError, "21610"),
+        ("bad-request", PermanentSendError, "21604"),
+        ("rate-limited", TransientSendError, "20429"),
+        ("server-error", TransientSendError, "20500"),
+        ("timeout", TransientSendError, "ReadTimeout"),
+    ],
+)
 def test_twilio_errors_map_to_permanent_or_transient(twilio_api, answer, error, code):
     twilio_api.answer = answer
     with pytest.raises(error) as raised:
@@ -172,15 +191,23 @@ CANARY = "the cook locked me in the pantry"
 
 
 def new_case_notice(unit):
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative=CANARY,
-                             category="neglect", in_danger=False, about_staff_answer="yes",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=CANARY,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
     return case, Notification.objects.get(case=case, channel="email")
 
 
 @pytest.mark.django_db
 def test_staff_email_over_smtp_has_the_reference_and_link_and_no_complaint_text(
-        smtp_server, settings, unit, focal_point):
+    smtp_server, settings, unit, focal_point
+):
     case, notice = new_case_notice(unit)
     assert notification_deliver(notice.pk) == "sent"
     [(recipients, raw)] = smtp_server.received

@@ -25,7 +25,9 @@ def listed(html: str) -> list[str]:
 
 
 def linked(html: str) -> list[str]:
-    return re.findall(r'<th scope="row"><a href="/staff/cases/[0-9A-Z]+/">([0-9A-Z]{4}-[0-9A-Z]{4})', html)
+    return re.findall(
+        r'<th scope="row"><a href="/staff/cases/[0-9A-Z]+/">([0-9A-Z]{4}-[0-9A-Z]{4})', html
+    )
 
 
 def drill_down(client, kind: str, code: str = "TST1"):
@@ -39,7 +41,9 @@ def test_manager_follows_the_counts_to_the_references(staff_client, unit, manage
     review = client.get(reverse("oversight:compliance")).content.decode()
     overdue_url = reverse("oversight:cases", args=["TST1", "overdue"])
     escalated_url = reverse("oversight:cases", args=["TST1", "escalated"])
-    assert f'<a href="{overdue_url}">3</a>' in review and f'<a href="{escalated_url}">1</a>' in review
+    assert (
+        f'<a href="{overdue_url}">3</a>' in review and f'<a href="{escalated_url}">1</a>' in review
+    )
 
     html = drill_down(client, "overdue").content.decode()
     # Oldest first: c6 (200 days), c2 (20), c3 (5).
@@ -48,12 +52,15 @@ def test_manager_follows_the_counts_to_the_references(staff_client, unit, manage
     assert CANARY not in html
     # A manager reads no case: no row links to one.
     assert linked(html) == []
-    assert listed(drill_down(client, "escalated").content.decode()) == [cases["c6"].display_reference]
+    assert listed(drill_down(client, "escalated").content.decode()) == [
+        cases["c6"].display_reference
+    ]
 
 
 @pytest.mark.django_db
-def test_rows_link_to_the_case_for_a_focal_point_who_may_read_it(staff_client, unit, focal_point,
-                                                                   fixture_cases):
+def test_rows_link_to_the_case_for_a_focal_point_who_may_read_it(
+    staff_client, unit, focal_point, fixture_cases
+):
     _now, cases = fixture_cases
     Membership.objects.create(user=focal_point, unit=unit, role=Membership.Role.MANAGER)
     # Recused from (or the subject of) c2: that row stays plain text.
@@ -64,7 +71,9 @@ def test_rows_link_to_the_case_for_a_focal_point_who_may_read_it(staff_client, u
 
 
 @pytest.mark.django_db
-def test_lists_of_units_not_managed_are_404(staff_client, django_user_model, unit, focal_point, fixture_cases):
+def test_lists_of_units_not_managed_are_404(
+    staff_client, django_user_model, unit, focal_point, fixture_cases
+):
     other = make_unit("OTH3")
     stranger = make_staff(django_user_model, "mgr-other", other, Membership.Role.MANAGER)
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
@@ -84,8 +93,9 @@ def test_unknown_list_is_404(staff_client, unit, manager):
 
 
 @pytest.mark.django_db
-def test_query_count_is_constant_as_the_list_grows(staff_client, unit, focal_point,
-                                                   django_assert_num_queries):
+def test_query_count_is_constant_as_the_list_grows(
+    staff_client, unit, focal_point, django_assert_num_queries
+):
     Membership.objects.create(user=focal_point, unit=unit, role=Membership.Role.MANAGER)
     client = staff_client(focal_point)
     now = timezone.now()
@@ -100,8 +110,9 @@ def test_query_count_is_constant_as_the_list_grows(staff_client, unit, focal_poi
 
 
 @pytest.mark.django_db
-def test_escalated_rows_of_the_staff_home_link_only_for_those_allowed(staff_client, django_user_model,
-                                                                       unit, manager, focal_point):
+def test_escalated_rows_of_the_staff_home_link_only_for_those_allowed(
+    staff_client, django_user_model, unit, manager, focal_point
+):
     now = timezone.now()
     escalated = case_at(unit, received=now - 3 * D, escalation_level=2)
     recused = case_at(unit, received=now - 4 * D, escalation_level=2)
@@ -121,7 +132,9 @@ def test_escalated_rows_of_the_staff_home_link_only_for_those_allowed(staff_clie
 
 
 @pytest.mark.django_db
-def test_past_its_assess_deadline_is_overdue_as_the_queue_says(staff_client, unit, manager, focal_point):
+def test_past_its_assess_deadline_is_overdue_as_the_queue_says(
+    staff_client, unit, manager, focal_point
+):
     from complaints.selectors import QueueFilters, queue_cases
     from oversight.selectors import Cell, compliance_report
     from oversight.trends import compliance_trends, month_in, months_ending
@@ -131,25 +144,49 @@ def test_past_its_assess_deadline_is_overdue_as_the_queue_says(staff_client, uni
     # Urgent (acknowledge 24 h, assess 72 h, resolve 10 days), acknowledged in 2 h, still
     # "acknowledged" 4 days on: its assess deadline has passed, its resolve one has not.
     # Escalated for it.
-    late = case_at(unit, received=received, urgency_category="physical_violence",
-                   acknowledged_at=received + 2 * H, status="acknowledged", escalation_level=1)
+    late = case_at(
+        unit,
+        received=received,
+        urgency_category="physical_violence",
+        acknowledged_at=received + 2 * H,
+        status="acknowledged",
+        escalation_level=1,
+    )
     # The same, but being assessed: its next deadline is the resolve one, 6 days off.
-    case_at(unit, received=received, urgency_category="physical_violence",
-            acknowledged_at=received + 2 * H, status="assessing")
+    case_at(
+        unit,
+        received=received,
+        urgency_category="physical_violence",
+        acknowledged_at=received + 2 * H,
+        status="assessing",
+    )
     assert late.next_due_at == late.assess_due_at < now
     assert list(queue_cases(focal_point, filters=QueueFilters(overdue=True), now=now)) == [late]
 
     client = staff_client(manager)
     overdue_url = reverse("oversight:cases", args=["TST1", "overdue"])
-    assert f'<a href="{overdue_url}">1</a>' in client.get(reverse("oversight:compliance")).content.decode()
+    assert (
+        f'<a href="{overdue_url}">1</a>'
+        in client.get(reverse("oversight:compliance")).content.decode()
+    )
     assert listed(drill_down(client, "overdue").content.decode()) == [late.display_reference]
     # The month's "overdue or late", on the review and the monthly report alike.
     tz = timezone.get_current_timezone()
     month = month_in(timezone.localdate(received).replace(day=1), tz)
-    [row] = [r for r in compliance_trends(units=[unit], months=months_ending(month, tz), now=now, tz=tz,
-                                          cell=Cell(cross_unit=False)) if r.month == month]
+    [row] = [
+        r
+        for r in compliance_trends(
+            units=[unit],
+            months=months_ending(month, tz),
+            now=now,
+            tz=tz,
+            cell=Cell(cross_unit=False),
+        )
+        if r.month == month
+    ]
     assert (row.received, row.overdue, row.escalated) == (2, 1, 1)
     period = Period(start=now - 30 * D, end=now, label="test")
     [open_row] = compliance_report(units=[unit], period=period, now=now, cross_unit=False)[
-        "tables"]["open_cases"].rows
+        "tables"
+    ]["open_cases"].rows
     assert open_row[0:2] == ["TST1", 2] and open_row[-2].value == 1

@@ -37,9 +37,13 @@ def html_table(html: str, key: str) -> list[list[str]]:
     match = re.search(rf'<table class="queue" id="table-{key}">(.*?)</table>', html, re.S)
     assert match, f"no table {key}"
     body = match.group(1).split("<tbody>")[1]
-    return [[unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [
+        [
+            unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def as_text(table) -> list[list[str]]:
@@ -50,20 +54,45 @@ def busy_month(unit, month):
     """A month with cases of each urgency, decided or not, and retraining on several
     competencies (the heat map has rows)."""
     start = month.start
-    case_at(unit, received=start + 2 * D, urgency_category="physical_violence",
-            acknowledged_at=start + 2 * D + 2 * H, status="closed", outcome="substantiated",
-            decided_at=start + 6 * D, outcome_told_at=start + 7 * D)
-    case_at(unit, received=start + 3 * D, urgency_category="physical_violence",
-            acknowledged_at=start + 3 * D + 30 * H, status="investigating", escalation_level=2)
+    case_at(
+        unit,
+        received=start + 2 * D,
+        urgency_category="physical_violence",
+        acknowledged_at=start + 2 * D + 2 * H,
+        status="closed",
+        outcome="substantiated",
+        decided_at=start + 6 * D,
+        outcome_told_at=start + 7 * D,
+    )
+    case_at(
+        unit,
+        received=start + 3 * D,
+        urgency_category="physical_violence",
+        acknowledged_at=start + 3 * D + 30 * H,
+        status="investigating",
+        escalation_level=2,
+    )
     case_at(unit, received=start + 4 * D)
-    case_at(unit, received=start + 5 * D, in_danger=True, acknowledged_at=start + 5 * D + H / 2,
-            status="unsubstantiated", outcome="unsubstantiated", decided_at=start + 7 * D)
+    case_at(
+        unit,
+        received=start + 5 * D,
+        in_danger=True,
+        acknowledged_at=start + 5 * D + H / 2,
+        status="unsubstantiated",
+        outcome="unsubstantiated",
+        decided_at=start + 7 * D,
+    )
     officer = StaffMember.objects.create(unit=unit, name="Officer A")
     for competency in sector_competencies(unit)[:3]:
         RetrainingAssignment.objects.create(
-            staff_member=officer, competency=competency, competency_title=competency.title,
-            facets=["skills"], training_level="basic", case_reference="AAAA1111",
-            due_date=timezone.localdate() + 30 * D)
+            staff_member=officer,
+            competency=competency,
+            competency_title=competency.title,
+            facets=["skills"],
+            training_level="basic",
+            case_reference="AAAA1111",
+            due_date=timezone.localdate() + 30 * D,
+        )
     RetrainingAssignment.objects.update(created_at=start + 8 * D)  # assigned in the month
 
 
@@ -76,17 +105,29 @@ def test_figures_on_the_page_are_the_reviews_figures(staff_client, unit, manager
     html = page.content.decode()
     assert f"Compliance report · {unit.name} · {month.key}" in html and CANARY not in html
     now = timezone.now()
-    expected = compliance_report(units=[unit], period=month.as_period(), now=now, cross_unit=False)["tables"]
+    expected = compliance_report(units=[unit], period=month.as_period(), now=now, cross_unit=False)[
+        "tables"
+    ]
     for key, table in expected.items():
         if table.rows:
             assert html_table(html, key) == as_text(table), key
     # The ones with figures worth checking did have rows.
     assert html_table(html, "deadlines") and html_table(html, "outcomes")
-    assert html_table(html, "retraining") == [["TST1", "3", "0", "0"]] and len(html_table(html, "breaches")) == 3
+    assert (
+        html_table(html, "retraining") == [["TST1", "3", "0", "0"]]
+        and len(html_table(html, "breaches")) == 3
+    )
     # And the twelve months up to the report's month.
     tz = unit_time_zone(unit)
-    trends = trends_table(compliance_trends(units=[unit], months=months_ending(month, tz), now=now, tz=tz,
-                                            cell=Cell(cross_unit=False)))
+    trends = trends_table(
+        compliance_trends(
+            units=[unit],
+            months=months_ending(month, tz),
+            now=now,
+            tz=tz,
+            cell=Cell(cross_unit=False),
+        )
+    )
     shown = html_table(html, "trends")
     assert shown == as_text(trends) and shown[-1][0] == month.key and len(shown) == 12
     assert shown[-1][1] == "4"
@@ -111,11 +152,14 @@ def test_without_a_month_it_is_the_last_complete_month(staff_client, unit, manag
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("month, message", [
-    ("2026-13", "Give the month as year and month"),
-    ("junk", "Give the month as year and month"),
-    ("2999-01", "That month has not happened yet."),
-])
+@pytest.mark.parametrize(
+    "month, message",
+    [
+        ("2026-13", "Give the month as year and month"),
+        ("junk", "Give the month as year and month"),
+        ("2999-01", "That month has not happened yet."),
+    ],
+)
 def test_a_bad_month_is_an_error(staff_client, unit, manager, month, message):
     page = staff_client(manager).get(report_url(unit, month))
     html = page.content.decode()
@@ -124,22 +168,32 @@ def test_a_bad_month_is_an_error(staff_client, unit, manager, month, message):
 
 
 @pytest.mark.django_db
-def test_only_the_units_manager_or_oversight_prints_it(staff_client, django_user_model, unit, focal_point):
-    stranger = make_staff(django_user_model, "mgr-other", make_unit("OTH3"), Membership.Role.MANAGER)
+def test_only_the_units_manager_or_oversight_prints_it(
+    staff_client, django_user_model, unit, focal_point
+):
+    stranger = make_staff(
+        django_user_model, "mgr-other", make_unit("OTH3"), Membership.Role.MANAGER
+    )
     for user in (stranger, focal_point):
         client = staff_client(user)
         assert client.get(report_url(unit)).status_code == 404
         client.logout()
     # Oversight staff review every unit, with small counts hidden.
     case_at(unit, received=last_month(unit).start + D)
-    ombud = make_staff(django_user_model, "ombud", make_unit("NCRC", sector=Unit.Sector.OVERSIGHT),
-                       Membership.Role.FOCAL_POINT)
+    ombud = make_staff(
+        django_user_model,
+        "ombud",
+        make_unit("NCRC", sector=Unit.Sector.OVERSIGHT),
+        Membership.Role.FOCAL_POINT,
+    )
     html = staff_client(ombud).get(report_url(unit, last_month(unit).key)).content.decode()
     assert html_table(html, "mix") == [["TST1", "web", "en", "<5"]]
 
 
 @pytest.mark.django_db
-def test_query_count_is_constant_as_cases_grow(staff_client, unit, manager, django_assert_num_queries):
+def test_query_count_is_constant_as_cases_grow(
+    staff_client, unit, manager, django_assert_num_queries
+):
     client = staff_client(manager)
     month = last_month(unit)
     case_at(unit, received=month.start + D)

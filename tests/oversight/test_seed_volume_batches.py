@@ -30,8 +30,10 @@ def test_seed_volume_bulk_inserts_are_batched(settings, monkeypatch, focal_point
 
     monkeypatch.setattr(type(Case.objects), "bulk_create", spy)
     call_command("seed_volume", "--cases", "50", stdout=StringIO())
-    assert asked and all(size is not None and len(model._meta.concrete_fields) * size <= MAX_PARAMETERS
-                         for model, _, size in asked)
+    assert asked and all(
+        size is not None and len(model._meta.concrete_fields) * size <= MAX_PARAMETERS
+        for model, _, size in asked
+    )
 
 
 @pytest.mark.django_db

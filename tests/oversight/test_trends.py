@@ -1,7 +1,6 @@
 """Twelve months by month of receipt, in the unit's own months; figures computed by hand."""
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,16 +13,19 @@ from tests.oversight.conftest import CANARY, case_at
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
-UTC = dt_timezone.utc
+UTC = UTC
 GUATEMALA = ZoneInfo("America/Guatemala")  # UTC-6 all year
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def trends(unit, tz, *, last=date(2026, 6, 1), cross_unit=False):
     months = months_ending(month_in(last, tz), tz)
-    return {r.month.key: (r.received, r.on_time, r.on_time_share, r.overdue, r.escalated)
-            for r in compliance_trends(units=[unit], months=months, now=NOW, tz=tz,
-                                       cell=Cell(cross_unit))}
+    return {
+        r.month.key: (r.received, r.on_time, r.on_time_share, r.overdue, r.escalated)
+        for r in compliance_trends(
+            units=[unit], months=months, now=NOW, tz=tz, cell=Cell(cross_unit)
+        )
+    }
 
 
 @pytest.mark.django_db
@@ -31,23 +33,58 @@ def test_twelve_months_counted_by_hand(unit):
     march = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     # Urgent (acknowledge 24 h, resolve 10 days):
     # a. acknowledged in 2 h, decided in 5 days: on time, not late.
-    case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
-            status="closed", outcome="substantiated", decided_at=march + 5 * D)
+    case_at(
+        unit,
+        received=march,
+        urgency_category="physical_violence",
+        acknowledged_at=march + 2 * H,
+        status="closed",
+        outcome="substantiated",
+        decided_at=march + 5 * D,
+    )
     # b. acknowledged in 30 h (late), decided in 20 days (late), escalated once: one late case.
-    case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 30 * H,
-            status="closed", outcome="unsubstantiated", decided_at=march + 20 * D, escalation_level=1)
+    case_at(
+        unit,
+        received=march,
+        urgency_category="physical_violence",
+        acknowledged_at=march + 30 * H,
+        status="closed",
+        outcome="unsubstantiated",
+        decided_at=march + 20 * D,
+        escalation_level=1,
+    )
     # c. standard, never acknowledged, still open: overdue.
     case_at(unit, received=march + 3 * D)
     # May: acknowledged in time, still investigating past its resolve date: overdue.
     may = datetime(2026, 5, 20, 9, 0, tzinfo=UTC)
-    case_at(unit, received=may, urgency_category="physical_violence", acknowledged_at=may + H,
-            status="investigating", escalation_level=2)
+    case_at(
+        unit,
+        received=may,
+        urgency_category="physical_violence",
+        acknowledged_at=may + H,
+        status="investigating",
+        escalation_level=2,
+    )
     # Thirteen months back: outside the twelve.
     case_at(unit, received=datetime(2025, 6, 20, tzinfo=UTC))
     figures = trends(unit, UTC)
-    assert list(figures) == [f"{y}-{m:02d}" for y, m in
-                             [(2025, 7), (2025, 8), (2025, 9), (2025, 10), (2025, 11), (2025, 12),
-                              (2026, 1), (2026, 2), (2026, 3), (2026, 4), (2026, 5), (2026, 6)]]
+    assert list(figures) == [
+        f"{y}-{m:02d}"
+        for y, m in [
+            (2025, 7),
+            (2025, 8),
+            (2025, 9),
+            (2025, 10),
+            (2025, 11),
+            (2025, 12),
+            (2026, 1),
+            (2026, 2),
+            (2026, 3),
+            (2026, 4),
+            (2026, 5),
+            (2026, 6),
+        ]
+    ]
     assert figures["2026-03"] == (3, 1, "33% (1 of 3)", 2, 1)
     assert figures["2026-05"] == (1, 1, "100% (1 of 1)", 1, 1)
     assert figures["2026-04"] == (0, 0, "—", 0, 0)
@@ -105,28 +142,59 @@ def test_a_late_assessment_is_late_and_a_withdrawal_no_late_decision(unit):
     march = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
     def assessed(case, after):
-        CaseEvent.objects.create(case=case, at=case.received_at + after, from_status="acknowledged",
-                                 to_status="assessing")
+        CaseEvent.objects.create(
+            case=case,
+            at=case.received_at + after,
+            from_status="acknowledged",
+            to_status="assessing",
+        )
 
     # Urgent (acknowledge 24 h, assess 72 h, resolve 10 days), all acknowledged in 2 h:
     # a. assessed on day 5 (late), decided on day 8 (in time): late.
-    a = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
-                status="unsubstantiated", outcome="unsubstantiated", decided_at=march + 8 * D)
+    a = case_at(
+        unit,
+        received=march,
+        urgency_category="physical_violence",
+        acknowledged_at=march + 2 * H,
+        status="unsubstantiated",
+        outcome="unsubstantiated",
+        decided_at=march + 8 * D,
+    )
     assessed(a, 5 * D)
     # b. assessed on day 2, decided on day 8: on time throughout.
-    b = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
-                status="unsubstantiated", outcome="unsubstantiated", decided_at=march + 8 * D)
+    b = case_at(
+        unit,
+        received=march,
+        urgency_category="physical_violence",
+        acknowledged_at=march + 2 * H,
+        status="unsubstantiated",
+        outcome="unsubstantiated",
+        decided_at=march + 8 * D,
+    )
     assessed(b, 2 * D)
     # c. assessed on day 2, withdrawn by the child on day 20: no decision of the unit, so
     # no late one.
-    c = case_at(unit, received=march, urgency_category="physical_violence", acknowledged_at=march + 2 * H,
-                status="withdrawn", outcome="withdrawn", decided_at=march + 20 * D)
+    c = case_at(
+        unit,
+        received=march,
+        urgency_category="physical_violence",
+        acknowledged_at=march + 2 * H,
+        status="withdrawn",
+        outcome="withdrawn",
+        decided_at=march + 20 * D,
+    )
     assessed(c, 2 * D)
     # d. standard (acknowledge 72 h), never acknowledged, withdrawn on day 5: the missed
     # acknowledge deadline stays missed.
     case_at(unit, received=march, status="withdrawn", outcome="withdrawn", decided_at=march + 5 * D)
     # e. emergency (acknowledge 1 h), withdrawn after 30 min: nothing was due yet.
-    case_at(unit, received=march, in_danger=True, status="withdrawn", outcome="withdrawn",
-            decided_at=march + H / 2)
+    case_at(
+        unit,
+        received=march,
+        in_danger=True,
+        status="withdrawn",
+        outcome="withdrawn",
+        decided_at=march + H / 2,
+    )
     # Acknowledged in time: a, b, c of the four with a deadline that counts (d missed it).
     assert trends(unit, UTC)["2026-03"] == (5, 3, "75% (3 of 4)", 2, 0)

@@ -20,10 +20,12 @@ def test_seed_volume_then_benchmark(settings):
     envelope = CaseKey.objects.filter(case=case, holder_kind="user").first()
     staff_key = StaffKey.objects.get(user_id=int(envelope.holder_id))
     private = crypto.unwrap_private_key(staff_key.wrapped_private_key, DEMO_PASSWORD)
-    data_key = crypto.unwrap_data_key_with_private(envelope.wrapped_key, private, case_id=case.id,
-                                                   holder=f"user:{envelope.holder_id}")
-    narrative = crypto.decrypt_text(data_key, case.narrative,
-                                    context=crypto.field_context("case", case.id, "narrative"))
+    data_key = crypto.unwrap_data_key_with_private(
+        envelope.wrapped_key, private, case_id=case.id, holder=f"user:{envelope.holder_id}"
+    )
+    narrative = crypto.decrypt_text(
+        data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
+    )
     assert narrative.startswith("Synthetic case")
     assert set(CaseKey.objects.filter(case=case).values_list("holder_kind", flat=True)) == {"user"}
     out = StringIO()

@@ -32,14 +32,22 @@ STAFF = StaffSnapshot(
 
 def set_rules(unit, *, yes=Rule.USUAL, unsure=Rule.USUAL, oversight=None):
     ChildProtectionPolicy.objects.filter(unit=unit).update(
-        about_staff_yes_rule=yes, about_staff_unsure_rule=unsure,
-        **({"oversight_unit": oversight} if oversight else {}))
+        about_staff_yes_rule=yes,
+        about_staff_unsure_rule=unsure,
+        **({"oversight_unit": oversight} if oversight else {}),
+    )
     return ChildProtectionPolicy.objects.select_related("unit").get(unit=unit)
 
 
 def decide(policy, answer, staff=STAFF):
-    return route(policy=policy, category="neglect", in_danger=False, received_at=NOW,
-                 staff=staff, about_staff_answer=answer)
+    return route(
+        policy=policy,
+        category="neglect",
+        in_danger=False,
+        received_at=NOW,
+        staff=staff,
+        about_staff_answer=answer,
+    )
 
 
 # --- route(), pure -------------------------------------------------------------------------
@@ -59,8 +67,10 @@ def test_no_and_not_asked_follow_no_rule(unit, answer):
 def test_route_as_usual_tells_nobody_else(unit):
     decision = decide(set_rules(unit, yes=Rule.USUAL), "yes")
     assert decision.assignee_id == 10 and decision.manager_notice_ids == ()
-    assert any("says it is about someone who works there" in r and "routed as usual" in r
-               for r in decision.reasons)
+    assert any(
+        "says it is about someone who works there" in r and "routed as usual" in r
+        for r in decision.reasons
+    )
 
 
 @pytest.mark.django_db
@@ -83,8 +93,13 @@ def test_backups_only_keeps_every_primary_focal_point_away(unit):
 
 @pytest.mark.django_db
 def test_backups_only_without_a_backup_goes_to_the_oversight_unit(unit):
-    no_backup = StaffSnapshot(unit_id=1, focal_points=(FocalPoint(user_id=10),), manager_ids=(20,),
-                              oversight_unit_id=2, oversight_focal_points=(FocalPoint(user_id=30),))
+    no_backup = StaffSnapshot(
+        unit_id=1,
+        focal_points=(FocalPoint(user_id=10),),
+        manager_ids=(20,),
+        oversight_unit_id=2,
+        oversight_focal_points=(FocalPoint(user_id=30),),
+    )
     decision = decide(set_rules(unit, yes=Rule.BACKUPS_TELL_MANAGER), "yes", staff=no_backup)
     assert (decision.handling_unit_id, decision.assignee_id) == (2, 30)
 
@@ -133,16 +148,25 @@ def test_an_sms_case_says_the_question_was_not_asked(sms, unit, focal_point, sta
         sms(text)
     case = Case.objects.get()
     assert case.about_staff_answer == ""
-    page = staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).content.decode()
+    page = (
+        staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).content.decode()
+    )
     assert "Not asked: the SMS conversation does not ask it." in page
 
 
 @pytest.mark.django_db
 def test_a_complaint_receive_caller_must_give_an_answer_not_a_boolean(unit, focal_point):
     with pytest.raises(ValueError):
-        complaint_receive(unit=unit, channel="web", language="en", narrative="x",
-                          category="neglect", in_danger=False, about_staff_answer=True,
-                          contact_preference="none")
+        complaint_receive(
+            unit=unit,
+            channel="web",
+            language="en",
+            narrative="x",
+            category="neglect",
+            in_danger=False,
+            about_staff_answer=True,
+            contact_preference="none",
+        )
 
 
 @pytest.fixture
@@ -154,7 +178,8 @@ def team(django_user_model, unit, focal_point, manager):
 
 @pytest.mark.django_db
 def test_backups_only_a_primary_cannot_read_and_the_manager_is_told_metadata_only(
-        file_complaint, staff_client, unit, focal_point, manager, team):
+    file_complaint, staff_client, unit, focal_point, manager, team
+):
     set_rules(unit, yes=Rule.BACKUPS_TELL_MANAGER)
     reference, _code = receipt_from(file_complaint(unit, about_staff="yes", narrative=STORY))
     case = Case.objects.get(reference=reference.replace("-", ""))
@@ -182,9 +207,16 @@ def test_a_reroute_keeps_the_policy_rule(unit, focal_point, manager, team):
     from complaints.triage import case_reroute
 
     set_rules(unit, unsure=Rule.BACKUPS_TELL_MANAGER)
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative=STORY,
-                             category="neglect", in_danger=False, about_staff_answer="unsure",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=STORY,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="unsure",
+        contact_preference="none",
+    ).case
     case = case_reroute(case=case, actor=team, why="test")
     assert case.assignee == team
     assert focal_point.pk in case.routing["excluded_ids"]
@@ -192,19 +224,29 @@ def test_a_reroute_keeps_the_policy_rule(unit, focal_point, manager, team):
 
 @pytest.mark.django_db
 def test_the_oversight_rule_hands_the_case_to_the_oversight_unit(
-        staff_client, django_user_model, unit, focal_point, manager):
+    staff_client, django_user_model, unit, focal_point, manager
+):
     oversight = make_unit("NCRC", sector=Unit.Sector.OVERSIGHT)
     ombud = make_staff(django_user_model, "ombud", oversight, Membership.Role.FOCAL_POINT)
     set_rules(unit, yes=Rule.OVERSIGHT, oversight=oversight)
-    case = complaint_receive(unit=unit, channel="web", language="en", narrative=STORY,
-                             category="neglect", in_danger=False, about_staff_answer="yes",
-                             contact_preference="none").case
+    case = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative=STORY,
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="yes",
+        contact_preference="none",
+    ).case
     assert case.handling_unit == oversight and case.assignee == ombud
     assert staff_reads(case, ombud).narrative == STORY
     with pytest.raises(CaseLocked):
         staff_reads(case, focal_point)
-    assert staff_client(focal_point).get(
-        reverse("staff:case", args=[case.reference])).status_code == 404
+    assert (
+        staff_client(focal_point).get(reverse("staff:case", args=[case.reference])).status_code
+        == 404
+    )
     assert not Notification.objects.filter(case=case, recipient=manager).exists()
 
 
@@ -213,7 +255,8 @@ def test_the_oversight_rule_hands_the_case_to_the_oversight_unit(
 
 @pytest.mark.django_db
 def test_a_manager_sets_the_rules_on_a_new_draft_not_on_the_published_version(
-        staff_client, unit, manager):
+    staff_client, unit, manager
+):
     from policies.services import policy_draft_get_or_create, policy_problems
 
     published = ChildProtectionPolicy.objects.get(unit=unit)
@@ -226,13 +269,17 @@ def test_a_manager_sets_the_rules_on_a_new_draft_not_on_the_published_version(
     data = {k: v for k, v in PolicyDraftForm(policy=draft).initial.items() if v is not None}
     data["emergency_contacts"] = "Child helpline | 116"
     data["confidentiality_limits"] = ["serious_harm"]
-    data.update(about_staff_yes_rule=Rule.OVERSIGHT, about_staff_unsure_rule=Rule.BACKUPS_TELL_MANAGER)
+    data.update(
+        about_staff_yes_rule=Rule.OVERSIGHT, about_staff_unsure_rule=Rule.BACKUPS_TELL_MANAGER
+    )
     response = client.post(reverse("policies:edit", args=[unit.code]), data)
     assert response.status_code == 302, response.content.decode()
     draft.refresh_from_db()
     published.refresh_from_db()
     assert (draft.about_staff_yes_rule, draft.about_staff_unsure_rule) == (
-        Rule.OVERSIGHT, Rule.BACKUPS_TELL_MANAGER)
+        Rule.OVERSIGHT,
+        Rule.BACKUPS_TELL_MANAGER,
+    )
     assert published.about_staff_yes_rule == Rule.USUAL_TELL_MANAGER
     # Sending it to an oversight unit the policy does not name cannot be published.
     assert any("oversight unit" in p for p in policy_problems(draft, check_staff=False))
@@ -244,8 +291,10 @@ def test_the_child_is_told_where_a_complaint_about_staff_goes(client, unit):
     Unit.objects.filter(pk=oversight.pk).update(name="National Child Rights Commission")
     set_rules(unit, yes=Rule.OVERSIGHT, unsure=Rule.BACKUPS_TELL_MANAGER, oversight=oversight)
     page = client.get(reverse("intake:complaint_form", args=[unit.code])).content.decode()
-    assert ("If you answer Yes, your complaint goes to National Child Rights Commission, "
-            "outside this place.") in page
+    assert (
+        "If you answer Yes, your complaint goes to National Child Rights Commission, "
+        "outside this place."
+    ) in page
     assert "If you answer I am not sure, a different person than usual looks after" in page
     client.cookies["django_language"] = "fr"
     assert client.get(reverse("intake:complaint_form", args=[unit.code])).status_code == 200

@@ -65,7 +65,8 @@ def test_a_policy_without_emergency_numbers_cannot_be_published():
     draft = policy_draft_get_or_create(unit=unit)
     draft.emergency_contacts = [{"label": "nothing", "number": " "}]
     assert "The policy gives children no emergency number." in policy_problems(
-        draft, check_staff=False)
+        draft, check_staff=False
+    )
 
 
 @pytest.mark.django_db
@@ -74,9 +75,11 @@ def test_before_a_unit_is_known_the_numbers_every_unit_gives():
     other = make_unit("ALL2")
     assert [c["number"] for c in emergency_contacts_everywhere()] == ["116", "17"]
     ChildProtectionPolicy.objects.filter(unit=other).update(
-        emergency_contacts=[{"label": "Child helpline", "number": "116"}])
+        emergency_contacts=[{"label": "Child helpline", "number": "116"}]
+    )
     assert [c["number"] for c in emergency_contacts_everywhere()] == ["116"]
     ChildProtectionPolicy.objects.filter(unit=other).update(
-        emergency_contacts=[{"label": "Linea", "number": "+50255510000"}])
+        emergency_contacts=[{"label": "Linea", "number": "+50255510000"}]
+    )
     # Nothing in common: the first few any unit gives.
     assert [c["number"] for c in emergency_contacts_everywhere()] == ["116", "17", "+50255510000"]

@@ -15,9 +15,16 @@ def backup(django_user_model, unit):
 
 
 def receive(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="x",
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="x",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 @pytest.mark.django_db
@@ -43,12 +50,17 @@ def test_new_version_keeps_old_cases_on_their_version(unit, focal_point, backup,
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("problem, expected", [
-    ("no_focal_point", "no active focal point"),
-    ("no_backup", "no backup focal point"),
-    ("no_deadline", "No resolve deadline for urgent cases"),
-])
-def test_publishing_is_refused_with_a_clear_message(unit, focal_point, backup, manager, problem, expected):
+@pytest.mark.parametrize(
+    "problem, expected",
+    [
+        ("no_focal_point", "no active focal point"),
+        ("no_backup", "no backup focal point"),
+        ("no_deadline", "No resolve deadline for urgent cases"),
+    ],
+)
+def test_publishing_is_refused_with_a_clear_message(
+    unit, focal_point, backup, manager, problem, expected
+):
     if problem == "no_focal_point":
         Membership.objects.filter(user=focal_point).update(is_active=False)
     if problem == "no_backup":
@@ -64,19 +76,26 @@ def test_publishing_is_refused_with_a_clear_message(unit, focal_point, backup, m
 
 
 @pytest.mark.django_db
-def test_manager_edits_and_publishes_from_the_staff_pages(staff_client, unit, focal_point, backup, manager):
+def test_manager_edits_and_publishes_from_the_staff_pages(
+    staff_client, unit, focal_point, backup, manager
+):
     client = staff_client(manager)
     url = reverse("policies:edit", args=[unit.code])
     assert "Start a new draft" in client.get(url).content.decode()
     client.post(reverse("policies:new_draft", args=[unit.code]))
     page = client.get(url)
     form = page.context["form"]
-    data = {name: ("" if value is None else getattr(value, "pk", value))
-            for name, value in form.initial.items()}
+    data = {
+        name: ("" if value is None else getattr(value, "pk", value))
+        for name, value in form.initial.items()
+    }
     data.update({"cat_neglect": "emergency", "dl_standard_acknowledge": "48"})
     assert client.post(url, data).status_code == 302
     draft = ChildProtectionPolicy.objects.get(unit=unit, version=2)
-    assert draft.categories["neglect"] == "emergency" and draft.deadlines["standard"]["acknowledge"] == 48
+    assert (
+        draft.categories["neglect"] == "emergency"
+        and draft.deadlines["standard"]["acknowledge"] == 48
+    )
     client.post(reverse("policies:publish", args=[unit.code]))
     draft.refresh_from_db()
     assert draft.published_at is not None
@@ -92,7 +111,9 @@ def test_only_the_units_manager_reaches_its_policy(staff_client, unit, focal_poi
 
 
 @pytest.mark.django_db
-def test_admin_publishes_a_draft_or_says_why_not(client, django_user_model, unit, focal_point, backup):
+def test_admin_publishes_a_draft_or_says_why_not(
+    client, django_user_model, unit, focal_point, backup
+):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from tests.conftest import PASSWORD, staff_login
@@ -101,7 +122,9 @@ def test_admin_publishes_a_draft_or_says_why_not(client, django_user_model, unit
     TOTPDevice.objects.create(user=admin_user, name="phone", confirmed=True)
     staff_login(client, admin_user)
     draft = policy_draft_get_or_create(unit=unit)
-    client.post("/admin/policies/childprotectionpolicy/",
-                {"action": "publish", "_selected_action": [draft.pk]})
+    client.post(
+        "/admin/policies/childprotectionpolicy/",
+        {"action": "publish", "_selected_action": [draft.pk]},
+    )
     draft.refresh_from_db()
     assert draft.published_at is not None

@@ -44,15 +44,20 @@ def policy_page(client, unit) -> str:
 
 
 def test_poster_changes_names_what_is_out_of_date():
-    printed = {"acknowledge_hours": 72, "resolve_hours": 672,
-               "emergency_contacts": [{"label": "Child helpline", "number": "116"}]}
+    printed = {
+        "acknowledge_hours": 72,
+        "resolve_hours": 672,
+        "emergency_contacts": [{"label": "Child helpline", "number": "116"}],
+    }
     assert poster_changes(printed, dict(printed)) == []
     assert poster_changes(printed, {**printed, "resolve_hours": 240}) == ["deadlines"]
     assert poster_changes(printed, {**printed, "acknowledge_hours": 24, "resolve_hours": 240}) == [
-        "deadlines"]
+        "deadlines"
+    ]
     assert poster_changes(printed, {**printed, "emergency_contacts": []}) == ["emergency numbers"]
-    assert poster_changes(printed, {"acknowledge_hours": 1, "resolve_hours": 672,
-                                    "emergency_contacts": []}) == ["deadlines", "emergency numbers"]
+    assert poster_changes(
+        printed, {"acknowledge_hours": 1, "resolve_hours": 672, "emergency_contacts": []}
+    ) == ["deadlines", "emergency numbers"]
 
 
 @pytest.mark.django_db
@@ -69,7 +74,9 @@ def test_poster_promises_the_slowest_deadline_among_the_policys_categories(unit)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind, lang", [("poster", "es"), ("leaflet", "fr"), ("poster", "")])
-def test_manager_records_a_print_and_opens_the_public_sheet(staff_client, unit, manager, kind, lang):
+def test_manager_records_a_print_and_opens_the_public_sheet(
+    staff_client, unit, manager, kind, lang
+):
     client = staff_client(manager)
     response = client.post(reverse(f"policies:print_{kind}", args=[unit.code]), {"lang": lang})
     assert response.status_code == 302
@@ -113,7 +120,8 @@ def test_changed_deadlines_ask_for_a_reprint(staff_client, unit, manager, publis
 
 @pytest.mark.django_db
 def test_a_new_version_that_changes_nothing_on_paper_asks_for_nothing(
-        staff_client, unit, manager, publish):
+    staff_client, unit, manager, publish
+):
     client = staff_client(manager)
     client.post(reverse("policies:print_poster", args=[unit.code]))
     client.post(reverse("policies:print_leaflet", args=[unit.code]))
@@ -133,7 +141,8 @@ def test_changed_emergency_numbers_ask_for_a_reprint(staff_client, unit, manager
     client = staff_client(manager)
     client.post(reverse("policies:print_leaflet", args=[unit.code]))
     ChildProtectionPolicy.objects.filter(unit=unit).update(
-        emergency_contacts=[{"label": "Child helpline", "number": "116111"}])
+        emergency_contacts=[{"label": "Child helpline", "number": "116111"}]
+    )
     page = policy_page(client, unit)
     assert "Reprint the leaflet: emergency numbers changed since it was printed on" in page
 
@@ -141,9 +150,11 @@ def test_changed_emergency_numbers_ask_for_a_reprint(staff_client, unit, manager
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["poster", "leaflet"])
 def test_another_units_manager_or_a_focal_point_cannot_record_a_print(
-        staff_client, django_user_model, unit, other_unit, focal_point, kind):
-    other_manager = make_staff(django_user_model, "other_manager", other_unit,
-                               Membership.Role.MANAGER)
+    staff_client, django_user_model, unit, other_unit, focal_point, kind
+):
+    other_manager = make_staff(
+        django_user_model, "other_manager", other_unit, Membership.Role.MANAGER
+    )
     client = staff_client(other_manager)
     assert client.post(reverse(f"policies:print_{kind}", args=[unit.code])).status_code == 404
     client.post(reverse("staff:logout"))

@@ -29,10 +29,16 @@ def choose_language(user, language: str) -> None:
 
 
 def emergency_case(unit, language="es") -> Case:
-    return complaint_receive(unit=unit, channel="web", language=language,
-                             narrative="He hits me now, the guard in block C",
-                             category="physical_violence", in_danger=True, about_staff_answer="no",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language=language,
+        narrative="He hits me now, the guard in block C",
+        category="physical_violence",
+        in_danger=True,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 @pytest.fixture
@@ -42,7 +48,8 @@ def dakar_unit(db):
 
 @pytest.mark.django_db
 def test_a_person_with_no_choice_reads_staff_pages_in_their_units_language(
-        django_user_model, dakar_unit, staff_client):
+    django_user_model, dakar_unit, staff_client
+):
     focal = make_staff(django_user_model, "awa", dakar_unit, Membership.Role.FOCAL_POINT)
     page = staff_client(focal).get(reverse("staff:queue"))
     html = page.content.decode()
@@ -53,8 +60,9 @@ def test_a_person_with_no_choice_reads_staff_pages_in_their_units_language(
 
 
 @pytest.mark.django_db
-def test_a_chosen_language_beats_the_units_and_blank_goes_back_to_it(client, focal_point,
-                                                                     staff_client):
+def test_a_chosen_language_beats_the_units_and_blank_goes_back_to_it(
+    client, focal_point, staff_client
+):
     staff_client(focal_point)
     assert "Sign out" in client.get(reverse("staff:queue")).content.decode()  # unit: English
 
@@ -91,14 +99,17 @@ def test_an_unknown_language_is_refused_and_nothing_changes(client, focal_point,
 
 
 @pytest.mark.django_db
-def test_sign_in_steps_speak_the_persons_language_once_they_are_known(client, django_user_model,
-                                                                     dakar_unit):
+def test_sign_in_steps_speak_the_persons_language_once_they_are_known(
+    client, django_user_model, dakar_unit
+):
     focal = make_staff(django_user_model, "awa", dakar_unit, Membership.Role.FOCAL_POINT)
     # Before the password nobody is known: the browser's language, here English.
     login_page = client.get(reverse("staff:login")).content.decode()
     assert "Step 1 of 2" in login_page
     client.cookies["django_language"] = "fr"
-    assert "Étape 1 sur 2 : votre mot de passe." in client.get(reverse("staff:login")).content.decode()
+    assert (
+        "Étape 1 sur 2 : votre mot de passe." in client.get(reverse("staff:login")).content.decode()
+    )
     del client.cookies["django_language"]
 
     client.post(reverse("staff:login"), {"username": "awa", "password": PASSWORD})
@@ -106,19 +117,23 @@ def test_sign_in_steps_speak_the_persons_language_once_they_are_known(client, dj
     assert "Code d'authentification" in verify_page and "Étape 2 sur 2" in verify_page
     device = TOTPDevice.objects.get(user=focal)
     wrong = "000000" if totp_now(device) != "000000" else "111111"
-    assert "Ce code ne correspond pas." in client.post(reverse("staff:verify"),
-                                                       {"token": wrong}).content.decode()
+    assert (
+        "Ce code ne correspond pas."
+        in client.post(reverse("staff:verify"), {"token": wrong}).content.decode()
+    )
 
 
 @pytest.mark.django_db
 def test_times_on_staff_pages_read_in_the_units_zone_which_the_header_names(
-        client, unit, focal_point, staff_client):
+    client, unit, focal_point, staff_client
+):
     Unit.objects.filter(pk=unit.pk).update(time_zone="America/Guatemala")
     case = emergency_case(unit)
     page = staff_client(focal_point).get(reverse("staff:queue")).content.decode()
     in_guatemala = date_format(timezone.localtime(case.received_at, GUATEMALA), "Y-m-d H:i")
-    in_utc = date_format(timezone.localtime(case.received_at, zoneinfo.ZoneInfo("UTC")),
-                         "Y-m-d H:i")
+    in_utc = date_format(
+        timezone.localtime(case.received_at, zoneinfo.ZoneInfo("UTC")), "Y-m-d H:i"
+    )
     assert in_guatemala in page and in_utc not in page
     assert "Times in America/Guatemala" in page
     # Nothing stays active on this thread for the next request (a child's, the admin).
@@ -126,8 +141,9 @@ def test_times_on_staff_pages_read_in_the_units_zone_which_the_header_names(
 
 
 @pytest.mark.django_db
-def test_a_waiting_case_says_its_deadline_with_the_zone(client, django_user_model, unit,
-                                                        focal_point, staff_client):
+def test_a_waiting_case_says_its_deadline_with_the_zone(
+    client, django_user_model, unit, focal_point, staff_client
+):
     Unit.objects.filter(pk=unit.pk).update(time_zone="America/Guatemala")
     case = emergency_case(unit)
     # A colleague who joined after the case was filed: routed to, no copy of the key yet.
@@ -143,8 +159,9 @@ def test_a_waiting_case_says_its_deadline_with_the_zone(client, django_user_mode
 
 
 @pytest.mark.django_db
-def test_reporter_pages_keep_the_childs_language_after_a_staff_visit(client, django_user_model,
-                                                                    dakar_unit, staff_client):
+def test_reporter_pages_keep_the_childs_language_after_a_staff_visit(
+    client, django_user_model, dakar_unit, staff_client
+):
     focal = make_staff(django_user_model, "awa", dakar_unit, Membership.Role.FOCAL_POINT)
     staff_client(focal)
     assert "Se déconnecter" in client.get("/staff/").content.decode()
@@ -156,8 +173,7 @@ def test_reporter_pages_keep_the_childs_language_after_a_staff_visit(client, dja
 
 
 @pytest.mark.django_db
-def test_notices_are_in_each_recipients_language_and_zone_not_the_childs(
-        django_user_model, unit):
+def test_notices_are_in_each_recipients_language_and_zone_not_the_childs(django_user_model, unit):
     Unit.objects.filter(pk=unit.pk).update(time_zone="America/Guatemala")
     unit.refresh_from_db()
     french = make_staff(django_user_model, "claire", unit, Membership.Role.FOCAL_POINT)
@@ -178,20 +194,25 @@ def test_notices_are_in_each_recipients_language_and_zone_not_the_childs(
     to_english = by_person[english.email]
     assert to_english.subject.startswith(f"[Recourse] New case {case.display_reference}")
     assert f", {due:%H:%M} (America/Guatemala)." in to_english.body
-    assert due.strftime("%H:%M") != timezone.localtime(case.acknowledge_due_at,
-                                                      zoneinfo.ZoneInfo("UTC")).strftime("%H:%M")
+    assert due.strftime("%H:%M") != timezone.localtime(
+        case.acknowledge_due_at, zoneinfo.ZoneInfo("UTC")
+    ).strftime("%H:%M")
     alert = [m for m in locmem.outbox if m["to"] == "+15005550101"]
     assert len(alert) == 1 and alert[0]["body"].startswith("Recourse : URGENCE ABSOLUE, dossier")
     # Metadata only, in every language.
-    for text in [to_french.subject + to_french.body, to_english.subject + to_english.body,
-                 alert[0]["body"]]:
+    for text in [
+        to_french.subject + to_french.body,
+        to_english.subject + to_english.body,
+        alert[0]["body"],
+    ]:
         assert "hits" not in text and "block C" not in text
         assert case.display_reference in text
 
 
 @pytest.mark.django_db
-def test_a_new_reader_notice_reaches_a_manager_in_their_units_language(django_user_model,
-                                                                      dakar_unit):
+def test_a_new_reader_notice_reaches_a_manager_in_their_units_language(
+    django_user_model, dakar_unit
+):
     manager = make_staff(django_user_model, "moussa", dakar_unit, Membership.Role.MANAGER)
     newcomer = make_staff(django_user_model, "fatou", dakar_unit, Membership.Role.FOCAL_POINT)
     membership = Membership.objects.get(user=newcomer)
@@ -204,8 +225,7 @@ def test_a_new_reader_notice_reaches_a_manager_in_their_units_language(django_us
 
 
 @pytest.mark.django_db
-def test_a_person_in_several_units_reads_in_their_first_units_language_and_zone(
-        django_user_model):
+def test_a_person_in_several_units_reads_in_their_first_units_language_and_zone(django_user_model):
     dakar = make_unit("DKR8", language="fr")
     Unit.objects.filter(pk=dakar.pk).update(time_zone="Africa/Dakar")
     madrid = make_unit("MAD1", language="es")
@@ -218,12 +238,15 @@ def test_a_person_in_several_units_reads_in_their_first_units_language_and_zone(
     # Leaving the first unit moves them to the next one they joined.
     Membership.objects.filter(user=person, unit=madrid).update(is_active=False)
     assert (staff_locale_for(person).language, staff_locale_for(person).zone_name) == (
-        "fr", "Africa/Dakar")
+        "fr",
+        "Africa/Dakar",
+    )
 
 
 @pytest.mark.django_db
-def test_the_refusal_after_too_many_passwords_is_in_the_browsers_language(client, settings,
-                                                                          focal_point):
+def test_the_refusal_after_too_many_passwords_is_in_the_browsers_language(
+    client, settings, focal_point
+):
     settings.STAFF_LOGIN_MAX_FAILURES_PER_ACCOUNT = 1
     client.cookies["django_language"] = "fr"
     client.post(reverse("staff:login"), {"username": "focal", "password": "wrong"})
@@ -235,8 +258,16 @@ def test_the_refusal_after_too_many_passwords_is_in_the_browsers_language(client
 def test_the_time_of_a_notice_names_its_zone():
     from policies.staff_locale import staff_time
 
-    moment = timezone.now().replace(year=2026, month=12, day=3, hour=9, minute=0, second=0,
-                                    microsecond=0, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    moment = timezone.now().replace(
+        year=2026,
+        month=12,
+        day=3,
+        hour=9,
+        minute=0,
+        second=0,
+        microsecond=0,
+        tzinfo=zoneinfo.ZoneInfo("UTC"),
+    )
     with timezone.override(zoneinfo.ZoneInfo("Europe/Madrid")), translation.override("en"):
         assert staff_time(moment) == "3 December 2026, 10:00 (Europe/Madrid)"
     with timezone.override(zoneinfo.ZoneInfo("Africa/Dakar")), translation.override("fr"):

@@ -17,5 +17,7 @@ class HoldableEmailBackend(BaseEmailBackend):
             (folder / "started").touch()
             time.sleep(60)
         for message in email_messages:
-            (folder / f"{os.getpid()}-{uuid.uuid4().hex}.eml").write_bytes(message.message().as_bytes())
+            (folder / f"{os.getpid()}-{uuid.uuid4().hex}.eml").write_bytes(
+                message.message().as_bytes()
+            )
         return len(email_messages)

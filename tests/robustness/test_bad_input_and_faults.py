@@ -16,9 +16,20 @@ from complaints.models import Case, CaseEvent, CaseKey
 from intake.models import InboundSms
 from tests.conftest import complaint_data, sign_twilio
 
-NASTY = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300) | st.sampled_from([
-    "\x00", "a\x00b", "\u202e\u202dRTL", "\ufeff", "🙂" * 50, "x" * 5001, "\r\n" * 10, "",
-])
+NASTY = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300
+) | st.sampled_from(
+    [
+        "\x00",
+        "a\x00b",
+        "\u202e\u202dRTL",
+        "\ufeff",
+        "🙂" * 50,
+        "x" * 5001,
+        "\r\n" * 10,
+        "",
+    ]
+)
 
 
 def count():
@@ -26,15 +37,30 @@ def count():
 
 
 @pytest.mark.django_db
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(narrative=NASTY, category=NASTY | st.just("neglect"), danger=NASTY | st.just("no"),
-       contact=NASTY | st.just("none"), detail=NASTY, repeat=st.booleans())
-def test_web_form_never_500_and_never_half_written(client, unit, settings, narrative, category, danger,
-                                                    contact, detail, repeat):
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    narrative=NASTY,
+    category=NASTY | st.just("neglect"),
+    danger=NASTY | st.just("no"),
+    contact=NASTY | st.just("none"),
+    detail=NASTY,
+    repeat=st.booleans(),
+)
+def test_web_form_never_500_and_never_half_written(
+    client, unit, settings, narrative, category, danger, contact, detail, repeat
+):
     settings.SUBMISSIONS_PER_CLIENT = 10_000
     before = count()
-    data = {"narrative": narrative, "category": category, "in_danger": danger, "about_staff": "no",
-            "contact_preference": contact, "contact_detail": detail}
+    data = {
+        "narrative": narrative,
+        "category": category,
+        "in_danger": danger,
+        "about_staff": "no",
+        "contact_preference": contact,
+        "contact_detail": detail,
+    }
     if repeat:
         data = {key: [value, value] for key, value in data.items()}
     response = client.post(reverse("intake:complaint_form", args=[unit.code]), data)
@@ -50,9 +76,11 @@ def test_web_form_never_500_and_never_half_written(client, unit, settings, narra
 
 @pytest.mark.django_db
 def test_invalid_utf8_and_missing_fields_are_a_clear_error(client, unit):
-    response = client.post(reverse("intake:complaint_form", args=[unit.code]),
-                           b"narrative=%ED%A0%80%FF%FE&category=neglect",
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        reverse("intake:complaint_form", args=[unit.code]),
+        b"narrative=%ED%A0%80%FF%FE&category=neglect",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 400
     assert Case.objects.count() == 0
 
@@ -67,9 +95,13 @@ def test_an_oversized_body_is_refused_before_it_is_read(client, unit):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language, text", [("en", "Nothing you wrote is lost."),
-                                            ("es", "No se perdió nada de lo que escribiste.")])
-def test_submissions_are_throttled_per_client_with_a_readable_page(client, unit, settings, language, text):
+@pytest.mark.parametrize(
+    "language, text",
+    [("en", "Nothing you wrote is lost."), ("es", "No se perdió nada de lo que escribiste.")],
+)
+def test_submissions_are_throttled_per_client_with_a_readable_page(
+    client, unit, settings, language, text
+):
     """Past the limit the child is asked a simple question (issue 12), not turned away."""
     settings.SUBMISSIONS_PER_CLIENT = 2
     client.cookies["django_language"] = language
@@ -88,9 +120,13 @@ def test_submissions_are_throttled_per_client_with_a_readable_page(client, unit,
 @pytest.mark.parametrize("language, text", [("en", "Nothing is lost"), ("fr", "Rien n'est perdu")])
 def test_database_gone_during_a_web_submission(client, unit, language, text):
     client.cookies["django_language"] = language
-    with mock.patch("complaints.services.reporter_copy_create", side_effect=OperationalError("gone")):
-        response = client.post(reverse("intake:complaint_form", args=[unit.code]),
-                               complaint_data(narrative="My words must not be lost."))
+    with mock.patch(
+        "complaints.services.reporter_copy_create", side_effect=OperationalError("gone")
+    ):
+        response = client.post(
+            reverse("intake:complaint_form", args=[unit.code]),
+            complaint_data(narrative="My words must not be lost."),
+        )
     page = html.unescape(response.content.decode())
     assert response.status_code == 503 and text in page and "My words must not be lost." in page
     assert count() == (0, 0, 0)
@@ -100,20 +136,31 @@ def test_database_gone_during_a_web_submission(client, unit, language, text):
 def test_database_gone_during_an_sms_then_twilio_retries_once(client, unit, settings):
     settings.DEBUG_PROPAGATE_EXCEPTIONS = False
     client.raise_request_exception = False
-    params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": "+221770000009", "To": "+15005550000",
-              "Body": "TST1 they hit me"}
+    params = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "From": "+221770000009",
+        "To": "+15005550000",
+        "Body": "TST1 they hit me",
+    }
     signature = sign_twilio(settings.PUBLIC_BASE_URL + "/sms/twilio/inbound/", params)
     with mock.patch("intake.sms._respond", side_effect=OperationalError("gone")):
         failed = client.post("/sms/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature)
     assert failed.status_code == 500
     assert InboundSms.objects.count() == 0  # rolled back: the retry is not a duplicate
     for _ in range(2):  # Twilio retries, then its fallback URL gets the same message
-        assert client.post("/sms/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature).status_code == 200
+        assert (
+            client.post(
+                "/sms/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature
+            ).status_code
+            == 200
+        )
     assert InboundSms.objects.count() == 1
 
 
 @pytest.mark.django_db
-@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=NASTY, sender=NASTY | st.just("+221770000001"), extra=NASTY)
 def test_signed_webhook_never_500(client, unit, settings, body, sender, extra):
     params = {"MessageSid": "SM" + uuid.uuid4().hex, "From": sender, "Body": body, "Extra": extra}
@@ -156,7 +203,8 @@ class BrokenEmail:
 
 @pytest.mark.django_db
 def test_a_poison_notification_stops_after_bounded_attempts_and_shows_in_the_admin(
-        settings, unit, focal_point, client, django_user_model):
+    settings, unit, focal_point, client, django_user_model
+):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from notifications.models import Notification
@@ -185,8 +233,16 @@ def test_a_poison_notification_stops_after_bounded_attempts_and_shows_in_the_adm
 def complaint_receive_for(unit):
     from complaints.services import complaint_receive
 
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="x", category="neglect",
-                             in_danger=False, about_staff_answer="no", contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="x",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 @pytest.mark.django_db

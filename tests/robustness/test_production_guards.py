@@ -22,17 +22,28 @@ KEYRING = json.dumps({"primary": "t", "keys": {"t": base64.b64encode(b"k" * 32).
 
 
 def production_env(tmp_path, **extra) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "RECOURSE_", "DATABASE_"))}
-    return {**env, "DJANGO_SETTINGS_MODULE": "config.settings", "RECOURSE_ENV": "production",
-            "DJANGO_SECRET_KEY": "s" * 60, "PUBLIC_BASE_URL": "https://recourse.example",
-            "DJANGO_ALLOWED_HOSTS": "recourse.example", "RECOURSE_KEYRING": KEYRING,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", **extra}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "RECOURSE_", "DATABASE_"))
+    }
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "RECOURSE_ENV": "production",
+        "DJANGO_SECRET_KEY": "s" * 60,
+        "PUBLIC_BASE_URL": "https://recourse.example",
+        "DJANGO_ALLOWED_HOSTS": "recourse.example",
+        "RECOURSE_KEYRING": KEYRING,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **extra,
+    }
 
 
 def run(command: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *command], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 # --- DEBUG in production ------------------------------------------------------------------
@@ -53,8 +64,10 @@ def test_check_deploy_refuses_debug_in_production(tmp_path):
     refused = run(["manage.py", "check", "--deploy"], production_env(tmp_path, DJANGO_DEBUG="1"))
     assert refused.returncode != 0 and "recourse.E002" in refused.stderr
     # An ordinary command (what runserver does at start) refuses too: not a deploy-only check.
-    assert "recourse.E002" in run(["manage.py", "check"],
-                                  production_env(tmp_path, DJANGO_DEBUG="1")).stderr
+    assert (
+        "recourse.E002"
+        in run(["manage.py", "check"], production_env(tmp_path, DJANGO_DEBUG="1")).stderr
+    )
     clean = run(["manage.py", "check", "--deploy"], production_env(tmp_path))
     assert "recourse.E002" not in clean.stderr
 
@@ -85,11 +98,16 @@ def test_simulator_keeps_no_text_in_the_session(client, settings, monkeypatch):
     from intake import sms_views
 
     settings.RECOURSE_ENV = "development"
-    monkeypatch.setattr(sms_views, "_signed_post",
-                        lambda path, params: "<Response><Message>Got it.</Message></Response>")
+    monkeypatch.setattr(
+        sms_views,
+        "_signed_post",
+        lambda path, params: "<Response><Message>Got it.</Message></Response>",
+    )
     response = client.post("/dev/sms/", {"phone": "+221770000001", "body": "canary they hit me"})
     assert response.status_code == 200
-    assert "canary they hit me" in response.content.decode() and "Got it." in response.content.decode()
+    assert (
+        "canary they hit me" in response.content.decode() and "Got it." in response.content.decode()
+    )
     session = client.session
     assert all("canary" not in repr(session[key]) for key in session.keys())
     assert "Got it." not in client.get("/dev/sms/").content.decode()  # shown once, from the POST
@@ -120,12 +138,19 @@ def test_seed_demo_function_refuses_production(settings):
 
 def test_migrate_creates_the_sqlite_database_owner_only(tmp_path):
     path = tmp_path / "fresh.sqlite3"
-    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings_test",
-                         DATABASE_URL=f"sqlite:///{path}")
+    env = production_env(
+        tmp_path, DJANGO_SETTINGS_MODULE="config.settings_test", DATABASE_URL=f"sqlite:///{path}"
+    )
     # Under the usual umask, 022, SQLite alone would make it 0644.
-    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=300,
-                            preexec_fn=lambda: os.umask(0o022))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=lambda: os.umask(0o022),
+    )
     assert result.returncode == 0, result.stderr
     files = [p for p in tmp_path.iterdir() if p.name.startswith("fresh.sqlite3")]
     assert path in files
@@ -139,8 +164,14 @@ def test_an_existing_sqlite_file_is_narrowed_to_owner_only(tmp_path, monkeypatch
     path = tmp_path / "old.sqlite3"
     path.write_bytes(b"")
     path.chmod(0o644)
-    monkeypatch.setitem(django_settings.DATABASES, "default", {
-        **django_settings.DATABASES["default"], "ENGINE": "django.db.backends.sqlite3",
-        "NAME": str(path)})
+    monkeypatch.setitem(
+        django_settings.DATABASES,
+        "default",
+        {
+            **django_settings.DATABASES["default"],
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+        },
+    )
     sqlite_file_private()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -10,10 +10,24 @@ from policies.models import Membership
 from tests.conftest import PASSWORD, make_staff, staff_login, totp_now
 
 SKIP_NAMESPACES = {"admin"}
-PUBLIC = {"intake:start", "intake:complaint_form", "intake:poster", "intake:leaflet",
-          "intake:followup", "intake:followup_case", "intake:followup_leave", "intake:exit",
-          "intake:safety", "intake:followup_danger", "intake:followup_withdraw", "set_language",
-          "staff:login", "staff:verify", "staff:enroll", "staff:logout"}
+PUBLIC = {
+    "intake:start",
+    "intake:complaint_form",
+    "intake:poster",
+    "intake:leaflet",
+    "intake:followup",
+    "intake:followup_case",
+    "intake:followup_leave",
+    "intake:exit",
+    "intake:safety",
+    "intake:followup_danger",
+    "intake:followup_withdraw",
+    "set_language",
+    "staff:login",
+    "staff:verify",
+    "staff:enroll",
+    "staff:logout",
+}
 
 
 def named_patterns(resolver=None, namespace=""):
@@ -30,15 +44,24 @@ def named_patterns(resolver=None, namespace=""):
 def url_for(name, pattern, case, unit):
     kwargs = {}
     for key in pattern.pattern.converters:
-        kwargs[key] = {"reference": case.reference, "code": unit.code, "pk": 1, "kind": "overdue"}[key]
+        kwargs[key] = {"reference": case.reference, "code": unit.code, "pk": 1, "kind": "overdue"}[
+            key
+        ]
     return reverse(name, kwargs=kwargs)
 
 
 @pytest.fixture
 def case(unit):
-    return complaint_receive(unit=unit, channel="web", language="en", narrative="secret words",
-                             category="neglect", in_danger=False, about_staff_answer="no",
-                             contact_preference="none").case
+    return complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="secret words",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    ).case
 
 
 def expected(name, role, has_pk=False):
@@ -93,7 +116,9 @@ def test_session_id_rotates_at_login_and_a_totp_code_cannot_be_reused(client, fo
     device = TOTPDevice.objects.get(user=focal_point)
     token = totp_now(device)
     client.post(reverse("staff:verify"), {"token": token})
-    assert client.cookies["sessionid"].value != after_password  # rotated again with the second factor
+    assert (
+        client.cookies["sessionid"].value != after_password
+    )  # rotated again with the second factor
     assert client.session.get("otp_device_id")
     client.post(reverse("staff:logout"))
     client.post(reverse("staff:login"), {"username": "focal", "password": PASSWORD})
@@ -102,16 +127,23 @@ def test_session_id_rotates_at_login_and_a_totp_code_cannot_be_reused(client, fo
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/", "/u/TST1/", "/u/TST1/poster/", "/u/TST1/leaflet/",
-                                  "/follow-up/", "/follow-up/withdraw/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/u/TST1/", "/u/TST1/poster/", "/u/TST1/leaflet/", "/follow-up/", "/follow-up/withdraw/"],
+)
 def test_reporter_pages_carry_the_protective_headers(client, unit, path):
     response = client.get(path)
     assert response["Cache-Control"] == "no-store"
     assert response["Referrer-Policy"] == "no-referrer"
     assert response["X-Frame-Options"] == "DENY"
     csp = response["Content-Security-Policy"]
-    for directive in ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'",
-                      "object-src 'none'", "base-uri 'none'"):
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    ):
         assert directive in csp
     assert "unsafe-inline" not in csp
 

@@ -38,9 +38,16 @@ def argon2_checks(monkeypatch):
 
 
 def filed_case(unit):
-    receipt = complaint_receive(unit=unit, channel="web", language="en", narrative="They hit me.",
-                                category="neglect", in_danger=False, about_staff_answer="no",
-                                contact_preference="none")
+    receipt = complaint_receive(
+        unit=unit,
+        channel="web",
+        language="en",
+        narrative="They hit me.",
+        category="neglect",
+        in_danger=False,
+        about_staff_answer="no",
+        contact_preference="none",
+    )
     return receipt.case, receipt.followup_code
 
 
@@ -49,15 +56,24 @@ def wrong_code(right: str) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_burst_of_wrong_codes_gets_at_most_five_argon2_checks_per_reference(unit, settings,
-                                                                             argon2_checks):
+def test_a_burst_of_wrong_codes_gets_at_most_five_argon2_checks_per_reference(
+    unit, settings, argon2_checks
+):
     case, code = filed_case(unit)
     url = reverse("intake:followup")
     # A different address each, so that only the per-reference limit applies.
-    statuses = burst(BURST, lambda i: Client(REMOTE_ADDR=f"10.0.{i}.1").post(
-        url, {"reference": case.reference, "code": wrong_code(code)}).status_code)
-    print(f"\nfollow-up, one reference: {BURST} simultaneous wrong codes -> "
-          f"{argon2_checks['checks']} Argon2 checks; statuses {sorted(Counter(statuses).items())}")
+    statuses = burst(
+        BURST,
+        lambda i: (
+            Client(REMOTE_ADDR=f"10.0.{i}.1")
+            .post(url, {"reference": case.reference, "code": wrong_code(code)})
+            .status_code
+        ),
+    )
+    print(
+        f"\nfollow-up, one reference: {BURST} simultaneous wrong codes -> "
+        f"{argon2_checks['checks']} Argon2 checks; statuses {sorted(Counter(statuses).items())}"
+    )
     assert argon2_checks["checks"] <= settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE
     assert set(statuses) <= {400, 429}
     assert statuses.count(400) == argon2_checks["checks"]
@@ -67,26 +83,42 @@ def test_a_burst_of_wrong_codes_gets_at_most_five_argon2_checks_per_reference(un
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_burst_of_wrong_codes_from_one_client_gets_at_most_its_limit_of_checks(unit, settings,
-                                                                               argon2_checks):
+def test_a_burst_of_wrong_codes_from_one_client_gets_at_most_its_limit_of_checks(
+    unit, settings, argon2_checks
+):
     url = reverse("intake:followup")
     references = [f"ZZZZ{i:04d}" for i in range(BURST)]  # unknown: checked against a dummy
-    statuses = burst(BURST, lambda i: Client(REMOTE_ADDR="10.9.9.9").post(
-        url, {"reference": references[i], "code": "123456789012"}).status_code)
-    print(f"\nfollow-up, one client: {BURST} simultaneous wrong codes -> "
-          f"{argon2_checks['checks']} Argon2 checks")
+    statuses = burst(
+        BURST,
+        lambda i: (
+            Client(REMOTE_ADDR="10.9.9.9")
+            .post(url, {"reference": references[i], "code": "123456789012"})
+            .status_code
+        ),
+    )
+    print(
+        f"\nfollow-up, one client: {BURST} simultaneous wrong codes -> "
+        f"{argon2_checks['checks']} Argon2 checks"
+    )
     assert argon2_checks["checks"] <= settings.FOLLOWUP_MAX_FAILURES_PER_CLIENT
     assert statuses.count(400) == argon2_checks["checks"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_right_code_under_the_limit_still_opens_the_case_after_a_burst_of_wrong_ones(
-        unit, settings, argon2_checks):
+    unit, settings, argon2_checks
+):
     settings.FOLLOWUP_MAX_FAILURES_PER_REFERENCE = 10
     case, code = filed_case(unit)
     url = reverse("intake:followup")
-    burst(4, lambda i: Client(REMOTE_ADDR=f"10.1.{i}.1").post(
-        url, {"reference": case.reference, "code": wrong_code(code)}).status_code)
+    burst(
+        4,
+        lambda i: (
+            Client(REMOTE_ADDR=f"10.1.{i}.1")
+            .post(url, {"reference": case.reference, "code": wrong_code(code)})
+            .status_code
+        ),
+    )
     response = Client().post(url, {"reference": case.reference, "code": code})
     assert response.status_code == 302
     assert argon2_checks["checks"] == 5
@@ -96,10 +128,18 @@ def test_a_right_code_under_the_limit_still_opens_the_case_after_a_burst_of_wron
 def test_a_burst_of_web_complaints_from_one_client_asks_the_question_past_the_limit(unit, settings):
     settings.SUBMISSIONS_PER_CLIENT = 3
     url = reverse("intake:complaint_form", args=[unit.code])
-    statuses = burst(12, lambda i: Client(REMOTE_ADDR="10.7.7.7").post(
-        url, complaint_data(submission_token=f"token-{i}")).status_code)
-    print(f"\nweb complaints, one client, limit 3: 12 simultaneous -> {Case.objects.count()} filed "
-          "without the question")
+    statuses = burst(
+        12,
+        lambda i: (
+            Client(REMOTE_ADDR="10.7.7.7")
+            .post(url, complaint_data(submission_token=f"token-{i}"))
+            .status_code
+        ),
+    )
+    print(
+        f"\nweb complaints, one client, limit 3: 12 simultaneous -> {Case.objects.count()} filed "
+        "without the question"
+    )
     assert Case.objects.count() <= 3
     assert statuses.count(200) == Case.objects.count()
     assert set(statuses) <= {200, 429}

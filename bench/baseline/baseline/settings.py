@@ -24,5 +24,8 @@ USE_TZ = True
 TWILIO_AUTH_TOKEN = os.environ["TWILIO_AUTH_TOKEN"]
 PUBLIC_BASE_URL = os.environ["BASELINE_PUBLIC_BASE_URL"]
 TEMPLATES = []
-LOGGING = {"version": 1, "disable_existing_loggers": False,
-           "root": {"handlers": [], "level": "WARNING"}}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"handlers": [], "level": "WARNING"},
+}

@@ -32,11 +32,15 @@ def webhook(request):
     """Validate the Twilio signature, insert a row, answer TwiML."""
     validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
     url = settings.PUBLIC_BASE_URL + request.path
-    if not validator.validate(url, request.POST.dict(), request.headers.get("X-Twilio-Signature", "")):
+    if not validator.validate(
+        url, request.POST.dict(), request.headers.get("X-Twilio-Signature", "")
+    ):
         return HttpResponseForbidden()
     InboundMessage.objects.get_or_create(
         sid=request.POST["MessageSid"],
         defaults={"sender": request.POST.get("From", ""), "body": request.POST.get("Body", "")},
     )
-    return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you.'
-                        "</Message></Response>", content_type="text/xml")
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Message>Thank you.</Message></Response>',
+        content_type="text/xml",
+    )

@@ -9,5 +9,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created = frameworks_load(CompetencyFramework, Competency)
-        self.stdout.write(self.style.SUCCESS(
-            f"{created} competencies added; {Competency.objects.count()} in all."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{created} competencies added; {Competency.objects.count()} in all."
+            )
+        )

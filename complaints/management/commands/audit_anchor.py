@@ -14,5 +14,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         head = audit_anchor()
         where = settings.AUDIT_ANCHOR_FILE or "the log only (AUDIT_ANCHOR_FILE is not set)"
-        self.stdout.write(self.style.SUCCESS(
-            f"Anchored audit head id={head.id} hash={head.hash} in {where}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Anchored audit head id={head.id} hash={head.hash} in {where}.")
+        )

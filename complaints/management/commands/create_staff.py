@@ -54,9 +54,9 @@ class Command(BaseCommand):
             staff_key_create(user=user, password=password)
             if options["alert_phone"]:
                 StaffProfile.objects.create(user=user, alert_phone=options["alert_phone"])
-        self.stdout.write(self.style.SUCCESS(
-            f"Created {user.username}: {options['role']} of {unit.code}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {user.username}: {options['role']} of {unit.code}.")
+        )
         self.stdout.write("Add this to an authenticator app now; it is shown only once:")
         self.stdout.write(device.config_url)
 

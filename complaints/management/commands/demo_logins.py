@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("demo_logins is for development only.")
-        devices = TOTPDevice.objects.filter(confirmed=True, name="Demo authenticator").select_related("user")
+        devices = TOTPDevice.objects.filter(
+            confirmed=True, name="Demo authenticator"
+        ).select_related("user")
         if options["user"]:
             device = devices.filter(user__username=options["user"]).first()
             if device is None:
@@ -33,7 +35,8 @@ class Command(BaseCommand):
         for device in devices.order_by("user__username"):
             user = device.user
             roles = ", ".join(
-                f"{m.get_role_display()} {m.unit.code}" for m in user.memberships.select_related("unit")
+                f"{m.get_role_display()} {m.unit.code}"
+                for m in user.memberships.select_related("unit")
             ) or ("platform admin" if user.is_superuser else "-")
             secret = base64.b32encode(device.bin_key).decode().rstrip("=")
             self.stdout.write(f"{user.username:<18} {roles:<34} {secret:<34} {self._code(device)}")

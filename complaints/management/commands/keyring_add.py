@@ -16,8 +16,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--file", required=True, help="key ring file (created if missing)")
         parser.add_argument(
-            "--key-id", help="id of the new key (default: today's date, then -2, -3... "
-            "for further keys added the same day)")
+            "--key-id",
+            help="id of the new key (default: today's date, then -2, -3... "
+            "for further keys added the same day)",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["file"])

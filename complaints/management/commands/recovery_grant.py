@@ -9,8 +9,10 @@ from policies.models import Unit
 
 
 class Command(BaseCommand):
-    help = ("With a unit's offline recovery key (read from standard input, never an argument), "
-            "give every person the unit's cases are routed to a copy they lack.")
+    help = (
+        "With a unit's offline recovery key (read from standard input, never an argument), "
+        "give every person the unit's cases are routed to a copy they lack."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--unit", required=True)

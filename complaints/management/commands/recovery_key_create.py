@@ -12,8 +12,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--unit", required=True)
-        parser.add_argument("--replace", action="store_true",
-                            help="replace an existing recovery key (new cases only)")
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="replace an existing recovery key (new cases only)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -23,5 +26,7 @@ class Command(BaseCommand):
         if unit.recovery_public_key and not options["replace"]:
             raise CommandError(f"{unit.code} has a recovery key already (use --replace).")
         private = recovery_key_create(unit=unit)
-        self.stdout.write(f"Recovery key of {unit.code}. Print it, keep it in a safe; it is not stored:")
+        self.stdout.write(
+            f"Recovery key of {unit.code}. Print it, keep it in a safe; it is not stored:"
+        )
         self.stdout.write(private)

@@ -15,6 +15,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = keys_rotate(batch_size=options["batch_size"])
-        self.stdout.write(self.style.SUCCESS(
-            f"Re-sealed {result.resealed} values under {result.primary_id!r}."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Re-sealed {result.resealed} values under {result.primary_id!r}.")
+        )

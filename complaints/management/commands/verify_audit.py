@@ -14,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--anchor-file",
             help="anchor file to check against, e.g. the copy shipped off this host "
-            "[AUDIT_ANCHOR_FILE]")
+            "[AUDIT_ANCHOR_FILE]",
+        )
 
     def handle(self, *args, **options):
         report = audit_check(anchor_file=options["anchor_file"] or settings.AUDIT_ANCHOR_FILE)
@@ -24,5 +25,6 @@ class Command(BaseCommand):
             self.stderr.write(problem)
         if report.problems:
             raise CommandError(
-                f"Audit chain broken: {len(report.problems)} problem(s) in {report.count} events.")
+                f"Audit chain broken: {len(report.problems)} problem(s) in {report.count} events."
+            )
         self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.count} events."))

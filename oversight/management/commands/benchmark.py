@@ -21,7 +21,9 @@ def signed_in_client(user) -> Client:
     client = Client()
     client.force_login(user)
     session = client.session
-    session["otp_device_id"] = TOTPDevice.objects.filter(user=user, confirmed=True).first().persistent_id
+    session["otp_device_id"] = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).first().persistent_id
+    )
     session.save()
     return client
 
@@ -36,14 +38,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Run the benchmark with RECOURSE_ENV=development.")
-        unit = (Unit.objects.get(code=options["unit"].upper()) if options["unit"]
-                else Unit.objects.annotate(n=Count("cases")).order_by("-n").first())
+        unit = (
+            Unit.objects.get(code=options["unit"].upper())
+            if options["unit"]
+            else Unit.objects.annotate(n=Count("cases")).order_by("-n").first()
+        )
         focal = Membership.objects.filter(unit=unit, role="focal_point", is_active=True).first()
         manager = Membership.objects.filter(unit=unit, role="manager", is_active=True).first()
         if not focal or not manager:
             raise CommandError(f"{unit.code} needs a focal point and a manager with TOTP devices.")
-        self.stdout.write(f"{connection.vendor}: {Case.objects.filter(unit=unit).count()} cases in "
-                          f"{unit.code}, {Case.objects.count()} in all; {options['runs']} runs each")
+        self.stdout.write(
+            f"{connection.vendor}: {Case.objects.filter(unit=unit).count()} cases in "
+            f"{unit.code}, {Case.objects.count()} in all; {options['runs']} runs each"
+        )
         self.stdout.write(f"{'page':<34} {'median ms':>10} {'p90 ms':>8} {'queries':>8}")
         for label, user, path in (
             ("focal point queue, first page", focal.user, "/staff/"),
@@ -52,7 +59,9 @@ class Command(BaseCommand):
         ):
             client = signed_in_client(user)
             timings, queries = [], 0
-            with override_settings(DEBUG=True, ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]):
+            with override_settings(
+                DEBUG=True, ALLOWED_HOSTS=["testserver", *settings.ALLOWED_HOSTS]
+            ):
                 for _ in range(options["runs"] + 1):
                     reset_queries()
                     start = time.perf_counter()
@@ -63,7 +72,9 @@ class Command(BaseCommand):
                         raise CommandError(f"{path} answered {response.status_code}")
             timings = timings[1:]  # the first run warms caches
             p90 = statistics.quantiles(timings, n=10)[-1]
-            self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {p90:>8.1f} {queries:>8}")
+            self.stdout.write(
+                f"{label:<34} {statistics.median(timings):>10.1f} {p90:>8.1f} {queries:>8}"
+            )
         self._key_derivation(options["runs"])
         self._sms_while_logins(unit, options["runs"])
 
@@ -81,8 +92,11 @@ class Command(BaseCommand):
         validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
 
         def one_sms() -> float:
-            params = {"MessageSid": "SM" + secrets.token_hex(16), "From": "+1500555" + secrets.token_hex(2),
-                      "Body": f"{unit.code} benchmark message"}
+            params = {
+                "MessageSid": "SM" + secrets.token_hex(16),
+                "From": "+1500555" + secrets.token_hex(2),
+                "Body": f"{unit.code} benchmark message",
+            }
             signature = validator.compute_signature(settings.PUBLIC_BASE_URL + path, params)
             start = time.perf_counter()
             response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
@@ -108,15 +122,22 @@ class Command(BaseCommand):
                 stop.set()
                 for thread in threads:
                     thread.join()
-        self.stdout.write(f"{'SMS webhook, alone':<34} {statistics.median(alone):>10.1f} {max(alone):>8.1f} {'-':>8}")
-        self.stdout.write(f"{'SMS webhook, 2 logins running':<34} {statistics.median(busy):>10.1f} {max(busy):>8.1f} {'-':>8}")
+        self.stdout.write(
+            f"{'SMS webhook, alone':<34} {statistics.median(alone):>10.1f} {max(alone):>8.1f} {'-':>8}"
+        )
+        self.stdout.write(
+            f"{'SMS webhook, 2 logins running':<34} {statistics.median(busy):>10.1f} {max(busy):>8.1f} {'-':>8}"
+        )
 
     def _key_derivation(self, runs: int) -> None:
         """The deliberate costs: per staff login and per complaint filed."""
         _public, private = crypto.generate_keypair()
         blob = crypto.wrap_private_key(private, "benchmark password")
         for label, work in (
-            ("staff login: private key unwrap", lambda: crypto.unwrap_private_key(blob, "benchmark password")),
+            (
+                "staff login: private key unwrap",
+                lambda: crypto.unwrap_private_key(blob, "benchmark password"),
+            ),
             ("complaint: follow-up code hash", lambda: crypto.followup_secret_new("123456789012")),
         ):
             timings = []
@@ -124,4 +145,6 @@ class Command(BaseCommand):
                 start = time.perf_counter()
                 work()
                 timings.append((time.perf_counter() - start) * 1000)
-            self.stdout.write(f"{label:<34} {statistics.median(timings):>10.1f} {max(timings):>8.1f} {'-':>8}")
+            self.stdout.write(
+                f"{label:<34} {statistics.median(timings):>10.1f} {max(timings):>8.1f} {'-':>8}"
+            )

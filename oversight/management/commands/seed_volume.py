@@ -26,9 +26,19 @@ MAX_PARAMETERS = 65_535
 def batch_size(model) -> int:
     """Rows per INSERT so one statement stays within MAX_PARAMETERS."""
     return max(1, MAX_PARAMETERS // len(model._meta.concrete_fields))
-STATUS_MIX = [("received", 8), ("acknowledged", 10), ("assessing", 6), ("investigating", 6),
-              ("substantiated", 8), ("unsubstantiated", 12), ("referred", 3), ("withdrawn", 2),
-              ("closed", 45)]
+
+
+STATUS_MIX = [
+    ("received", 8),
+    ("acknowledged", 10),
+    ("assessing", 6),
+    ("investigating", 6),
+    ("substantiated", 8),
+    ("unsubstantiated", 12),
+    ("referred", 3),
+    ("withdrawn", 2),
+    ("closed", 45),
+]
 
 
 class Command(BaseCommand):
@@ -42,17 +52,28 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("seed_volume is for benchmarks, not production.")
-        unit = (Unit.objects.get(code=options["unit"].upper()) if options["unit"]
-                else Unit.objects.exclude(sector=Unit.Sector.OVERSIGHT).order_by("pk").first())
+        unit = (
+            Unit.objects.get(code=options["unit"].upper())
+            if options["unit"]
+            else Unit.objects.exclude(sector=Unit.Sector.OVERSIGHT).order_by("pk").first()
+        )
         if unit is None:
             raise CommandError("No unit: run seed_demo first.")
         policy = unit_current_policy(unit)
-        focal_ids = list(Membership.objects.filter(unit=unit, role="focal_point").values_list("user_id", flat=True))
+        focal_ids = list(
+            Membership.objects.filter(unit=unit, role="focal_point").values_list(
+                "user_id", flat=True
+            )
+        )
         # As production does: each case's key is wrapped to the unit's focal points (the
         # demo staff have key pairs), so only their passwords open the synthetic cases.
-        reader_keys = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=focal_ids)}
+        reader_keys = {
+            k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=focal_ids)
+        }
         if not reader_keys:
-            raise CommandError(f"No focal point of {unit.code} has a key pair: nobody could read the cases.")
+            raise CommandError(
+                f"No focal point of {unit.code} has a key pair: nobody could read the cases."
+            )
         rng = random.Random(options["seed"])
         statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
         categories = policy_category_codes(policy.categories)  # the same order on every database
@@ -66,45 +87,85 @@ class Command(BaseCommand):
             cases, keys = [], []
             for i in range(size):
                 n = offset + created + i
-                reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25 ** k) % 25] for k in range(7))
+                reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25**k) % 25] for k in range(7))
                 received = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
                 category = rng.choice(categories)
                 urgency = "emergency" if rng.random() < 0.03 else policy.categories[category]
-                hours = {s: policy.deadline_hours(urgency, s) or 72 for s in ("acknowledge", "assess", "resolve")}
+                hours = {
+                    s: policy.deadline_hours(urgency, s) or 72
+                    for s in ("acknowledge", "assess", "resolve")
+                }
                 status = rng.choice(statuses)
-                acknowledged = status != "received" or received > now - timedelta(hours=hours["acknowledge"])
-                ack_at = received + timedelta(hours=rng.uniform(0.2, hours["acknowledge"] * 1.4)) if status != "received" else None
-                decided = status in {"substantiated", "unsubstantiated", "referred", "withdrawn", "closed"}
-                outcome = (rng.choice(["substantiated", "unsubstantiated", "referred", "withdrawn"])
-                           if status == "closed" else (status if decided else ""))
+                acknowledged = status != "received" or received > now - timedelta(
+                    hours=hours["acknowledge"]
+                )
+                ack_at = (
+                    received + timedelta(hours=rng.uniform(0.2, hours["acknowledge"] * 1.4))
+                    if status != "received"
+                    else None
+                )
+                decided = status in {
+                    "substantiated",
+                    "unsubstantiated",
+                    "referred",
+                    "withdrawn",
+                    "closed",
+                }
+                outcome = (
+                    rng.choice(["substantiated", "unsubstantiated", "referred", "withdrawn"])
+                    if status == "closed"
+                    else (status if decided else "")
+                )
                 case_id = uuid.uuid4()
                 data_key = crypto.new_data_key()
                 case = Case(
-                    id=case_id, reference=reference, unit=unit, handling_unit=unit, policy=policy,
-                    channel=rng.choice(["web", "web", "sms"]), language=rng.choice(["en", "fr", "es"]),
-                    category=category, urgency=urgency, in_danger=urgency == "emergency",
-                    contact_preference="follow_up_page", status=status, outcome=outcome,
+                    id=case_id,
+                    reference=reference,
+                    unit=unit,
+                    handling_unit=unit,
+                    policy=policy,
+                    channel=rng.choice(["web", "web", "sms"]),
+                    language=rng.choice(["en", "fr", "es"]),
+                    category=category,
+                    urgency=urgency,
+                    in_danger=urgency == "emergency",
+                    contact_preference="follow_up_page",
+                    status=status,
+                    outcome=outcome,
                     assignee_id=rng.choice(focal_ids) if focal_ids else None,
-                    received_at=received, acknowledged_at=ack_at if acknowledged else None,
+                    received_at=received,
+                    acknowledged_at=ack_at if acknowledged else None,
                     acknowledge_due_at=received + timedelta(hours=hours["acknowledge"]),
                     assess_due_at=received + timedelta(hours=hours["assess"]),
                     resolve_due_at=received + timedelta(hours=hours["resolve"]),
-                    decided_at=(received + timedelta(hours=rng.uniform(1, hours["resolve"] * 1.3))) if decided else None,
+                    decided_at=(received + timedelta(hours=rng.uniform(1, hours["resolve"] * 1.3)))
+                    if decided
+                    else None,
                     outcome_told_at=(now if decided and rng.random() < 0.8 else None),
                     escalation_level=rng.choice([0, 0, 0, 0, 1, 2]) if not decided else 0,
-                    followup_code_hash=code_hash, routing={"reasons": ["Seeded for a benchmark."]},
+                    followup_code_hash=code_hash,
+                    routing={"reasons": ["Seeded for a benchmark."]},
                     queue_priority=URGENCY_RANK[urgency],
                 )
                 case.next_due_at = case.current_next_due()
                 case.public_key = crypto.case_keypair(data_key)[0]
                 case.narrative = crypto.encrypt_text(
-                    data_key, f"Synthetic case {n}.", context=crypto.field_context("case", case_id, "narrative"))
+                    data_key,
+                    f"Synthetic case {n}.",
+                    context=crypto.field_context("case", case_id, "narrative"),
+                )
                 cases.append(case)
                 keys.extend(
-                    CaseKey(case_id=case_id, holder_kind=CaseKey.HolderKind.USER, holder_id=str(user_id),
-                            wrapped_key=crypto.wrap_data_key_to_public(
-                                data_key, public_key, case_id=case_id, holder=f"user:{user_id}"))
-                    for user_id, public_key in reader_keys.items())
+                    CaseKey(
+                        case_id=case_id,
+                        holder_kind=CaseKey.HolderKind.USER,
+                        holder_id=str(user_id),
+                        wrapped_key=crypto.wrap_data_key_to_public(
+                            data_key, public_key, case_id=case_id, holder=f"user:{user_id}"
+                        ),
+                    )
+                    for user_id, public_key in reader_keys.items()
+                )
             with transaction.atomic():
                 Case.objects.bulk_create(cases, batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))

@@ -20,7 +20,9 @@ class Command(BaseCommand):
             return
         users, recovery = seed_demo()
         self.stdout.write(self.style.SUCCESS(f"Demo data created: {len(users)} staff accounts."))
-        self.stdout.write("Units' offline recovery keys, shown this once (a real unit prints and "
-                          "locks them away):")
+        self.stdout.write(
+            "Units' offline recovery keys, shown this once (a real unit prints and "
+            "locks them away):"
+        )
         for code, private in recovery.items():
             self.stdout.write(f"  {code}: {private}")
