@@ -18,13 +18,13 @@ from django.db.models import Count  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from django_q.models import OrmQ  # noqa: E402
 
-from complaints import crypto  # noqa: E402
 from complaints.models import Case, Message  # noqa: E402
 from intake.models import InboundSms, SmsConversation  # noqa: E402
 from notifications.models import Notification, OutboundSms  # noqa: E402
 from policies.categories import policy_category_codes  # noqa: E402
 from policies.models import Membership, Unit  # noqa: E402
 from policies.selectors import unit_current_policy  # noqa: E402
+from vault import crypto  # noqa: E402
 
 
 def facts() -> dict:

@@ -21,7 +21,7 @@ class ComplaintsConfig(AppConfig):
 
 def check_keyring(app_configs=None, **kwargs):
     """The key ring must load: without it no complaint can be stored or read."""
-    from complaints.crypto import KeyRingError, get_keyring
+    from vault.crypto import KeyRingError, get_keyring
 
     try:
         get_keyring()

@@ -12,13 +12,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from complaints.audit import audit_record
-from complaints.keys import case_holder_ids
 from complaints.lifecycle import child_tell
 from complaints.models import Case, CaseEvent, CaseExclusion
 from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from notifications.models import Notification
 from notifications.services import notify_users
 from policies.models import Membership
+from vault.keys import case_holder_ids
 
 BACKUP, MANAGER, OVERSIGHT = 1, MANAGER_LEVEL, OVERSIGHT_LEVEL
 STEP_NAMES = {BACKUP: "backup focal points", MANAGER: "unit manager", OVERSIGHT: "oversight unit"}

@@ -206,7 +206,7 @@ class Case(models.Model):
         return self.resolve_due_at
 
     def delivery_email_context(self) -> bytes:
-        from complaints import crypto
+        from vault import crypto
 
         return crypto.field_context("case", self.pk, "delivery_email")
 
@@ -226,32 +226,6 @@ class Case(models.Model):
             if self.outcome in self.Status.values
             else self.outcome
         )
-
-
-class CaseKey(models.Model):
-    """One wrapped copy of a case's data key, for one holder: a staff member (holder_id =
-    user id), the unit's offline recovery key (unit code) or the child (their follow-up
-    code's key). Holders are added and removed without re-encrypting any field."""
-
-    class HolderKind(models.TextChoices):
-        USER = "user", "A staff member's public key"
-        RECOVERY = "recovery", "The unit's offline recovery key"
-        REPORTER = "reporter", "The child's follow-up code"
-
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="keys")
-    holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)
-    holder_id = models.CharField(max_length=64)
-    wrapped_key = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["case", "holder_kind", "holder_id"], name="casekey_one_per_holder"
-            ),
-        ]
-        indexes = [models.Index(fields=["holder_kind", "holder_id"])]
 
 
 class CaseExclusion(models.Model):
@@ -358,40 +332,3 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["case", "at"])]
-
-
-class StaffKey(models.Model):
-    """A staff member's X25519 key pair: the public key in clear, the private key only
-    wrapped under a key derived from their password (complaints/crypto.py)."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_key"
-    )
-    public_key = models.BinaryField()
-    wrapped_private_key = models.BinaryField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-
-class ReaderApproval(models.Model):
-    """A focal point who joined a unit after some of its cases were filed may read
-    those past cases only once a different person approved it: a manager of the unit,
-    or a focal point who already holds access. Cases filed after they joined reach
-    them by routing, as for everyone."""
-
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="reader_approvals")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reader_approvals"
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-    approved_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["unit", "user"], name="reader_approval_unique"),
-            models.CheckConstraint(
-                condition=~models.Q(user=models.F("approved_by")), name="reader_approval_not_self"
-            ),
-        ]

@@ -10,11 +10,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import Case, CaseExclusion, CaseKey, CaseLastOpened, Message
+from complaints.models import Case, CaseExclusion, CaseLastOpened, Message
 from policies.models import Membership, Unit
 from policies.selectors import focal_point_unit_ids
+from vault import crypto
+from vault.models import CaseKey
 
 # complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
 OVERSIGHT_LEVEL = 3

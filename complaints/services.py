@@ -14,11 +14,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from complaints import crypto
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
-from complaints.keys import case_keys_for_holders
-from complaints.models import Case, CaseEvent, CaseExclusion, CaseKey, CaseLastOpened, Message
+from complaints.models import Case, CaseEvent, CaseExclusion, CaseLastOpened, Message
 from complaints.selectors import case_readers, message_context
 from complaints.throttles import (
     Claim,
@@ -36,6 +34,9 @@ from notifications.sms import render_sms, sms_queue
 from policies.models import DEADLINE_STEPS, URGENCY_RANK, Unit, Urgency
 from policies.routing import route
 from policies.selectors import staff_snapshot, unit_current_policy
+from vault import crypto
+from vault.keys import case_keys_for_holders
+from vault.models import CaseKey
 
 MAX_TEXT_LENGTH = 5000
 # No 0/O, 1/I/L, 2/Z, 5/S? (S is out, 5 stays), 8/B or U/V: easy to read aloud and copy.

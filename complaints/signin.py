@@ -21,10 +21,10 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import ThrottleEvent
 from complaints.throttles import Claim, Limit, throttle_claim, throttle_prune, throttle_release
+from vault import crypto
 
 ACCOUNT_SCOPE = "login-account"
 CLIENT_SCOPE = "login-client"

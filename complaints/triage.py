@@ -6,7 +6,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from complaints.audit import audit_record
-from complaints.keys import case_keys_follow_readers, case_keys_revoke
 from complaints.models import Case, CaseEvent, CaseExclusion
 from complaints.selectors import case_data_key_for
 from complaints.services import ComplaintError, case_note
@@ -14,6 +13,7 @@ from notifications.models import Notification
 from notifications.services import notify_users
 from policies.routing import route
 from policies.selectors import staff_snapshot
+from vault.keys import case_keys_follow_readers, case_keys_revoke
 
 
 @transaction.atomic
@@ -93,7 +93,7 @@ def case_subject_excluded(*, case: Case, user_id: int) -> None:
         case=case, user_id=user_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
     )
     if case_keys_revoke(case=case, user_ids={user_id}):
-        audit_record(action="complaints.keys.revoked_subject", case=case, data={"user": user_id})
+        audit_record(action="vault.keys.revoked_subject", case=case, data={"user": user_id})
 
 
 @transaction.atomic

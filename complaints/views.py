@@ -23,7 +23,6 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import StaffMember
-from complaints import session_keys
 from complaints.audit import audit_record
 from complaints.forms import (
     AboutWhomForm,
@@ -34,12 +33,6 @@ from complaints.forms import (
     ReplyForm,
     TokenForm,
     TransitionForm,
-)
-from complaints.keys import (
-    case_access_requested,
-    readers_waiting,
-    staff_key_rewrap,
-    staff_private_key_open,
 )
 from complaints.lifecycle import (
     TransitionRefused,
@@ -83,6 +76,13 @@ from notifications import gsm
 from policies.categories import formal_label
 from policies.models import Membership
 from policies.staff_locale import staff_locale_for, staff_locale_override
+from vault import session_keys
+from vault.keys import (
+    case_access_requested,
+    readers_waiting,
+    staff_key_rewrap,
+    staff_private_key_open,
+)
 
 QUEUE_PAGE_SIZE = 25
 

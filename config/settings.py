@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "django_q",
     "policies",
     "complaints",
+    "vault",
     "intake",
     "notifications",
     "competencies",

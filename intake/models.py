@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from complaints import crypto
+from vault import crypto
 
 
 class SmsReporter(models.Model):

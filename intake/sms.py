@@ -24,7 +24,6 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from complaints import crypto
 from complaints.danger import Danger, danger_in, first_word
 from complaints.lifecycle import WithdrawRefused, case_withdraw
 from complaints.models import Case, Message
@@ -52,6 +51,7 @@ from policies.selectors import (
     unit_emergency_contacts,
     units_open_to_reporters,
 )
+from vault import crypto
 
 Step = SmsConversation.Step
 

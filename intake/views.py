@@ -22,7 +22,6 @@ from django.views.decorators.http import (
     require_safe,
 )
 
-from complaints import crypto, session_keys
 from complaints.danger import Danger
 from complaints.lifecycle import WithdrawRefused, case_withdraw, reporter_viewed
 from complaints.models import Case
@@ -58,6 +57,7 @@ from policies.selectors import (
     units_common_emergency_contacts,
     units_open_to_reporters,
 )
+from vault import crypto, session_keys
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_q.tasks import async_task
 
-from complaints import crypto
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
 from notifications.models import OutboundEmail
+from vault import crypto
 
 # About five hours of tries, as for staff notices: an SMTP outage must not lose the news.
 CHILD_EMAIL_RETRY = RetryPolicy(max_attempts=12)

@@ -109,7 +109,7 @@ class OutboundSms(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def body_context(self) -> bytes:
-        from complaints import crypto
+        from vault import crypto
 
         return crypto.field_context("outbound_sms", self.pk, "body")
 

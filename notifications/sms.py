@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_q.tasks import async_task
 
-from complaints import crypto
 from notifications.backends import PermanentSendError, get_sms_backend
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
+from vault import crypto
 
 MAX_SMS_ATTEMPTS = 6
 OPTED_OUT_ERROR = "21610"

@@ -13,8 +13,8 @@ class MembershipInline(admin.TabularInline):
 
 def _revoke_removed_focal_points(formset):
     """Whoever's membership was removed or changed keeps copies only of the cases they
-    may still read (complaints.keys.focal_point_removed decides)."""
-    from complaints.keys import focal_point_removed
+    may still read (vault.keys.focal_point_removed decides)."""
+    from vault.keys import focal_point_removed
 
     for membership in formset.deleted_objects + [obj for obj, _changed in formset.changed_objects]:
         focal_point_removed(membership=membership)
@@ -30,7 +30,7 @@ class UnitAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
-            from complaints.keys import recovery_key_create
+            from vault.keys import recovery_key_create
 
             private = recovery_key_create(unit=obj)
             self.message_user(

@@ -13,9 +13,9 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import StaffMember
-from complaints.keys import recovery_key_create, staff_key_create
 from policies.models import Membership, StaffProfile, Unit
 from policies.services import unit_create_with_policy
+from vault.keys import recovery_key_create, staff_key_create
 
 DEMO_PASSWORD = "recourse-demo-2026"
 

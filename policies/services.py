@@ -158,7 +158,7 @@ def poster_print_record(*, unit: Unit, kind: str, actor) -> PosterPrint:
 def membership_recorded(*, membership: Membership, actor, change: str) -> None:
     """Every change to who works where is an audit-chain event ("added", "changed",
     "removed"), with the person who made it; a new focal point is told to the unit's
-    managers and its oversight unit. Keys follow (complaints.keys.focal_point_removed)
+    managers and its oversight unit. Keys follow (vault.keys.focal_point_removed)
     where someone may read less."""
     from complaints.audit import audit_record
     from notifications.services import notify_new_reader

@@ -12,7 +12,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from complaints.keys import ApprovalRefused, reader_approve, readers_waiting
 from complaints.views import verified_staff_required
 from policies.forms import PolicyDraftForm, StaffLanguageForm
 from policies.models import ChildProtectionPolicy, Membership, Unit
@@ -26,6 +25,7 @@ from policies.services import (
     staff_language_set,
 )
 from policies.staff_locale import staff_locale_for
+from vault.keys import ApprovalRefused, reader_approve, readers_waiting
 
 
 def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:

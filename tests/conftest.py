@@ -7,11 +7,11 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints import crypto
-from complaints.keys import staff_key_create
-from complaints.models import StaffKey
 from policies.models import Membership, Unit
 from policies.services import unit_create_with_policy
+from vault import crypto
+from vault.keys import staff_key_create
+from vault.models import StaffKey
 
 PASSWORD = "correct horse battery staple"
 
@@ -65,8 +65,8 @@ def staff_key_ready(user) -> None:
 def staff_reads(case, user=None):
     """The case as a staff reader opens it, with their own key (unwrapped with their
     password, as their sign-in does): `user`, or whoever holds a copy."""
-    from complaints.models import CaseKey
     from complaints.selectors import case_content_for_staff
+    from vault.models import CaseKey
 
     if user is None:
         holder = (

@@ -4,8 +4,8 @@ import json
 import pytest
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401  (imported to fail loudly if missing)
 
-from complaints import crypto
-from complaints.crypto import DecryptionError, KeyRing, KeyRingError, UnknownKeyError
+from vault import crypto
+from vault.crypto import DecryptionError, KeyRing, KeyRingError, UnknownKeyError
 
 
 def ring_json(primary="k1", **keys) -> str:

@@ -6,12 +6,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from complaints import crypto
-from complaints.keys import grants_fulfil, reader_approve, staff_key_create
-from complaints.models import CaseKey, StaffKey
 from complaints.services import complaint_receive
 from policies.models import Membership
 from tests.conftest import PASSWORD, make_staff
+from vault import crypto
+from vault.keys import grants_fulfil, reader_approve, staff_key_create
+from vault.models import CaseKey, StaffKey
 
 
 def receive(unit, count: int) -> list:

@@ -12,7 +12,6 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from complaints import crypto
 from complaints.models import Case
 from complaints.services import case_reply
 from intake.models import SmsConversation, SmsReporter
@@ -20,6 +19,7 @@ from notifications.backends import locmem
 from notifications.models import OutboundSms
 from notifications.sms import sms_deliver, sms_queue
 from tests.conftest import staff_reads
+from vault import crypto
 
 PHONE = "+221770000001"
 

@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings as django_settings
 
-from complaints import crypto
+from vault import crypto
 
 # Each process sets Django up, says it is ready, then waits for one shared signal to
 # run the command, so the runs start together. Making a key is slowed down (as a slow
@@ -18,8 +18,8 @@ import os, sys, time, django
 django.setup()
 from io import StringIO
 from django.core.management import call_command, load_command_class
-from complaints.crypto import KeyRing
-load_command_class("complaints", "keyring_add")
+from vault.crypto import KeyRing
+load_command_class("vault", "keyring_add")
 
 def slowly(method):
     def run(*args, **kwargs):

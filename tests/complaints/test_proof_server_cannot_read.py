@@ -10,12 +10,12 @@ import pytest
 from django.db import connection
 
 from competencies.models import StaffMember
-from complaints import crypto
-from complaints.keys import reader_approve
 from complaints.services import complaint_receive, followup_add_message
 from complaints.triage import case_mark_about_staff
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.conftest import PASSWORD, make_staff, make_unit, staff_key_ready
+from vault import crypto
+from vault.keys import reader_approve
 
 
 def dump_database() -> dict[str, list[dict]]:
@@ -200,7 +200,7 @@ def test_a_removed_focal_point_loses_access_and_recovery_grants_a_new_team(
 
     from django.core.management import call_command
 
-    from complaints.keys import focal_point_removed
+    from vault.keys import focal_point_removed
 
     police = make_unit("POL1")
     out = StringIO()
@@ -244,8 +244,8 @@ def test_deactivating_a_focal_point_in_the_admin_revokes_their_copies(
     from django.urls import reverse
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from complaints.models import CaseKey
     from tests.conftest import staff_login
+    from vault.models import CaseKey
 
     police = make_unit("POL1")
     amina = make_staff(django_user_model, "amina", police, Membership.Role.FOCAL_POINT)

@@ -8,12 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from complaints import crypto
-from complaints.keys import reader_approve, staff_key_rewrap
-from complaints.models import CaseKey, StaffKey
 from complaints.services import complaint_receive
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.conftest import PASSWORD, child_sees, make_staff, make_unit, staff_key_ready
+from vault import crypto
+from vault.keys import reader_approve, staff_key_rewrap
+from vault.models import CaseKey, StaffKey
 
 NARRATIVE = "The guard kept me alone in the dark room."
 
@@ -295,7 +295,7 @@ def test_keys_follow_a_case_rerouted_to_oversight_with_the_actors_own_key(
 def test_a_membership_change_revokes_only_what_the_person_may_no_longer_read(
     unit, focal_point, django_user_model
 ):
-    from complaints.keys import focal_point_removed
+    from vault.keys import focal_point_removed
 
     colleague = make_staff(django_user_model, "colleague", unit, Membership.Role.FOCAL_POINT)
     both = make_staff(django_user_model, "both", unit, Membership.Role.FOCAL_POINT)

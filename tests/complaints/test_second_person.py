@@ -11,13 +11,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from competencies.models import Competency, StaffMember
 from competencies.services import Breach, case_substantiate
-from complaints.keys import ApprovalRefused, reader_approve, readers_waiting
 from complaints.lifecycle import case_transition
-from complaints.models import AuditEvent, CaseExclusion, CaseKey
+from complaints.models import AuditEvent, CaseExclusion
 from complaints.services import complaint_receive
 from notifications.models import Notification
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.conftest import PASSWORD, make_staff, make_unit, staff_login, staff_reads
+from vault.keys import ApprovalRefused, reader_approve, readers_waiting
+from vault.models import CaseKey
 
 
 def receive(unit):
@@ -94,7 +95,7 @@ def test_an_admin_who_makes_themselves_a_focal_point_reads_no_past_case(
     )
     assert told == {manager.pk, ombud.pk}
     # A holder signs in: the admin gets no copy of the past case...
-    from complaints.keys import staff_key_create
+    from vault.keys import staff_key_create
 
     staff_key_create(user=root, password=PASSWORD)
     holder_signs_in(focal_point)

@@ -6,11 +6,11 @@ from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints.keys import reader_approve
 from complaints.models import AuditEvent, Case
 from complaints.services import complaint_receive
 from policies.models import Membership
 from tests.conftest import PASSWORD, child_sees, make_staff, staff_login, totp_now
+from vault.keys import reader_approve
 
 NARRATIVE = "The guard took my phone and laughed at me."
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from complaints import session_keys
 from tests.conftest import receipt_from
+from vault import session_keys
 
 EXIT_URL = "https://www.bbc.co.uk/weather"
 

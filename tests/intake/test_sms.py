@@ -12,7 +12,6 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
-from complaints import crypto
 from complaints.models import Case, Message
 from complaints.services import case_reply
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
@@ -23,6 +22,7 @@ from notifications.models import OutboundSms
 from notifications.sms import render_sms, sms_deliver
 from policies.models import Unit
 from tests.conftest import all_rows_as_text, sign_twilio, staff_reads
+from vault import crypto
 
 # Every case here has a focal point to read it with their own key (no server copy).
 pytestmark = pytest.mark.usefixtures("focal_point")

@@ -7,8 +7,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from complaints.models import Case, CaseKey
+from complaints.models import Case
 from oversight.management.commands.seed_volume import BATCH, MAX_PARAMETERS, batch_size
+from vault.models import CaseKey
 
 
 def test_batches_stay_under_postgresqls_parameter_limit():

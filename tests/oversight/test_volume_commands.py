@@ -3,9 +3,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from complaints import crypto
-from complaints.models import Case, CaseKey, StaffKey
+from complaints.models import Case
 from policies.demo import DEMO_PASSWORD
+from vault import crypto
+from vault.models import CaseKey, StaffKey
 
 
 @pytest.mark.django_db

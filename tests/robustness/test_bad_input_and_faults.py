@@ -12,9 +12,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from complaints.models import Case, CaseEvent, CaseKey
+from complaints.models import Case, CaseEvent
 from intake.models import InboundSms
 from tests.conftest import complaint_data, sign_twilio
+from vault.models import CaseKey
 
 NASTY = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300

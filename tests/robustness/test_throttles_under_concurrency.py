@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from complaints import crypto
 from complaints.models import Case
 from complaints.services import complaint_receive
 from tests.conftest import burst, complaint_data
+from vault import crypto
 
 BURST = 40
 

@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints.keys import staff_key_create
 from policies.models import Membership, StaffProfile, Unit
 from policies.services import membership_recorded
+from vault.keys import staff_key_create
 
 
 class Command(BaseCommand):

@@ -11,9 +11,9 @@ from django.test import Client
 from django.test.utils import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from complaints import crypto
 from complaints.models import Case
 from policies.models import Membership, Unit
+from vault import crypto
 
 
 def signed_in_client(user) -> Client:

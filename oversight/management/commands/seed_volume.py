@@ -9,12 +9,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from complaints import crypto
-from complaints.models import Case, CaseKey, StaffKey
+from complaints.models import Case
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
 from policies.selectors import unit_current_policy
+from vault import crypto
+from vault.models import CaseKey, StaffKey
 
 BATCH = 2000
 # PostgreSQL refuses a statement with more than 65,535 parameters when they are bound

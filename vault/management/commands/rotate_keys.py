@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from complaints.keys import keys_rotate
+from vault.keys import keys_rotate
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
+from vault.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
 
 
 class Command(BaseCommand):

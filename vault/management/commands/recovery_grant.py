@@ -3,9 +3,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.crypto import DecryptionError
-from complaints.keys import recovery_grant
 from policies.models import Unit
+from vault.crypto import DecryptionError
+from vault.keys import recovery_grant
 
 
 class Command(BaseCommand):

@@ -10,11 +10,12 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from complaints import crypto
 from complaints.audit import audit_record
-from complaints.models import AuditEvent, Case, CaseExclusion, CaseKey, ReaderApproval, StaffKey
+from complaints.models import AuditEvent, Case, CaseExclusion
 from complaints.selectors import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from policies.models import Membership
+from vault import crypto
+from vault.models import CaseKey, ReaderApproval, StaffKey
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def keys_rotate(*, batch_size: int = 500) -> RotationResult:
     primary = crypto.get_keyring().primary_id
     resealed = server_sealed_reseal(batch_size=batch_size)
     if resealed:
-        audit_record(action="complaints.keys.rotated", data={"primary": primary, "count": resealed})
+        audit_record(action="vault.keys.rotated", data={"primary": primary, "count": resealed})
     return RotationResult(primary_id=primary, resealed=resealed)
 
 
@@ -114,7 +115,7 @@ def recovery_key_create(*, unit) -> str:
     public, private = crypto.generate_keypair()
     type(unit).objects.filter(pk=unit.pk).update(recovery_public_key=public)
     unit.recovery_public_key = public
-    audit_record(action="complaints.keys.recovery_created", data={"unit": unit.code})
+    audit_record(action="vault.keys.recovery_created", data={"unit": unit.code})
     return base64.b64encode(private).decode()
 
 
@@ -298,7 +299,7 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
             break
         after = page[-1][:2]
     if granted:
-        audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
+        audit_record(action="vault.keys.granted", actor=granter, data={"copies": granted})
     return granted
 
 
@@ -316,7 +317,7 @@ def focal_point_removed(*, membership) -> int:
         .delete()
     )
     audit_record(
-        action="complaints.keys.revoked_on_removal",
+        action="vault.keys.revoked_on_removal",
         data={"user": membership.user_id, "unit": membership.unit.code, "copies": deleted},
     )
     return deleted
@@ -368,9 +369,7 @@ def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> i
         granted += case_keys_for_holders(
             case=envelope.case, data_key=data_key, readers=missing, recovery=False
         )
-    audit_record(
-        action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted}
-    )
+    audit_record(action="vault.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
     return granted
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from complaints import crypto
+from vault import crypto
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from complaints.keys import recovery_key_create
 from policies.models import Unit
+from vault.keys import recovery_key_create
 
 
 class Command(BaseCommand):
