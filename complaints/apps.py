@@ -11,30 +11,11 @@ class ComplaintsConfig(AppConfig):
     name = "complaints"
 
     def ready(self) -> None:
-        checks.register(check_keyring, checks.Tags.security)
         # Not a deploy-only check: it must also stop runserver and every management
         # command (an Error fails them), and config/wsgi.py runs it before gunicorn serves.
         checks.register(check_no_debug_in_production, checks.Tags.security)
         checks.register(check_audit_anchor_file, checks.Tags.security, deploy=True)
         sqlite_file_private()
-
-
-def check_keyring(app_configs=None, **kwargs):
-    """The key ring must load: without it no complaint can be stored or read."""
-    from vault.crypto import KeyRingError, get_keyring
-
-    try:
-        get_keyring()
-    except KeyRingError as exc:
-        return [
-            checks.Error(
-                f"The key ring cannot be used: {exc}.",
-                hint="Create one with `manage.py keyring_add --file PATH` and point "
-                "RECOURSE_KEYRING_FILE at it.",
-                id="recourse.E001",
-            )
-        ]
-    return []
 
 
 def check_no_debug_in_production(app_configs=None, **kwargs):

@@ -9,7 +9,7 @@ from policies.models import ChildProtectionPolicy, Unit, Urgency
 
 
 class Case(models.Model):
-    """A complaint. Sensitive fields are AES-GCM ciphertexts (complaints/crypto.py);
+    """A complaint. Sensitive fields are AES-GCM ciphertexts (vault/cases.py);
     everything else is metadata that staff screens, statistics and the admin may show."""
 
     class Status(models.TextChoices):
@@ -103,12 +103,12 @@ class Case(models.Model):
     narrative = models.BinaryField(editable=False)
     contact_detail = models.BinaryField(null=True, editable=False)
     # The email address a web child asked to be told at, sealed under the server key ring
-    # (crypto.server_seal), not the case key: a late notice is sent by the sweep with
+    # (vault/server_sealed.py), not the case key: a late notice is sent by the sweep with
     # nobody present, as an SMS child's number (SmsReporter.phone) is. Never in clear;
     # emails carry only "there is news" and how to read it. Dropped when the case closes.
     delivery_email = models.BinaryField(null=True, editable=False)
     followup_code_hash = models.CharField(max_length=200, editable=False)
-    # The case's X25519 public key (crypto.case_keypair): content added after intake is
+    # The case's X25519 public key (vault/cases.py): content added after intake is
     # sealed to it, so writing never needs the data key.
     public_key = models.BinaryField(null=True, editable=False)
     # The child's X25519 public key, derived from their follow-up code: their copy of
@@ -204,11 +204,6 @@ class Case(models.Model):
         if self.status == self.Status.ACKNOWLEDGED:
             return self.assess_due_at
         return self.resolve_due_at
-
-    def delivery_email_context(self) -> bytes:
-        from vault import crypto
-
-        return crypto.field_context("case", self.pk, "delivery_email")
 
     @property
     def display_reference(self) -> str:

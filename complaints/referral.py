@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from complaints.audit import audit_record
 from complaints.lifecycle import case_transition, child_tell
 from complaints.models import Case
-from complaints.selectors import CaseLocked, case_content_for_staff
 from complaints.services import ComplaintError, case_note, complaint_receive
 from policies.models import Unit
+from vault.cases import CaseLocked, case_content_for_staff
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
-"""Reads on cases. Every decryption for staff goes through case_content_for_staff(),
-which writes an audit event first."""
+"""Reads on cases: metadata only. Content is opened by vault.cases, which audits every
+staff read before decrypting."""
 
 from __future__ import annotations
 
@@ -10,134 +10,13 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from complaints.audit import audit_record
 from complaints.models import Case, CaseExclusion, CaseLastOpened, Message
 from policies.models import Membership, Unit
 from policies.selectors import focal_point_unit_ids
-from vault import crypto
 from vault.models import CaseKey
 
 # complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
 OVERSIGHT_LEVEL = 3
-
-
-class CaseLocked(Exception):
-    """Nobody present holds a key to this case: the person waits for a grant."""
-
-
-def message_context(message: Message) -> bytes:
-    return crypto.field_context("message", f"{message.case_id}/{message.id}", "body")
-
-
-@dataclass(frozen=True)
-class DecryptedMessage:
-    author_kind: str
-    author_label: str
-    body: str
-    created_at: object
-
-
-@dataclass(frozen=True)
-class CaseContent:
-    narrative: str
-    contact_detail: str
-    messages: list[DecryptedMessage]
-
-
-def _decrypt_messages(case: Case, data_key: bytes, *, notes: bool) -> list[DecryptedMessage]:
-    messages = case.messages.order_by("created_at")
-    if not notes:
-        messages = messages.exclude(author_kind=Message.Author.NOTE)
-    return [
-        DecryptedMessage(
-            author_kind=m.author_kind,
-            author_label=m.get_author_kind_display(),
-            body=crypto.decrypt_text(data_key, m.body, context=message_context(m)),
-            created_at=m.created_at,
-        )
-        for m in messages
-    ]
-
-
-def _data_key_from_own_copy(case: Case, actor, private_key: bytes | None) -> bytes | None:
-    if private_key is None or actor is None:
-        return None
-    envelope = CaseKey.objects.filter(
-        case=case, holder_kind=CaseKey.HolderKind.USER, holder_id=str(actor.pk)
-    ).first()
-    if envelope is None:
-        return None
-    return crypto.unwrap_data_key_with_private(
-        envelope.wrapped_key, private_key, case_id=case.id, holder=f"user:{actor.pk}"
-    )
-
-
-def case_data_key_for(*, case: Case, actor, private_key: bytes | None) -> bytes | None:
-    """The case's data key from the actor's own copy; None when they hold none or their
-    key is not in this session. Opens no content."""
-    return _data_key_from_own_copy(case, actor, private_key)
-
-
-def case_content_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> CaseContent:
-    """Decrypt a case for a staff member who may read it, with their own copy of the
-    data key and the private key from their session; audited before decrypting.
-    CaseLocked when they hold no copy (yet) or their key is not in this session."""
-    data_key = _data_key_from_own_copy(case, actor, private_key)
-    if data_key is None:
-        raise CaseLocked("no copy of this case's key is open in this session")
-    audit_record(
-        action="complaints.case.decrypted", actor=actor, case=case, data={"via": "own key"}
-    )
-    contact = ""
-    if case.contact_detail:
-        contact = crypto.decrypt_text(
-            data_key, case.contact_detail, context=crypto.field_context("case", case.id, "contact")
-        )
-    return CaseContent(
-        narrative=crypto.decrypt_text(
-            data_key, case.narrative, context=crypto.field_context("case", case.id, "narrative")
-        ),
-        contact_detail=contact,
-        messages=_decrypt_messages(case, data_key, notes=True),
-    )
-
-
-def case_contact_for_staff(*, case: Case, actor, private_key: bytes | None = None) -> str:
-    """The contact detail the child typed (the number to call, say), for a staff member
-    who may read the case, with their own key: an audit event of its own, so who saw a
-    child's number, and when, is on the record. CaseLocked as case_content_for_staff."""
-    data_key = _data_key_from_own_copy(case, actor, private_key)
-    if data_key is None:
-        raise CaseLocked("no copy of this case's key is open in this session")
-    audit_record(
-        action="complaints.case.contact_revealed",
-        actor=actor,
-        case=case,
-        data={"preference": case.contact_preference},
-    )
-    if not case.contact_detail:
-        return ""
-    return crypto.decrypt_text(
-        data_key, case.contact_detail, context=crypto.field_context("case", case.id, "contact")
-    )
-
-
-def case_messages_for_reporter(
-    case: Case, *, reporter_private: bytes | None = None
-) -> list[DecryptedMessage]:
-    """What the child reads, through their own copy of the case key (opened by the key
-    their follow-up code derives). CaseLocked when that key is not at hand."""
-    envelope = None
-    if reporter_private is not None:
-        envelope = CaseKey.objects.filter(
-            case=case, holder_kind=CaseKey.HolderKind.REPORTER
-        ).first()
-    if envelope is None:
-        raise CaseLocked("the child's key to this case is not at hand")
-    data_key = crypto.unwrap_data_key_with_private(
-        envelope.wrapped_key, reporter_private, case_id=case.id, holder="reporter"
-    )
-    return _decrypt_messages(case, data_key, notes=False)
 
 
 def cases_for_focal_point(user) -> QuerySet[Case]:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.models import Case, CaseEvent, CaseExclusion, CaseLastOpened, Message
-from complaints.selectors import case_readers, message_context
+from complaints.selectors import case_readers
 from complaints.throttles import (
     Claim,
     Limit,
@@ -34,9 +34,8 @@ from notifications.sms import render_sms, sms_queue
 from policies.models import DEADLINE_STEPS, URGENCY_RANK, Unit, Urgency
 from policies.routing import route
 from policies.selectors import staff_snapshot, unit_current_policy
-from vault import crypto
-from vault.keys import case_keys_for_holders
-from vault.models import CaseKey
+from vault import server_sealed
+from vault.cases import case_copies_issue, case_seal_new, followup_code_check, message_seal
 
 MAX_TEXT_LENGTH = 5000
 # No 0/O, 1/I/L, 2/Z, 5/S? (S is out, 5 stays), 8/B or U/V: easy to read aloud and copy.
@@ -217,34 +216,22 @@ def complaint_receive(
         submission_token=submission_token or None,
         sms_reporter=sms_reporter,
     )
-    data_key = crypto.new_data_key()
-    case.narrative = crypto.encrypt_text(
-        data_key, narrative, context=crypto.field_context("case", case.id, "narrative")
-    )
-    if contact_detail:
-        case.contact_detail = crypto.encrypt_text(
-            data_key, contact_detail, context=crypto.field_context("case", case.id, "contact")
-        )
     # Where the server tells the child with nobody present (a late notice from the
     # sweep): sealed under the server key ring, like an SMS child's number. The copy
-    # above, under the case key, is what staff read.
+    # under the case key is what staff read.
     if text_to:
         case.sms_reporter = _sms_reporter_for(text_to, language=language)
     if contact_preference == Case.ContactPreference.EMAIL and contact_detail:
-        case.delivery_email = crypto.server_seal(
-            contact_detail, context=case.delivery_email_context()
-        )
-    case.public_key = crypto.case_keypair(data_key)[0]
-    if same_child_as is not None:
-        # A referral: the child keeps their reference's code, and their key opens this too.
-        followup_code = ""
-        case.followup_code_hash = same_child_as.followup_code_hash
-        case.reporter_public_key = same_child_as.reporter_public_key
-    else:
-        followup_code = _new_followup_code()
-        secret = crypto.followup_secret_new(followup_code)
-        case.followup_code_hash = secret.stored
-        case.reporter_public_key = secret.reporter_public
+        server_sealed.seal(case, "delivery_email", contact_detail)
+    # A referral: the child keeps their reference's code, and their key opens this too.
+    followup_code = "" if same_child_as is not None else _new_followup_code()
+    case_key = case_seal_new(
+        case,
+        narrative=narrative,
+        contact_detail=contact_detail,
+        followup_code=followup_code,
+        same_child_as=same_child_as,
+    )
 
     for _attempt in range(5):
         case.reference = _new_reference()
@@ -261,16 +248,14 @@ def complaint_receive(
         raise RuntimeError("could not allocate a case reference")
 
     # Only the people the case is routed to, the child and the unit's recovery key
-    # hold a copy of the data key: the server keeps none.
-    reporter_copy_create(case=case, data_key=data_key)
-    # Per-person copies (issue 6) for the people it is routed to. The oversight unit gets
-    # its copies only once a case escalates to it, from a colleague's next sign-in: a
-    # copy made now could be opened with the database and one oversight password.
+    # hold a copy of the data key. The oversight unit gets its copies only once a case
+    # escalates to it, from a colleague's next sign-in: a copy made now could be opened
+    # with the database and one oversight password.
     pool = (
         staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
     )
     readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
-    case_keys_for_holders(case=case, data_key=data_key, readers=readers)
+    case_copies_issue(case, case_key, readers=readers)
     # Recorded, so that re-routing, grants and the queue keep them away too.
     CaseExclusion.objects.bulk_create(
         [
@@ -304,18 +289,6 @@ def _sms_reporter_for(phone: str, *, language: str):
 
 
 # --- Reporter follow-up -------------------------------------------------------------------
-
-
-def reporter_copy_create(*, case: Case, data_key: bytes) -> None:
-    """The child's copy of the data key, wrapped to the key their follow-up code derives."""
-    CaseKey.objects.create(
-        case=case,
-        holder_kind=CaseKey.HolderKind.REPORTER,
-        holder_id="reporter",
-        wrapped_key=crypto.wrap_data_key_to_public(
-            data_key, bytes(case.reporter_public_key), case_id=case.id, holder="reporter"
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -373,12 +346,10 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
         )
 
     case = Case.objects.filter(reference=reference).first() if reference else None
-    # Check against a dummy verifier when the reference is unknown: same time either way.
-    stored = case.followup_code_hash if case else crypto.dummy_followup_stored()
-    secret = crypto.followup_secret_check(code, stored) if code.isdigit() else None
-    if secret is not None and case is not None:
+    reporter_private = followup_code_check(case, code)
+    if reporter_private is not None and case is not None:
         throttle_release(claim)
-        return FollowupAccess(case=case, reporter_private=secret.reporter_private)
+        return FollowupAccess(case=case, reporter_private=reporter_private)
 
     # Only the follow-up scopes: "submit" events count over their own, longer window.
     throttle_prune(scopes=FOLLOWUP_SCOPES, window=window)
@@ -598,7 +569,6 @@ def message_create(
     message = Message(
         id=message_id or uuid.uuid4(), case=case, author_kind=author_kind, author=author
     )
-    # Sealed to the case's public key: the server writes but cannot read.
-    message.body = crypto.seal_to_case(body, case.public_key, context=message_context(message))
+    message_seal(message, case, body)
     message.save(force_insert=True)
     return message

@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from complaints.audit import audit_record
 from complaints.models import ThrottleEvent
 from complaints.throttles import Claim, Limit, throttle_claim, throttle_prune, throttle_release
-from vault import crypto
+from vault import server_sealed
 
 ACCOUNT_SCOPE = "login-account"
 CLIENT_SCOPE = "login-client"
@@ -58,9 +58,11 @@ class SigninAttempt:
 def signin_attempt_start(*, username: str, address: str) -> SigninAttempt:
     """Count a password attempt before the password is checked, or refuse it when the
     account or the client address has reached its limit."""
-    account_key = crypto.blind_index(username.strip().casefold(), purpose="staff-login-account")
+    account_key = server_sealed.blind_index(
+        username.strip().casefold(), purpose="staff-login-account"
+    )
     # Its own purpose: a staff address must not match a child's follow-up key.
-    client_key = crypto.blind_index(address, purpose="staff-login-client")
+    client_key = server_sealed.blind_index(address, purpose="staff-login-client")
     claim = throttle_claim(
         limits=[
             Limit(

@@ -7,12 +7,12 @@ from django.utils.translation import gettext as _
 
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, CaseExclusion
-from complaints.selectors import case_data_key_for
 from complaints.services import ComplaintError, case_note
 from notifications.models import Notification
 from notifications.services import notify_users
 from policies.routing import route
 from policies.selectors import staff_snapshot
+from vault.cases import case_data_key_for
 from vault.keys import case_keys_follow_readers, case_keys_revoke
 
 
@@ -93,7 +93,7 @@ def case_subject_excluded(*, case: Case, user_id: int) -> None:
         case=case, user_id=user_id, defaults={"reason": CaseExclusion.Reason.SUBJECT}
     )
     if case_keys_revoke(case=case, user_ids={user_id}):
-        audit_record(action="vault.keys.revoked_subject", case=case, data={"user": user_id})
+        audit_record(action="complaints.keys.revoked_subject", case=case, data={"user": user_id})
 
 
 @transaction.atomic

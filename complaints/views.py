@@ -44,10 +44,7 @@ from complaints.models import Case, Message
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
-    CaseLocked,
     QueueFilters,
-    case_contact_for_staff,
-    case_content_for_staff,
     case_for_focal_point,
     cases_for_focal_point,
     escalated_to_manager,
@@ -77,6 +74,7 @@ from policies.categories import formal_label
 from policies.models import Membership
 from policies.staff_locale import staff_locale_for, staff_locale_override
 from vault import session_keys
+from vault.cases import CaseLocked, case_contact_for_staff, case_content_for_staff
 from vault.keys import (
     case_access_requested,
     readers_waiting,

@@ -61,7 +61,8 @@ if PRODUCTION and not PUBLIC_BASE_URL:
     raise ImproperlyConfigured("PUBLIC_BASE_URL is required in production.")
 
 # --- Key ring -------------------------------------------------------------------------
-# Key-encryption keys that wrap each case's data key (see complaints/crypto.py).
+# The server's key ring: it seals only what vault/server_sealed.py lists (never a case's
+# data key) and keys the blind indexes.
 # Either the JSON itself in RECOURSE_KEYRING, or a path in RECOURSE_KEYRING_FILE.
 RECOURSE_KEYRING = env("RECOURSE_KEYRING")
 RECOURSE_KEYRING_FILE = env(

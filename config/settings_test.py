@@ -24,7 +24,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 QUICK_EXIT_URL = "https://www.bbc.co.uk/weather"
 # Cheaper follow-up code hashing keeps the suite fast; the production cost is tested
-# separately in tests/complaints/test_crypto.py.
+# separately in tests/vault/test_crypto.py.
 FOLLOWUP_CODE_KDF = {"memory_cost": 1024, "iterations": 1, "lanes": 1}
 STAFF_KEY_KDF = {"memory_cost": 1024, "iterations": 1}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

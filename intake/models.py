@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from vault import crypto
+from vault import server_sealed
 
 
 class SmsReporter(models.Model):
@@ -24,13 +24,10 @@ class SmsReporter(models.Model):
 
     @staticmethod
     def index_for(phone: str) -> str:
-        return crypto.blind_index(phone, purpose="sms-reporter")
-
-    def phone_context(self) -> bytes:
-        return crypto.field_context("sms_reporter", self.phone_index, "phone")
+        return server_sealed.blind_index(phone, purpose="sms-reporter")
 
     def read_phone(self) -> str:
-        return crypto.server_open(self.phone, context=self.phone_context())
+        return server_sealed.open_field(self, "phone")
 
     @classmethod
     def for_phone(cls, phone: str) -> tuple["SmsReporter", bool]:
@@ -41,7 +38,7 @@ class SmsReporter(models.Model):
         if reporter:
             return reporter, False
         reporter = cls(phone_index=index)
-        reporter.phone = crypto.server_seal(phone, context=reporter.phone_context())
+        server_sealed.seal(reporter, "phone", phone)
         reporter.save(force_insert=True)
         return reporter, True
 
@@ -85,19 +82,14 @@ class SmsConversation(models.Model):
     class Meta:
         indexes = [models.Index(fields=["step", "updated_at"])]
 
-    def draft_context(self) -> bytes:
-        return crypto.field_context("sms_conversation", self.pk, "draft")
-
     def read_draft(self) -> str:
-        return crypto.server_open(self.draft, context=self.draft_context()) if self.draft else ""
+        return server_sealed.open_field(self, "draft")
 
     def append_draft(self, text: str) -> None:
         if not text:
             return  # a picture-only MMS has no text to keep
         current = self.read_draft()
-        self.draft = crypto.server_seal(
-            f"{current}\n{text}" if current else text, context=self.draft_context()
-        )
+        server_sealed.seal(self, "draft", f"{current}\n{text}" if current else text)
 
 
 class InboundSms(models.Model):
@@ -109,9 +101,6 @@ class InboundSms(models.Model):
     # The TwiML reply, sealed: a retry of the same MessageSid gets the same answer.
     reply = models.BinaryField(null=True, editable=False)
     received_at = models.DateTimeField(default=timezone.now)
-
-    def reply_context(self) -> bytes:
-        return crypto.field_context("inbound_sms", self.message_sid, "reply")
 
 
 class SmsCodePickup(models.Model):
@@ -127,6 +116,3 @@ class SmsCodePickup(models.Model):
     reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="+")
     code = models.BinaryField(editable=False)
     expires_at = models.DateTimeField(db_index=True)
-
-    def code_context(self) -> bytes:
-        return crypto.field_context("sms_code_pickup", self.case_id, "code")

@@ -51,7 +51,7 @@ from policies.selectors import (
     unit_emergency_contacts,
     units_open_to_reporters,
 )
-from vault import crypto
+from vault import server_sealed
 
 Step = SmsConversation.Step
 
@@ -140,7 +140,7 @@ def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
         # MessageSid is not looked up before the work.
         existing = InboundSms.objects.filter(message_sid=message_sid).first()
         if existing:
-            return _stored_reply(existing)
+            return server_sealed.open_field(existing, "reply")
     # The same new number texted twice at once and the other text created the
     # reporter: now it is found.
     return _receive_new(message_sid, from_number, body)
@@ -160,15 +160,9 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
     inbound = InboundSms(message_sid=message_sid, reporter=reporter)
     if reply:
         kept = getattr(reply, "kept", reply)
-        inbound.reply = crypto.server_seal(kept, context=inbound.reply_context())
+        server_sealed.seal(inbound, "reply", kept)
     inbound.save(force_insert=True)
     return reply
-
-
-def _stored_reply(inbound: InboundSms) -> str:
-    return (
-        crypto.server_open(inbound.reply, context=inbound.reply_context()) if inbound.reply else ""
-    )
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
@@ -801,7 +795,7 @@ def code_pickup_create(*, case: Case, reporter: SmsReporter, code: str) -> None:
         reporter=reporter,
         expires_at=timezone.now() + timedelta(hours=settings.SMS_CODE_PICKUP_HOURS),
     )
-    pickup.code = crypto.server_seal(code, context=pickup.code_context())
+    server_sealed.seal(pickup, "code", code)
     pickup.save(force_insert=True)
 
 
@@ -817,7 +811,7 @@ def _code(reporter: SmsReporter, language: str) -> str:
     )
     if pickup is None:
         return render_sms("code_gone", language, hours=settings.SMS_CODE_PICKUP_HOURS)
-    code = crypto.server_open(pickup.code, context=pickup.code_context())
+    code = server_sealed.open_field(pickup, "code")
     case = pickup.case
     pickup.delete()
     language = _language(reporter, case.unit)

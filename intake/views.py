@@ -25,7 +25,6 @@ from django.views.decorators.http import (
 from complaints.danger import Danger
 from complaints.lifecycle import WithdrawRefused, case_withdraw, reporter_viewed
 from complaints.models import Case
-from complaints.selectors import CaseLocked, case_messages_for_reporter
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
@@ -57,7 +56,8 @@ from policies.selectors import (
     units_common_emergency_contacts,
     units_open_to_reporters,
 )
-from vault import crypto, session_keys
+from vault import server_sealed, session_keys
+from vault.cases import CaseLocked, case_messages_for_reporter
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ FOLLOWUP_SEEN_KEY = "followup_seen"
 # The child said they are in danger during this visit: the case page leads with the
 # emergency numbers until they leave.
 FOLLOWUP_DANGER_KEY = "followup_danger"
+
+
+def _client_key(request) -> str:
+    """The client's address as a keyed hash: throttles count it without storing it."""
+    return server_sealed.blind_index(client_address(request), purpose="client")
 
 
 def start(request):
@@ -119,7 +124,7 @@ def complaint_form(request, code: str):
         return _complaint_page(request, unit=unit, policy=policy, form=form)
 
     form = ComplaintForm(request.POST, categories=categories)
-    client_key = crypto.blind_index(client_address(request), purpose="client")
+    client_key = _client_key(request)
     # Counted before it is filed, so that a burst cannot all slip under the limit;
     # released below when nothing is filed.
     claim = submission_claim(client_key=client_key)
@@ -247,7 +252,7 @@ def followup(request):
     if request.method == "POST":
         form = FollowUpForm(request.POST)
         if form.is_valid():
-            client_key = crypto.blind_index(client_address(request), purpose="client")
+            client_key = _client_key(request)
             try:
                 access = followup_open(
                     reference=form.cleaned_data["reference"],

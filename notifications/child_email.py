@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
 from notifications.models import OutboundEmail
-from vault import crypto
+from vault import server_sealed
 
 # About five hours of tries, as for staff notices: an SMTP outage must not lose the news.
 CHILD_EMAIL_RETRY = RetryPolicy(max_attempts=12)
@@ -74,7 +74,7 @@ def _send(outbound: OutboundEmail) -> Done:
     case = outbound.case
     if not case.delivery_email:
         return Done(status=OutboundEmail.Status.SKIPPED, attempted=False)
-    address = crypto.server_open(case.delivery_email, context=case.delivery_email_context())
+    address = server_sealed.open_field(case, "delivery_email")
     subject, body = child_email_message(case)
     return email_send(subject, body, address)
 

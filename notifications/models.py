@@ -108,11 +108,6 @@ class OutboundSms(models.Model):
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
-    def body_context(self) -> bytes:
-        from vault import crypto
-
-        return crypto.field_context("outbound_sms", self.pk, "body")
-
 
 class OutboundEmail(models.Model):
     """An email to a web child who asked to be told by email: only that there is news

@@ -18,7 +18,7 @@ from notifications.backends import PermanentSendError, get_sms_backend
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
-from vault import crypto
+from vault import server_sealed
 
 MAX_SMS_ATTEMPTS = 6
 OPTED_OUT_ERROR = "21610"
@@ -86,7 +86,7 @@ def sms_queue(*, reporter, body: str, case=None, carries_outcome: bool = False) 
         outbound.status = OutboundSms.Status.SUPPRESSED
         outbound.body = SENT_BODY  # never sent: nothing to keep
     else:
-        outbound.body = crypto.server_seal(body, context=outbound.body_context())
+        server_sealed.seal(outbound, "body", body)
     outbound.save(force_insert=True)
     if outbound.status == OutboundSms.Status.PENDING:
         transaction.on_commit(lambda: enqueue_sms(outbound.pk))
@@ -126,7 +126,7 @@ def _send(outbound: OutboundSms) -> Done:
     try:
         sid = get_sms_backend().send(
             to=reporter.read_phone(),
-            body=crypto.server_open(outbound.body, context=outbound.body_context()),
+            body=server_sealed.open_field(outbound, "body"),
             status_callback=settings.PUBLIC_BASE_URL + reverse("intake:twilio_status"),
         )
     except PermanentSendError as exc:

@@ -65,7 +65,7 @@ def staff_key_ready(user) -> None:
 def staff_reads(case, user=None):
     """The case as a staff reader opens it, with their own key (unwrapped with their
     password, as their sign-in does): `user`, or whoever holds a copy."""
-    from complaints.selectors import case_content_for_staff
+    from vault.cases import case_content_for_staff
     from vault.models import CaseKey
 
     if user is None:

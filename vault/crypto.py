@@ -42,6 +42,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
+
+# What a BinaryField gives back: bytes, or memoryview on PostgreSQL.
+Blob = bytes | memoryview
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -167,8 +171,6 @@ def get_keyring() -> KeyRing:
     pick up a key added by `keyring_add` (and the values `rotate_keys` re-sealed under
     it) without a restart. A ring given inline (RECOURSE_KEYRING) changes only with
     the environment, that is with a restart."""
-    from django.conf import settings
-
     inline, path = settings.RECOURSE_KEYRING, settings.RECOURSE_KEYRING_FILE
     if inline or not path:
         return _load_keyring(inline, path)
@@ -221,7 +223,7 @@ def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     return FORMAT_V1 + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
 
 
-def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
+def _open(key: bytes, blob: Blob, aad: bytes) -> bytes:
     blob = bytes(blob)
     if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
         raise DecryptionError("ciphertext is malformed")
@@ -241,7 +243,7 @@ def encrypt_text(data_key: bytes, plaintext: str, *, context: bytes) -> bytes:
     return _seal(data_key, plaintext.encode("utf-8"), context)
 
 
-def decrypt_text(data_key: bytes, blob: bytes, *, context: bytes) -> str:
+def decrypt_text(data_key: bytes, blob: Blob, *, context: bytes) -> str:
     """Opens both forms: sealed with the data key itself, or sealed to the case's
     public key (content added after intake)."""
     blob = bytes(blob)
@@ -266,14 +268,14 @@ def server_seal(plaintext: str, *, context: bytes) -> bytes:
     return header + _seal(ring.kek(ring.primary_id), plaintext.encode("utf-8"), header + context)
 
 
-def server_sealed_key_id(blob: bytes) -> str:
+def server_sealed_key_id(blob: Blob) -> str:
     blob = bytes(blob)
     if len(blob) < 2 or blob[:1] != FORMAT_SERVER_V1:
         raise DecryptionError("ciphertext is malformed")
     return blob[2 : 2 + blob[1]].decode()
 
 
-def server_open(blob: bytes, *, context: bytes) -> str:
+def server_open(blob: Blob, *, context: bytes) -> str:
     blob = bytes(blob)
     key_id = server_sealed_key_id(blob)
     header_length = 2 + blob[1]
@@ -285,8 +287,6 @@ def server_open(blob: bytes, *, context: bytes) -> str:
 
 
 def _argon2id(salt: bytes) -> Argon2id:
-    from django.conf import settings
-
     cost = settings.FOLLOWUP_CODE_KDF
     return Argon2id(
         salt=salt,
@@ -334,8 +334,6 @@ def _followup_from_raw(raw: bytes, stored: str) -> FollowupSecret:
 def followup_secret_new(code: str) -> FollowupSecret:
     """Argon2id over a new follow-up code. The stored string holds the parameters, the
     salt and an HKDF of the result, never the result itself."""
-    from django.conf import settings
-
     cost = settings.FOLLOWUP_CODE_KDF
     salt = secrets.token_bytes(16)
     raw = _argon2id(salt).derive(code.encode())
@@ -403,8 +401,6 @@ def generate_keypair() -> tuple[bytes, bytes]:
 
 def wrap_private_key(private_key: bytes, password: str) -> bytes:
     """The private key sealed under a key derived from the password."""
-    from django.conf import settings
-
     cost = settings.STAFF_KEY_KDF
     salt = secrets.token_bytes(16)
     header = (
@@ -417,7 +413,7 @@ def wrap_private_key(private_key: bytes, password: str) -> bytes:
     return header + _seal(key, private_key, header)
 
 
-def unwrap_private_key(blob: bytes, password: str) -> bytes:
+def unwrap_private_key(blob: Blob, password: str) -> bytes:
     blob = bytes(blob)
     if len(blob) < 22 or blob[:1] != FORMAT_PRIVATE_V1:
         raise DecryptionError("private key blob is malformed")
@@ -444,7 +440,7 @@ def _exchange_key(
 
 
 def wrap_data_key_to_public(
-    data_key: bytes, public_key: bytes, *, case_id: object, holder: str
+    data_key: bytes, public_key: Blob, *, case_id: object, holder: str
 ) -> bytes:
     """Seal a case's data key so that only the holder of the private key opens it."""
     ephemeral = X25519PrivateKey.generate()
@@ -456,7 +452,7 @@ def wrap_data_key_to_public(
 
 
 def unwrap_data_key_with_private(
-    blob: bytes, private_key: bytes, *, case_id: object, holder: str
+    blob: Blob, private_key: bytes, *, case_id: object, holder: str
 ) -> bytes:
     blob = bytes(blob)
     if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_TO_PUBLIC_V1:
@@ -487,7 +483,7 @@ def case_keypair(data_key: bytes) -> tuple[bytes, bytes]:
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), seed
 
 
-def seal_to_case(plaintext: str, case_public_key: bytes, *, context: bytes) -> bytes:
+def seal_to_case(plaintext: str, case_public_key: Blob, *, context: bytes) -> bytes:
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(case_public_key)))

@@ -2,10 +2,14 @@
 data key wrapped to the people who may read it."""
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from django.db import transaction
-from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -13,8 +17,10 @@ from django.utils.translation import gettext
 from complaints.audit import audit_record
 from complaints.models import AuditEvent, Case, CaseExclusion
 from complaints.selectors import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
-from policies.models import Membership
-from vault import crypto
+from notifications.models import Notification
+from notifications.services import notify_users
+from policies.models import Membership, Unit
+from vault import crypto, server_sealed
 from vault.models import CaseKey, ReaderApproval, StaffKey
 
 
@@ -29,65 +35,16 @@ def keys_rotate(*, batch_size: int = 500) -> RotationResult:
     primary key, so older keys can be retired. Case data keys are not under the ring
     (they are wrapped to people), so nothing of a case changes."""
     primary = crypto.get_keyring().primary_id
-    resealed = server_sealed_reseal(batch_size=batch_size)
+    resealed = server_sealed.reseal_all(batch_size=batch_size)
     if resealed:
-        audit_record(action="vault.keys.rotated", data={"primary": primary, "count": resealed})
+        audit_record(action="complaints.keys.rotated", data={"primary": primary, "count": resealed})
     return RotationResult(primary_id=primary, resealed=resealed)
-
-
-def _server_sealed_fields():
-    """Values sealed directly under the key ring (crypto.server_seal): model, field,
-    and how to rebuild each row's associated data."""
-    from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
-    from notifications.models import OutboundSms
-
-    return [
-        (SmsReporter, "phone", SmsReporter.phone_context),
-        (SmsConversation, "draft", SmsConversation.draft_context),
-        (InboundSms, "reply", InboundSms.reply_context),
-        (OutboundSms, "body", OutboundSms.body_context),
-        (SmsCodePickup, "code", SmsCodePickup.code_context),
-    ]
-
-
-def server_sealed_reseal(*, batch_size: int = 500) -> int:
-    """Re-seal server-sealed values under the primary key, batch by batch (each batch
-    commits, so an interrupted run resumes: values already under the primary key are
-    left as they are)."""
-    primary = crypto.get_keyring().primary_id
-    resealed = 0
-    for model, field_name, context_of in _server_sealed_fields():
-        last_pk = None
-        while True:
-            rows = model.objects.exclude(**{field_name: None}).order_by("pk")
-            if last_pk is not None:
-                rows = rows.filter(pk__gt=last_pk)
-            batch = list(rows[:batch_size])
-            if not batch:
-                break
-            last_pk = batch[-1].pk
-            with transaction.atomic():
-                for row in batch:
-                    blob = getattr(row, field_name)
-                    # Nothing sealed: a text once sent keeps an empty body (SENT_BODY).
-                    if not blob or crypto.server_sealed_key_id(blob) == primary:
-                        continue
-                    context = context_of(row)
-                    fresh = crypto.server_seal(
-                        crypto.server_open(blob, context=context), context=context
-                    )
-                    # Only if the value is still the one read: a text sent or a draft
-                    # extended meanwhile keeps its new value (sealed under the primary).
-                    resealed += model.objects.filter(pk=row.pk, **{field_name: bytes(blob)}).update(
-                        **{field_name: fresh}
-                    )
-    return resealed
 
 
 # --- Per-person keys ---------------------------------------------------------------------
 
 
-def staff_key_create(*, user, password: str) -> StaffKey:
+def staff_key_create(*, user: User, password: str) -> StaffKey:
     """A new key pair for a staff member, its private half wrapped under the password.
     A forgotten password means a new key pair (and grants from colleagues)."""
     public, private = crypto.generate_keypair()
@@ -101,7 +58,7 @@ def staff_key_create(*, user, password: str) -> StaffKey:
     return key
 
 
-def staff_key_rewrap(*, user, old_password: str, new_password: str) -> None:
+def staff_key_rewrap(*, user: User, old_password: str, new_password: str) -> None:
     """A password change keeps the key pair: only its wrapping changes."""
     key = user.staff_key
     private = crypto.unwrap_private_key(key.wrapped_private_key, old_password)
@@ -109,18 +66,18 @@ def staff_key_rewrap(*, user, old_password: str, new_password: str) -> None:
     key.save(update_fields=["wrapped_private_key", "updated_at"])
 
 
-def recovery_key_create(*, unit) -> str:
+def recovery_key_create(*, unit: Unit) -> str:
     """A new offline recovery key pair for a unit. Returns the private half, base64, to
     show once; only the public half is stored."""
     public, private = crypto.generate_keypair()
     type(unit).objects.filter(pk=unit.pk).update(recovery_public_key=public)
     unit.recovery_public_key = public
-    audit_record(action="vault.keys.recovery_created", data={"unit": unit.code})
+    audit_record(action="complaints.keys.recovery_created", data={"unit": unit.code})
     return base64.b64encode(private).decode()
 
 
 def case_keys_for_holders(
-    *, case, data_key: bytes, readers: list[int], recovery: bool = True
+    *, case: Case, data_key: bytes, readers: list[int], recovery: bool = True
 ) -> int:
     """Wrap a case's data key to each reader's public key and to the unit's recovery
     key. People without a key pair yet get nothing here: a grant reaches them later."""
@@ -158,7 +115,7 @@ def case_keys_for_holders(
     return len(rows)
 
 
-def staff_private_key_open(*, user, password: str) -> tuple[bytes, bool]:
+def staff_private_key_open(*, user: User, password: str) -> tuple[bytes, bool]:
     """At login: unwrap the person's private key with their password (creating the key
     pair on a first login) and grant colleagues who wait for a copy of cases this
     person holds. Returns (private key, whether the key pair is new because the
@@ -180,7 +137,7 @@ def staff_private_key_open(*, user, password: str) -> tuple[bytes, bool]:
     return private, renewed
 
 
-def case_keys_revoke(*, case, user_ids) -> int:
+def case_keys_revoke(*, case: Case, user_ids: Iterable[int]) -> int:
     """A person excluded after intake (the subject, or recused) loses their copy."""
     deleted, _ = CaseKey.objects.filter(
         case=case, holder_kind=CaseKey.HolderKind.USER, holder_id__in=[str(u) for u in user_ids]
@@ -188,7 +145,7 @@ def case_keys_revoke(*, case, user_ids) -> int:
     return deleted
 
 
-def case_keys_missing(*, case, user_ids) -> list[int]:
+def case_keys_missing(*, case: Case, user_ids: Iterable[int]) -> list[int]:
     """Who may read the case but holds no copy yet (a pending grant)."""
     held = set(
         CaseKey.objects.filter(case=case, holder_kind=CaseKey.HolderKind.USER).values_list(
@@ -198,7 +155,9 @@ def case_keys_missing(*, case, user_ids) -> list[int]:
     return [u for u in user_ids if str(u) not in held]
 
 
-def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> list[tuple]:
+def _pairs_to_grant(
+    *, granter_id: int, after: tuple[Any, int] | None, page_size: int
+) -> list[tuple[Any, int, bytes, bytes]]:
     """One page, in (case, reader) order after `after`, of the copies the granter's
     session can make: (case id, reader id, the granter's wrapped copy, the reader's
     public key), for each case the granter holds a copy of and each reader who
@@ -221,7 +180,7 @@ def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> 
         | Q(unit_id=OuterRef("oversight"), created_at__lte=OuterRef("escalated_at"))
     )
 
-    def readers_through(path: str, **case_filter):
+    def readers_through(path: str, **case_filter: Any) -> QuerySet[Case, Any]:
         # Each case with one row per member of the unit at the end of `path`.
         rows = (
             Case.objects.filter(
@@ -258,7 +217,7 @@ def _pairs_to_grant(*, granter_id: int, after: tuple | None, page_size: int) -> 
     return list(pairs.order_by("pk", "reader")[:page_size])
 
 
-def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
+def grants_fulfil(*, granter: User, private_key: bytes, page_size: int = 200) -> int:
     """Run in a session that holds a private key: for every case this person can open,
     wrap its data key to readers who have a key pair but no copy yet, and whom the gate
     lets in (_pairs_to_grant). Page by page: one query reads a page, one writes it, so a
@@ -299,11 +258,11 @@ def grants_fulfil(*, granter, private_key: bytes, page_size: int = 200) -> int:
             break
         after = page[-1][:2]
     if granted:
-        audit_record(action="vault.keys.granted", actor=granter, data={"copies": granted})
+        audit_record(action="complaints.keys.granted", actor=granter, data={"copies": granted})
     return granted
 
 
-def focal_point_removed(*, membership) -> int:
+def focal_point_removed(*, membership: Membership) -> int:
     """A membership ended or changed: the person keeps copies only of the cases they may
     still read (a manager row removed from someone who stays a focal point revokes
     nothing; a focal point who becomes a manager loses every copy of the unit's cases,
@@ -317,13 +276,13 @@ def focal_point_removed(*, membership) -> int:
         .delete()
     )
     audit_record(
-        action="vault.keys.revoked_on_removal",
+        action="complaints.keys.revoked_on_removal",
         data={"user": membership.user_id, "unit": membership.unit.code, "copies": deleted},
     )
     return deleted
 
 
-def case_keys_follow_readers(*, case, data_key: bytes | None) -> int:
+def case_keys_follow_readers(*, case: Case, data_key: bytes | None) -> int:
     """After a case is routed again: every reader gets a copy, then whoever may no
     longer read it loses theirs. Without the data key at hand, new readers wait for a
     grant at a holder's next sign-in, so the other holders keep their copies until then."""
@@ -344,7 +303,7 @@ def case_keys_follow_readers(*, case, data_key: bytes | None) -> int:
     return deleted
 
 
-def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> int:
+def recovery_grant(*, unit: Unit, recovery_private_key: bytes, limit: int = 5000) -> int:
     """With the unit's offline recovery key: give every reader of the unit's cases who
     has a key pair but no copy one (after a lost password, or a new team)."""
     public = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.all()}
@@ -369,7 +328,9 @@ def recovery_grant(*, unit, recovery_private_key: bytes, limit: int = 5000) -> i
         granted += case_keys_for_holders(
             case=envelope.case, data_key=data_key, readers=missing, recovery=False
         )
-    audit_record(action="vault.keys.recovery_granted", data={"unit": unit.code, "copies": granted})
+    audit_record(
+        action="complaints.keys.recovery_granted", data={"unit": unit.code, "copies": granted}
+    )
     return granted
 
 
@@ -377,7 +338,7 @@ class ApprovalRefused(Exception):
     """Why this person may not approve this reader, in words for them."""
 
 
-def reader_approve(*, unit, reader, approver) -> ReaderApproval:
+def reader_approve(*, unit: Unit, reader: User, approver: User) -> ReaderApproval:
     """A different person lets `reader` read the unit's past cases: a manager of the
     unit, or one of its focal points who already holds access to its cases. Copies
     follow at the next sign-in of a holder (or the approver's own, now)."""
@@ -414,14 +375,9 @@ def reader_approve(*, unit, reader, approver) -> ReaderApproval:
     return approval
 
 
-def readers_waiting(*, unit) -> list:
+def readers_waiting(*, unit: Unit) -> list[User]:
     """Focal points of the unit who joined after some of its cases were filed and are
     not approved yet: they cannot read those cases."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Exists, OuterRef
-
-    from complaints.models import Case
-
     earlier_case = Case.objects.filter(handling_unit=unit, received_at__lt=OuterRef("created_at"))
     waiting = (
         Membership.objects.filter(unit=unit, role=Membership.Role.FOCAL_POINT, is_active=True)
@@ -432,7 +388,7 @@ def readers_waiting(*, unit) -> list:
     return list(get_user_model().objects.filter(pk__in=waiting).order_by("username"))
 
 
-def case_holder_ids(case) -> list[int]:
+def case_holder_ids(case: Case) -> list[int]:
     """Who holds a copy of the case's key: their sign-in grants it onwards."""
     return [
         int(h)
@@ -443,15 +399,10 @@ def case_holder_ids(case) -> list[int]:
     ]
 
 
-def case_access_requested(*, case, actor) -> int:
+def case_access_requested(*, case: Case, actor: User) -> int:
     """A reader who cannot open the case yet asks for it: its holders are asked to sign
     in, and the unit's managers are told (metadata only). Once an hour per person and
     case: a second press sends nothing new. Returns the notices sent."""
-    from datetime import timedelta
-
-    from notifications.models import Notification
-    from notifications.services import notify_users
-
     since = timezone.now() - timedelta(hours=1)
     if AuditEvent.objects.filter(
         action="complaints.case.access_requested", actor=actor, case=case, at__gte=since

@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 
 from vault import crypto
 
@@ -20,7 +21,7 @@ STAFF = Slot(session_key="private_key_blob", cookie="recourse_rk")
 REPORTER = Slot(session_key="followup_key_blob", cookie="recourse_fk")
 
 
-def store(request, response, slot: Slot, private_key: bytes) -> None:
+def store(request: HttpRequest, response: HttpResponse, slot: Slot, private_key: bytes) -> None:
     cookie_key, blob = crypto.session_wrap_private_key(private_key)
     request.session[slot.session_key] = base64.b64encode(blob).decode()
     response.set_cookie(
@@ -32,7 +33,7 @@ def store(request, response, slot: Slot, private_key: bytes) -> None:
     )
 
 
-def load(request, slot: Slot) -> bytes | None:
+def load(request: HttpRequest, slot: Slot) -> bytes | None:
     blob, cookie = request.session.get(slot.session_key), request.COOKIES.get(slot.cookie)
     if not blob or not cookie:
         return None
@@ -44,5 +45,5 @@ def load(request, slot: Slot) -> bytes | None:
         return None
 
 
-def forget(response, slot: Slot) -> None:
+def forget(response: HttpResponse, slot: Slot) -> None:
     response.delete_cookie(slot.cookie, samesite="Strict")

@@ -92,7 +92,7 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
 
     fill_complaint(page)
     database_gone = OperationalError("gone")
-    with mock.patch("complaints.services.reporter_copy_create", side_effect=database_gone):
+    with mock.patch("complaints.services.case_copies_issue", side_effect=database_gone):
         submit(page, form, 503)
     assert_units_numbers_shown(page)
     yield "503: the database failed while filing"

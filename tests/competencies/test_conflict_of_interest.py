@@ -14,13 +14,13 @@ from django.urls import reverse
 from competencies.models import StaffMember
 from complaints.lifecycle import case_transition
 from complaints.models import AuditEvent, Case, CaseExclusion
-from complaints.selectors import CaseLocked
 from complaints.services import complaint_receive
 from complaints.triage import case_mark_about_staff
 from notifications.models import Notification
 from policies.models import Membership
 from tests.conftest import PASSWORD, make_staff, staff_reads
 from vault import crypto
+from vault.cases import CaseLocked
 from vault.models import StaffKey
 
 STORY = "The focal point Diallo laughed at me. canary-coi-77"

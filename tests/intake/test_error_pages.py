@@ -109,7 +109,7 @@ def test_a_throttled_complaint_shows_the_units_numbers(client, acc_unit, setting
 @pytest.mark.django_db
 def test_a_database_failure_while_filing_shows_the_units_numbers(client, acc_unit):
     database_gone = OperationalError("gone")
-    with mock.patch("complaints.services.reporter_copy_create", side_effect=database_gone):
+    with mock.patch("complaints.services.case_copies_issue", side_effect=database_gone):
         response = client.post(f"/u/{acc_unit.code}/", complaint_data())
     assert response.status_code == 503
     assert (

@@ -9,13 +9,13 @@ from django.core import mail
 from django.urls import reverse
 
 from complaints.models import Case, CaseExclusion
-from complaints.selectors import CaseLocked
 from complaints.services import complaint_receive
 from notifications.models import Notification
 from notifications.services import notification_deliver
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from policies.routing import FocalPoint, StaffSnapshot, route
 from tests.conftest import make_staff, make_unit, receipt_from, staff_reads
+from vault.cases import CaseLocked
 
 Rule = ChildProtectionPolicy.AboutStaffRule
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -91,7 +91,7 @@ def test_a_unit_added_in_the_admin_shows_its_recovery_key_once(client, django_us
     from complaints.models import AuditEvent
 
     assert AuditEvent.objects.filter(
-        action="vault.keys.recovery_created", data__unit="NEW1"
+        action="complaints.keys.recovery_created", data__unit="NEW1"
     ).exists()
 
 

@@ -122,7 +122,7 @@ def test_submissions_are_throttled_per_client_with_a_readable_page(
 def test_database_gone_during_a_web_submission(client, unit, language, text):
     client.cookies["django_language"] = language
     with mock.patch(
-        "complaints.services.reporter_copy_create", side_effect=OperationalError("gone")
+        "complaints.services.case_copies_issue", side_effect=OperationalError("gone")
     ):
         response = client.post(
             reverse("intake:complaint_form", args=[unit.code]),

@@ -14,7 +14,7 @@ from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
 from policies.selectors import unit_current_policy
-from vault import crypto
+from vault.cases import synthetic_cases_seal
 from vault.models import CaseKey, StaffKey
 
 BATCH = 2000
@@ -78,14 +78,12 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])
         statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
         categories = policy_category_codes(policy.categories)  # the same order on every database
-        # One hash for every synthetic case: Argon2id per case would take an hour.
-        code_hash = crypto.followup_secret_new("000000000000").stored
         now = timezone.now()
         offset = Case.objects.count()
         created = 0
         while created < options["cases"]:
             size = min(BATCH, options["cases"] - created)
-            cases, keys = [], []
+            cases = []
             for i in range(size):
                 n = offset + created + i
                 reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25**k) % 25] for k in range(7))
@@ -117,10 +115,8 @@ class Command(BaseCommand):
                     if status == "closed"
                     else (status if decided else "")
                 )
-                case_id = uuid.uuid4()
-                data_key = crypto.new_data_key()
                 case = Case(
-                    id=case_id,
+                    id=uuid.uuid4(),
                     reference=reference,
                     unit=unit,
                     handling_unit=unit,
@@ -144,31 +140,14 @@ class Command(BaseCommand):
                     else None,
                     outcome_told_at=(now if decided and rng.random() < 0.8 else None),
                     escalation_level=rng.choice([0, 0, 0, 0, 1, 2]) if not decided else 0,
-                    followup_code_hash=code_hash,
                     routing={"reasons": ["Seeded for a benchmark."]},
                     queue_priority=URGENCY_RANK[urgency],
                 )
                 case.next_due_at = case.current_next_due()
-                case.public_key = crypto.case_keypair(data_key)[0]
-                case.narrative = crypto.encrypt_text(
-                    data_key,
-                    f"Synthetic case {n}.",
-                    context=crypto.field_context("case", case_id, "narrative"),
-                )
-                cases.append(case)
-                keys.extend(
-                    CaseKey(
-                        case_id=case_id,
-                        holder_kind=CaseKey.HolderKind.USER,
-                        holder_id=str(user_id),
-                        wrapped_key=crypto.wrap_data_key_to_public(
-                            data_key, public_key, case_id=case_id, holder=f"user:{user_id}"
-                        ),
-                    )
-                    for user_id, public_key in reader_keys.items()
-                )
+                cases.append((case, f"Synthetic case {n}."))
+            keys = synthetic_cases_seal(cases, reader_public_keys=reader_keys)
             with transaction.atomic():
-                Case.objects.bulk_create(cases, batch_size=batch_size(Case))
+                Case.objects.bulk_create([c for c, _ in cases], batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
             created += size
             self.stdout.write(f"\r{created} cases", ending="")

@@ -1,7 +1,8 @@
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vault.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
 
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     )
     requires_system_checks = []
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--file", required=True, help="key ring file (created if missing)")
         parser.add_argument(
             "--key-id",
@@ -21,7 +22,7 @@ class Command(BaseCommand):
             "for further keys added the same day)",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         # Read, change and write under one lock: two runs at once take turns.
         with keyring_file_locked(path):

@@ -1,7 +1,8 @@
 import base64
 import sys
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from policies.models import Unit
 from vault.crypto import DecryptionError
@@ -14,10 +15,10 @@ class Command(BaseCommand):
         "give every person the unit's cases are routed to a copy they lack."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--unit", required=True)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             unit = Unit.objects.get(code=options["unit"].upper())
             private = base64.b64decode(sys.stdin.readline().strip(), validate=True)

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from policies.models import Unit
 from vault.keys import recovery_key_create
@@ -10,7 +12,7 @@ class Command(BaseCommand):
         "and keep it in a safe. The server keeps only the public key."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--unit", required=True)
         parser.add_argument(
             "--replace",
@@ -18,7 +20,7 @@ class Command(BaseCommand):
             help="replace an existing recovery key (new cases only)",
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             unit = Unit.objects.get(code=options["unit"].upper())
         except Unit.DoesNotExist:

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from vault.keys import keys_rotate
 
@@ -10,10 +12,10 @@ class Command(BaseCommand):
         "second run continues where the first stopped."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=500)
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         result = keys_rotate(batch_size=options["batch_size"])
         self.stdout.write(
             self.style.SUCCESS(f"Re-sealed {result.resealed} values under {result.primary_id!r}.")

@@ -60,7 +60,7 @@ def test_no_case_depends_on_the_key_ring_so_retiring_a_key_loses_none(
     out = StringIO()
     call_command("rotate_keys", "--batch-size", "1", stdout=out)
     assert "Re-sealed 3 values under 'new'." in out.getvalue()
-    assert AuditEvent.objects.get(action="vault.keys.rotated").data == {
+    assert AuditEvent.objects.get(action="complaints.keys.rotated").data == {
         "primary": "new",
         "count": 3,
     }

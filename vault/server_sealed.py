@@ -1,0 +1,155 @@
+"""What the server seals under its own key ring, and why.
+
+A case's content is sealed under the case's data key, which the server never holds
+(vault/cases.py). A few values must be read by the running service with nobody present;
+each is listed in SERVER_SEALED with the reason, and nothing else is sealed under the
+key ring. Each value is bound to its table, row and field, so a value copied to another
+row or field does not open. `keys_rotate` re-seals every value listed here under the
+ring's new primary key. Blind indexes (a keyed hash to find a value again without
+storing it) use the ring's index key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import models, transaction
+
+from vault import crypto
+from vault.batching import rows_in_batches
+
+
+@dataclass(frozen=True)
+class ServerSealedField:
+    model: str  # "app_label.ModelName"
+    field: str
+    # The row's name inside the associated data: `table` and the value of `row_key`.
+    # Both are frozen: changing either would leave every stored value unopenable.
+    table: str
+    row_key: str
+    why: str
+
+
+SERVER_SEALED: tuple[ServerSealedField, ...] = (
+    ServerSealedField(
+        "intake.SmsReporter",
+        "phone",
+        table="sms_reporter",
+        row_key="phone_index",
+        why="An SMS child's number: replies, updates and late notices are texted to it "
+        "by the worker, with nobody signed in.",
+    ),
+    ServerSealedField(
+        "intake.SmsConversation",
+        "draft",
+        table="sms_conversation",
+        row_key="pk",
+        why="A story told over several texts, kept only until it is filed (it then "
+        "becomes the case's narrative, under the case key) or the conversation expires.",
+    ),
+    ServerSealedField(
+        "intake.InboundSms",
+        "reply",
+        table="inbound_sms",
+        row_key="message_sid",
+        why="The answer to one incoming text, so that Twilio's retry of the same "
+        "MessageSid gets the same answer.",
+    ),
+    ServerSealedField(
+        "intake.SmsCodePickup",
+        "code",
+        table="sms_code_pickup",
+        row_key="case_id",
+        why="An SMS child's web follow-up code, kept until they ask for it (CODE) once "
+        "or SMS_CODE_PICKUP_HOURS pass.",
+    ),
+    ServerSealedField(
+        "notifications.OutboundSms",
+        "body",
+        table="outbound_sms",
+        row_key="pk",
+        why="A text waiting for the worker to send it; emptied once sent.",
+    ),
+    ServerSealedField(
+        "complaints.Case",
+        "delivery_email",
+        table="case",
+        row_key="pk",
+        why="The address a web child asked to be told at by email: the sweep sends late "
+        "notices with nobody signed in. Staff read the child's own words under the case key.",
+    ),
+)
+
+_BY_MODEL_FIELD = {(entry.model, entry.field): entry for entry in SERVER_SEALED}
+
+
+def _entry(instance: models.Model, field_name: str) -> ServerSealedField:
+    try:
+        return _BY_MODEL_FIELD[(instance._meta.label, field_name)]
+    except KeyError:
+        raise LookupError(
+            f"{instance._meta.label}.{field_name} is not in vault.server_sealed.SERVER_SEALED"
+        ) from None
+
+
+def _context(entry: ServerSealedField, instance: models.Model) -> bytes:
+    return crypto.field_context(entry.table, getattr(instance, entry.row_key), entry.field)
+
+
+def seal(instance: models.Model, field_name: str, plaintext: str) -> None:
+    """Set the field to `plaintext` sealed under the key ring's primary key (not saved)."""
+    entry = _entry(instance, field_name)
+    setattr(instance, field_name, crypto.server_seal(plaintext, context=_context(entry, instance)))
+
+
+def sealed(instance: models.Model, field_name: str, plaintext: str) -> bytes:
+    """The sealed value, for a caller that writes it with an UPDATE of its own."""
+    entry = _entry(instance, field_name)
+    return crypto.server_seal(plaintext, context=_context(entry, instance))
+
+
+def open_field(instance: models.Model, field_name: str) -> str:
+    """The field's plaintext; "" when nothing is sealed in it (NULL, or emptied once used)."""
+    entry = _entry(instance, field_name)
+    blob = getattr(instance, field_name)
+    if not blob:
+        return ""
+    return crypto.server_open(bytes(blob), context=_context(entry, instance))
+
+
+def reseal_all(*, batch_size: int = 500) -> int:
+    """Re-seal every server-sealed value under the primary key, batch by batch (each
+    batch commits, so an interrupted run resumes: values already under the primary key
+    are left as they are). Returns how many values changed."""
+    primary = crypto.get_keyring().primary_id
+    resealed = 0
+    for entry in SERVER_SEALED:
+        model = apps.get_model(entry.model)
+        rows = model._default_manager.exclude(**{entry.field: None})
+        for batch in rows_in_batches(rows, batch_size):
+            with transaction.atomic():
+                resealed += sum(_reseal_row(entry, row, primary) for row in batch)
+    return resealed
+
+
+def _reseal_row(entry: ServerSealedField, row: models.Model, primary: str) -> int:
+    blob = getattr(row, entry.field)
+    # Nothing sealed: a text once sent keeps an empty body.
+    if not blob or crypto.server_sealed_key_id(blob) == primary:
+        return 0
+    fresh = sealed(row, entry.field, open_field(row, entry.field))
+    # Only if the value is still the one read: a text sent or a draft extended meanwhile
+    # keeps its new value (sealed under the primary key already).
+    updated: int = (
+        type(row)
+        ._default_manager.filter(pk=row.pk, **{entry.field: bytes(blob)})
+        .update(**{entry.field: fresh})
+    )
+    return updated
+
+
+def blind_index(value: str, *, purpose: str) -> str:
+    """A keyed hash of `value` for `purpose`: finds or counts it again without storing it
+    (a phone number, a client address in a throttle, a login name)."""
+    return crypto.blind_index(value, purpose=purpose)
