@@ -121,9 +121,7 @@ def test_submissions_are_throttled_per_client_with_a_readable_page(
 @pytest.mark.parametrize("language, text", [("en", "Nothing is lost"), ("fr", "Rien n'est perdu")])
 def test_database_gone_during_a_web_submission(client, unit, language, text):
     client.cookies["django_language"] = language
-    with mock.patch(
-        "complaints.services.case_copies_issue", side_effect=OperationalError("gone")
-    ):
+    with mock.patch("complaints.services.case_copies_issue", side_effect=OperationalError("gone")):
         response = client.post(
             reverse("intake:complaint_form", args=[unit.code]),
             complaint_data(narrative="My words must not be lost."),
