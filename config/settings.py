@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "notifications",
     "competencies",
     "oversight",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [
