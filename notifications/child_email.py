@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from django_q.tasks import async_task
 
 from complaints import crypto
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, email_send
 from notifications.models import OutboundEmail
 
 # About five hours of tries, as for staff notices: an SMTP outage must not lose the news.
@@ -77,9 +77,3 @@ def _send(outbound: OutboundEmail) -> Done:
     address = crypto.server_open(case.delivery_email, context=case.delivery_email_context())
     subject, body = child_email_message(case)
     return email_send(subject, body, address)
-
-
-def child_email_due_ids(now=None) -> list:
-    """Emails a lost task or a retry left waiting."""
-    now = now or timezone.now()
-    return list(due(OutboundEmail.objects.all(), now=now).values_list("pk", flat=True)[:500])
