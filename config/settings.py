@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "notifications",
     "competencies",
     "oversight",
+    "benchmarks",
 ]
 
 MIDDLEWARE = [

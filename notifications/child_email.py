@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django_q.tasks import async_task
 
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, email_send
 from notifications.models import OutboundEmail
 from vault import server_sealed
 
@@ -77,9 +77,3 @@ def _send(outbound: OutboundEmail) -> Done:
     address = server_sealed.open_field(case, "delivery_email")
     subject, body = child_email_message(case)
     return email_send(subject, body, address)
-
-
-def child_email_due_ids(now=None) -> list:
-    """Emails a lost task or a retry left waiting."""
-    now = now or timezone.now()
-    return list(due(OutboundEmail.objects.all(), now=now).values_list("pk", flat=True)[:500])

@@ -2,9 +2,9 @@
 alert, a text to a child): claim it, attempt it, record the outcome.
 
 The row, not the queue, holds the state (status, attempts, next_attempt_at,
-claimed_at), so a task run twice sends once, a task lost is found again by the
-minute sweep, and a failure waits out its backoff instead of being retried every
-minute until its attempts run out.
+claimed_at: notifications.models.Delivery), so a task run twice sends once, a task
+lost is found again by the minute sweep, and a failure waits out its backoff instead
+of being retried every minute until its attempts run out.
 """
 
 from __future__ import annotations
@@ -15,21 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.backends.base import PermanentSendError, TransientSendError
+from notifications.models import FAILED, PENDING, SENT
 
 logger = logging.getLogger(__name__)
-
-PENDING, SENT, FAILED = "pending", "sent", "failed"
-
-
-def claim_timeout() -> timedelta:
-    """A claim older than this belongs to a worker that died; the row may be retried."""
-    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -54,14 +47,6 @@ class Done:
     attempted: bool = True
 
 
-def due(rows: QuerySet, *, now) -> QuerySet:
-    """Pending rows whose next attempt is due and that nobody holds (or whose holder
-    died): what a claim may take and what the sweep re-enqueues."""
-    return rows.filter(status=PENDING, next_attempt_at__lte=now).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout())
-    )
-
-
 def delivery_attempt(
     *,
     rows: QuerySet,
@@ -71,8 +56,8 @@ def delivery_attempt(
     final_fields: dict | None = None,
     now=None,
 ) -> str:
-    """Claim row `pk` with a conditional update and, only if this run won it, call
-    `send(row)`. Returns "not-claimed", "sent" (or the status `send` chose),
+    """Claim row `pk` (a Delivery: DeliveryQuerySet.claim) and, only if this run won
+    it, call `send(row)`. Returns "not-claimed", "sent" (or the status `send` chose),
     "retry" or "failed".
 
     `send` raises PermanentSendError (retrying cannot help), TransientSendError, or
@@ -81,7 +66,7 @@ def delivery_attempt(
     stops being pending (an outbound text drops its sealed body)."""
     now = now or timezone.now()
     model = rows.model
-    if due(model.objects.filter(pk=pk), now=now).update(claimed_at=now) != 1:
+    if not model.objects.claim(pk, now=now):
         return "not-claimed"
     row = rows.get(pk=pk)
     attempts = row.attempts + 1

@@ -1,11 +1,61 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
+# The statuses every kind of delivery has (each model's Status adds its own).
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+# At most this many rows of one kind are re-enqueued by one sweep.
+REQUEUE_LIMIT = 500
 
-class Notification(models.Model):
+
+def claim_timeout() -> timedelta:
+    """A claim older than this belongs to a worker that died; the row may be retried."""
+    return timedelta(seconds=settings.NOTIFICATION_CLAIM_TIMEOUT_SECONDS)
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def due(self, *, now) -> "DeliveryQuerySet":
+        """Pending rows whose next attempt is due and that nobody holds (or whose holder
+        died): what a claim may take and what the sweep re-enqueues."""
+        return self.filter(status=PENDING, next_attempt_at__lte=now).filter(
+            Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - claim_timeout())
+        )
+
+    def claim(self, pk, *, now) -> bool:
+        """Take row `pk` for one attempt with a conditional update: of workers racing for
+        the same row, only one wins it until its claim times out."""
+        return self.filter(pk=pk).due(now=now).update(claimed_at=now) == 1
+
+    def due_ids(self, *, now) -> list:
+        """Rows a lost task or a retry left waiting, for the sweep to re-enqueue."""
+        return list(self.due(now=now).values_list("pk", flat=True)[:REQUEUE_LIMIT])
+
+
+class Delivery(models.Model):
+    """A row of outbound work and its delivery state: the row, not the queue, holds it
+    (notifications/delivery.py). Each kind declares its own `status` (PENDING, SENT,
+    FAILED and its own final states) and `error_code` (the provider's code or the
+    exception's type name of the last failure, never a message)."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # After a failure, not before this (backoff): the sweep leaves the row alone.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class Notification(Delivery):
     """A notice to a staff member about a case. The row is the record of work to do: a
     task that is lost is found again from rows still pending. Notices carry a case
     reference and a link, never complaint content."""
@@ -55,17 +105,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    # After a failure, not before this (backoff): the sweep leaves the notice alone.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    # The provider's code or the exception's type name of the last failure, no message.
     error_code = models.CharField(max_length=32, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     @property
     def is_urgent(self) -> bool:
@@ -77,7 +117,7 @@ class Notification(models.Model):
         )
 
 
-class OutboundSms(models.Model):
+class OutboundSms(Delivery):
     """A text to an SMS reporter. The row is the work order: the sweep sends what is
     due, so a lost task only delays a message. The body is sealed (server key ring)."""
 
@@ -99,17 +139,9 @@ class OutboundSms(models.Model):
     provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
     provider_status = models.CharField(max_length=16, blank=True)
     error_code = models.CharField(max_length=16, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
 
-class OutboundEmail(models.Model):
+class OutboundEmail(Delivery):
     """An email to a web child who asked to be told by email: only that there is news
     and how to read it (the follow-up page and the reference), rendered when sent. The
     address is the case's sealed delivery_email, not kept here. The row is the work
@@ -127,14 +159,6 @@ class OutboundEmail(models.Model):
     carries_outcome = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     error_code = models.CharField(max_length=32, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
 
 class SmsStatusReport(models.Model):

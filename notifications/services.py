@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due, email_send
+from notifications.delivery import Done, RetryPolicy, delivery_attempt, email_send
 from notifications.gsm import to_gsm
 from notifications.models import Notification
 from policies.staff_locale import staff_locale_for, staff_locale_override, staff_time
@@ -314,10 +314,9 @@ def notification_deliver(notification_id: int) -> str:
 def notification_due_ids(*, now) -> list[int]:
     """Notices a lost task or a retry left waiting. A new one is left two minutes to
     its own task, so the sweep does not queue it twice."""
-    rows = due(Notification.objects.all(), now=now).filter(
+    return Notification.objects.filter(
         Q(attempts__gt=0) | Q(created_at__lte=now - timedelta(minutes=2))
-    )
-    return list(rows.values_list("pk", flat=True)[:500])
+    ).due_ids(now=now)
 
 
 def _send(notification: Notification) -> Done:

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django_q.tasks import async_task
 
 from notifications.backends import PermanentSendError, get_sms_backend
-from notifications.delivery import Done, RetryPolicy, delivery_attempt, due
+from notifications.delivery import Done, RetryPolicy, delivery_attempt
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms, SmsStatusReport
 from vault import server_sealed
@@ -163,9 +163,3 @@ def _apply_status_reports(provider_sid: str) -> None:
     if best.error_code:
         outbound.error_code = best.error_code
     outbound.save(update_fields=["provider_status", "status", "error_code"])
-
-
-def sms_due_ids(now=None) -> list:
-    """Texts a lost task or a retry left waiting."""
-    now = now or timezone.now()
-    return list(due(OutboundSms.objects.all(), now=now).values_list("pk", flat=True)[:500])

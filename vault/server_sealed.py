@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import models, transaction
 
+from config.batching import iter_batches
 from vault import crypto
-from vault.batching import rows_in_batches
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ def reseal_all(*, batch_size: int = 500) -> int:
     for entry in SERVER_SEALED:
         model = apps.get_model(entry.model)
         rows = model._default_manager.exclude(**{entry.field: None})
-        for batch in rows_in_batches(rows, batch_size):
+        for batch in iter_batches(rows, batch_size):
             with transaction.atomic():
                 resealed += sum(_reseal_row(entry, row, primary) for row in batch)
     return resealed

@@ -3,12 +3,14 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django_q.models import OrmQ
 
 from complaints.escalation import escalation_sweep
 from complaints.lifecycle import case_transition
 from complaints.models import AuditEvent, Case, CaseEvent
 from complaints.services import complaint_receive
 from notifications.models import Notification
+from notifications.tasks import requeue_due_deliveries
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.conftest import child_sees, make_staff, make_unit
 
@@ -118,12 +120,8 @@ def test_manager_sees_metadata_of_cases_escalated_to_them_never_content(unit, ch
 
 @pytest.mark.django_db
 def test_the_sweep_finds_work_a_lost_task_left_behind(unit, chain):
-    from django_q.models import OrmQ
-
-    from notifications.tasks import sweep
-
     receive(unit)
     OrmQ.objects.all().delete()  # the queue lost everything
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
-    sweep()
+    requeue_due_deliveries()
     assert OrmQ.objects.count() == Notification.objects.filter(status="pending").count() >= 1

@@ -54,7 +54,7 @@ def test_a_ten_minute_smtp_outage_delays_an_emergency_notice_but_does_not_fail_i
     for minute in range(30):  # the minute sweep, half a minute off the notice's clock
         clock["now"] = start + timedelta(minutes=minute, seconds=30)
         enqueued.clear()
-        tasks._requeue(now=clock["now"])
+        tasks.requeue_due(now=clock["now"])
         for pk in enqueued:
             if Notification.objects.get(pk=pk).next_attempt_at > clock["now"]:
                 early.append((minute, pk))
@@ -97,7 +97,7 @@ def test_the_sweep_leaves_a_notice_alone_until_its_next_attempt(
 
     enqueued = []
     monkeypatch.setattr(tasks, "enqueue_delivery", enqueued.append)
-    tasks._requeue(now=notice.next_attempt_at - timedelta(seconds=1))
+    tasks.requeue_due(now=notice.next_attempt_at - timedelta(seconds=1))
     assert enqueued == []
-    tasks._requeue(now=notice.next_attempt_at)
+    tasks.requeue_due(now=notice.next_attempt_at)
     assert enqueued == [notice.pk]

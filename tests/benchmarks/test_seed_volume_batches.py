@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from benchmarks.management.commands.seed_volume import BATCH, MAX_PARAMETERS, batch_size
 from complaints.models import Case
-from oversight.management.commands.seed_volume import BATCH, MAX_PARAMETERS, batch_size
 from vault.models import CaseKey
 
 
