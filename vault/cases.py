@@ -20,7 +20,7 @@ from typing import Any
 from complaints.audit import audit_record
 from complaints.models import Case, Message
 from vault import crypto
-from vault.keys import case_keys_for_holders
+from vault.keys import case_keys_for_holders, user_copy, user_holder
 from vault.models import CaseKey
 
 REPORTER_HOLDER = "reporter"
@@ -147,7 +147,7 @@ def case_data_key_for(*, case: Case, actor: Any, private_key: bytes | None) -> b
     if envelope is None:
         return None
     return crypto.unwrap_data_key_with_private(
-        envelope.wrapped_key, private_key, case_id=case.id, holder=f"user:{actor.pk}"
+        envelope.wrapped_key, private_key, case_id=case.id, holder=user_holder(actor.pk)
     )
 
 
@@ -245,14 +245,7 @@ def synthetic_cases_seal(
             data_key, narrative, context=_case_context(case.id, "narrative")
         )
         copies.extend(
-            CaseKey(
-                case_id=case.id,
-                holder_kind=CaseKey.HolderKind.USER,
-                holder_id=str(user_id),
-                wrapped_key=crypto.wrap_data_key_to_public(
-                    data_key, public_key, case_id=case.id, holder=f"user:{user_id}"
-                ),
-            )
+            user_copy(case_id=case.id, user_id=user_id, data_key=data_key, public_key=public_key)
             for user_id, public_key in reader_public_keys.items()
         )
     return copies

@@ -76,26 +76,35 @@ def recovery_key_create(*, unit: Unit) -> str:
     return base64.b64encode(private).decode()
 
 
+def user_holder(user_id: int) -> str:
+    """A staff member as a holder, in the associated data of their copies."""
+    return f"user:{user_id}"
+
+
+def user_copy(*, case_id: Any, user_id: int, data_key: bytes, public_key: crypto.Blob) -> CaseKey:
+    """A staff member's copy of a case's data key (not saved): only their private key
+    opens it."""
+    return CaseKey(
+        case_id=case_id,
+        holder_kind=CaseKey.HolderKind.USER,
+        holder_id=str(user_id),
+        wrapped_key=crypto.wrap_data_key_to_public(
+            data_key, public_key, case_id=case_id, holder=user_holder(user_id)
+        ),
+    )
+
+
 def case_keys_for_holders(
     *, case: Case, data_key: bytes, readers: list[int], recovery: bool = True
 ) -> int:
     """Wrap a case's data key to each reader's public key and to the unit's recovery
     key. People without a key pair yet get nothing here: a grant reaches them later."""
     keys = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=readers)}
-    rows = []
-    for user_id in dict.fromkeys(readers):  # each once, in order
-        if user_id in keys:
-            holder = f"user:{user_id}"
-            rows.append(
-                CaseKey(
-                    case=case,
-                    holder_kind=CaseKey.HolderKind.USER,
-                    holder_id=str(user_id),
-                    wrapped_key=crypto.wrap_data_key_to_public(
-                        data_key, keys[user_id], case_id=case.id, holder=holder
-                    ),
-                )
-            )
+    rows = [
+        user_copy(case_id=case.id, user_id=user_id, data_key=data_key, public_key=keys[user_id])
+        for user_id in dict.fromkeys(readers)  # each once, in order
+        if user_id in keys
+    ]
     unit = case.unit
     if recovery and unit.recovery_public_key:
         rows.append(
@@ -231,19 +240,14 @@ def grants_fulfil(*, granter: User, private_key: bytes, page_size: int = 200) ->
         for case_id, reader_id, granter_key, reader_key in page:
             if case_id not in data_keys:
                 data_keys[case_id] = crypto.unwrap_data_key_with_private(
-                    bytes(granter_key), private_key, case_id=case_id, holder=f"user:{granter.pk}"
+                    granter_key, private_key, case_id=case_id, holder=user_holder(granter.pk)
                 )
             copies.append(
-                CaseKey(
+                user_copy(
                     case_id=case_id,
-                    holder_kind=CaseKey.HolderKind.USER,
-                    holder_id=str(reader_id),
-                    wrapped_key=crypto.wrap_data_key_to_public(
-                        data_keys[case_id],
-                        bytes(reader_key),
-                        case_id=case_id,
-                        holder=f"user:{reader_id}",
-                    ),
+                    user_id=reader_id,
+                    data_key=data_keys[case_id],
+                    public_key=reader_key,
                 )
             )
         # Two sign-ins granting the same copy at once: the later one replaces it.
