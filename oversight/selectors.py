@@ -604,20 +604,30 @@ def _policy_health(units: list[Unit], now: datetime) -> Table:
         published = max(
             (p for p in versions if p.published_at), key=lambda p: p.version, default=None
         )
-        problems = []
-        if not focal[unit.pk]["primary"]:
-            problems.append(_("no active focal point"))
-        if not focal[unit.pk]["backup"]:
-            problems.append(_("no backup focal point"))
-        if published is None:
-            problems.append(_("no published policy"))
-        else:
-            problems += [
-                p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)
-            ]
-        if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
-            problems.append(_("stale draft (over 30 days)"))
+        problems = _policy_problems(versions, published, focal[unit.pk], now)
         table.rows.append(
             [unit.code, published.version if published else "—", "; ".join(problems) or _("OK")]
         )
     return table
+
+
+def _policy_problems(
+    versions: list[ChildProtectionPolicy],
+    published: ChildProtectionPolicy | None,
+    focal_points: dict[str, int],
+    now: datetime,
+) -> list[str]:
+    """One unit's problems: its roster of focal points, its published policy (as
+    publishing checks it, staff aside) and any draft left lying."""
+    problems = []
+    if not focal_points["primary"]:
+        problems.append(_("no active focal point"))
+    if not focal_points["backup"]:
+        problems.append(_("no backup focal point"))
+    if published is None:
+        problems.append(_("no published policy"))
+    else:
+        problems += [p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)]
+    if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
+        problems.append(_("stale draft (over 30 days)"))
+    return problems
