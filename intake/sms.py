@@ -186,6 +186,20 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     if new_reporter and not reporter.language:
         _learn_language(reporter, body)
     language = _language(reporter)
+    reply = _keyword_reply(reporter, word, language)
+    if reply is not None:
+        return reply
+    conversation = None if new_reporter else _active_conversation(reporter)
+    unit, rest = _unit_from_first_word(body)
+    if unit:
+        return _unit_named(reporter, conversation, unit, rest)
+    if conversation:
+        return _continue(conversation, body, word)
+    return _outside_conversation(reporter, body, word, language, new_reporter=new_reporter)
+
+
+def _keyword_reply(reporter: SmsReporter, word: str, language: str) -> str | None:
+    """The keywords that work wherever the child is; None when the text is none of them."""
     if word in STOP_WORDS:
         return _stop(reporter, language)
     if reporter.opted_out and word in START_WORDS:
@@ -202,21 +216,26 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         return _code(reporter, language)
     if word in WITHDRAW_WORDS:
         return _withdraw_ask(reporter, language)
+    return None
 
-    conversation = None if new_reporter else _active_conversation(reporter)
-    unit, rest = _unit_from_first_word(body)
-    if unit:
-        if conversation and not (
-            conversation.unit_id or conversation.case_id or conversation.choices
-        ):
-            # The place they had not named yet: the same story goes on there.
-            return _after_unit_chosen(conversation, unit, rest)
-        if conversation:  # a new complaint replaces an unfinished one, which is kept
-            _finish_abandoned(conversation)
-        return _start(reporter, unit, rest)
-    if conversation:
-        return _continue(conversation, body, word)
 
+def _unit_named(
+    reporter: SmsReporter, conversation: SmsConversation | None, unit: Unit, rest: str
+) -> str:
+    """A text that starts with a unit's code."""
+    if conversation and not (conversation.unit_id or conversation.case_id or conversation.choices):
+        # The place they had not named yet: the same story goes on there.
+        return _after_unit_chosen(conversation, unit, rest)
+    if conversation:  # a new complaint replaces an unfinished one, which is kept
+        _finish_abandoned(conversation)
+    return _start(reporter, unit, rest)
+
+
+def _outside_conversation(
+    reporter: SmsReporter, body: str, word: str, language: str, *, new_reporter: bool
+) -> str:
+    """A text with no conversation going on and no unit code: for the child's open case,
+    or the start of a conversation (which case? which place?)."""
     open_cases = [] if new_reporter else list(_open_cases(reporter))
     if word in INFO_WORDS or (word in HELP_WORDS and not open_cases):
         return render_sms("help", language, emergency_contacts=_contacts(_last_unit(reporter)))
@@ -227,18 +246,7 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
     conversation.reporter = reporter
     if open_cases:
-        conversation.step = Step.CHOOSE_CASE
-        conversation.choices = [c.reference for c in open_cases]
-        conversation.append_draft(body)
-        danger = _heard(reporter, body)
-        if danger is Danger.NOW:
-            return _draft_to_case_in_danger(conversation, open_cases[0])
-        if danger is Danger.ASK:
-            return _ask_danger(conversation)
-        _touch(conversation)
-        return render_sms(
-            "choose_case", language, references=[c.display_reference for c in open_cases]
-        )
+        return _ask_which_case(conversation, open_cases, body, language)
     last_unit = None if new_reporter else _last_unit(reporter)
     if last_unit is not None and _heard(reporter, body) is Danger.NOW:
         # Their cases are closed, but the place is known: no poster code to find first.
@@ -246,6 +254,22 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         _keep(conversation, body)
         return _file_in_danger(conversation)
     return _choose_unit(conversation, body, word, language)
+
+
+def _ask_which_case(
+    conversation: SmsConversation, open_cases: list[Case], body: str, language: str
+) -> str:
+    """Several open cases: the text is kept until the child says which one it is about."""
+    conversation.step = Step.CHOOSE_CASE
+    conversation.choices = [c.reference for c in open_cases]
+    conversation.append_draft(body)
+    danger = _heard(conversation.reporter, body)
+    if danger is Danger.NOW:
+        return _draft_to_case_in_danger(conversation, open_cases[0])
+    if danger is Danger.ASK:
+        return _ask_danger(conversation)
+    _touch(conversation)
+    return render_sms("choose_case", language, references=[c.display_reference for c in open_cases])
 
 
 def _heard(reporter: SmsReporter, body: str) -> Danger:
@@ -420,107 +444,145 @@ def _touch(conversation: SmsConversation) -> None:
 
 
 def _continue(conversation: SmsConversation, body: str, word: str) -> str:
-    reporter = conversation.reporter
-    language = _language(reporter, conversation.unit)
-    step = conversation.step
-
-    if step == Step.DANGER_CHECK:
+    """A text inside a conversation: the answer to the question it is at, or more of
+    the story."""
+    language = _language(conversation.reporter, conversation.unit)
+    if conversation.step == Step.DANGER_CHECK:
         return _danger_answer(conversation, body, word, language)
-    if step == Step.WITHDRAW_CHECK:
+    if conversation.step == Step.WITHDRAW_CHECK:
         return _withdraw_answer(conversation, body)
-
     if word in INFO_WORDS:
         return render_sms("help", language, emergency_contacts=_contacts(conversation.unit))
     if word in HELP_WORDS:
         # In the middle of anything, HELP may be a cry: the numbers, and the question.
         return _ask_danger(conversation)
+    step_handler = STEP_HANDLERS.get(conversation.step, _more_story)
+    return step_handler(conversation, body, word, language)
 
-    if step == Step.CHOOSE_UNIT:
-        unit, rest = _unit_from_first_word(body)
-        if unit is None:
-            # A digit answers the menu; it never says anything about the language.
-            unit, rest = _unit_from_menu(word), ""
-        if unit is None:
-            return _choose_unit(conversation, body, word, language)
-        return _after_unit_chosen(conversation, unit, rest)
 
-    if step == Step.CHOOSE_LANGUAGE:
-        if word in MENU_LANGUAGES:
-            reporter.language = MENU_LANGUAGES[word]
-            reporter.save(update_fields=["language"])
-            conversation.step = Step.NARRATIVE
-            _touch(conversation)
-            return render_sms("ask_narrative", reporter.language)
-        conversation.step = Step.NARRATIVE  # they went straight to telling: fine
-        return _continue(conversation, body, word)
+def _unit_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """CHOOSE_UNIT: a unit's code, or its number in the menu."""
+    unit, rest = _unit_from_first_word(body)
+    if unit is None:
+        # A digit answers the menu; it never says anything about the language.
+        unit, rest = _unit_from_menu(word), ""
+    if unit is None:
+        return _choose_unit(conversation, body, word, language)
+    return _after_unit_chosen(conversation, unit, rest)
 
-    if step == Step.CHOOSE_CASE:
-        references = conversation.choices
-        if word.isdigit() and 1 <= int(word) <= len(references):
-            case = Case.objects.get(reference=references[int(word) - 1])
-            long_story = _long_story(conversation)
-            added = _draft_added_to(conversation, case)
-            if added is None:
-                return render_sms("narrative_received", language, offer_language=False)
-            if added.danger is Danger.NOW:
-                return _danger_told(case, language)
-            return _with_long_story_note(
-                render_sms("appended", language, case=case), long_story, language
-            )
-        _keep(conversation, body)  # more words before the choice: kept for it
-        danger = _heard(reporter, body)
-        if danger is Danger.NOW:
-            return _draft_to_case_in_danger(conversation, Case.objects.get(reference=references[0]))
-        if danger is Danger.ASK:
-            return _ask_danger(conversation)
+
+def _language_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """CHOOSE_LANGUAGE: a number from the language menu, or already the story."""
+    if word in MENU_LANGUAGES:
+        reporter = conversation.reporter
+        reporter.language = MENU_LANGUAGES[word]
+        reporter.save(update_fields=["language"])
+        conversation.step = Step.NARRATIVE
         _touch(conversation)
-        return render_sms(
-            "choose_case", language, references=[f"{r[:4]}-{r[4:]}" for r in references]
-        )
+        return render_sms("ask_narrative", reporter.language)
+    conversation.step = Step.NARRATIVE  # they went straight to telling: fine
+    return _narrative_text(conversation, body, word, language)
 
-    # NARRATIVE, CATEGORY, DANGER: telling the story and answering the last questions.
-    if step == Step.NARRATIVE and word in DONE_WORDS:
-        if not conversation.draft:
-            _touch(conversation)
-            return render_sms("ask_narrative", language)
-        return _ask_category(conversation, language)
-    if step == Step.CATEGORY:
-        categories = _categories(conversation.unit)
-        if word.isdigit() and 1 <= int(word) <= len(categories):
-            conversation.category = categories[int(word) - 1]
-            conversation.step = Step.DANGER
-            _touch(conversation)
-            return render_sms("ask_danger", language)
-    danger = _heard(reporter, body)
-    if step == Step.DANGER and (_says_yes(body) or _says_no(body)) and danger is not Danger.NOW:
-        if not keyword(body):  # "yes he hit me": the words are story too
-            _keep(conversation, body)
-        long_story = _long_story(conversation)
-        receipt = _file(conversation, in_danger=_says_yes(body))
-        return _with_long_story_note(
-            render_sms(
-                "filed",
-                language,
-                case=receipt.case,
-                emergency_contacts=_contacts(conversation.unit),
-            ),
-            long_story,
-            language,
-        )
 
-    # More of the story, not an answer to the question asked.
+def _case_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """CHOOSE_CASE: the number of the case the texts so far are about, or more words."""
+    references = conversation.choices
+    if word.isdigit() and 1 <= int(word) <= len(references):
+        return _case_chosen(
+            conversation, Case.objects.get(reference=references[int(word) - 1]), language
+        )
+    _keep(conversation, body)  # more words before the choice: kept for it
+    danger = _heard(conversation.reporter, body)
+    if danger is Danger.NOW:
+        return _draft_to_case_in_danger(conversation, Case.objects.get(reference=references[0]))
+    if danger is Danger.ASK:
+        return _ask_danger(conversation)
+    _touch(conversation)
+    return _case_menu(conversation, language)
+
+
+def _case_chosen(conversation: SmsConversation, case: Case, language: str) -> str:
+    long_story = _long_story(conversation)
+    added = _draft_added_to(conversation, case)
+    if added is None:
+        return render_sms("narrative_received", language, offer_language=False)
+    if added.danger is Danger.NOW:
+        return _danger_told(case, language)
+    return _with_long_story_note(render_sms("appended", language, case=case), long_story, language)
+
+
+def _case_menu(conversation: SmsConversation, language: str) -> str:
+    """ "Which case is this about?", listing the conversation's choices."""
+    return render_sms(
+        "choose_case", language, references=[f"{r[:4]}-{r[4:]}" for r in conversation.choices]
+    )
+
+
+def _narrative_text(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """NARRATIVE: more of the story, until DONE."""
+    if word not in DONE_WORDS:
+        return _more_story(conversation, body, word, language)
+    if not conversation.draft:
+        _touch(conversation)
+        return render_sms("ask_narrative", language)
+    return _ask_category(conversation, language)
+
+
+def _category_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """CATEGORY: a number from the category menu."""
+    categories = _categories(conversation.unit)
+    if not (word.isdigit() and 1 <= int(word) <= len(categories)):
+        return _more_story(conversation, body, word, language)
+    conversation.category = categories[int(word) - 1]
+    conversation.step = Step.DANGER
+    _touch(conversation)
+    return render_sms("ask_danger", language)
+
+
+def _filing_danger_answer(
+    conversation: SmsConversation, body: str, word: str, language: str
+) -> str:
+    """DANGER, the last question: a yes or a no files the complaint, unless the words
+    say danger now: then they are more of the story, and it is filed as an emergency."""
+    if not (_says_yes(body) or _says_no(body)) or _heard(conversation.reporter, body) is Danger.NOW:
+        return _more_story(conversation, body, word, language)
+    if not keyword(body):  # "yes he hit me": the words are story too
+        _keep(conversation, body)
+    long_story = _long_story(conversation)
+    receipt = _file(conversation, in_danger=_says_yes(body))
+    filed = render_sms(
+        "filed", language, case=receipt.case, emergency_contacts=_contacts(conversation.unit)
+    )
+    return _with_long_story_note(filed, long_story, language)
+
+
+def _more_story(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """More of the story, not an answer to the question asked: kept, heard for danger,
+    and the question asked again."""
     _keep(conversation, body)
+    danger = _heard(conversation.reporter, body)
     if danger is Danger.NOW:
         return _file_in_danger(conversation)
     if danger is Danger.ASK:
         return _ask_danger(conversation)
-    if step == Step.CATEGORY:
+    if conversation.step == Step.CATEGORY:
         return _ask_category(conversation, language)
-    if step == Step.DANGER:
-        _touch(conversation)
-        return render_sms("ask_danger", language)
     _touch(conversation)
+    if conversation.step == Step.DANGER:
+        return render_sms("ask_danger", language)
     return render_sms("narrative_received", language, offer_language=False)
+
+
+# How a conversation goes on from the step it is at (DANGER_CHECK and WITHDRAW_CHECK
+# are answered first, before HELP and INFO: see _continue).
+STEP_HANDLERS = {
+    Step.CHOOSE_UNIT: _unit_answer,
+    Step.CHOOSE_LANGUAGE: _language_answer,
+    Step.CHOOSE_CASE: _case_answer,
+    Step.NARRATIVE: _narrative_text,
+    Step.CATEGORY: _category_answer,
+    Step.DANGER: _filing_danger_answer,
+}
 
 
 def _ask_danger(conversation: SmsConversation) -> str:
@@ -546,26 +608,58 @@ def _danger_answer(conversation: SmsConversation, body: str, word: str, language
     story = not keyword(body) and not _says_no(body)
     if danger is Danger.NOW or _says_yes(body):
         if case is not None:
-            conversation.step = Step.FINISHED
-            _touch(conversation)
-            if story and danger is Danger.NOW:
-                return _append(conversation.reporter, case, body)  # reports the danger itself
-            if story:
-                followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
-            return _danger_reported(case, language)
-        conversation.in_danger = True
-        if story:
-            _keep(conversation, body)
-        if conversation.choices:
-            return _draft_to_case_in_danger(
-                conversation, Case.objects.get(reference=conversation.choices[0])
-            )
-        if unit is not None:
-            return _file_in_danger(conversation)
-        conversation.step = Step.CHOOSE_UNIT
-        _touch(conversation)
-        return _welcome(language, in_danger=True)
-    # NO, or they went on writing: back to where they were.
+            return _case_in_danger(conversation, case, body, language, danger=danger, story=story)
+        return _story_in_danger(conversation, unit, body, language, story=story)
+    return _not_in_danger(conversation, case, unit, body, word, language)
+
+
+def _case_in_danger(
+    conversation: SmsConversation,
+    case: Case,
+    body: str,
+    language: str,
+    *,
+    danger: Danger,
+    story: bool,
+) -> str:
+    """Yes, about a filed case: it becomes an emergency; any words go to it."""
+    conversation.step = Step.FINISHED
+    _touch(conversation)
+    if story and danger is Danger.NOW:
+        return _append(conversation.reporter, case, body)  # reports the danger itself
+    if story:
+        followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
+    return _danger_reported(case, language)
+
+
+def _story_in_danger(
+    conversation: SmsConversation, unit: Unit | None, body: str, language: str, *, story: bool
+) -> str:
+    """Yes, before the story was filed: filed now as an emergency, or, with no place
+    named yet, the numbers first and the case filed the moment the place is known."""
+    conversation.in_danger = True
+    if story:
+        _keep(conversation, body)
+    if conversation.choices:
+        return _draft_to_case_in_danger(
+            conversation, Case.objects.get(reference=conversation.choices[0])
+        )
+    if unit is not None:
+        return _file_in_danger(conversation)
+    conversation.step = Step.CHOOSE_UNIT
+    _touch(conversation)
+    return _welcome(language, in_danger=True)
+
+
+def _not_in_danger(
+    conversation: SmsConversation,
+    case: Case | None,
+    unit: Unit | None,
+    body: str,
+    word: str,
+    language: str,
+) -> str:
+    """NO, or they went on writing: back to where they were."""
     conversation.step = (
         Step.FINISHED
         if case is not None
@@ -578,11 +672,7 @@ def _danger_answer(conversation: SmsConversation, body: str, word: str, language
     _touch(conversation)
     if _says_no(body) and keyword(body):
         if conversation.step == Step.CHOOSE_CASE:
-            return render_sms(
-                "choose_case",
-                language,
-                references=[f"{r[:4]}-{r[4:]}" for r in conversation.choices],
-            )
+            return _case_menu(conversation, language)
         if case is None and unit is None:
             return _welcome(language)
         return render_sms("no_danger", language, case=case)

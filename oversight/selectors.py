@@ -177,32 +177,83 @@ def _quantile(values: list[float], q: float) -> float | None:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+@dataclass(frozen=True)
+class _Review:
+    """What every table of one review is computed over."""
+
+    units: list[Unit]
+    period: Period
+    now: datetime
+    cell: Cell
+
+    @property
+    def unit_ids(self) -> list[int]:
+        return [u.pk for u in self.units]
+
+    def cases_received(self):
+        """The units' cases received in the period (a queryset: each table runs its own
+        grouped query over it)."""
+        return Case.objects.filter(
+            unit_id__in=self.unit_ids,
+            received_at__gte=self.period.start,
+            received_at__lt=self.period.end,
+        )
+
+    def retraining_assigned(self):
+        """Retraining assigned to the units' staff in the period."""
+        return RetrainingAssignment.objects.filter(
+            staff_member__unit_id__in=self.unit_ids,
+            created_at__gte=self.period.start,
+            created_at__lt=self.period.end,
+        )
+
+
 def compliance_report(
     *, units: list[Unit], period: Period, now: datetime, cross_unit: bool
 ) -> dict:
     """Every table of the review. In a view of the person's own units (not cross-unit),
     the overdue and escalated counts link to the list of those cases."""
     cell = Cell(cross_unit)
-    unit_ids = [u.pk for u in units]
-    names = {u.pk: u.code for u in units}
-    in_period = Case.objects.filter(
-        unit_id__in=unit_ids, received_at__gte=period.start, received_at__lt=period.end
-    )
-    tables: dict[str, Table] = {}
+    review = _Review(units=units, period=period, now=now, cell=cell)
+    deadlines_met = _deadlines_met(review)
+    tables = {
+        "deadlines": _deadlines_table(review, deadlines_met),
+        "time_to_acknowledge": _time_to_acknowledge_table(review),
+        "open_cases": _open_cases_table(review),
+        "outcomes": _outcomes_table(review),
+        "mix": _mix_table(review),
+        "retraining": _retraining_table(review),
+        "breaches": _breaches_table(review),
+        "repeated": _repeated_table(review),
+        "policy_health": _policy_health(units, now),
+    }
+    chart = _ack_chart(units, deadlines_met)
+    return {"tables": tables, "ack_chart": chart, "heat": tables["breaches"], "cell": cell}
 
-    # Deadlines met, by urgency. Acknowledge: the cases whose deadline counts (`ack_due`).
-    # Resolve: a withdrawn case was not resolved by the unit, so it is on neither side.
-    res_eligible = Q(decided_at__isnull=False) | Q(resolve_due_at__lt=now)
-    deadline_rows = in_period.values("unit_id", "urgency").annotate(
-        total=Count("id"),
-        ack_eligible=Count("id", filter=ack_due(now)),
-        ack_met=Count("id", filter=ACK_MET),
-        res_eligible=Count(
-            "id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN
-        ),
-        res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at")) & ~WITHDRAWN),
+
+def _deadlines_met(review: _Review) -> dict[tuple[int, str], dict]:
+    """Per (unit, urgency): cases, and how many met each deadline out of how many it
+    counts for. Acknowledge: the cases whose deadline counts (`ack_due`). Resolve: a
+    withdrawn case was not resolved by the unit, so it is on neither side."""
+    res_eligible = Q(decided_at__isnull=False) | Q(resolve_due_at__lt=review.now)
+    rows = (
+        review.cases_received()
+        .values("unit_id", "urgency")
+        .annotate(
+            total=Count("id"),
+            ack_eligible=Count("id", filter=ack_due(review.now)),
+            ack_met=Count("id", filter=ACK_MET),
+            res_eligible=Count(
+                "id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN
+            ),
+            res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at")) & ~WITHDRAWN),
+        )
     )
-    by_unit_urgency = {(r["unit_id"], r["urgency"]): r for r in deadline_rows}
+    return {(r["unit_id"], r["urgency"]): r for r in rows}
+
+
+def _deadlines_table(review: _Review, deadlines_met: dict[tuple[int, str], dict]) -> Table:
+    cell = review.cell
     table = Table(
         "deadlines",
         _("Deadlines met, by urgency"),
@@ -216,10 +267,9 @@ def compliance_report(
             _("Share"),
         ],
     )
-    totals = defaultdict(lambda: defaultdict(int))
-    for unit in units:
+    for unit in review.units:
         for urgency in URGENCIES:
-            r = by_unit_urgency.get((unit.pk, urgency))
+            r = deadlines_met.get((unit.pk, urgency))
             if not r:
                 continue
             table.rows.append(
@@ -233,40 +283,61 @@ def compliance_report(
                     cell.share(r["res_met"], r["res_eligible"]),
                 ]
             )
+    return table
+
+
+def _ack_chart(
+    units: list[Unit], deadlines_met: dict[tuple[int, str], dict]
+) -> list[tuple[str, int, int]]:
+    """(urgency, acknowledged in time, acknowledge deadlines that count), over all units."""
+    totals = defaultdict(lambda: defaultdict(int))
+    for unit in units:
+        for urgency in URGENCIES:
+            r = deadlines_met.get((unit.pk, urgency))
+            if not r:
+                continue
             for key in ("ack_met", "ack_eligible"):
                 totals[urgency][key] += r[key]
-    tables["deadlines"] = table
-    chart = [(u, totals[u]["ack_met"], totals[u]["ack_eligible"]) for u in URGENCIES]
+    return [(u, totals[u]["ack_met"], totals[u]["ack_eligible"]) for u in URGENCIES]
 
-    # Time to acknowledge.
-    percentiles = _percentiles(in_period)
+
+def _time_to_acknowledge_table(review: _Review) -> Table:
+    cell = review.cell
+    percentiles = _percentiles(review.cases_received())
     table = Table(
         "time_to_acknowledge",
         _("Time to acknowledge (hours)"),
         [_("Unit"), _("Cases acknowledged"), _("Median"), _("90th percentile")],
     )
-    for unit in units:
+    for unit in review.units:
         p50, p90, n = percentiles.get(unit.pk, (None, None, 0))
         table.rows.append(
             [unit.code, cell.count(n), cell.statistic(p50, n), cell.statistic(p90, n)]
         )
-    tables["time_to_acknowledge"] = table
+    return table
 
-    # Open cases now: by age, overdue, escalated.
-    open_cases = Case.objects.filter(unit_id__in=unit_ids, status__in=Case.OPEN_STATUSES)
+
+def _open_case_counts(review: _Review) -> dict[int, dict]:
+    """Per unit, the cases open now: in all, by age, overdue, escalated."""
+    open_cases = Case.objects.filter(unit_id__in=review.unit_ids, status__in=Case.OPEN_STATUSES)
     age = {
-        f"age_{i}": Count("id", filter=_age_filter(now, low, high))
+        f"age_{i}": Count("id", filter=_age_filter(review.now, low, high))
         for i, (_label, low, high) in enumerate(AGE_BUCKETS)
     }
-    open_rows = {
+    return {
         r["unit_id"]: r
         for r in open_cases.values("unit_id").annotate(
             total=Count("id"),
-            overdue=Count("id", filter=overdue_now(now)),
+            overdue=Count("id", filter=overdue_now(review.now)),
             escalated=Count("id", filter=ESCALATED),
             **age,
         )
     }
+
+
+def _open_cases_table(review: _Review) -> Table:
+    cell = review.cell
+    open_counts = _open_case_counts(review)
     table = Table(
         "open_cases",
         _("Open cases now"),
@@ -278,8 +349,8 @@ def compliance_report(
             _("Escalated"),
         ],
     )
-    for unit in units:
-        r = open_rows.get(unit.pk, {})
+    for unit in review.units:
+        r = open_counts.get(unit.pk, {})
         table.rows.append(
             [
                 unit.code,
@@ -289,20 +360,30 @@ def compliance_report(
                 _drill_down(cell, unit, "escalated", r.get("escalated", 0)),
             ]
         )
-    tables["open_cases"] = table
+    return table
 
-    # Outcomes, substantiation rate, child told.
-    # The child withdrawing is no decision of the unit: counted in its own column, not
-    # as decided, nor in the share of children told a decision.
+
+def _outcome_counts(review: _Review) -> dict[int, dict]:
+    """Per unit: cases decided, each outcome, and children told the decision. The child
+    withdrawing is no decision of the unit: counted in its own column, not as decided,
+    nor in the share of children told a decision."""
     decided = ~Q(outcome="") & ~WITHDRAWN
-    outcome_rows = {
+    return {
         r["unit_id"]: r
-        for r in in_period.values("unit_id").annotate(
+        for r in review.cases_received()
+        .values("unit_id")
+        .annotate(
             decided=Count("id", filter=decided),
             told=Count("id", filter=decided & Q(outcome_told_at__isnull=False)),
             **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES},
         )
     }
+
+
+def _outcomes_table(review: _Review) -> Table:
+    """Outcomes, substantiation rate, child told."""
+    cell = review.cell
+    outcome_counts = _outcome_counts(review)
     table = Table(
         "outcomes",
         _("Outcomes"),
@@ -314,8 +395,8 @@ def compliance_report(
             _("Child told the outcome"),
         ],
     )
-    for unit in units:
-        r = outcome_rows.get(unit.pk, {})
+    for unit in review.units:
+        r = outcome_counts.get(unit.pk, {})
         sub, unsub = r.get("substantiated", 0), r.get("unsubstantiated", 0)
         table.rows.append(
             [
@@ -326,28 +407,35 @@ def compliance_report(
                 cell.share(r.get("told", 0), r.get("decided", 0)),
             ]
         )
-    tables["outcomes"] = table
+    return table
 
-    # Channel and language mix.
-    mix = Table(
+
+def _mix_table(review: _Review) -> Table:
+    """Channel and language mix."""
+    codes = {u.pk: u.code for u in review.units}
+    table = Table(
         "mix", _("Channel and language"), [_("Unit"), _("Channel"), _("Language"), _("Cases")]
     )
     for r in (
-        in_period.values("unit_id", "channel", "language")
+        review.cases_received()
+        .values("unit_id", "channel", "language")
         .annotate(n=Count("id"))
         .order_by("unit_id", "channel", "language")
     ):
-        mix.rows.append([names[r["unit_id"]], r["channel"], r["language"], cell.count(r["n"])])
-    tables["mix"] = mix
+        table.rows.append(
+            [codes[r["unit_id"]], r["channel"], r["language"], review.cell.count(r["n"])]
+        )
+    return table
 
-    # Retraining.
-    assignments = RetrainingAssignment.objects.filter(
-        staff_member__unit_id__in=unit_ids, created_at__gte=period.start, created_at__lt=period.end
-    )
-    today = timezone.localdate(now)
-    retraining_rows = {
+
+def _retraining_table(review: _Review) -> Table:
+    cell = review.cell
+    today = timezone.localdate(review.now)
+    retraining_counts = {
         r["staff_member__unit_id"]: r
-        for r in assignments.values("staff_member__unit_id").annotate(
+        for r in review.retraining_assigned()
+        .values("staff_member__unit_id")
+        .annotate(
             assigned=Count("id"),
             completed=Count("id", filter=Q(status="completed")),
             overdue=Count("id", filter=Q(status="assigned", due_date__lt=today)),
@@ -356,8 +444,8 @@ def compliance_report(
     table = Table(
         "retraining", _("Retraining"), [_("Unit"), _("Assigned"), _("Completed"), _("Overdue")]
     )
-    for unit in units:
-        r = retraining_rows.get(unit.pk, {})
+    for unit in review.units:
+        r = retraining_counts.get(unit.pk, {})
         table.rows.append(
             [
                 unit.code,
@@ -366,14 +454,18 @@ def compliance_report(
                 cell.count(r.get("overdue", 0)),
             ]
         )
-    tables["retraining"] = table
+    return table
 
-    # A breach is one first assignment; a follow-up after a poor evaluation is the same
-    # breach trained again, so it is not counted twice.
+
+def _breaches_table(review: _Review) -> Table:
+    """Breached competencies, competency × unit. A breach is one first assignment; a
+    follow-up after a poor evaluation is the same breach trained again, so it is not
+    counted twice."""
     heat = defaultdict(int)
     competencies = {}
     for r in (
-        assignments.filter(follow_up_of__isnull=True)
+        review.retraining_assigned()
+        .filter(follow_up_of__isnull=True)
         .values(
             "competency_id",
             "competency__number",
@@ -389,16 +481,22 @@ def compliance_report(
     table = Table(
         "breaches",
         _("Breached competencies (competency × unit)"),
-        [_("Competency"), *[u.code for u in units]],
+        [_("Competency"), *[u.code for u in review.units]],
     )
     for key in sorted(competencies):
         table.rows.append(
-            [competencies[key], *[cell.count(heat.get((key, u.pk), 0)) for u in units]]
+            [
+                competencies[key],
+                *[review.cell.count(heat.get((key, u.pk), 0)) for u in review.units],
+            ]
         )
-    tables["breaches"] = table
+    return table
 
+
+def _repeated_table(review: _Review) -> Table:
+    """Staff retrained for two or more cases, at any time (not only in the period)."""
     repeated = (
-        RetrainingAssignment.objects.filter(staff_member__unit_id__in=unit_ids)
+        RetrainingAssignment.objects.filter(staff_member__unit_id__in=review.unit_ids)
         .values("staff_member_id", "staff_member__name", "staff_member__unit__code")
         .annotate(cases=Count("case_reference", distinct=True))
         .filter(cases__gte=2)
@@ -411,12 +509,9 @@ def compliance_report(
     )
     for r in repeated:
         table.rows.append(
-            [r["staff_member__name"], r["staff_member__unit__code"], cell.count(r["cases"])]
+            [r["staff_member__name"], r["staff_member__unit__code"], review.cell.count(r["cases"])]
         )
-    tables["repeated"] = table
-
-    tables["policy_health"] = _policy_health(units, now)
-    return {"tables": tables, "ack_chart": chart, "heat": tables["breaches"], "cell": cell}
+    return table
 
 
 ESCALATED = Q(escalation_level__gt=0)
@@ -509,20 +604,30 @@ def _policy_health(units: list[Unit], now: datetime) -> Table:
         published = max(
             (p for p in versions if p.published_at), key=lambda p: p.version, default=None
         )
-        problems = []
-        if not focal[unit.pk]["primary"]:
-            problems.append(_("no active focal point"))
-        if not focal[unit.pk]["backup"]:
-            problems.append(_("no backup focal point"))
-        if published is None:
-            problems.append(_("no published policy"))
-        else:
-            problems += [
-                p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)
-            ]
-        if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
-            problems.append(_("stale draft (over 30 days)"))
+        problems = _policy_problems(versions, published, focal[unit.pk], now)
         table.rows.append(
             [unit.code, published.version if published else "—", "; ".join(problems) or _("OK")]
         )
     return table
+
+
+def _policy_problems(
+    versions: list[ChildProtectionPolicy],
+    published: ChildProtectionPolicy | None,
+    focal_points: dict[str, int],
+    now: datetime,
+) -> list[str]:
+    """One unit's problems: its roster of focal points, its published policy (as
+    publishing checks it, staff aside) and any draft left lying."""
+    problems = []
+    if not focal_points["primary"]:
+        problems.append(_("no active focal point"))
+    if not focal_points["backup"]:
+        problems.append(_("no backup focal point"))
+    if published is None:
+        problems.append(_("no published policy"))
+    else:
+        problems += [p.rstrip(".").lower() for p in policy_problems(published, check_staff=False)]
+    if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
+        problems.append(_("stale draft (over 30 days)"))
+    return problems

@@ -98,73 +98,16 @@ def route(
     reasons = [f"Unit {policy.unit.code} under its policy version {policy.version}."]
     urgency = _urgency(policy, category, in_danger, reasons)
     deadlines = _deadlines(policy, urgency, received_at, reasons)
-
-    excluded = set(excluded_ids)
-    if subject_id is not None:
-        excluded.add(subject_id)
-        reasons.append("The complaint is about a member of staff: that person never sees it.")
+    excluded = _excluded(excluded_ids, subject_id, reasons)
     rule = _about_staff_rule(policy, about_staff_answer, staff, reasons)
-    policy_excluded: set[int] = set()
-    if rule == Rule.BACKUPS_TELL_MANAGER:
-        policy_excluded = {fp.user_id for fp in staff.focal_points if not fp.is_backup}
-        excluded |= policy_excluded
-    manager_notice = (
-        tuple(sorted(set(staff.manager_ids) - excluded))
-        if rule in (Rule.USUAL_TELL_MANAGER, Rule.BACKUPS_TELL_MANAGER)
-        else ()
-    )
-    unit_focal_ids = {fp.user_id for fp in staff.focal_points}
-    eligible = [fp for fp in staff.focal_points if fp.user_id not in excluded]
-
-    handling_unit_id = policy.unit_id
-    about_manager = subject_id is not None and subject_id in staff.manager_ids
-    about_every_focal_point = (
-        bool(unit_focal_ids) and subject_id is not None and not (unit_focal_ids - {subject_id})
-    )
-    to_oversight = rule == Rule.OVERSIGHT
-    if about_manager or about_every_focal_point or to_oversight or not eligible:
-        if about_manager:
-            reasons.append("It is about the unit's manager: it goes to the oversight unit.")
-        elif about_every_focal_point:
-            reasons.append(
-                "It is about every focal point of the unit: it goes to the oversight unit."
-            )
-        elif not to_oversight:
-            reasons.append(
-                "No focal point of the unit can receive it: it goes to the oversight unit."
-            )
-        if staff.oversight_unit_id is None:
-            reasons.append(
-                "The policy names no oversight unit: nobody is assigned. Fix the policy."
-            )
-            return RoutingDecision(
-                unit_id=policy.unit_id,
-                policy_id=policy.pk,
-                handling_unit_id=handling_unit_id,
-                urgency=urgency,
-                deadlines=deadlines,
-                excluded_ids=tuple(sorted(excluded)),
-                policy_excluded_ids=tuple(sorted(policy_excluded)),
-                manager_notice_ids=manager_notice,
-                about_staff_rule=rule or "",
-                reasons=reasons,
-            )
-        handling_unit_id = staff.oversight_unit_id
-        eligible = [fp for fp in staff.oversight_focal_points if fp.user_id not in excluded]
-
-    assignee = _pick(eligible, policy.assignment_rule)
-    if assignee is None:
-        reasons.append("No focal point is available: nobody is assigned.")
+    policy_excluded = _kept_away_by_rule(rule, staff)
+    excluded |= policy_excluded
+    handling_unit_id, eligible = _handlers(policy, staff, excluded, subject_id, rule, reasons)
+    if handling_unit_id is None:  # the oversight unit's, but the policy names none
+        handling_unit_id, assignee, alerts = policy.unit_id, None, ()
     else:
-        how = policy.get_assignment_rule_display().lower()
-        kind = "backup" if assignee.is_backup else "primary"
-        reasons.append(f"Assigned to a {kind} focal point ({how}).")
-    alerts: tuple[int, ...] = ()
-    if urgency == Urgency.EMERGENCY:
-        alerts = tuple(sorted(fp.user_id for fp in eligible))
-        reasons.append("Emergency: every eligible focal point is alerted at once.")
-    elif assignee is not None:
-        alerts = (assignee.user_id,)
+        assignee = _assignee(eligible, policy, reasons)
+        alerts = _alerts(urgency, eligible, assignee, reasons)
     return RoutingDecision(
         unit_id=policy.unit_id,
         policy_id=policy.pk,
@@ -175,10 +118,89 @@ def route(
         alert_ids=alerts,
         excluded_ids=tuple(sorted(excluded)),
         policy_excluded_ids=tuple(sorted(policy_excluded)),
-        manager_notice_ids=manager_notice,
+        manager_notice_ids=_managers_told(rule, staff, excluded),
         about_staff_rule=rule or "",
         reasons=reasons,
     )
+
+
+def _excluded(excluded_ids: frozenset[int], subject_id: int | None, reasons: list[str]) -> set[int]:
+    """Who never receives the case: those excluded earlier, and the person it is about."""
+    excluded = set(excluded_ids)
+    if subject_id is not None:
+        excluded.add(subject_id)
+        reasons.append("The complaint is about a member of staff: that person never sees it.")
+    return excluded
+
+
+def _kept_away_by_rule(rule: str | None, staff: StaffSnapshot) -> set[int]:
+    """The primary focal points, when the rule lets only backups handle the case."""
+    if rule == Rule.BACKUPS_TELL_MANAGER:
+        return {fp.user_id for fp in staff.focal_points if not fp.is_backup}
+    return set()
+
+
+def _managers_told(rule: str | None, staff: StaffSnapshot, excluded: set[int]) -> tuple[int, ...]:
+    if rule in (Rule.USUAL_TELL_MANAGER, Rule.BACKUPS_TELL_MANAGER):
+        return tuple(sorted(set(staff.manager_ids) - excluded))
+    return ()
+
+
+def _handlers(
+    policy,
+    staff: StaffSnapshot,
+    excluded: set[int],
+    subject_id: int | None,
+    rule: str | None,
+    reasons: list[str],
+) -> tuple[int | None, list[FocalPoint]]:
+    """(handling unit, its focal points who may receive the case). The oversight unit
+    takes a complaint about the manager or about every focal point, one the rule sends
+    there, and one nobody in the unit can receive; (None, []) when the policy names no
+    oversight unit."""
+    unit_focal_ids = {fp.user_id for fp in staff.focal_points}
+    eligible = [fp for fp in staff.focal_points if fp.user_id not in excluded]
+    about_manager = subject_id is not None and subject_id in staff.manager_ids
+    about_every_focal_point = (
+        bool(unit_focal_ids) and subject_id is not None and not (unit_focal_ids - {subject_id})
+    )
+    to_oversight = rule == Rule.OVERSIGHT
+    if not (about_manager or about_every_focal_point or to_oversight or not eligible):
+        return policy.unit_id, eligible
+    if about_manager:
+        reasons.append("It is about the unit's manager: it goes to the oversight unit.")
+    elif about_every_focal_point:
+        reasons.append("It is about every focal point of the unit: it goes to the oversight unit.")
+    elif not to_oversight:  # the rule's own reason is given already
+        reasons.append("No focal point of the unit can receive it: it goes to the oversight unit.")
+    if staff.oversight_unit_id is None:
+        reasons.append("The policy names no oversight unit: nobody is assigned. Fix the policy.")
+        return None, []
+    oversight_eligible = [fp for fp in staff.oversight_focal_points if fp.user_id not in excluded]
+    return staff.oversight_unit_id, oversight_eligible
+
+
+def _assignee(eligible: list[FocalPoint], policy, reasons: list[str]) -> FocalPoint | None:
+    assignee = _pick(eligible, policy.assignment_rule)
+    if assignee is None:
+        reasons.append("No focal point is available: nobody is assigned.")
+    else:
+        how = policy.get_assignment_rule_display().lower()
+        kind = "backup" if assignee.is_backup else "primary"
+        reasons.append(f"Assigned to a {kind} focal point ({how}).")
+    return assignee
+
+
+def _alerts(
+    urgency: str, eligible: list[FocalPoint], assignee: FocalPoint | None, reasons: list[str]
+) -> tuple[int, ...]:
+    """Who is alerted now: every eligible focal point in an emergency, else the assignee."""
+    if urgency == Urgency.EMERGENCY:
+        reasons.append("Emergency: every eligible focal point is alerted at once.")
+        return tuple(sorted(fp.user_id for fp in eligible))
+    if assignee is not None:
+        return (assignee.user_id,)
+    return ()
 
 
 ABOUT_STAFF_ANSWERS = {
