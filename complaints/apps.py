@@ -6,6 +6,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
+from complaints.crypto import KeyRingError, get_keyring
+
 
 class ComplaintsConfig(AppConfig):
     name = "complaints"
@@ -21,8 +23,6 @@ class ComplaintsConfig(AppConfig):
 
 def check_keyring(app_configs=None, **kwargs):
     """The key ring must load: without it no complaint can be stored or read."""
-    from complaints.crypto import KeyRingError, get_keyring
-
     try:
         get_keyring()
     except KeyRingError as exc:

@@ -10,10 +10,10 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from access.cases import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from complaints import crypto
 from complaints.audit import audit_record
 from complaints.models import AuditEvent, Case, CaseExclusion, CaseKey, ReaderApproval, StaffKey
-from complaints.selectors import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from policies.models import Membership
 
 

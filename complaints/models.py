@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from complaints import crypto
 from policies.models import ChildProtectionPolicy, Unit, Urgency
 
 
@@ -206,8 +207,6 @@ class Case(models.Model):
         return self.resolve_due_at
 
     def delivery_email_context(self) -> bytes:
-        from complaints import crypto
-
         return crypto.field_context("case", self.pk, "delivery_email")
 
     @property

@@ -46,3 +46,8 @@ def load(request, slot: Slot) -> bytes | None:
 
 def forget(response, slot: Slot) -> None:
     response.delete_cookie(slot.cookie, samesite="Strict")
+
+
+def staff_private_key(request) -> bytes | None:
+    """The person's private key, if this browser and this session both hold their half."""
+    return load(request, STAFF)
