@@ -1,6 +1,7 @@
 """Rules of the code's layout, read from the source with `ast` (nothing is imported):
 no app's views import another app's views (what they share lives in `access/`, forms
-or services), and only the vault touches `cryptography`."""
+or services), `access/` sits below views, services and keys, and only the vault
+touches `cryptography`."""
 
 import ast
 import os
@@ -85,6 +86,23 @@ def views_importing_other_apps_views() -> list[str]:
 
 def test_no_views_module_imports_another_apps_views():
     assert views_importing_other_apps_views() == []
+
+
+def test_access_reads_models_and_selectors_only():
+    """access/ is imported by views, services and keys alike: it imports none of them."""
+    project_apps, forbidden = apps(), []
+    for path in sorted((ROOT / "access").glob("*.py")):
+        module = module_name(path)
+        for imported in imported_modules(path.read_text(encoding="utf-8"), module):
+            if imported.split(".")[0] not in project_apps:
+                continue
+            if (
+                is_views_module(imported)
+                or "services" in imported.split(".")
+                or imported in {"complaints.keys", "complaints.crypto"}
+            ):
+                forbidden.append(f"{relative(path)} imports {imported}")
+    assert forbidden == []
 
 
 def test_only_the_vault_imports_cryptography():
