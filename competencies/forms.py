@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from competencies.models import Facet, Rating, StaffMember, TrainingLevel
+from competencies.services import Breach, sector_competencies
 
 
 class StaffMemberForm(forms.ModelForm):
@@ -70,10 +71,20 @@ class SubstantiateForm(forms.Form):
         return [self[f"breach_{c.pk}"] for c in self.competencies]
 
     def breaches(self):
-        from competencies.services import Breach
-
         return [
             Breach(competency=c, facets=tuple(self.cleaned_data[f"breach_{c.pk}"]))
             for c in self.competencies
             if self.cleaned_data.get(f"breach_{c.pk}")
         ]
+
+
+def substantiate_form(case, data=None) -> SubstantiateForm:
+    """The substantiation form of a case page, for the case's unit and sector."""
+    # Prefixed: its element ids must not clash with the other forms of the case page.
+    return SubstantiateForm(
+        data=data,
+        unit=case.unit,
+        competencies=sector_competencies(case.unit),
+        initial={"staff_member": case.about_staff_member_id},
+        prefix="substantiate",
+    )

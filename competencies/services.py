@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,9 +19,12 @@ from competencies.models import (
     TrainingLevel,
 )
 from complaints.audit import audit_record
+from complaints.lifecycle import case_transition
 from complaints.models import Case
 from complaints.services import ComplaintError
-from complaints.triage import case_mark_about_staff
+from complaints.triage import case_mark_about_staff, case_reroute, case_subject_excluded
+from notifications.services import notify_users
+from policies.models import Membership
 
 NEW_HIRE = timedelta(days=365)
 
@@ -58,8 +62,6 @@ def case_substantiate(
     """Decide a case substantiated against a staff member: at least one breached
     competency of the unit's sector framework, each with its facets; one retraining
     assignment per breach; the unit's managers are told (reference only)."""
-    from complaints.lifecycle import case_transition
-
     if staff_member.unit_id != case.unit_id:
         raise ComplaintError(_("That person is not on this unit's roster."))
     if not breaches:
@@ -188,9 +190,6 @@ def retraining_overdue_sweep(*, now: datetime) -> int:
 
 
 def _notify_managers(unit_id: int, case: Case | None, *, kind: str, assignment=None) -> None:
-    from notifications.services import notify_users
-    from policies.models import Membership
-
     managers = list(
         Membership.objects.filter(
             unit_id=unit_id, role=Membership.Role.MANAGER, is_active=True
@@ -205,8 +204,6 @@ def _notify_managers(unit_id: int, case: Case | None, *, kind: str, assignment=N
 def roster_accounts(unit):
     """Staff accounts a roster entry of the unit may be linked to: active members of the
     unit, focal points and managers alike."""
-    from django.contrib.auth import get_user_model
-
     return (
         get_user_model()
         .objects.filter(memberships__unit=unit, memberships__is_active=True, is_active=True)
@@ -228,8 +225,6 @@ def staff_member_link(*, staff_member: StaffMember, user, actor) -> StaffMember:
     account never sees a complaint about the entry, and cases already marked as about it
     are routed again at once: the account loses its copy of their key and its
     assignment (fail safe: a link made late still takes effect)."""
-    from complaints.triage import case_reroute, case_subject_excluded
-
     if not roster_accounts(staff_member.unit).filter(pk=user.pk).exists():
         raise ComplaintError(_("That account is not a member of this unit."))
     _refuse_if_linked_elsewhere(staff_member, user)

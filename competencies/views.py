@@ -2,32 +2,30 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from competencies.forms import EvaluationForm, StaffMemberForm, SubstantiateForm
+from access.cases import cases_for_focal_point, managed_unit
+from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
+from competencies.forms import EvaluationForm, StaffMemberForm, substantiate_form
 from competencies.models import RetrainingAssignment, StaffMember
 from competencies.services import (
     case_substantiate,
     linkable_accounts,
     retraining_complete,
     roster_accounts,
-    sector_competencies,
     staff_member_link,
     staff_member_unlink,
 )
-from complaints.selectors import case_for_focal_point, cases_for_focal_point
 from complaints.services import ComplaintError
-from complaints.views import session_private_key, verified_staff_required
-from policies.views import _managed_unit
+from vault.session_keys import staff_private_key
 
 
 @verified_staff_required
 @require_http_methods(["GET", "POST"])
 def roster(request, code: str):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     member = None
     if request.GET.get("edit"):
         member = get_object_or_404(StaffMember, pk=request.GET["edit"], unit=unit)
@@ -56,7 +54,7 @@ def roster(request, code: str):
 @require_POST
 def roster_link(request, code: str, pk: int):
     """Link a roster entry to the person's staff account, or unlink it."""
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     member = get_object_or_404(StaffMember, pk=pk, unit=unit)
     if request.POST.get("unlink"):
         staff_member_unlink(staff_member=member, actor=request.user)
@@ -94,7 +92,7 @@ def roster_link(request, code: str, pk: int):
 
 @verified_staff_required
 def retraining(request, code: str):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     assignments = (
         RetrainingAssignment.objects.filter(staff_member__unit=unit)
         .select_related("staff_member", "follow_up_of")
@@ -111,7 +109,7 @@ def retraining(request, code: str):
 @verified_staff_required
 @require_POST
 def retraining_complete_view(request, code: str, pk: int):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     assignment = get_object_or_404(RetrainingAssignment, pk=pk, staff_member__unit=unit)
     form = EvaluationForm(request.POST, facets=assignment.facets, prefix=f"a{assignment.pk}")
     if not form.is_valid():
@@ -138,25 +136,12 @@ def retraining_complete_view(request, code: str, pk: int):
     return redirect("competencies:retraining", code=unit.code)
 
 
-def substantiate_form(case, data=None) -> SubstantiateForm:
-    # Prefixed: its element ids must not clash with the other forms of the case page.
-    return SubstantiateForm(
-        data=data,
-        unit=case.unit,
-        competencies=sector_competencies(case.unit),
-        initial={"staff_member": case.about_staff_member_id},
-        prefix="substantiate",
-    )
-
-
-@verified_staff_required
-@require_POST
-def case_substantiate_view(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_substantiate_view(request, case):
     form = substantiate_form(case, data=request.POST)
     if not form.is_valid():
         messages.error(request, _("Pick the staff member and give a reason."))
-        return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")
+        return redirect(case_url(case, "handling"))
     try:
         case_substantiate(
             case=case,
@@ -165,19 +150,18 @@ def case_substantiate_view(request, reference: str):
             breaches=form.breaches(),
             reason=form.cleaned_data["reason"],
             training_level=form.cleaned_data["training_level"],
-            private_key=session_private_key(request),
+            private_key=staff_private_key(request),
         )
     except ComplaintError as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, _("Substantiated. Retraining is assigned and the manager told."))
-        if not cases_for_focal_point(request.user).filter(pk=case.pk).exists():
-            # Substantiated against the actor's own linked account: the case was routed
-            # away from them, its page is closed to them now (as after "whom is it about").
-            messages.info(
-                request,
-                _("Case %(reference)s was routed away from you.")
-                % {"reference": case.display_reference},
-            )
-            return redirect("staff:queue")
-    return redirect(f"{reverse('staff:case', args=[case.reference])}#handling")
+        return case_refused(request, case, error, "handling")
+    messages.success(request, _("Substantiated. Retraining is assigned and the manager told."))
+    if not cases_for_focal_point(request.user).filter(pk=case.pk).exists():
+        # Substantiated against the actor's own linked account: the case was routed
+        # away from them, its page is closed to them now (as after "whom is it about").
+        messages.info(
+            request,
+            _("Case %(reference)s was routed away from you.")
+            % {"reference": case.display_reference},
+        )
+        return redirect("staff:queue")
+    return redirect(case_url(case, "handling"))

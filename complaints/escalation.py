@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from access.cases import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from complaints.audit import audit_record
 from complaints.lifecycle import child_tell
 from complaints.models import Case, CaseEvent, CaseExclusion
-from complaints.selectors import MANAGER_LEVEL, OVERSIGHT_LEVEL
 from notifications.models import Notification
 from notifications.services import notify_users
 from policies.models import Membership

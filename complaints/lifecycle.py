@@ -13,12 +13,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from access.cases import case_readers
 from complaints.audit import audit_record
 from complaints.models import Case, CaseEvent, Message
-from complaints.selectors import case_readers
 from complaints.services import ComplaintError, case_note, message_create
 from notifications.child_email import child_email_queue
-from notifications.models import Notification
+from notifications.models import Notification, OutboundEmail, OutboundSms
 from notifications.services import notify_users
 from notifications.sms import render_sms, sms_queue
 
@@ -171,8 +171,6 @@ def _outcome_undeliverable(case: Case) -> bool:
     """The text or email carrying the outcome ended without reaching the child (their
     number sent STOP, or every try failed) and nothing else is on its way: waiting
     would never close the case."""
-    from notifications.models import OutboundEmail, OutboundSms
-
     texts = OutboundSms.objects.filter(case=case, carries_outcome=True)
     emails = OutboundEmail.objects.filter(case=case, carries_outcome=True)
     lost_text = {
@@ -235,7 +233,7 @@ def case_told_by_phone(*, case: Case, actor, note: str = "") -> CaseEvent:
     if not case.decided_at:
         raise TransitionRefused(gettext("There is no outcome to tell yet: decide the case first."))
     now = timezone.now()
-    Case.objects.filter(pk=case.pk, outcome_told_at__isnull=True).update(outcome_told_at=now)
+    Case.outcome_told(case.pk, at=now)
     outcome = case.outcome_label.lower()
     event = CaseEvent.objects.create(
         case=case,

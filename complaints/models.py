@@ -195,6 +195,14 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.display_reference
 
+    @classmethod
+    def outcome_told(cls, case_id, *, at=None) -> None:
+        """The child was told the decision (on the phone, or a text or an email about it
+        went out): the first time counts, later ones leave it."""
+        cls.objects.filter(pk=case_id, outcome_told_at__isnull=True).update(
+            outcome_told_at=at or timezone.now()
+        )
+
     def current_next_due(self):
         """The deadline of the step the case is at."""
         if self.status not in self.OPEN_STATUSES:

@@ -6,57 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.http import Http404
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from complaints.models import Case, CaseExclusion, CaseLastOpened, Message
-from policies.models import Membership, Unit
+from access.cases import cases_for_focal_point
+from complaints.models import Case, CaseLastOpened, Message
 from policies.selectors import focal_point_unit_ids
 from vault.models import CaseKey
-
-# complaints.escalation.OVERSIGHT: from this step on, the oversight unit reads the case.
-OVERSIGHT_LEVEL = 3
-
-
-def cases_for_focal_point(user) -> QuerySet[Case]:
-    """Cases handled by the person's units, except those they are excluded from (the
-    subject of the complaint, or recused)."""
-    units = focal_point_unit_ids(user)
-    visible = Q(handling_unit_id__in=units)
-    if Unit.objects.filter(pk__in=units, sector=Unit.Sector.OVERSIGHT).exists():
-        visible |= Q(escalation_level__gte=OVERSIGHT_LEVEL, policy__oversight_unit_id__in=units)
-    # A subquery, not a join: the person's exclusions are few, the cases many.
-    excluded = CaseExclusion.objects.filter(user=user).values("case_id")
-    return Case.objects.filter(visible).exclude(pk__in=excluded)
-
-
-def case_readers(case: Case) -> list[int]:
-    """Everyone who may read this case now."""
-    excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
-    units = [case.handling_unit_id]
-    if case.escalation_level >= OVERSIGHT_LEVEL and case.policy.oversight_unit_id:
-        units.append(case.policy.oversight_unit_id)
-    return list(
-        Membership.objects.filter(
-            unit_id__in=units, role=Membership.Role.FOCAL_POINT, is_active=True
-        )
-        .exclude(user_id__in=excluded)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-
-
-def case_for_focal_point(user, reference: str) -> Case:
-    """The one way staff views load a case: another unit's case is a 404."""
-    try:
-        return (
-            cases_for_focal_point(user)
-            .select_related("unit", "policy")
-            .get(reference=reference.replace("-", "").upper())
-        )
-    except Case.DoesNotExist:
-        raise Http404("No such case.") from None
 
 
 @dataclass(frozen=True)
@@ -173,33 +129,3 @@ def with_queue_markers(user, cases: list[Case]) -> list[Case]:
     for case in cases:
         case.readable, case.new_from_child = marks[case.pk]
     return cases
-
-
-# complaints.escalation.MANAGER: from this step on, the unit's managers see the metadata.
-MANAGER_LEVEL = 2
-
-
-def escalated_to_manager(user) -> QuerySet[Case]:
-    """Open cases of the units the person manages that missed deadlines up to the
-    manager step: metadata only (no content is ever decrypted for a manager)."""
-    units = Membership.objects.filter(
-        user=user, role=Membership.Role.MANAGER, is_active=True
-    ).values_list("unit_id", flat=True)
-    return (
-        Case.objects.filter(
-            unit_id__in=units, escalation_level__gte=MANAGER_LEVEL, status__in=Case.OPEN_STATUSES
-        )
-        .select_related("unit", "assignee")
-        .order_by("acknowledge_due_at")
-        .only(
-            "reference",
-            "urgency",
-            "status",
-            "unit__code",
-            "assignee__username",
-            "acknowledge_due_at",
-            "resolve_due_at",
-            "escalation_level",
-            "received_at",
-        )[:200]
-    )

@@ -14,10 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from access.cases import case_readers
 from complaints.audit import audit_record
 from complaints.danger import Danger, danger_in
 from complaints.models import Case, CaseEvent, CaseExclusion, CaseLastOpened, Message
-from complaints.selectors import case_readers
 from complaints.throttles import (
     Claim,
     Limit,
@@ -26,6 +26,7 @@ from complaints.throttles import (
     throttle_prune,
     throttle_release,
 )
+from intake.models import SmsReporter
 from notifications.child_email import child_email_queue
 from notifications.gsm import is_gsm, segments
 from notifications.models import Notification
@@ -277,8 +278,6 @@ def _sms_reporter_for(phone: str, *, language: str):
     """The SmsReporter of the number a web child asked to be texted at: its texts go
     through the SMS pipeline, and a STOP from that number is honoured. A number new to
     the service answers keywords (STATUS, HELP...) in the language the child filed in."""
-    from intake.models import SmsReporter
-
     try:
         with transaction.atomic():
             reporter = SmsReporter.for_phone(phone)[0]

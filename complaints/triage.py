@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -10,6 +11,7 @@ from complaints.models import Case, CaseEvent, CaseExclusion
 from complaints.services import ComplaintError, case_note
 from notifications.models import Notification
 from notifications.services import notify_users
+from policies.models import Membership
 from policies.routing import route
 from policies.selectors import staff_snapshot
 from vault.cases import case_data_key_for
@@ -142,10 +144,6 @@ def case_recuse(*, case: Case, actor, reason: str, private_key: bytes | None = N
 
 def eligible_assignees(case: Case):
     """Active focal points of the handling unit who are not excluded from the case."""
-    from django.contrib.auth import get_user_model
-
-    from policies.models import Membership
-
     excluded = CaseExclusion.objects.filter(case=case).values_list("user_id", flat=True)
     return (
         get_user_model()

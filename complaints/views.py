@@ -3,7 +3,6 @@
 import base64
 import dataclasses
 import uuid
-from functools import wraps
 
 import segno
 from django.conf import settings
@@ -22,6 +21,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from access.cases import case_for_focal_point, cases_for_focal_point, escalated_to_manager
+from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
+from competencies.forms import substantiate_form
 from competencies.models import StaffMember
 from complaints.audit import audit_record
 from complaints.forms import (
@@ -45,9 +47,6 @@ from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
 from complaints.selectors import (
     QueueFilters,
-    case_for_focal_point,
-    cases_for_focal_point,
-    escalated_to_manager,
     queue_cases,
     with_queue_markers,
 )
@@ -72,6 +71,7 @@ from config.middleware import client_address
 from notifications import gsm
 from policies.categories import formal_label
 from policies.models import Membership
+from policies.selectors import units_open_to_reporters
 from policies.staff_locale import staff_locale_for, staff_locale_override
 from vault import session_keys
 from vault.cases import CaseLocked, case_contact_for_staff, case_content_for_staff
@@ -83,20 +83,6 @@ from vault.keys import (
 )
 
 QUEUE_PAGE_SIZE = 25
-
-
-def verified_staff_required(view):
-    """Password and second factor both, or back to the step that is missing."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), reverse("staff:login"))
-        if not request.user.is_verified():
-            return redirect_to_login(request.get_full_path(), reverse("staff:verify"))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def staff_landing_url(user) -> str:
@@ -242,11 +228,6 @@ def _base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode().rstrip("=")
 
 
-def session_private_key(request) -> bytes | None:
-    """The person's private key, if this browser and this session both hold their half."""
-    return session_keys.load(request, session_keys.STAFF)
-
-
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Changing a password re-wraps the private key: every case stays readable."""
 
@@ -329,12 +310,6 @@ def queue(request):
     )
 
 
-def _case_url(case, section: str = "") -> str:
-    """The case page, at the section an action was taken from."""
-    url = reverse("staff:case", args=[case.reference])
-    return f"{url}#{section}" if section else url
-
-
 @verified_staff_required
 @sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
 @require_http_methods(["GET", "POST"])
@@ -346,7 +321,7 @@ def case_detail(request, reference: str):
         if reply_form.is_valid():
             reply_form, sent = _reply_step(request, case, reply_form)
             if sent is None:
-                return redirect(_case_url(case, "conversation"))
+                return redirect(case_url(case, "conversation"))
             if sent:
                 if case.sms_reporter_id:
                     messages.success(request, _("Reply sent, by SMS and on the follow-up page."))
@@ -354,11 +329,11 @@ def case_detail(request, reference: str):
                     messages.success(
                         request, _("Reply sent. The child sees it on the follow-up page.")
                     )
-                return redirect(_case_url(case, "conversation"))
+                return redirect(case_url(case, "conversation"))
     opened_at = timezone.now()
     try:
         content = case_content_for_staff(
-            case=case, actor=request.user, private_key=session_private_key(request)
+            case=case, actor=request.user, private_key=session_keys.staff_private_key(request)
         )
     except CaseLocked:
         # Routed to this person, but no copy of its key reached them yet: the next
@@ -381,7 +356,7 @@ def case_detail(request, reference: str):
         **_about_whom_context(case, request.user),
         "note_form": NoteForm(),
         "refer_form": _refer_form(case) if case.status == Case.Status.ASSESSING else None,
-        "substantiate_form": _substantiate_form(case)
+        "substantiate_form": substantiate_form(case)
         if case.status == Case.Status.INVESTIGATING
         else None,
         "assign_form": _assign_form(case),
@@ -442,47 +417,41 @@ def _transition_form(case, data=None) -> TransitionForm | None:
     return TransitionForm(data=data, choices=choices) if choices else None
 
 
-@verified_staff_required
-@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
-@require_POST
-def case_status(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_status(request, case):
     form = _transition_form(case, data=request.POST)
     if form is None or not form.is_valid():
         messages.error(request, _("That change is not possible for this case now."))
-    else:
-        try:
-            case_transition(
-                case=case,
-                actor=request.user,
-                to_status=form.cleaned_data["to_status"],
-                reason=form.cleaned_data["reason"],
-            )
-        except TransitionRefused as error:
-            messages.error(request, str(error.message))
-        else:
-            messages.success(
-                request,
-                _("Case moved to: %(status)s.")
-                % {"status": Case.Status(form.cleaned_data["to_status"]).label},
-            )
-    return redirect(_case_url(case, "handling"))
+        return redirect(case_url(case, "handling"))
+    try:
+        case_transition(
+            case=case,
+            actor=request.user,
+            to_status=form.cleaned_data["to_status"],
+            reason=form.cleaned_data["reason"],
+        )
+    except TransitionRefused as error:
+        return case_refused(request, case, error, "handling")
+    messages.success(
+        request,
+        _("Case moved to: %(status)s.")
+        % {"status": Case.Status(form.cleaned_data["to_status"]).label},
+    )
+    return redirect(case_url(case, "handling"))
 
 
-@verified_staff_required
-@require_POST
-def case_about(request, reference: str):
+@staff_case_post
+def case_about(request, case):
     """Mark whom on the unit's roster the complaint is about."""
-    case = case_for_focal_point(request.user, reference)
     form = AboutWhomForm(request.POST, roster=_active_roster(case))
     if not form.is_valid():
         messages.error(request, form.errors["staff_member"][0])
-        return redirect(_case_url(case, "conflict"))
+        return redirect(case_url(case, "conflict"))
     case_mark_about_staff(
         case=case,
         actor=request.user,
         staff_member=form.chosen(),
-        private_key=session_private_key(request),
+        private_key=session_keys.staff_private_key(request),
     )
     return _after_reroute(request, case)
 
@@ -510,28 +479,24 @@ def _about_whom_context(case, user) -> dict:
     }
 
 
-@verified_staff_required
-@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
-@require_POST
-def case_recuse_view(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_recuse_view(request, case):
     try:
         case_recuse(
             case=case,
             actor=request.user,
             reason=request.POST.get("reason", ""),
-            private_key=session_private_key(request),
+            private_key=session_keys.staff_private_key(request),
         )
     except ComplaintError as error:
-        messages.error(request, str(error.message))
-        return redirect(_case_url(case, "conflict"))
+        return case_refused(request, case, error, "conflict")
     return _after_reroute(request, case)
 
 
 def _after_reroute(request, case):
     if cases_for_focal_point(request.user).filter(pk=case.pk).exists():
         messages.success(request, _("The case was routed again. See why below."))
-        return redirect(_case_url(case, "why"))
+        return redirect(case_url(case, "why"))
     messages.info(
         request,
         _("Case %(reference)s was routed away from you.") % {"reference": case.display_reference},
@@ -539,18 +504,15 @@ def _after_reroute(request, case):
     return redirect("staff:queue")
 
 
-@verified_staff_required
-@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
-@require_POST
-def case_note_view(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_note_view(request, case):
     form = NoteForm(request.POST)
     if form.is_valid():
         case_note(case=case, actor=request.user, body=form.cleaned_data["body"])
         messages.success(request, _("Note saved."))
     else:
         messages.error(request, _("The note is empty."))
-    return redirect(_case_url(case, "notes"))
+    return redirect(case_url(case, "notes"))
 
 
 def _assign_form(case, data=None) -> AssignForm:
@@ -558,43 +520,30 @@ def _assign_form(case, data=None) -> AssignForm:
     return AssignForm(data=data, choices=choices, initial={"assignee": case.assignee_id})
 
 
-@verified_staff_required
-@require_POST
-def case_assign(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_assign(request, case):
     form = _assign_form(case, data=request.POST)
     if form.is_valid():
         case_reassign(case=case, actor=request.user, assignee_id=form.cleaned_data["assignee"])
         messages.success(request, _("Case reassigned."))
     else:
         messages.error(request, _("Choose a focal point who can handle this case."))
-    return redirect(_case_url(case, "assignment"))
-
-
-def _substantiate_form(case):
-    from competencies.views import substantiate_form
-
-    return substantiate_form(case)
+    return redirect(case_url(case, "assignment"))
 
 
 def _refer_form(case, data=None) -> ReferForm:
-    from policies.selectors import units_open_to_reporters
-
     partners = [p.get("name", "") for p in case.policy.referral_partners if p.get("name")]
     return ReferForm(
         data=data, units=units_open_to_reporters().exclude(pk=case.unit_id), partners=partners
     )
 
 
-@verified_staff_required
-@sensitive_post_parameters()  # replies, notes and reasons stay out of error reports
-@require_POST
-def case_refer_view(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_refer_view(request, case):
     form = _refer_form(case, data=request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose where to refer the case."))
-        return redirect(_case_url(case, "referral"))
+        return redirect(case_url(case, "referral"))
     try:
         linked = case_refer(
             case=case,
@@ -603,26 +552,23 @@ def case_refer_view(request, reference: str):
             reason=form.cleaned_data["reason"],
             to_unit=form.cleaned_data["to_unit"],
             partner=form.cleaned_data["partner"],
-            private_key=session_private_key(request),
+            private_key=session_keys.staff_private_key(request),
         )
     except ComplaintError as error:
-        messages.error(request, str(error.message))
+        return case_refused(request, case, error, "referral")
+    if linked:
+        messages.success(
+            request,
+            _("Referred: new case %(reference)s.") % {"reference": linked.display_reference},
+        )
     else:
-        if linked:
-            messages.success(
-                request,
-                _("Referred: new case %(reference)s.") % {"reference": linked.display_reference},
-            )
-        else:
-            messages.success(request, _("Referred."))
-    return redirect(_case_url(case, "referral"))
+        messages.success(request, _("Referred."))
+    return redirect(case_url(case, "referral"))
 
 
-@verified_staff_required
-@require_POST
-def case_access_request(request, reference: str):
+@staff_case_post
+def case_access_request(request, case):
     """ "Ask for access" on a case this person may read but cannot open yet."""
-    case = case_for_focal_point(request.user, reference)
     told = case_access_requested(case=case, actor=request.user)
     if told:
         messages.success(
@@ -636,18 +582,16 @@ def case_access_request(request, reference: str):
         )
     else:
         messages.info(request, _("You asked within the last hour; the holders were told then."))
-    return redirect(_case_url(case))
+    return redirect(case_url(case))
 
 
-@verified_staff_required
-@require_POST
-def case_contact(request, reference: str):
+@staff_case_post
+def case_contact(request, case):
     """ "Show the number": the child's contact detail, read with this person's key and
     recorded in the audit log; shown on a page of its own, never put in a URL."""
-    case = case_for_focal_point(request.user, reference)
     try:
         detail = case_contact_for_staff(
-            case=case, actor=request.user, private_key=session_private_key(request)
+            case=case, actor=request.user, private_key=session_keys.staff_private_key(request)
         )
     except CaseLocked:
         messages.error(
@@ -657,19 +601,15 @@ def case_contact(request, reference: str):
                 "in again with your password, then show the number."
             ),
         )
-        return redirect(_case_url(case, "contact-child"))
+        return redirect(case_url(case, "contact-child"))
     return render(request, "staff/contact_reveal.html", {"case": case, "contact_detail": detail})
 
 
-@verified_staff_required
-@sensitive_post_parameters()  # what was said on the call stays out of error reports
-@require_POST
-def case_told_by_phone_view(request, reference: str):
-    case = case_for_focal_point(request.user, reference)
+@staff_case_post
+def case_told_by_phone_view(request, case):
     try:
         case_told_by_phone(case=case, actor=request.user, note=request.POST.get("note", ""))
     except TransitionRefused as error:
-        messages.error(request, str(error.message))
-    else:
-        messages.success(request, _("Recorded: the child was told the outcome by phone."))
-    return redirect(_case_url(case, "contact-child"))
+        return case_refused(request, case, error, "contact-child")
+    messages.success(request, _("Recorded: the child was told the outcome by phone."))
+    return redirect(case_url(case, "contact-child"))

@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from policies.staff_locale import staff_locale_for, staff_locale_override
+
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -73,8 +75,6 @@ class StaffLocaleMiddleware:
         user = getattr(request, "user", None)
         if not (request.path.startswith("/staff/") and user is not None and user.is_authenticated):
             return self.get_response(request)
-        from policies.staff_locale import staff_locale_for, staff_locale_override
-
         locale = staff_locale_for(user, fallback_language=getattr(request, "LANGUAGE_CODE", None))
         request.staff_locale = locale
         request.LANGUAGE_CODE = locale.language

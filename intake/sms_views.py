@@ -5,6 +5,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from functools import wraps
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
@@ -123,7 +124,5 @@ def sms_simulator(request):
 
 
 def _reply_text(xml: str) -> str:
-    from xml.etree import ElementTree
-
     root = ElementTree.fromstring(xml)
     return "\n".join((node.text or "") for node in root.iter("Message"))

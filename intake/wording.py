@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from complaints.models import Case
+from policies.models import ChildProtectionPolicy
 
 STATUS_FOR_CHILD = {
     Case.Status.RECEIVED: _("We have your complaint. Someone will read it soon."),
@@ -44,8 +45,6 @@ def confidentiality_limits_for_child(codes) -> list[str]:
 def about_staff_for_child(policy) -> list[str]:
     """Where a complaint about someone who works there goes, in a child's words, from the
     policy's rules for "yes" and "I am not sure" (shown under that question)."""
-    from policies.models import ChildProtectionPolicy
-
     Rule = ChildProtectionPolicy.AboutStaffRule
     # Whole sentences, so that each language orders its own words.
     sentences = {

@@ -11,10 +11,11 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 from django_q.tasks import async_task
 
+from complaints.models import Case
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, email_send
 from notifications.models import OutboundEmail
 from vault import server_sealed
@@ -48,11 +49,7 @@ def child_email_deliver(outbound_id) -> str:
         outbound = OutboundEmail.objects.get(pk=outbound_id)
         if outbound.carries_outcome:
             # The child was sent the news of the decision and how to read it.
-            from complaints.models import Case
-
-            Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
-                outcome_told_at=timezone.now()
-            )
+            Case.outcome_told(outbound.case_id)
     return result
 
 

@@ -13,9 +13,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
+from access.cases import case_readers
+from notifications.backends import get_sms_backend
 from notifications.delivery import Done, RetryPolicy, delivery_attempt, email_send
 from notifications.gsm import to_gsm
 from notifications.models import Notification
+from policies.models import Membership, StaffProfile
+from policies.selectors import unit_current_policy
 from policies.staff_locale import staff_locale_for, staff_locale_override, staff_time
 
 # Normal notices: 30 s doubling to an hour, 12 attempts (about five hours).
@@ -36,8 +40,6 @@ def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notifica
         kind == Notification.Kind.NEW_CASE and case is not None and case.urgency == "emergency"
     )
     if urgent:
-        from policies.models import StaffProfile
-
         with_phone = StaffProfile.objects.filter(user_id__in=user_ids).exclude(alert_phone="")
         rows += [
             Notification(case=case, recipient_id=uid, kind=kind, channel=Notification.Channel.SMS)
@@ -52,9 +54,6 @@ def notify_users(*, case, user_ids, kind: str, assignment=None) -> list[Notifica
 def notify_new_reader(*, membership) -> list[Notification]:
     """Every new focal point is told to the unit's managers and to the focal points of
     the oversight unit its policy names (metadata only)."""
-    from policies.models import Membership
-    from policies.selectors import unit_current_policy
-
     policy = unit_current_policy(membership.unit)
     units = [membership.unit_id] + (
         [policy.oversight_unit_id] if policy and policy.oversight_unit_id else []
@@ -83,8 +82,6 @@ def notify_new_reader(*, membership) -> list[Notification]:
 
 def notify_case_handlers(*, case, kind: str) -> list[Notification]:
     """The assignee, or, when nobody is assigned, every focal point who may see it."""
-    from complaints.selectors import case_readers
-
     user_ids = [case.assignee_id] if case.assignee_id else case_readers(case)
     return notify_users(case=case, user_ids=user_ids, kind=kind)
 
@@ -332,9 +329,6 @@ def _send(notification: Notification) -> Done:
 
 def _send_sms_alert(notification: Notification) -> Done:
     """An urgent alert to a staff phone: reference, unit and a link only."""
-    from notifications.backends import get_sms_backend
-    from policies.models import StaffProfile
-
     profile = StaffProfile.objects.filter(user_id=notification.recipient_id).first()
     if profile is None or not profile.alert_phone:
         return Done(status=Notification.Status.SKIPPED, attempted=False)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django_q.tasks import async_task
 
+from complaints.models import Case
 from notifications.backends import PermanentSendError, get_sms_backend
 from notifications.delivery import Done, RetryPolicy, delivery_attempt
 from notifications.gsm import segments, to_gsm
@@ -111,11 +112,7 @@ def sms_deliver(outbound_id) -> str:
         # Callbacks that arrived before the send call returned the provider's id.
         _apply_status_reports(outbound.provider_sid)
         if outbound.carries_outcome and outbound.case_id:
-            from complaints.models import Case
-
-            Case.objects.filter(pk=outbound.case_id, outcome_told_at__isnull=True).update(
-                outcome_told_at=timezone.now()
-            )
+            Case.outcome_told(outbound.case_id)
     return result
 
 

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from complaints.selectors import cases_for_focal_point
-from complaints.views import verified_staff_required
+from access.cases import cases_for_focal_point
+from access.staff import verified_staff_required
 from oversight.charts import deadline_bars, heat_map, trend_bars
 from oversight.forms import PeriodForm
 from oversight.selectors import (

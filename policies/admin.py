@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from complaints.admin import ReadOnlyAdmin
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
 from policies.services import PolicyError, membership_recorded, policy_publish
+from vault.keys import focal_point_removed, recovery_key_create
 
 
 class MembershipInline(admin.TabularInline):
@@ -14,8 +15,6 @@ class MembershipInline(admin.TabularInline):
 def _revoke_removed_focal_points(formset):
     """Whoever's membership was removed or changed keeps copies only of the cases they
     may still read (vault.keys.focal_point_removed decides)."""
-    from vault.keys import focal_point_removed
-
     for membership in formset.deleted_objects + [obj for obj, _changed in formset.changed_objects]:
         focal_point_removed(membership=membership)
 
@@ -30,8 +29,6 @@ class UnitAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
-            from vault.keys import recovery_key_create
-
             private = recovery_key_create(unit=obj)
             self.message_user(
                 request,

@@ -2,10 +2,13 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from complaints.models import Case
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit, Urgency
+from policies.routing import FocalPoint, StaffSnapshot
 
 
 def unit_current_policy(unit: Unit) -> ChildProtectionPolicy | None:
@@ -141,12 +144,6 @@ def _focal_points(unit: Unit) -> tuple:
     subquery per person, each answered from an index on the case table
     (case_assignee_open_idx, case_assignee_received_idx): a join-and-group over every
     case they ever had took 85 ms at 100,000 cases."""
-    from django.db.models import Count, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    from complaints.models import Case
-    from policies.routing import FocalPoint
-
     assigned = Case.objects.filter(assignee=OuterRef("user_id")).order_by()
     open_cases = (
         assigned.filter(status__in=Case.OPEN_STATUSES)
@@ -177,8 +174,6 @@ def _focal_points(unit: Unit) -> tuple:
 
 def staff_snapshot(policy: ChildProtectionPolicy):
     """Everything routing needs to know about people, read in a few queries."""
-    from policies.routing import StaffSnapshot
-
     unit = policy.unit
     oversight = policy.oversight_unit
     return StaffSnapshot(

@@ -2,6 +2,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from complaints.audit import audit_record
+from notifications.services import notify_new_reader
 from policies.categories import default_category_urgencies
 from policies.models import (
     DEADLINE_STEPS,
@@ -127,8 +129,6 @@ def policy_publish(*, policy: ChildProtectionPolicy, actor) -> ChildProtectionPo
         raise PolicyError(" ".join(problems))
     policy.published_at = timezone.now()
     policy.save(update_fields=["published_at"])
-    from complaints.audit import audit_record
-
     audit_record(
         action="policies.policy.published",
         actor=actor,
@@ -160,9 +160,6 @@ def membership_recorded(*, membership: Membership, actor, change: str) -> None:
     "removed"), with the person who made it; a new focal point is told to the unit's
     managers and its oversight unit. Keys follow (vault.keys.focal_point_removed)
     where someone may read less."""
-    from complaints.audit import audit_record
-    from notifications.services import notify_new_reader
-
     audit_record(
         action=f"staff.membership.{change}",
         actor=actor,

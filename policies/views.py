@@ -12,9 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from complaints.views import verified_staff_required
+from access.cases import managed_unit, member_unit
+from access.staff import verified_staff_required
 from policies.forms import PolicyDraftForm, StaffLanguageForm
-from policies.models import ChildProtectionPolicy, Membership, Unit
+from policies.models import ChildProtectionPolicy, Membership
 from policies.selectors import poster_print_status, unit_current_policy
 from policies.services import (
     PolicyError,
@@ -28,28 +29,10 @@ from policies.staff_locale import staff_locale_for
 from vault.keys import ApprovalRefused, reader_approve, readers_waiting
 
 
-def _member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
-    """The unit of this code where the person has one of `roles`; otherwise a 404."""
-    membership = (
-        Membership.objects.filter(
-            user=user, unit__code=code.upper(), role__in=roles, is_active=True
-        )
-        .select_related("unit")
-        .first()
-    )
-    if membership is None:
-        raise Http404("No such unit.")
-    return membership.unit
-
-
-def _managed_unit(user, code: str) -> Unit:
-    return _member_unit(user, code)
-
-
 @verified_staff_required
 @require_http_methods(["GET", "POST"])
 def policy_edit(request, code: str):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     draft = ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=True).first()
     form = None
     if draft:
@@ -77,7 +60,7 @@ def policy_edit(request, code: str):
 @verified_staff_required
 @require_POST
 def policy_new_draft(request, code: str):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     policy_draft_get_or_create(unit=unit)
     return redirect("policies:edit", code=unit.code)
 
@@ -85,7 +68,7 @@ def policy_new_draft(request, code: str):
 @verified_staff_required
 @require_POST
 def policy_publish_view(request, code: str):
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     draft = ChildProtectionPolicy.objects.filter(unit=unit, published_at__isnull=True).first()
     if draft is None:
         raise Http404("No draft.")
@@ -107,7 +90,7 @@ def policy_publish_view(request, code: str):
 def poster_print(request, code: str, kind: str):
     """Record the print, then open the public sheet to print from. Recording here, not
     on the public page, keeps anonymous visits from writing anything."""
-    unit = _managed_unit(request.user, code)
+    unit = managed_unit(request.user, code)
     try:
         poster_print_record(unit=unit, kind=kind, actor=request.user)
     except PolicyError as error:
@@ -126,7 +109,7 @@ def readers(request, code: str):
     """New focal points waiting to read the unit's earlier cases; a manager of the unit
     or a focal point who already reads them approves (never the person themselves)."""
     # Managers and focal points of the unit see who waits to read.
-    unit = _member_unit(request.user, code, roles=Membership.Role.values)
+    unit = member_unit(request.user, code, roles=Membership.Role.values)
     if request.method == "POST":
         reader = get_user_model().objects.filter(pk=request.POST.get("reader") or 0).first()
         if reader is None:

@@ -14,9 +14,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from access.cases import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from complaints.audit import audit_record
 from complaints.models import AuditEvent, Case, CaseExclusion
-from complaints.selectors import OVERSIGHT_LEVEL, case_readers, cases_for_focal_point
 from notifications.models import Notification
 from notifications.services import notify_users
 from policies.models import Membership, Unit

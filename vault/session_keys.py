@@ -47,3 +47,8 @@ def load(request: HttpRequest, slot: Slot) -> bytes | None:
 
 def forget(response: HttpResponse, slot: Slot) -> None:
     response.delete_cookie(slot.cookie, samesite="Strict")
+
+
+def staff_private_key(request: HttpRequest) -> bytes | None:
+    """The person's private key, if this browser and this session both hold their half."""
+    return load(request, STAFF)

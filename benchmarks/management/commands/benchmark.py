@@ -1,6 +1,8 @@
 """Time the focal point queue and the compliance review as a browser would get them."""
 
+import secrets
 import statistics
+import threading
 import time
 
 from django.conf import settings
@@ -10,6 +12,7 @@ from django.db.models import Count
 from django.test import Client
 from django.test.utils import override_settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from twilio.request_validator import RequestValidator
 
 from complaints.models import Case
 from policies.models import Membership, Unit
@@ -80,11 +83,6 @@ class Command(BaseCommand):
 
     def _sms_while_logins(self, unit, runs: int) -> None:
         """SMS intake latency alone, then while two threads derive login keys."""
-        import secrets
-        import threading
-
-        from twilio.request_validator import RequestValidator
-
         _public, private = crypto.generate_keypair()
         blob = crypto.wrap_private_key(private, "benchmark password")
         client = Client()
