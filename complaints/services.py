@@ -155,20 +155,7 @@ def complaint_receive(
             return Receipt(case=existing, followup_code="", duplicate=True)
 
     narrative = _validated_text(narrative, empty_message=_("Please tell us what happened."))
-    contact_detail = clean_text(contact_detail)
-    if contact_preference not in Case.ContactPreference.values:
-        raise ComplaintError(_("Please choose how we can contact you."))
-    if contact_preference in CONTACT_NEEDS_DETAIL and not contact_detail and not sms_reporter:
-        raise ComplaintError(_("Please give the number or email we can use to contact you."))
-    if contact_preference not in CONTACT_NEEDS_DETAIL:
-        contact_detail = ""
-    text_to = None
-    if contact_preference == Case.ContactPreference.SMS and not sms_reporter:
-        text_to = international_phone(contact_detail)
-        if text_to is None:
-            raise ComplaintError(
-                _("Please write your number with + and the country code, like +221 77 123 45 67.")
-            )
+    contact = _contact_checked(contact_preference, contact_detail, sms_reporter=sms_reporter)
     if language not in dict(settings.LANGUAGES):
         language = settings.LANGUAGE_CODE
     if filed_for not in Case.FiledFor.values:
@@ -193,70 +180,42 @@ def complaint_receive(
         staff=staff,
         about_staff_answer=about_staff_answer,
     )
-    case = Case(
-        id=uuid.uuid4(),
+    case = _case_routed(
+        decision,
         unit=unit,
         policy=policy,
         channel=channel,
         language=language,
         category=category,
-        urgency=decision.urgency,
         in_danger=in_danger,
         about_staff_answer=about_staff_answer,
         filed_for=filed_for,
-        contact_preference=contact_preference,
-        routing=decision.as_record(),
-        handling_unit_id=decision.handling_unit_id,
-        assignee_id=decision.assignee_id,
+        contact_preference=contact.preference,
         received_at=now,
-        acknowledge_due_at=decision.deadlines.get("acknowledge"),
-        next_due_at=decision.deadlines.get("acknowledge"),
-        queue_priority=URGENCY_RANK.get(decision.urgency, 2),
-        assess_due_at=decision.deadlines.get("assess"),
-        resolve_due_at=decision.deadlines.get("resolve"),
         submission_token=submission_token or None,
         sms_reporter=sms_reporter,
     )
     # Where the server tells the child with nobody present (a late notice from the
     # sweep): sealed under the server key ring, like an SMS child's number. The copy
     # under the case key is what staff read.
-    if text_to:
-        case.sms_reporter = _sms_reporter_for(text_to, language=language)
-    if contact_preference == Case.ContactPreference.EMAIL and contact_detail:
-        server_sealed.seal(case, "delivery_email", contact_detail)
+    if contact.text_to:
+        case.sms_reporter = _sms_reporter_for(contact.text_to, language=language)
+    if contact.preference == Case.ContactPreference.EMAIL and contact.detail:
+        server_sealed.seal(case, "delivery_email", contact.detail)
     # A referral: the child keeps their reference's code, and their key opens this too.
     followup_code = "" if same_child_as is not None else _new_followup_code()
     case_key = case_seal_new(
         case,
         narrative=narrative,
-        contact_detail=contact_detail,
+        contact_detail=contact.detail,
         followup_code=followup_code,
         same_child_as=same_child_as,
     )
+    won_by = _save_with_new_reference(case, submission_token)
+    if won_by is not None:
+        return Receipt(case=won_by, followup_code="", duplicate=True)
 
-    for _attempt in range(5):
-        case.reference = _new_reference()
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-            break
-        except IntegrityError:
-            if submission_token and Case.objects.filter(submission_token=submission_token).exists():
-                # The same form won a race in another request: one case, not two.
-                existing = Case.objects.get(submission_token=submission_token)
-                return Receipt(case=existing, followup_code="", duplicate=True)
-    else:  # pragma: no cover - 25^8 references; five collisions in a row is a bug
-        raise RuntimeError("could not allocate a case reference")
-
-    # Only the people the case is routed to, the child and the unit's recovery key
-    # hold a copy of the data key. The oversight unit gets its copies only once a case
-    # escalates to it, from a colleague's next sign-in: a copy made now could be opened
-    # with the database and one oversight password.
-    pool = (
-        staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
-    )
-    readers = [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
-    case_copies_issue(case, case_key, readers=readers)
+    case_copies_issue(case, case_key, readers=_first_readers(staff, decision, unit))
     # Recorded, so that re-routing, grants and the queue keep them away too.
     CaseExclusion.objects.bulk_create(
         [
@@ -272,6 +231,77 @@ def complaint_receive(
         case=case, user_ids=decision.manager_notice_ids, kind=Notification.Kind.ABOUT_STAFF
     )
     return Receipt(case=case, followup_code=followup_code)
+
+
+@dataclass(frozen=True)
+class _Contact:
+    preference: str
+    detail: str  # "" unless the preference needs one
+    text_to: str | None  # the E.164 number a web child asked to be texted at
+
+
+def _contact_checked(preference: str, detail: str, *, sms_reporter) -> _Contact:
+    detail = clean_text(detail)
+    if preference not in Case.ContactPreference.values:
+        raise ComplaintError(_("Please choose how we can contact you."))
+    if preference in CONTACT_NEEDS_DETAIL and not detail and not sms_reporter:
+        raise ComplaintError(_("Please give the number or email we can use to contact you."))
+    if preference not in CONTACT_NEEDS_DETAIL:
+        detail = ""
+    text_to = None
+    if preference == Case.ContactPreference.SMS and not sms_reporter:
+        text_to = international_phone(detail)
+        if text_to is None:
+            raise ComplaintError(
+                _("Please write your number with + and the country code, like +221 77 123 45 67.")
+            )
+    return _Contact(preference=preference, detail=detail, text_to=text_to)
+
+
+def _case_routed(decision, *, received_at, **fields) -> Case:
+    """The new case (not saved) with what routing decided: handling unit, assignee,
+    urgency and the deadlines counted from `received_at`."""
+    return Case(
+        id=uuid.uuid4(),
+        urgency=decision.urgency,
+        routing=decision.as_record(),
+        handling_unit_id=decision.handling_unit_id,
+        assignee_id=decision.assignee_id,
+        received_at=received_at,
+        acknowledge_due_at=decision.deadlines.get("acknowledge"),
+        next_due_at=decision.deadlines.get("acknowledge"),
+        queue_priority=URGENCY_RANK.get(decision.urgency, 2),
+        assess_due_at=decision.deadlines.get("assess"),
+        resolve_due_at=decision.deadlines.get("resolve"),
+        **fields,
+    )
+
+
+def _save_with_new_reference(case: Case, submission_token: str | None) -> Case | None:
+    """Insert the case under a new random reference. When the same form won a race in
+    another request, that request's case, and nothing is saved: one case, not two."""
+    for _attempt in range(5):
+        case.reference = _new_reference()
+        try:
+            with transaction.atomic():
+                case.save(force_insert=True)
+            return None
+        except IntegrityError:
+            if submission_token and Case.objects.filter(submission_token=submission_token).exists():
+                return Case.objects.get(submission_token=submission_token)
+    # 25^8 references; five collisions in a row is a bug
+    raise RuntimeError("could not allocate a case reference")  # pragma: no cover
+
+
+def _first_readers(staff, decision, unit: Unit) -> list[int]:
+    """Who gets a copy of the case key at once: the focal points it is routed to. The
+    oversight unit gets its copies only once a case escalates to it, from a colleague's
+    next sign-in: a copy made now could be opened with the database and one oversight
+    password."""
+    pool = (
+        staff.oversight_focal_points if decision.handling_unit_id != unit.pk else staff.focal_points
+    )
+    return [fp.user_id for fp in pool if fp.user_id not in decision.excluded_ids]
 
 
 def _sms_reporter_for(phone: str, *, language: str):
