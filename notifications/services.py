@@ -95,6 +95,117 @@ def enqueue_delivery(notification_id: int) -> None:
     )
 
 
+def _new_case(case, facts: dict) -> tuple[str, list[str]]:
+    """A case routed to this person as it was filed."""
+    subject = _("[Recourse] New case %(reference)s (%(unit_code)s, %(urgency)s)") % facts
+    lines = [_("A new case was received for %(unit)s.") % facts, ""]
+    if case.acknowledge_due_at:
+        lines.append(_("Acknowledge it by %(due)s.") % {"due": staff_time(case.acknowledge_due_at)})
+    return subject, lines
+
+
+def _routed_to_you(case, facts: dict) -> tuple[str, list[str]]:
+    """Not a new case: it was acknowledged, or decided, before it came to this person."""
+    facts["status"] = case.get_status_display()
+    subject = _("[Recourse] Case %(reference)s (%(unit_code)s) was routed to you") % facts
+    if case.is_open:
+        lines = [
+            _(
+                "A case of %(unit)s that is already under way (%(status)s) was routed "
+                "to you. It is not a new case: read its history before you act."
+            )
+            % facts,
+            "",
+        ]
+        due_at = case.current_next_due()
+        if due_at:
+            lines.append(_("Its next deadline: %(due)s.") % {"due": staff_time(due_at)})
+    else:
+        lines = [
+            _(
+                "A case of %(unit)s that is already decided (%(status)s) was routed to "
+                "you. It is not a new case and no deadline runs on it."
+            )
+            % facts,
+            "",
+        ]
+    return subject, lines
+
+
+def _danger_now(case, facts: dict) -> tuple[str, list[str]]:
+    """The child says they are in danger now."""
+    subject = _("[Recourse] DANGER NOW: case %(reference)s (%(unit_code)s)") % facts
+    lines = [
+        _(
+            "The child who filed this case says they are in danger now. It is an "
+            "emergency case of %(unit)s: contact them at once, as the emergency "
+            "protocol of the policy says."
+        )
+        % facts,
+        "",
+    ]
+    return subject, lines
+
+
+def _access_needed(case, facts: dict) -> tuple[str, list[str]]:
+    """A reader waits for a copy of the key this person holds."""
+    subject = _("[Recourse] Sign in: someone waits to read case %(reference)s") % facts
+    lines = [
+        _(
+            "Someone the policy says must read this case (the oversight unit after an "
+            "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
+            "sign-in passes them the key: please sign in now."
+        )
+        % facts,
+        "",
+    ]
+    return subject, lines
+
+
+def _withdrawn(case, facts: dict) -> tuple[str, list[str]]:
+    """The child withdrew the complaint."""
+    subject = _("[Recourse] Case %(reference)s (%(unit_code)s) withdrawn by the child") % facts
+    lines = [
+        _(
+            "The child withdrew this complaint. Nothing more is needed from you but to "
+            "close the case when your unit's practice allows."
+        ),
+        "",
+    ]
+    return subject, lines
+
+
+def _escalated(case, facts: dict) -> tuple[str, list[str]]:
+    """A deadline passed and the case climbed to this person."""
+    subject = _("[Recourse] Deadline missed on case %(reference)s (%(urgency)s)") % facts
+    lines = [
+        _(
+            "A deadline set by the child protection policy of %(unit)s has passed, "
+            "and the case was escalated to you."
+        )
+        % facts,
+        "",
+    ]
+    return subject, lines
+
+
+def _news_from_child(case, facts: dict) -> tuple[str, list[str]]:
+    """The child added to their case."""
+    subject = _("[Recourse] New information on case %(reference)s") % facts
+    lines = [_("The reporter added information to this case."), ""]
+    return subject, lines
+
+
+_CASE_MESSAGES = {
+    Notification.Kind.NEW_CASE: _new_case,
+    Notification.Kind.ROUTED_TO_YOU: _routed_to_you,
+    Notification.Kind.DANGER: _danger_now,
+    Notification.Kind.ACCESS_NEEDED: _access_needed,
+    Notification.Kind.WITHDRAWN: _withdrawn,
+    Notification.Kind.ESCALATION: _escalated,
+}
+
+
 def _message(notification: Notification) -> tuple[str, str]:
     """Subject and body, in the active language and zone (the recipient's: _send)."""
     if notification.kind in (Notification.Kind.RETRAINING, Notification.Kind.RETRAINING_OVERDUE):
@@ -111,82 +222,7 @@ def _message(notification: Notification) -> tuple[str, str]:
         "unit_code": case.unit.code,
         "urgency": case.get_urgency_display(),
     }
-    if notification.kind == Notification.Kind.NEW_CASE:
-        subject = _("[Recourse] New case %(reference)s (%(unit_code)s, %(urgency)s)") % facts
-        lines = [_("A new case was received for %(unit)s.") % facts, ""]
-        if case.acknowledge_due_at:
-            lines.append(
-                _("Acknowledge it by %(due)s.") % {"due": staff_time(case.acknowledge_due_at)}
-            )
-    elif notification.kind == Notification.Kind.ROUTED_TO_YOU:
-        # Not a new case: it was acknowledged, or decided, before it came to this person.
-        facts["status"] = case.get_status_display()
-        subject = _("[Recourse] Case %(reference)s (%(unit_code)s) was routed to you") % facts
-        if case.is_open:
-            lines = [
-                _(
-                    "A case of %(unit)s that is already under way (%(status)s) was routed "
-                    "to you. It is not a new case: read its history before you act."
-                )
-                % facts,
-                "",
-            ]
-            due_at = case.current_next_due()
-            if due_at:
-                lines.append(_("Its next deadline: %(due)s.") % {"due": staff_time(due_at)})
-        else:
-            lines = [
-                _(
-                    "A case of %(unit)s that is already decided (%(status)s) was routed to "
-                    "you. It is not a new case and no deadline runs on it."
-                )
-                % facts,
-                "",
-            ]
-    elif notification.kind == Notification.Kind.DANGER:
-        subject = _("[Recourse] DANGER NOW: case %(reference)s (%(unit_code)s)") % facts
-        lines = [
-            _(
-                "The child who filed this case says they are in danger now. It is an "
-                "emergency case of %(unit)s: contact them at once, as the emergency "
-                "protocol of the policy says."
-            )
-            % facts,
-            "",
-        ]
-    elif notification.kind == Notification.Kind.ACCESS_NEEDED:
-        subject = _("[Recourse] Sign in: someone waits to read case %(reference)s") % facts
-        lines = [
-            _(
-                "Someone the policy says must read this case (the oversight unit after an "
-                "escalation, or a colleague of %(unit)s) cannot open it yet. Your next "
-                "sign-in passes them the key: please sign in now."
-            )
-            % facts,
-            "",
-        ]
-    elif notification.kind == Notification.Kind.WITHDRAWN:
-        subject = _("[Recourse] Case %(reference)s (%(unit_code)s) withdrawn by the child") % facts
-        lines = [
-            _(
-                "The child withdrew this complaint. Nothing more is needed from you but to "
-                "close the case when your unit's practice allows."
-            ),
-            "",
-        ]
-    elif notification.kind == Notification.Kind.ESCALATION:
-        subject = _("[Recourse] Deadline missed on case %(reference)s (%(urgency)s)") % facts
-        lines = [
-            _(
-                "A deadline set by the child protection policy of %(unit)s has passed, "
-                "and the case was escalated to you."
-            )
-            % facts,
-            "",
-        ]
-    else:
-        subject = _("[Recourse] New information on case %(reference)s") % facts
-        lines = [_("The reporter added information to this case."), ""]
+    subject, lines = _CASE_MESSAGES.get(notification.kind, _news_from_child)(case, facts)
     lines += [
         "",
         _("Open the case after signing in: %(link)s") % {"link": link},
