@@ -2,6 +2,7 @@
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -76,75 +77,23 @@ class Command(BaseCommand):
                 f"No focal point of {unit.code} has a key pair: nobody could read the cases."
             )
         rng = random.Random(options["seed"])
-        statuses = [s for s, weight in STATUS_MIX for _ in range(weight)]
-        categories = policy_category_codes(policy.categories)  # the same order on every database
-        now = timezone.now()
+        mix = _Mix(
+            unit=unit,
+            policy=policy,
+            focal_ids=focal_ids,
+            statuses=[s for s, weight in STATUS_MIX for _ in range(weight)],
+            # the same order on every database
+            categories=policy_category_codes(policy.categories),
+            now=timezone.now(),
+        )
         offset = Case.objects.count()
         created = 0
         while created < options["cases"]:
             size = min(BATCH, options["cases"] - created)
-            cases = []
-            for i in range(size):
-                n = offset + created + i
-                reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25**k) % 25] for k in range(7))
-                received = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
-                category = rng.choice(categories)
-                urgency = "emergency" if rng.random() < 0.03 else policy.categories[category]
-                hours = {
-                    s: policy.deadline_hours(urgency, s) or 72
-                    for s in ("acknowledge", "assess", "resolve")
-                }
-                status = rng.choice(statuses)
-                acknowledged = status != "received" or received > now - timedelta(
-                    hours=hours["acknowledge"]
-                )
-                ack_at = (
-                    received + timedelta(hours=rng.uniform(0.2, hours["acknowledge"] * 1.4))
-                    if status != "received"
-                    else None
-                )
-                decided = status in {
-                    "substantiated",
-                    "unsubstantiated",
-                    "referred",
-                    "withdrawn",
-                    "closed",
-                }
-                outcome = (
-                    rng.choice(["substantiated", "unsubstantiated", "referred", "withdrawn"])
-                    if status == "closed"
-                    else (status if decided else "")
-                )
-                case = Case(
-                    id=uuid.uuid4(),
-                    reference=reference,
-                    unit=unit,
-                    handling_unit=unit,
-                    policy=policy,
-                    channel=rng.choice(["web", "web", "sms"]),
-                    language=rng.choice(["en", "fr", "es"]),
-                    category=category,
-                    urgency=urgency,
-                    in_danger=urgency == "emergency",
-                    contact_preference="follow_up_page",
-                    status=status,
-                    outcome=outcome,
-                    assignee_id=rng.choice(focal_ids) if focal_ids else None,
-                    received_at=received,
-                    acknowledged_at=ack_at if acknowledged else None,
-                    acknowledge_due_at=received + timedelta(hours=hours["acknowledge"]),
-                    assess_due_at=received + timedelta(hours=hours["assess"]),
-                    resolve_due_at=received + timedelta(hours=hours["resolve"]),
-                    decided_at=(received + timedelta(hours=rng.uniform(1, hours["resolve"] * 1.3)))
-                    if decided
-                    else None,
-                    outcome_told_at=(now if decided and rng.random() < 0.8 else None),
-                    escalation_level=rng.choice([0, 0, 0, 0, 1, 2]) if not decided else 0,
-                    routing={"reasons": ["Seeded for a benchmark."]},
-                    queue_priority=URGENCY_RANK[urgency],
-                )
-                case.next_due_at = case.current_next_due()
-                cases.append((case, f"Synthetic case {n}."))
+            cases = [
+                (mix.case(rng, n), f"Synthetic case {n}.")
+                for n in range(offset + created, offset + created + size)
+            ]
             keys = synthetic_cases_seal(cases, reader_public_keys=reader_keys)
             with transaction.atomic():
                 Case.objects.bulk_create([c for c, _ in cases], batch_size=batch_size(Case))
@@ -153,3 +102,79 @@ class Command(BaseCommand):
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()
         self.stdout.write(self.style.SUCCESS(f"\nSeeded {created} cases into {unit.code}."))
+
+
+@dataclass(frozen=True)
+class _Mix:
+    """What synthetic cases are drawn from: one unit's policy, people and a year."""
+
+    unit: Unit
+    policy: object
+    focal_ids: list
+    statuses: list
+    categories: list
+    now: object
+
+    def case(self, rng: random.Random, n: int) -> Case:
+        """Case number `n` (not saved, not sealed): its reference follows from `n`, the
+        rest is drawn from `rng`, so a seed gives the same cases on every database."""
+        unit, policy, focal_ids, now = self.unit, self.policy, self.focal_ids, self.now
+        categories, statuses = self.categories, self.statuses
+        reference = "Z" + "".join(REFERENCE_ALPHABET[(n // 25**k) % 25] for k in range(7))
+        received = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+        category = rng.choice(categories)
+        urgency = "emergency" if rng.random() < 0.03 else policy.categories[category]
+        hours = {
+            s: policy.deadline_hours(urgency, s) or 72 for s in ("acknowledge", "assess", "resolve")
+        }
+        status = rng.choice(statuses)
+        acknowledged = status != "received" or received > now - timedelta(
+            hours=hours["acknowledge"]
+        )
+        ack_at = (
+            received + timedelta(hours=rng.uniform(0.2, hours["acknowledge"] * 1.4))
+            if status != "received"
+            else None
+        )
+        decided = status in {
+            "substantiated",
+            "unsubstantiated",
+            "referred",
+            "withdrawn",
+            "closed",
+        }
+        outcome = (
+            rng.choice(["substantiated", "unsubstantiated", "referred", "withdrawn"])
+            if status == "closed"
+            else (status if decided else "")
+        )
+        case = Case(
+            id=uuid.uuid4(),
+            reference=reference,
+            unit=unit,
+            handling_unit=unit,
+            policy=policy,
+            channel=rng.choice(["web", "web", "sms"]),
+            language=rng.choice(["en", "fr", "es"]),
+            category=category,
+            urgency=urgency,
+            in_danger=urgency == "emergency",
+            contact_preference="follow_up_page",
+            status=status,
+            outcome=outcome,
+            assignee_id=rng.choice(focal_ids) if focal_ids else None,
+            received_at=received,
+            acknowledged_at=ack_at if acknowledged else None,
+            acknowledge_due_at=received + timedelta(hours=hours["acknowledge"]),
+            assess_due_at=received + timedelta(hours=hours["assess"]),
+            resolve_due_at=received + timedelta(hours=hours["resolve"]),
+            decided_at=(received + timedelta(hours=rng.uniform(1, hours["resolve"] * 1.3)))
+            if decided
+            else None,
+            outcome_told_at=(now if decided and rng.random() < 0.8 else None),
+            escalation_level=rng.choice([0, 0, 0, 0, 1, 2]) if not decided else 0,
+            routing={"reasons": ["Seeded for a benchmark."]},
+            queue_priority=URGENCY_RANK[urgency],
+        )
+        case.next_due_at = case.current_next_due()
+        return case
