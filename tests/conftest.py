@@ -1,11 +1,13 @@
 import threading
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from complaints import crypto
 from complaints.keys import staff_key_create
@@ -14,6 +16,32 @@ from policies.models import Membership, Unit
 from policies.services import unit_create_with_policy
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_indexed_once():
+    """Every test's client builds the middleware chain anew, and WhiteNoise (which
+    serves static/ through the finders outside production) indexes each static file
+    again every time: about 25 ms a test. The files do not change during a run, so
+    the index of the first scan is reused by every later middleware with the same
+    static settings; what a request gets back is the same."""
+    scan = WhiteNoiseMiddleware.add_files_from_finders
+    indexes = {}
+
+    def add_files_once(self):
+        names = ["DEBUG", "FORCE_SCRIPT_NAME", "STORAGES"] + sorted(
+            name for name in dir(django_settings) if name.startswith(("STATIC", "WHITENOISE_"))
+        )
+        key = repr([(name, getattr(django_settings, name, None)) for name in names])
+        if key not in indexes:
+            before = dict(self.files)
+            scan(self)
+            indexes[key] = {u: f for u, f in self.files.items() if before.get(u) is not f}
+        self.files.update(indexes[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_once)
+        yield
 
 
 def totp_now(device: TOTPDevice) -> str:
@@ -179,7 +207,6 @@ def receipt_from(response) -> tuple[str, str]:
 
 import itertools  # noqa: E402
 
-from django.conf import settings as django_settings  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 _sid_counter = itertools.count(1)
