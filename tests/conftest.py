@@ -18,6 +18,48 @@ from policies.services import unit_create_with_policy
 PASSWORD = "correct horse battery staple"
 
 
+# The files whose tests take seconds each, mostly waiting on other processes (a real
+# qcluster, racing subprocesses, migrations run back and forth).
+LONG_TEST_FILES = (
+    "tests/robustness/test_worker_killed.py",
+    "tests/robustness/test_worker_stops.py",
+    "tests/robustness/test_production_guards.py",
+    "tests/complaints/test_keyring_concurrency.py",
+    "tests/complaints/test_about_staff_migration.py",
+    "tests/complaints/test_key_rotation_live.py",
+)
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or (
+        "transactional_db" in fixtures or "live_server" in fixtures
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (make check), start the long tests early, so they run beside
+    the short ones instead of ending the run on one worker while the other waits.
+    pytest-django has already put the transactional tests after the others (their
+    flush empties the tables the migrations filled); that order is kept: the long
+    transactional tests only go to the head of their own group. `make test`, one
+    process, keeps the usual order."""
+    if not hasattr(config, "workerinput"):
+        return
+    long = [item for item in items if item.nodeid.split("::")[0] in LONG_TEST_FILES]
+    if not long:
+        return
+    rest = [item for item in items if item.nodeid.split("::")[0] not in LONG_TEST_FILES]
+    boundary = next((i for i, item in enumerate(rest) if _is_transactional(item)), len(rest))
+    items[:] = (
+        [item for item in long if not _is_transactional(item)]
+        + rest[:boundary]
+        + [item for item in long if _is_transactional(item)]
+        + rest[boundary:]
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def static_files_indexed_once():
     """Every test's client builds the middleware chain anew, and WhiteNoise (which
