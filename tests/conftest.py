@@ -5,6 +5,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -58,6 +59,16 @@ def pytest_collection_modifyitems(config, items):
         + [item for item in long if _is_transactional(item)]
         + rest[boundary:]
     )
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language. LocaleMiddleware activates a request's
+    language in the thread and leaves it there, so a test that reads gettext without
+    a request would otherwise see the language of the last request of whichever test
+    ran before it: under pytest-xdist, a different one from run to run."""
+    translation.deactivate()
+    yield
 
 
 @pytest.fixture(scope="session", autouse=True)
