@@ -60,10 +60,12 @@ lint: $(TEST_STAMP)
 	@if [ -d vault ]; then $(BIN)/mypy; else echo "mypy: skipped, there is no vault/ package yet"; fi
 
 # Lint, then the suite without the browser tests, on every core (pytest-xdist; each
-# worker has its own test database).
+# worker has its own test database). Tests go out one at a time: in bigger batches, a
+# worker busy with a long test (a real qcluster, seconds) sat on a queue of short ones
+# while the other worker had nothing left to do.
 check: lint
 	@mkdir -p var
-	$(BIN)/python -m pytest -m "not browser" -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
