@@ -1,4 +1,5 @@
 # The README's two commands: `make run` and `make test`. Both install what they need.
+# `make check` is the contributor's fast loop: lint, then the suite without the browser.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # axe-core for the accessibility tests (tests/browser/axe.py), pinned by package-lock.json.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test chromium npm wrk bench soak totp messages clean
+.PHONY: run test lint check chromium npm wrk bench soak totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +47,25 @@ run: $(RUN_STAMP)
 	trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(ADDR)
 
-# The whole suite, browser tests included (Debian's chromium and npm, installed if
-# missing; axe-core from package-lock.json).
-test: $(TEST_STAMP) chromium $(AXE)
+# Lint, then the whole suite, browser tests included (Debian's chromium and npm,
+# installed if missing; axe-core from package-lock.json).
+test: lint chromium $(AXE)
 	@mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff's rules and format ([tool.ruff]), then mypy, strict, over vault/ ([tool.mypy]).
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	@if [ -d vault ]; then $(BIN)/mypy; else echo "mypy: skipped, there is no vault/ package yet"; fi
+
+# Lint, then the suite without the browser tests, on every core (pytest-xdist; each
+# worker has its own test database). Tests go out one at a time: in bigger batches, a
+# worker busy with a long test (a real qcluster, seconds) sat on a queue of short ones
+# while the other worker had nothing left to do.
+check: lint
+	@mkdir -p var
+	$(BIN)/python -m pytest -m "not browser" -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \

@@ -1,11 +1,14 @@
 import threading
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from policies.models import Membership, Unit
 from policies.services import unit_create_with_policy
@@ -14,6 +17,84 @@ from vault.keys import staff_key_create
 from vault.models import StaffKey
 
 PASSWORD = "correct horse battery staple"
+
+
+# The files whose tests take seconds each, mostly waiting on other processes (a real
+# qcluster, racing subprocesses, migrations run back and forth).
+LONG_TEST_FILES = (
+    "tests/robustness/test_worker_killed.py",
+    "tests/robustness/test_worker_stops.py",
+    "tests/robustness/test_production_guards.py",
+    "tests/complaints/test_keyring_concurrency.py",
+    "tests/complaints/test_about_staff_migration.py",
+    "tests/complaints/test_key_rotation_live.py",
+)
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(marker and marker.kwargs.get("transaction")) or (
+        "transactional_db" in fixtures or "live_server" in fixtures
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (make check), start the long tests early, so they run beside
+    the short ones instead of ending the run on one worker while the other waits.
+    pytest-django has already put the transactional tests after the others (their
+    flush empties the tables the migrations filled); that order is kept: the long
+    transactional tests only go to the head of their own group. `make test`, one
+    process, keeps the usual order."""
+    if not hasattr(config, "workerinput"):
+        return
+    long = [item for item in items if item.nodeid.split("::")[0] in LONG_TEST_FILES]
+    if not long:
+        return
+    rest = [item for item in items if item.nodeid.split("::")[0] not in LONG_TEST_FILES]
+    boundary = next((i for i, item in enumerate(rest) if _is_transactional(item)), len(rest))
+    items[:] = (
+        [item for item in long if not _is_transactional(item)]
+        + rest[:boundary]
+        + [item for item in long if _is_transactional(item)]
+        + rest[boundary:]
+    )
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the default language. LocaleMiddleware activates a request's
+    language in the thread and leaves it there, so a test that reads gettext without
+    a request would otherwise see the language of the last request of whichever test
+    ran before it: under pytest-xdist, a different one from run to run."""
+    translation.deactivate()
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_files_indexed_once():
+    """Every test's client builds the middleware chain anew, and WhiteNoise (which
+    serves static/ through the finders outside production) indexes each static file
+    again every time: about 25 ms a test. The files do not change during a run, so
+    the index of the first scan is reused by every later middleware with the same
+    static settings; what a request gets back is the same."""
+    scan = WhiteNoiseMiddleware.add_files_from_finders
+    indexes = {}
+
+    def add_files_once(self):
+        names = ["DEBUG", "FORCE_SCRIPT_NAME", "STORAGES"] + sorted(
+            name for name in dir(django_settings) if name.startswith(("STATIC", "WHITENOISE_"))
+        )
+        key = repr([(name, getattr(django_settings, name, None)) for name in names])
+        if key not in indexes:
+            before = dict(self.files)
+            scan(self)
+            indexes[key] = {u: f for u, f in self.files.items() if before.get(u) is not f}
+        self.files.update(indexes[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoiseMiddleware, "add_files_from_finders", add_files_once)
+        yield
 
 
 def totp_now(device: TOTPDevice) -> str:
@@ -179,7 +260,6 @@ def receipt_from(response) -> tuple[str, str]:
 
 import itertools  # noqa: E402
 
-from django.conf import settings as django_settings  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 _sid_counter = itertools.count(1)

@@ -143,7 +143,7 @@ class KeyRing:
 
 
 @lru_cache(maxsize=4)
-def _load_keyring(inline: str, path: str, stamp: tuple = ()) -> KeyRing:
+def _load_keyring(inline: str, path: str, stamp: tuple[int, ...] = ()) -> KeyRing:
     if inline:
         return KeyRing.from_json(inline)
     if path:
@@ -154,7 +154,7 @@ def _load_keyring(inline: str, path: str, stamp: tuple = ()) -> KeyRing:
     raise KeyRingError("no key ring configured (RECOURSE_KEYRING or RECOURSE_KEYRING_FILE)")
 
 
-def _file_stamp(path: str) -> tuple:
+def _file_stamp(path: str) -> tuple[int, int, int]:
     """What changes when `keyring_add` (in any process) replaces the file: it writes a
     new file and renames it over the old one, so the inode changes, and so do the
     modification time and usually the size."""

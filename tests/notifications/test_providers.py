@@ -24,7 +24,10 @@ ACCOUNT = "AC" + "0" * 32
 
 @contextmanager
 def serving(server):
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: every 10 ms, not the default 0.5 s.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield server
