@@ -2,12 +2,14 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
 KEY_MODELS = ["casekey", "staffkey", "readerapproval"]
 
 
-def content_types_follow(apps, schema_editor):
+def content_types_follow(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Permissions and admin log entries point at content types: the existing ones move
     with the models instead of being left behind under complaints."""
     ContentType = apps.get_model("contenttypes", "ContentType")
@@ -17,7 +19,7 @@ def content_types_follow(apps, schema_editor):
         )
 
 
-def content_types_back(apps, schema_editor):
+def content_types_back(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     ContentType = apps.get_model("contenttypes", "ContentType")
     if not ContentType.objects.filter(app_label="complaints", model__in=KEY_MODELS).exists():
         ContentType.objects.filter(app_label="vault", model__in=KEY_MODELS).update(
