@@ -133,3 +133,67 @@ class RetrainingAssignment(models.Model):
                 self.evaluation.items(), key=lambda item: order.get(item[0], len(order))
             )
         ]
+
+
+class TrainingRecord(models.Model):
+    """Training one roster member took on one competency, at one level: entered by a
+    manager or imported from the unit's training register. It names staff, never a
+    child or a case."""
+
+    class Source(models.TextChoices):
+        ENTERED = "entered", _("Entered by a manager")
+        IMPORTED = "imported", _("Imported from the training register")
+
+    staff_member = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="trainings"
+    )
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=32, choices=TrainingLevel.choices)
+    completed_on = models.DateField()
+    provider = models.CharField(max_length=200)  # the provider, or the course's name
+    evidence = models.CharField(max_length=500, blank=True)  # a certificate number, say
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.ENTERED)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-completed_on", "id"]
+        constraints = [
+            # Importing the same register twice records each training once.
+            models.UniqueConstraint(
+                fields=["staff_member", "competency", "level", "completed_on"],
+                name="training_record_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["competency", "level"])]
+
+
+class Evaluation(models.Model):
+    """One facet of one competency, rated for one roster member on one day. "Below
+    expectations" proposes the training level to plan (proposed_level)."""
+
+    staff_member = models.ForeignKey(
+        StaffMember, on_delete=models.PROTECT, related_name="evaluations"
+    )
+    competency = models.ForeignKey(Competency, on_delete=models.PROTECT, related_name="+")
+    facet = models.CharField(max_length=16, choices=Facet.choices)
+    rating = models.CharField(max_length=24, choices=Rating.choices)
+    evaluated_on = models.DateField()
+    evaluator = models.CharField(max_length=200)  # who rated: may have no account here
+    proposed_level = models.CharField(max_length=32, choices=TrainingLevel.choices, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-evaluated_on", "id"]
+        indexes = [models.Index(fields=["staff_member", "competency", "facet", "evaluated_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating="below_expectations") | models.Q(proposed_level=""),
+                name="evaluation_level_only_when_below",
+            ),
+        ]

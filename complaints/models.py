@@ -335,3 +335,32 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["case", "at"])]
+
+
+class ServiceRating(models.Model):
+    """A child's answers, after being told the outcome, to three optional questions
+    about the service. Reports show them only in aggregate (the small-count rule), and
+    the row names no case: `case_key` is a keyed hash of the case's id (one answer per
+    case, found again only with the key ring), so a database reader cannot put a
+    child's answers beside the case and the staff who handled it."""
+
+    class Answer(models.IntegerChoices):
+        # The digits a child texts back.
+        YES = 1, _("Yes")
+        PARTLY = 2, _("Partly")
+        NO = 3, _("No")
+
+    QUESTIONS = ("listened", "felt_safe", "fast_enough")
+
+    case_key = models.CharField(max_length=64, unique=True)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=8)
+    language = models.CharField(max_length=8)
+    listened = models.PositiveSmallIntegerField(choices=Answer.choices, null=True, blank=True)
+    felt_safe = models.PositiveSmallIntegerField(choices=Answer.choices, null=True, blank=True)
+    fast_enough = models.PositiveSmallIntegerField(choices=Answer.choices, null=True, blank=True)
+    # The month of the answer only: the day could match a case's outcome date.
+    month = models.DateField()
+
+    class Meta:
+        indexes = [models.Index(fields=["unit", "month"])]
