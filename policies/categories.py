@@ -1,8 +1,8 @@
 """Complaint categories in a child's words.
 
 Codes and default urgencies are seeded from data/complaint_categories.json; the child
-labels are repeated here so Django's i18n can translate them (a test keeps the two in
-step).
+labels and the formal labels staff read are repeated here so Django's i18n can
+translate them (tests/policies/test_category_labels.py keeps them in step).
 """
 
 import json
@@ -31,6 +31,27 @@ CHILD_LABELS = {
     "other": _("Something else, or I am not sure"),
 }
 
+# What staff read: the formal name of each category.
+FORMAL_LABELS = {
+    "sexual_abuse": _("Sexual abuse, exploitation or harassment by staff"),
+    "physical_violence": _("Physical violence, excessive force, restraint or corporal punishment"),
+    "ill_treatment": _("Torture or cruel, inhuman or degrading treatment; coerced confession"),
+    "reprisal": _("Reprisal or retaliation"),
+    "detention_conditions": _(
+        "Unlawful or arbitrary detention, isolation, not separated from adults"
+    ),
+    "neglect": _("Neglect or negligent treatment"),
+    "emotional_abuse": _("Mental or emotional violence"),
+    "online_harm": _("Technology-facilitated violence, including sharing of images"),
+    "rights_denied": _("Denial of procedural rights or family contact"),
+    "not_heard": _("Right to be heard disregarded"),
+    "discrimination": _("Discrimination"),
+    "privacy": _("Breach of privacy or confidentiality"),
+    "exploitation": _("Exploitation or abuse of power"),
+    "service_failure": _("Service failure or delay"),
+    "other": _("Other or unspecified (goes to triage)"),
+}
+
 
 @lru_cache(maxsize=1)
 def category_data() -> dict:
@@ -50,10 +71,7 @@ def default_category_urgencies() -> dict[str, str]:
 
 
 def formal_label(code: str) -> str:
-    for category in category_data()["categories"]:
-        if category["code"] == code:
-            return category["formal"]
-    return code
+    return FORMAL_LABELS.get(code, code)
 
 
 def child_label(code: str) -> str:
