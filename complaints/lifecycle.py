@@ -215,7 +215,7 @@ def child_tell(*, case: Case, notice: str, carries_outcome: bool = False, **cont
             reporter=case.sms_reporter,
             case=case,
             carries_outcome=carries_outcome,
-            body=render_sms(sms_name, case.language, case=case, **context),
+            body=render_sms(sms_name, case.text_language, case=case, **context),
         )
     elif case.contact_preference == Contact.EMAIL and case.delivery_email:
         child_email_queue(case=case, carries_outcome=carries_outcome)

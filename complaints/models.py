@@ -195,6 +195,13 @@ class Case(models.Model):
     def __str__(self) -> str:
         return self.display_reference
 
+    @property
+    def text_language(self) -> str:
+        """The language of texts to the child: the one they last chose by SMS (FR, ES...),
+        else the one they filed in."""
+        reporter = self.sms_reporter
+        return reporter.language if reporter is not None and reporter.language else self.language
+
     @classmethod
     def outcome_told(cls, case_id, *, at=None) -> None:
         """The child was told the decision (on the phone, or a text or an email about it

@@ -497,7 +497,7 @@ REPLY_MARK = "@@REPLY@@"
 
 
 def reply_sms_text(*, case: Case, body: str) -> str:
-    return render_sms("staff_reply", case.language, case=case, body=body)
+    return render_sms("staff_reply", case.text_language, case=case, body=body)
 
 
 def reply_sms_cost(*, case: Case, body: str) -> SmsReplyCost | None:
@@ -557,7 +557,7 @@ def case_reply(*, case: Case, actor, body: str, message_id: uuid.UUID | None = N
         sms_queue(
             reporter=case.sms_reporter,
             case=case,
-            body=render_sms("staff_reply", case.language, case=case, body=body),
+            body=render_sms("staff_reply", case.text_language, case=case, body=body),
         )
     elif case.contact_preference == Case.ContactPreference.EMAIL and case.delivery_email:
         child_email_queue(case=case)

@@ -368,6 +368,17 @@ def test_staff_reply_to_an_sms_reporter_goes_by_sms(sms_case, focal_point, staff
 
 
 @pytest.mark.django_db
+def test_staff_replies_by_text_in_the_language_the_child_last_chose(sms, sms_case, focal_point):
+    sms("FR")  # filed in English, then asked for French
+    case_reply(case=sms_case, actor=focal_point, body="Nous vous appelons demain.")
+    outbound = OutboundSms.objects.get()
+    sms_deliver(outbound.pk)
+    assert locmem.outbox[-1]["body"] == (
+        f"Plainte {sms_case.display_reference} : Nous vous appelons demain."
+    )
+
+
+@pytest.mark.django_db
 def test_transient_failure_retries_with_backoff(sms_case, focal_point):
     case_reply(case=sms_case, actor=focal_point, body="Hello")
     outbound = OutboundSms.objects.get()
