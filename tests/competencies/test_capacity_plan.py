@@ -236,3 +236,32 @@ def test_plan_page_queries_do_not_grow_with_staff(unit, manager, staff_client):
         assert client.get(url).status_code == 200
         assert client.get(url, {"format": "csv"}).status_code == 200
     assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_the_demo_units_have_a_plan_worth_showing():
+    from django.utils import timezone
+
+    from policies.demo import seed_demo
+    from policies.models import Unit
+
+    seed_demo()
+    today = timezone.localdate()
+    got = {}
+    for unit in Unit.objects.exclude(sector="oversight").order_by("code"):
+        plan = capacity_plan(unit=unit, today=today)
+        got[unit.code] = (
+            plan.staff,
+            len(plan.rows),
+            [len(n.untrained) for n in plan.competencies],
+            [(b.member.name, b.levels) for n in plan.competencies for b in n.below],
+        )
+    # Five staff each: two trained on every competency, one on the first half, one on
+    # the first only (rated below expectations in skills, specialised course proposed),
+    # a new hire on none. Rows: 2 on competency 1, 2 on each of the first half, 3 on
+    # each of the rest.
+    assert got == {
+        "CMJ3": (5, 20, [1, 2, 2, 2, 3, 3, 3, 3], [("Jorge Ramírez", [SPECIALISED])]),
+        "DKR1": (5, 15, [1, 2, 2, 3, 3, 3], [("Ibrahima Fall", [SPECIALISED])]),
+        "RVS2": (5, 18, [1, 2, 2, 3, 3, 3, 3], [("Tom Evans", [SPECIALISED])]),
+    }
