@@ -154,7 +154,8 @@ def test_the_page_shows_the_plan_and_names_no_case(roster, unit, manager, staff_
     html = response.content.decode()
     assert "Capacity-building plan · Unit TST1" in html
     assert 'href="?format=csv"' in html
-    assert html.count("<tr>") == 1 + 6 + 1 + 13  # two header rows, 6 competencies, 13 rows
+    assert html.count("<tr>") == 1 + 6 + 1  # header rows and the 6 competencies
+    assert html.count('<tr class="plan-row">') == 13
     assert "untrained at basic level; retraining overdue" in html
     assert "2026-" in html and "ABCD2345" not in html and "Diallo" not in html
     assert "report.css" in html and "plan.css" in html  # prints as the monthly report
