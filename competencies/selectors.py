@@ -136,13 +136,18 @@ def capacity_plan(*, unit: Unit, today: date) -> CapacityPlan:
     member_by_pk = {m.pk: m for m in members}
     basic = set(
         TrainingRecord.objects.filter(
-            staff_member__in=members, competency__in=competencies, level=TrainingLevel.BASIC
+            staff_member__unit=unit,
+            staff_member__is_active=True,
+            competency__in=competencies,
+            level=TrainingLevel.BASIC,
         ).values_list("staff_member_id", "competency_id")
     )
     # The latest rating per person, competency and facet: evaluated_on, then entry order.
     latest: dict[tuple[int, int, str], tuple[str, str]] = {}
     for member_id, competency_id, facet, rating, proposed in (
-        Evaluation.objects.filter(staff_member__in=members, competency__in=competencies)
+        Evaluation.objects.filter(
+            staff_member__unit=unit, staff_member__is_active=True, competency__in=competencies
+        )
         .order_by("evaluated_on", "created_at", "pk")
         .values_list("staff_member_id", "competency_id", "facet", "rating", "proposed_level")
     ):
@@ -153,7 +158,8 @@ def capacity_plan(*, unit: Unit, today: date) -> CapacityPlan:
             below[(member_id, competency_id)][facet] = proposed
     assigned = list(
         RetrainingAssignment.objects.filter(
-            staff_member__in=members,
+            staff_member__unit=unit,
+            staff_member__is_active=True,
             competency__in=competencies,
             status=RetrainingAssignment.Status.ASSIGNED,
         ).order_by("due_date", "pk")
