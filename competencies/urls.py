@@ -8,6 +8,8 @@ urlpatterns = [
     path("<str:code>/roster/", views.roster, name="roster"),
     path("<str:code>/roster/<int:pk>/link/", views.roster_link, name="roster_link"),
     path("<str:code>/retraining/", views.retraining, name="retraining"),
+    path("<str:code>/plan/", views.plan, name="plan"),
+    path("<str:code>/impact/", views.impact_view, name="impact"),
     path(
         "<str:code>/retraining/<int:pk>/complete/",
         views.retraining_complete_view,

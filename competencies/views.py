@@ -1,6 +1,9 @@
 """Managers keep their unit's roster and follow retraining; focal points substantiate."""
 
+import csv
+
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,6 +13,13 @@ from access.cases import cases_for_focal_point, managed_unit
 from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
 from competencies.forms import EvaluationForm, StaffMemberForm, substantiate_form
 from competencies.models import RetrainingAssignment, StaffMember
+from competencies.selectors import (
+    IMPACT_WINDOW_MONTHS,
+    MONTH_DAYS,
+    capacity_plan,
+    impact,
+    training_coverage,
+)
 from competencies.services import (
     case_substantiate,
     linkable_accounts,
@@ -19,6 +29,8 @@ from competencies.services import (
     staff_member_unlink,
 )
 from complaints.services import ComplaintError
+from oversight.selectors import SMALL_COUNT
+from policies.selectors import unit_time_zone
 from vault.session_keys import staff_private_key
 
 
@@ -165,3 +177,41 @@ def case_substantiate_view(request, case):
         )
         return redirect("staff:queue")
     return redirect(case_url(case, "handling"))
+
+
+@verified_staff_required
+def plan(request, code: str):
+    """The unit's capacity-building plan: on screen, printed, or as CSV (?format=csv)."""
+    unit = managed_unit(request.user, code)
+    now = timezone.now()
+    the_plan = capacity_plan(unit=unit, today=now.astimezone(unit_time_zone(unit)).date())
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="recourse-plan-{unit.code}-{the_plan.today.isoformat()}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(the_plan.csv_header())
+        writer.writerows(the_plan.csv_rows())
+        return response
+    return render(request, "competencies/plan.html", {"unit": unit, "plan": the_plan, "now": now})
+
+
+@verified_staff_required
+def impact_view(request, code: str):
+    """Breaches before and after training, repeats after retraining, and the twelve
+    months' training coverage beside deadlines met and outcomes told."""
+    unit = managed_unit(request.user, code)
+    now = timezone.now()
+    return render(
+        request,
+        "competencies/impact.html",
+        {
+            "unit": unit,
+            "impact": impact(unit=unit, today=now.astimezone(unit_time_zone(unit)).date()),
+            "coverage": training_coverage(units=[unit], now=now)[0],
+            "window_months": IMPACT_WINDOW_MONTHS,
+            "month_days": MONTH_DAYS,
+            "small_count": SMALL_COUNT,
+        },
+    )

@@ -631,3 +631,24 @@ def _policy_problems(
     if any(not p.published_at and now - p.created_at > STALE_DRAFT for p in versions):
         problems.append(_("stale draft (over 30 days)"))
     return problems
+
+
+FIGURE_KEYS = ("ack_met", "ack_eligible", "res_met", "res_eligible", "told", "decided")
+
+
+def unit_deadlines_and_outcomes(
+    *, units: list[Unit], period: Period, now: datetime
+) -> dict[int, dict[str, int]]:
+    """Per unit, the review's own figures for the cases received in the period, summed
+    over urgencies: acknowledge and resolve deadlines met out of those that count, and
+    children told a decision out of the unit's decisions. Raw counts, for a page that
+    sets them beside its own figures (competencies' training coverage). Two queries."""
+    review = _Review(units=units, period=period, now=now, cell=Cell(False))
+    figures = {u.pk: dict.fromkeys(FIGURE_KEYS, 0) for u in units}
+    for (unit_id, _urgency), r in _deadlines_met(review).items():
+        for key in ("ack_met", "ack_eligible", "res_met", "res_eligible"):
+            figures[unit_id][key] += r[key]
+    for unit_id, r in _outcome_counts(review).items():
+        figures[unit_id]["told"] = r["told"]
+        figures[unit_id]["decided"] = r["decided"]
+    return figures
