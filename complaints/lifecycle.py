@@ -282,3 +282,5 @@ def reporter_viewed(case: Case) -> None:
     if case.decided_at and not case.outcome_told_at:
         updates["outcome_told_at"] = now
     Case.objects.filter(pk=case.pk).update(**updates)
+    for name, value in updates.items():  # the page being drawn reads them too
+        setattr(case, name, value)

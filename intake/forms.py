@@ -5,7 +5,8 @@ from django.core.validators import EmailValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Case
+from complaints.models import Case, ServiceRating
+from complaints.ratings import QUESTIONS
 from complaints.services import MAX_TEXT_LENGTH, international_phone
 from policies.categories import child_label
 
@@ -154,3 +155,31 @@ class FollowUpMessageForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5, "autocomplete": "off"}),
         error_messages={"required": _("Please write your message first.")},
     )
+
+
+def _rating_question(name: str) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=QUESTIONS[name],
+        choices=ServiceRating.Answer.choices,
+        coerce=int,
+        empty_value=None,
+        required=False,  # every question may be left
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Please choose Yes, Partly or No.")},
+    )
+
+
+class RatingForm(forms.Form):
+    """ "How did we do?": three optional questions, once the child was told the outcome."""
+
+    listened = _rating_question("listened")
+    felt_safe = _rating_question("felt_safe")
+    fast_enough = _rating_question("fast_enough")
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors and all(data.get(name) is None for name in QUESTIONS):
+            raise forms.ValidationError(
+                _("Please choose an answer to at least one question, or leave this part.")
+            )
+        return data

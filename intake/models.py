@@ -59,6 +59,10 @@ class SmsConversation(models.Model):
         DANGER_CHECK = "danger_check"
         # WITHDRAW was sent: "Withdraw complaint X? Reply YES or NO" (case = that one).
         WITHDRAW_CHECK = "withdraw_check"
+        # RATE was sent after the outcome was told: one question a text (case = the
+        # case rated, rating_question = the question asked now). Answers go to
+        # complaints.ServiceRating only, never here.
+        RATING = "rating"
         FINISHED = "finished"
 
     reporter = models.ForeignKey(
@@ -78,6 +82,8 @@ class SmsConversation(models.Model):
     # The child said they are in danger before a unit was known: the case is filed as
     # an emergency the moment one is.
     in_danger = models.BooleanField(default=False)
+    # For RATING: which of complaints.ratings.QUESTIONS is asked now (0, 1 or 2).
+    rating_question = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["step", "updated_at"])]

@@ -4,7 +4,8 @@ A child texts a unit's code (and, in the same text or the next ones, what happen
 sends DONE, picks a category from a numbered menu, answers the danger question, and
 gets the case reference. Later texts from the same number add to that number's open
 case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES, WITHDRAW (asked
-first: YES or NO). Whatever the child wrote
+first: YES or NO), RATE (after the outcome: three questions, one a text, answered
+with a digit). Whatever the child wrote
 is kept: in the conversation's sealed draft until the case is filed, then in the case.
 
 Danger is listened for in every text (complaints/danger.py): a child who says they are
@@ -26,7 +27,8 @@ from django.utils import timezone
 
 from complaints.danger import Danger, danger_in, first_word
 from complaints.lifecycle import WithdrawRefused, case_withdraw
-from complaints.models import Case, Message
+from complaints.models import Case, Message, ServiceRating
+from complaints.ratings import QUESTIONS, RatingRefused, rating_record
 from complaints.services import (
     MAX_TEXT_LENGTH,
     Added,
@@ -54,6 +56,7 @@ from policies.selectors import (
 from vault import server_sealed
 
 Step = SmsConversation.Step
+ServiceRatingAnswer = ServiceRating.Answer
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,10 @@ INFO_WORDS = {"INFO"}
 STATUS_WORDS = {"STATUS", "STATUT", "ESTADO"}
 CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
 WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
+# After the outcome was told: "how did we do?" (the outcome text says which word).
+RATE_WORDS = {"RATE", "NOTER", "VALORAR"}
+# The digits that answer a rating question: ServiceRating.Answer, or 0 to skip it.
+RATING_DIGITS = {"0": None, "1": 1, "2": 2, "3": 3}
 DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
 LANGUAGE_WORDS = {
     "EN": "en",
@@ -216,6 +223,8 @@ def _keyword_reply(reporter: SmsReporter, word: str, language: str) -> str | Non
         return _code(reporter, language)
     if word in WITHDRAW_WORDS:
         return _withdraw_ask(reporter, language)
+    if word in RATE_WORDS:
+        return _rate_start(reporter, language)
     return None
 
 
@@ -573,6 +582,67 @@ def _more_story(conversation: SmsConversation, body: str, word: str, language: s
     return render_sms("narrative_received", language, offer_language=False)
 
 
+def _rate_start(reporter: SmsReporter, language: str) -> str:
+    """RATE: the three questions about the newest case whose outcome the child was
+    told, one a text. Nothing to rate yet: say when they can."""
+    case = (
+        Case.objects.filter(sms_reporter=reporter, outcome_told_at__isnull=False)
+        .exclude(outcome__in=["", Case.Status.WITHDRAWN])
+        .select_related("unit")
+        .order_by("-decided_at")
+        .first()
+    )
+    if case is None:
+        return render_sms("rate_none", language)
+    SmsConversation.objects.create(
+        reporter=reporter, step=Step.RATING, case=case, rating_question=0
+    )
+    return render_sms("rate_ask", _language(reporter, case.unit), case=case, question=0, first=True)
+
+
+def _rating_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
+    """RATING: a digit answers the question asked (0 skips it) and the next one is
+    asked. "No" to "did you feel safe" alerts the team (complaints.ratings) and the
+    reply leads with the emergency numbers. Words instead of a digit: a single word
+    asks again; anything longer, or danger, ends the questions and is heard as any
+    text outside a conversation is (kept, never lost)."""
+    reporter, case = conversation.reporter, conversation.case
+    if word not in RATING_DIGITS:
+        if case is not None and len(body.split()) == 1 and _heard(reporter, body) is Danger.NONE:
+            _touch(conversation)
+            return render_sms(
+                "rate_ask", language, case=case, question=conversation.rating_question, again=True
+            )
+        conversation.step = Step.FINISHED
+        _touch(conversation)
+        return _outside_conversation(reporter, body, word, language, new_reporter=False)
+    question = conversation.rating_question
+    names = list(QUESTIONS)
+    value = RATING_DIGITS[word]
+    unsafe = False
+    if case is not None and value is not None and question < len(names):
+        try:
+            rating_record(case, channel=Case.Channel.SMS, **{names[question]: value})
+        except RatingRefused:
+            pass  # the case is gone (shredded): nothing to keep the answer against
+        unsafe = names[question] == "felt_safe" and value == ServiceRatingAnswer.NO
+    contacts = _contacts(case.unit) if unsafe and case is not None else []
+    if case is None or question + 1 >= len(names):
+        conversation.step = Step.FINISHED
+        _touch(conversation)
+        return render_sms("rate_thanks", language, unsafe=unsafe, emergency_contacts=contacts)
+    conversation.rating_question = question + 1
+    _touch(conversation)
+    return render_sms(
+        "rate_ask",
+        language,
+        case=case,
+        question=question + 1,
+        unsafe=unsafe,
+        emergency_contacts=contacts,
+    )
+
+
 # How a conversation goes on from the step it is at (DANGER_CHECK and WITHDRAW_CHECK
 # are answered first, before HELP and INFO: see _continue).
 STEP_HANDLERS = {
@@ -582,6 +652,7 @@ STEP_HANDLERS = {
     Step.NARRATIVE: _narrative_text,
     Step.CATEGORY: _category_answer,
     Step.DANGER: _filing_danger_answer,
+    Step.RATING: _rating_answer,
 }
 
 

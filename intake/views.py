@@ -24,7 +24,8 @@ from django.views.decorators.http import (
 
 from complaints.danger import Danger
 from complaints.lifecycle import WithdrawRefused, case_withdraw, reporter_viewed
-from complaints.models import Case
+from complaints.models import Case, ServiceRating
+from complaints.ratings import RatingRefused, rating_for_case, rating_open, rating_record
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
@@ -38,7 +39,7 @@ from complaints.services import (
 )
 from complaints.throttles import throttle_release
 from config.middleware import client_address
-from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm
+from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm, RatingForm
 from intake.human_check import human_check_required, human_check_state
 from intake.wording import (
     about_staff_for_child,
@@ -66,6 +67,9 @@ FOLLOWUP_SEEN_KEY = "followup_seen"
 # The child said they are in danger during this visit: the case page leads with the
 # emergency numbers until they leave.
 FOLLOWUP_DANGER_KEY = "followup_danger"
+# The child said they did not feel safe complaining, during this visit: the thank-you
+# carries the emergency numbers until they leave.
+FOLLOWUP_UNSAFE_KEY = "followup_rated_unsafe"
 
 
 def _client_key(request) -> str:
@@ -382,10 +386,24 @@ def _messages_or_none(case: Case, reporter_private: bytes | None):
         return None
 
 
-def _case_page(request, case: Case, *, form, status: int, reporter_private: bytes | None):
+def _case_page(
+    request,
+    case: Case,
+    *,
+    form,
+    status: int,
+    reporter_private: bytes | None,
+    rating_form: RatingForm | None = None,
+):
     reporter_viewed(case)
     danger = request.session.get(FOLLOWUP_DANGER_KEY, "")
+    rating_offered = rating_open(case)
     context = {
+        # "How did we do?", once the outcome was told: the questions, or thanks.
+        "rating_offered": rating_offered,
+        "rating_done": rating_offered and rating_form is None and rating_for_case(case) is not None,
+        "rating_form": rating_form or RatingForm(),
+        "rating_unsafe": request.session.get(FOLLOWUP_UNSAFE_KEY, False),
         "case": case,
         # Danger said during this visit: "now" (an emergency), or "ask" (are you?).
         "danger": danger,
@@ -412,6 +430,37 @@ def followup_danger(request):
         case_danger_reported(case=case, channel=Case.Channel.WEB)
         request.session[FOLLOWUP_DANGER_KEY] = Danger.NOW.value
     return redirect("intake:followup_case")
+
+
+@require_POST
+def followup_rate(request):
+    """The child's answers to "how did we do?" (each optional). A bad answer shows the
+    page again with what they chose; "No" to feeling safe brings the emergency numbers."""
+    case = _followup_case(request)
+    if case is None:
+        messages.info(request, _("Please enter your reference and code again."))
+        return redirect("intake:followup")
+    if not rating_open(case):  # an old page, before the outcome was told: nothing to rate
+        return redirect("intake:followup_case")
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            rating_record(case, channel=Case.Channel.WEB, **form.cleaned_data)
+        except RatingRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            if form.cleaned_data["felt_safe"] == ServiceRating.Answer.NO:
+                request.session[FOLLOWUP_UNSAFE_KEY] = True
+            messages.success(request, _("Thank you for telling us how we did."))
+            return redirect("intake:followup_case")
+    return _case_page(
+        request,
+        case,
+        form=FollowUpMessageForm(),
+        status=400,
+        reporter_private=session_keys.load(request, session_keys.REPORTER),
+        rating_form=form,
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -76,6 +76,9 @@ class Notification(Delivery):
         # A case already acknowledged or decided, routed or reassigned to someone else:
         # not announced as a new case with a deadline that has passed.
         ROUTED_TO_YOU = "routed_to_you", "A case under way was routed to you"
+        # A child told the outcome said they did not feel safe making the complaint:
+        # possible reprisal. Reference and unit only, never the child's answers.
+        REPRISAL_CONCERN = "reprisal_concern", "A child did not feel safe complaining"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

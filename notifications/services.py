@@ -196,6 +196,23 @@ def _news_from_child(case, facts: dict) -> tuple[str, list[str]]:
     return subject, lines
 
 
+def _reprisal_concern(case, facts: dict) -> tuple[str, list[str]]:
+    """A child told the outcome said they did not feel safe making the complaint."""
+    subject = _("[Recourse] Possible reprisal: case %(reference)s (%(unit_code)s)") % facts
+    lines = [
+        _(
+            "After being told the outcome, the child who filed this complaint about "
+            "%(unit)s said they did not feel safe making it. They may be facing "
+            "reprisal. The case's focal points and the oversight unit are told. Check "
+            "that the child is safe, as the emergency protocol of the policy says; the "
+            "child was given the emergency numbers."
+        )
+        % facts,
+        "",
+    ]
+    return subject, lines
+
+
 _CASE_MESSAGES = {
     Notification.Kind.NEW_CASE: _new_case,
     Notification.Kind.ROUTED_TO_YOU: _routed_to_you,
@@ -203,6 +220,7 @@ _CASE_MESSAGES = {
     Notification.Kind.ACCESS_NEEDED: _access_needed,
     Notification.Kind.WITHDRAWN: _withdrawn,
     Notification.Kind.ESCALATION: _escalated,
+    Notification.Kind.REPRISAL_CONCERN: _reprisal_concern,
 }
 
 

@@ -10,6 +10,7 @@ from access.cases import cases_for_focal_point
 from access.staff import verified_staff_required
 from oversight.charts import deadline_bars, heat_map, trend_bars
 from oversight.forms import PeriodForm
+from oversight.ratings import ratings_by_month, ratings_by_unit
 from oversight.selectors import (
     DRILL_DOWNS,
     compliance_cases,
@@ -71,7 +72,12 @@ def compliance(request):
     trends = compliance_trends(
         units=units, months=months_ending(this_month, tz), now=now, tz=tz, cell=report["cell"]
     )
-    tables = {"trends": trends_table(trends), **report["tables"]}
+    tables = {
+        "trends": trends_table(trends),
+        **report["tables"],
+        "ratings": ratings_by_unit(units=units, period=period, tz=tz),
+        "ratings_trend": ratings_by_month(units=units, months=months_ending(this_month, tz)),
+    }
     export = request.GET.get("export")
     if export:
         if export not in tables:

@@ -75,6 +75,16 @@ def assert_units_numbers_shown(page) -> None:
     assert shown[: len(CONTACTS)] == [c["number"] for c in CONTACTS], (page.url, shown)
 
 
+def _decide(reference: str) -> None:
+    from complaints.lifecycle import case_transition
+    from complaints.models import Case
+
+    case = Case.objects.get(reference=reference.replace("-", ""))
+    for status in ("acknowledged", "assessing", "investigating", "unsubstantiated"):
+        case_transition(case=case, actor=None, to_status=status, reason="No witness")
+        case.refresh_from_db()
+
+
 def reporter_pages(page, base: str, unit: Unit, language: str, settings):
     """Walks `page` through every reporter page, yielding each one's name once loaded."""
     settings.SUBMISSIONS_PER_CLIENT = 1
@@ -130,6 +140,24 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
     yield "follow-up case"
     goto(page, f"{base}/follow-up/withdraw/", 200)
     yield "stop my complaint: asked first"
+
+    # Decided and read: "how did we do?", its errors, and the thanks with the numbers.
+    _decide(reference)
+    goto(page, f"{base}/follow-up/case/", 200)
+    yield "follow-up case: how did we do?"
+    page.check("input[name=listened][value='1']")
+    page.locator("form[action='/follow-up/rate/'] input[name=felt_safe]").first.evaluate(
+        "input => { input.value = '9'; input.checked = true; }"
+    )
+    submit(page, "form[action='/follow-up/rate/']", 400)
+    assert page.locator("#error-summary").is_visible()
+    yield "how did we do? with errors"
+    page.check("input[name=felt_safe][value='3']")
+    submit(page, "form[action='/follow-up/rate/']", 200)
+    assert page.locator("#rating-emergency-title").is_visible()
+    yield "how did we do? thanks, with the emergency numbers"
+    goto(page, f"{base}/follow-up/withdraw/", 200)
+    yield "stop my complaint: already finished"
 
     goto(page, f"{base}/follow-up/", 200)
     for status in (400, 429):  # a wrong code, then one try too many

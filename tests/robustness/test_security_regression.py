@@ -22,6 +22,7 @@ PUBLIC = {
     "intake:safety",
     "intake:followup_danger",
     "intake:followup_withdraw",
+    "intake:followup_rate",
     "set_language",
     "staff:login",
     "staff:verify",
