@@ -1,7 +1,8 @@
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from competencies.models import Facet, Rating, StaffMember, TrainingLevel
+from competencies.models import Competency, Facet, Rating, StaffMember, TrainingLevel
 from competencies.services import Breach, sector_competencies
 
 
@@ -88,3 +89,58 @@ def substantiate_form(case, data=None) -> SubstantiateForm:
         initial={"staff_member": case.about_staff_member_id},
         prefix="substantiate",
     )
+
+
+class _NotInTheFuture:
+    def _past(self, name: str):
+        value = self.cleaned_data.get(name)
+        if value and value > timezone.localdate():
+            raise forms.ValidationError(_("This date is in the future."))
+        return value
+
+
+class TrainingRecordForm(_NotInTheFuture, forms.Form):
+    competency = forms.ModelChoiceField(queryset=Competency.objects.none(), label=_("Competency"))
+    level = forms.ChoiceField(choices=TrainingLevel.choices, label=_("Level"))
+    completed_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    provider = forms.CharField(max_length=200, label=_("Provider or course"))
+    evidence = forms.CharField(
+        max_length=500,
+        required=False,
+        label=_("Evidence"),
+        help_text=_("A certificate number, an attendance list: never a child or a case."),
+    )
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, prefix="training", **kwargs)
+        self.fields["competency"].queryset = sector_competencies(unit)
+
+    def clean_completed_on(self):
+        return self._past("completed_on")
+
+
+class CompetencyEvaluationForm(_NotInTheFuture, forms.Form):
+    """One facet of one competency, rated. "Below expectations" plans training: the
+    level chosen here, or the one proposed from the person's time in service."""
+
+    competency = forms.ModelChoiceField(queryset=Competency.objects.none(), label=_("Competency"))
+    facet = forms.ChoiceField(choices=Facet.choices, label=_("Facet"))
+    rating = forms.ChoiceField(choices=Rating.choices, label=_("Rating"))
+    evaluated_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    evaluator = forms.CharField(max_length=200, label=_("Evaluator"))
+    level = forms.ChoiceField(
+        required=False,
+        label=_("Training to plan if below expectations"),
+        choices=[("", _("Proposed from the person's time in service")), *TrainingLevel.choices],
+    )
+
+    def __init__(self, *args, unit, **kwargs):
+        super().__init__(*args, prefix="evaluation", **kwargs)
+        self.fields["competency"].queryset = sector_competencies(unit)
+
+    def clean_evaluated_on(self):
+        return self._past("evaluated_on")
+
+
+class RegisterUploadForm(forms.Form):
+    register = forms.FileField(label=_("Training register (CSV)"))

@@ -11,8 +11,25 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from access.cases import cases_for_focal_point, managed_unit
 from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
-from competencies.forms import EvaluationForm, StaffMemberForm, substantiate_form
+from competencies.forms import (
+    CompetencyEvaluationForm,
+    EvaluationForm,
+    RegisterUploadForm,
+    StaffMemberForm,
+    TrainingRecordForm,
+    substantiate_form,
+)
 from competencies.models import RetrainingAssignment, StaffMember
+from competencies.records import (
+    REGISTER_COLUMNS,
+    REGISTER_MAX_LINES,
+    RegisterRefused,
+    evaluation_add,
+    register_template,
+    staff_record,
+    training_record_add,
+    training_register_import,
+)
 from competencies.selectors import (
     IMPACT_WINDOW_MONTHS,
     MONTH_DAYS,
@@ -214,4 +231,78 @@ def impact_view(request, code: str):
             "month_days": MONTH_DAYS,
             "small_count": SMALL_COUNT,
         },
+    )
+
+
+@verified_staff_required
+@require_http_methods(["GET", "POST"])
+def staff_record_view(request, code: str, pk: int):
+    """One roster member's record: training, evaluations and retraining. A manager adds
+    a training or an evaluation here."""
+    unit = managed_unit(request.user, code)
+    member = get_object_or_404(StaffMember, pk=pk, unit=unit)
+    posted = request.POST.get("add")
+    training_form = TrainingRecordForm(request.POST if posted == "training" else None, unit=unit)
+    evaluation_form = CompetencyEvaluationForm(
+        request.POST if posted == "evaluation" else None, unit=unit
+    )
+    if posted == "training" and training_form.is_valid():
+        training_record_add(member=member, actor=request.user, **training_form.cleaned_data)
+        messages.success(request, _("Training recorded for %(name)s.") % {"name": member.name})
+        return redirect("competencies:staff_record", code=unit.code, pk=member.pk)
+    if posted == "evaluation" and evaluation_form.is_valid():
+        evaluation_add(member=member, actor=request.user, **evaluation_form.cleaned_data)
+        messages.success(request, _("Evaluation recorded for %(name)s.") % {"name": member.name})
+        return redirect("competencies:staff_record", code=unit.code, pk=member.pk)
+    return render(
+        request,
+        "competencies/staff_record.html",
+        {
+            "unit": unit,
+            "record": staff_record(member),
+            "training_form": training_form,
+            "evaluation_form": evaluation_form,
+        },
+        status=400 if posted else 200,
+    )
+
+
+@verified_staff_required
+@require_http_methods(["GET", "POST"])
+def register_import(request, code: str):
+    """The unit's training register from a CSV file: all of it, or nothing."""
+    unit = managed_unit(request.user, code)
+    if request.GET.get("template"):
+        response = HttpResponse(register_template(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="training-register.csv"'
+        return response
+    form = RegisterUploadForm(request.POST or None, request.FILES or None)
+    result, refused = None, ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = training_register_import(
+                unit=unit, data=form.cleaned_data["register"].read(), actor=request.user
+            )
+        except RegisterRefused as error:
+            refused = str(error)
+        if result is not None and not result.errors:
+            messages.success(
+                request,
+                _("%(created)d trainings imported; %(already)d were already recorded.")
+                % {"created": result.created, "already": result.already_there},
+            )
+            return redirect("competencies:register_import", code=unit.code)
+    failed = request.method == "POST" and (refused or not form.is_valid() or result.errors)
+    return render(
+        request,
+        "competencies/register_import.html",
+        {
+            "unit": unit,
+            "form": form,
+            "result": result,
+            "refused": refused,
+            "columns": REGISTER_COLUMNS,
+            "max_lines": REGISTER_MAX_LINES,
+        },
+        status=400 if failed else 200,
     )

@@ -78,7 +78,8 @@ def expected(name, role, has_pk=False):
     if name in {"staff:queue", "staff:password_change", "staff:language"}:  # one's own
         return {200, 302, 405}
     if role == "manager" and (name.startswith(("policies:", "competencies:", "oversight:"))):
-        return {200, 302, 404, 405} if has_pk else {200, 302, 405}  # pk 1 does not exist
+        # An empty POST may be refused as bad input (400); pk 1 may not exist (404).
+        return {200, 302, 400, 404, 405} if has_pk else {200, 302, 400, 405}
     return {404}
 
 
