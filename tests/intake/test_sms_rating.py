@@ -70,6 +70,8 @@ def test_the_rating_conversation_in_french(sms, unit, focal_point):
     replies = [sms(text) for text in ("NOTER", "1", "3", "0")]
     assert replies[0] == render_sms("rate_ask", "fr", case=case, question=0, first=True)
     assert replies[0].startswith(case.display_reference)
+    assert "T'es-tu senti(e) écouté(e) ?" in replies[0]
+    assert "Réponds 1 Oui, 2 En partie, 3 Non. 0 pour passer." in replies[0]
     assert replies[1] == render_sms("rate_ask", "fr", case=case, question=1)
     # "No" to feeling safe: the unit's emergency numbers lead the next question.
     assert "116" in replies[2] and "17" in replies[2]
@@ -88,7 +90,9 @@ def test_the_rating_conversation_in_french(sms, unit, focal_point):
 @pytest.mark.django_db
 def test_the_rating_conversation_in_spanish_asks_again_after_a_word(sms, unit, focal_point):
     case = decide_and_tell(file_by_sms(sms, language="es"), focal_point)
-    assert sms("VALORAR") == render_sms("rate_ask", "es", case=case, question=0, first=True)
+    first = sms("VALORAR")
+    assert first == render_sms("rate_ask", "es", case=case, question=0, first=True)
+    assert "Sentiste que te escucharon?" in first and "Responde 1 Si, 2 En parte, 3 No." in first
     assert sms("2") == render_sms("rate_ask", "es", case=case, question=1)
     again = sms("bueno")  # a word, not a digit: the same question again
     assert again == render_sms("rate_ask", "es", case=case, question=1, again=True)
