@@ -50,7 +50,6 @@ run: $(RUN_STAMP)
 # Lint, then the whole suite, browser tests included (Debian's chromium and npm,
 # installed if missing; axe-core from package-lock.json).
 test: lint chromium $(AXE)
-	@mkdir -p var
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's rules and format ([tool.ruff]), then mypy, strict, over vault/ ([tool.mypy]).
@@ -64,7 +63,6 @@ lint: $(TEST_STAMP)
 # worker busy with a long test (a real qcluster, seconds) sat on a queue of short ones
 # while the other worker had nothing left to do.
 check: lint
-	@mkdir -p var
 	$(BIN)/python -m pytest -m "not browser" -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 chromium:

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from access.cases import cases_for_focal_point, managed_unit
@@ -286,11 +287,15 @@ def register_import(request, code: str):
         except RegisterRefused as error:
             refused = str(error)
         if result is not None and not result.errors:
-            messages.success(
-                request,
-                _("%(created)d trainings imported; %(already)d were already recorded.")
-                % {"created": result.created, "already": result.already_there},
-            )
+            imported = ngettext(
+                "%(count)d training imported.", "%(count)d trainings imported.", result.created
+            ) % {"count": result.created}
+            already = ngettext(
+                "%(count)d was already recorded.",
+                "%(count)d were already recorded.",
+                result.already_there,
+            ) % {"count": result.already_there}
+            messages.success(request, f"{imported} {already}")
             return redirect("competencies:register_import", code=unit.code)
     failed = request.method == "POST" and (refused or not form.is_valid() or result.errors)
     return render(

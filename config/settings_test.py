@@ -6,6 +6,7 @@ DATABASE_URL selects PostgreSQL (as .ci/run does); the default is SQLite.
 import base64
 import json
 import os
+from pathlib import Path
 
 os.environ["RECOURSE_ENV"] = "test"
 # A fixed test key ring, so tests never touch a developer's key file.
@@ -32,9 +33,9 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A real file, so the confidentiality tests can read the bytes on disk.
     # RECOURSE_TEST_SQLITE lets two suites run side by side on one checkout.
-    DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("RECOURSE_TEST_SQLITE", str(BASE_DIR / "var" / "test.sqlite3"))
-    }
+    TEST_SQLITE = Path(os.environ.get("RECOURSE_TEST_SQLITE", BASE_DIR / "var" / "test.sqlite3"))
+    TEST_SQLITE.parent.mkdir(parents=True, exist_ok=True)  # a bare `pytest` on a fresh clone
+    DATABASES["default"]["TEST"] = {"NAME": str(TEST_SQLITE)}
 
 SMS_BACKEND = "notifications.backends.locmem.LocmemSmsBackend"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"

@@ -73,7 +73,7 @@ def test_importing_the_same_register_again_adds_nothing(roster, manager, staff_c
     response = upload(client, unit, GOOD + "Moussa Ba,2,basic,2026-01-05,ENP,\n")
     assert TrainingRecord.objects.count() == 4
     page = client.get(response.url).content.decode()
-    assert "1 trainings imported; 3 were already recorded." in page
+    assert "1 training imported. 3 were already recorded." in page
 
 
 @pytest.mark.django_db
