@@ -249,3 +249,24 @@ def synthetic_cases_seal(
             for user_id, public_key in reader_public_keys.items()
         )
     return copies
+
+
+# --- Forgetting ------------------------------------------------------------------------
+
+
+def case_secrets_forget(case_ids: list[int]) -> int:
+    """Everything that could open these cases, gone: every copy of their data key (staff,
+    recovery, the child's), the case's public key, the child's key and follow-up
+    verifier, and the sealed fields (narrative, contact detail, delivery email). Their
+    messages are the caller's to delete (complaints.retention). Metadata is kept.
+    Returns the number of key copies deleted."""
+    deleted, _ = CaseKey.objects.filter(case_id__in=case_ids).delete()
+    Case.objects.filter(pk__in=case_ids).update(
+        narrative=b"",
+        contact_detail=None,
+        delivery_email=None,
+        public_key=None,
+        reporter_public_key=None,
+        followup_code_hash="",
+    )
+    return deleted
