@@ -37,6 +37,7 @@ run: export PUBLIC_BASE_URL := $(PUBLIC_BASE_URL)
 run: $(RUN_STAMP)
 	@mkdir -p var
 	@test -f var/dev-keyring.json || $(BIN)/python manage.py keyring_add --file var/dev-keyring.json
+	@$(BIN)/python manage.py epoch_keys_add --file var/dev-keyring.json -v0 >/dev/null
 	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py seed_demo
 	@echo

@@ -112,6 +112,8 @@ def prepare(cases: int) -> tuple[str, str, str]:
     dev = recourse_env(recourse_url, production=False)
     if fresh:
         run([PYTHON, "manage.py", "keyring_add", "--file", str(VAR / "keyring.json")], env=dev)
+    # A ring kept from a run before epoch keys existed gets them (idempotent).
+    run([PYTHON, "manage.py", "epoch_keys_add", "--file", str(VAR / "keyring.json")], env=dev)
     run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], env=dev)
     run([PYTHON, "manage.py", "seed_demo"], env=dev, quiet=True)
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], env=recourse_env(recourse_url))

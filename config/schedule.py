@@ -46,6 +46,8 @@ PERIODIC_JOBS = (
     PeriodicJob(
         "recourse-delivery-requeue", "notifications.tasks.requeue_due_deliveries", MINUTES, 1
     ),
+    # Key copies move under the epoch they belong to (vault/epochs.py).
+    PeriodicJob("recourse-key-epochs", "vault.tasks.move_copies_to_their_epochs", MINUTES, 1),
     # The audit chain's head is anchored outside the table (complaints/audit.py).
     PeriodicJob("recourse-audit-anchor", "complaints.tasks.anchor_audit_head", DAILY),
 )

@@ -4,15 +4,31 @@ DATABASE_URL selects PostgreSQL (as .ci/run does); the default is SQLite.
 """
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
 
 os.environ["RECOURSE_ENV"] = "test"
-# A fixed test key ring, so tests never touch a developer's key file.
+# A fixed test key ring, so tests never touch a developer's key file, with epoch keys
+# (vault/epochs.py) for every month from 2024 to 2030.
+TEST_EPOCHS = {
+    f"{family}-{year}-{month:02d}": base64.b64encode(
+        hashlib.sha256(f"test-epoch:{family}-{year}-{month}".encode()).digest()
+    ).decode()
+    for family in ("open", "closed")
+    for year in range(2024, 2031)
+    for month in range(1, 13)
+}
 os.environ.setdefault(
     "RECOURSE_KEYRING",
-    json.dumps({"primary": "test-1", "keys": {"test-1": base64.b64encode(b"k" * 32).decode()}}),
+    json.dumps(
+        {
+            "primary": "test-1",
+            "keys": {"test-1": base64.b64encode(b"k" * 32).decode()},
+            "epochs": TEST_EPOCHS,
+        }
+    ),
 )
 os.environ.setdefault("RECOURSE_KEYRING_FILE", "")
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
 
 from complaints.audit import audit_record
 from complaints.models import Case, Message
 from vault import crypto
-from vault.keys import case_keys_for_holders, user_copy, user_holder
-from vault.models import CaseKey
+from vault.epoch_calendar import CLOSED, OPEN
+from vault.epochs import case_epoch_start, case_epochs_forget, epoch_choose
+from vault.keys import case_copy, case_keys_for_holders, user_copy, user_holder
+from vault.models import CaseEpoch, CaseKey
 
 REPORTER_HOLDER = "reporter"
 
@@ -99,14 +104,15 @@ def case_copies_issue(case: Case, key: NewCaseKey, *, readers: list[int]) -> Non
     pair, and the unit's recovery key. The server keeps none."""
     if case.reporter_public_key is None:
         raise ValueError("the case was not sealed by case_seal_new")
-    CaseKey.objects.create(
-        case=case,
+    epoch = case_epoch_start(case)
+    case_copy(
+        case_id=case.id,
         holder_kind=CaseKey.HolderKind.REPORTER,
         holder_id=REPORTER_HOLDER,
-        wrapped_key=crypto.wrap_data_key_to_public(
-            key.data_key, case.reporter_public_key, case_id=case.id, holder=REPORTER_HOLDER
-        ),
-    )
+        data_key=key.data_key,
+        public_key=case.reporter_public_key,
+        epoch=epoch,
+    ).save()
     case_keys_for_holders(case=case, data_key=key.data_key, readers=readers)
 
 
@@ -230,13 +236,16 @@ def case_messages_for_reporter(
 
 def synthetic_cases_seal(
     cases: list[tuple[Case, str]], *, reader_public_keys: dict[int, bytes]
-) -> list[CaseKey]:
+) -> tuple[list[CaseKey], list[CaseEpoch]]:
     """For volume benchmarks only (seed_volume): seal each unsaved case's narrative under
-    its own data key, wrapped to the given readers, and give every case one shared
-    follow-up verifier (one Argon2 run in all, not one per case; no child's copy is
-    made, so that code opens nothing). Returns the copies, to bulk-create after the
-    cases."""
+    its own data key, wrapped to the given readers under this month's epoch (open or
+    closed, as the case is), and give every case one shared follow-up verifier (one
+    Argon2 run in all, not one per case; no child's copy is made, so that code opens
+    nothing). Returns the copies and epochs, to bulk-create after the cases."""
+    now = timezone.now()
+    epoch_of = {family: epoch_choose(family, now) for family in (OPEN, CLOSED)}
     copies: list[CaseKey] = []
+    epochs: list[CaseEpoch] = []
     for case, narrative in cases:
         data_key = crypto.new_data_key()
         case.followup_code_hash = crypto.dummy_followup_stored()
@@ -244,23 +253,33 @@ def synthetic_cases_seal(
         case.narrative = crypto.encrypt_text(
             data_key, narrative, context=_case_context(case.id, "narrative")
         )
+        epoch = epoch_of[CLOSED if case.closed_at else OPEN]
+        if epoch is not None:
+            epochs.append(CaseEpoch(case_id=case.id, epoch=epoch, current=True))
         copies.extend(
-            user_copy(case_id=case.id, user_id=user_id, data_key=data_key, public_key=public_key)
+            user_copy(
+                case_id=case.id,
+                user_id=user_id,
+                data_key=data_key,
+                public_key=public_key,
+                epoch=epoch,
+            )
             for user_id, public_key in reader_public_keys.items()
         )
-    return copies
+    return copies, epochs
 
 
 # --- Forgetting ------------------------------------------------------------------------
 
 
-def case_secrets_forget(case_ids: list[int]) -> int:
+def case_secrets_forget(case_ids: list[UUID]) -> int:
     """Everything that could open these cases, gone: every copy of their data key (staff,
     recovery, the child's), the case's public key, the child's key and follow-up
     verifier, and the sealed fields (narrative, contact detail, delivery email). Their
     messages are the caller's to delete (complaints.retention). Metadata is kept.
     Returns the number of key copies deleted."""
     deleted, _ = CaseKey.objects.filter(case_id__in=case_ids).delete()
+    case_epochs_forget(case_ids)
     Case.objects.filter(pk__in=case_ids).update(
         narrative=b"",
         contact_detail=None,

@@ -31,7 +31,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,11 +83,15 @@ def _b64decode_key(value: str, name: str) -> bytes:
 
 @dataclass(frozen=True)
 class KeyRing:
-    """Key-encryption keys by id; `primary_id` wraps new data keys."""
+    """Key-encryption keys by id (`primary_id` seals new server-sealed values), the index
+    key, and the epoch keys: every copy of a case's data key is also sealed under one
+    epoch key (vault/epochs.py), so destroying an epoch key here makes that epoch's
+    copies unopenable everywhere, old database backups included."""
 
     primary_id: str
     keys: dict[str, bytes] = field(repr=False)
     index_key: bytes = field(repr=False, default=b"")
+    epochs: dict[str, bytes] = field(repr=False, default_factory=dict)
 
     @classmethod
     def from_json(cls, text: str) -> KeyRing:
@@ -108,7 +112,11 @@ class KeyRing:
             # Older or hand-made rings: derive a stable index key from the first key.
             first = keys[sorted(keys)[0]]
             index_key = hmac.new(first, b"recourse:index-key:v1", hashlib.sha256).digest()
-        return cls(primary_id=primary_id, keys=keys, index_key=index_key)
+        raw_epochs = data.get("epochs") or {}
+        if not isinstance(raw_epochs, dict):
+            raise KeyRingError('"epochs" must map epoch ids to base64 keys')
+        epochs = {str(eid): _b64decode_key(value, str(eid)) for eid, value in raw_epochs.items()}
+        return cls(primary_id=primary_id, keys=keys, index_key=index_key, epochs=epochs)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -116,6 +124,9 @@ class KeyRing:
                 "primary": self.primary_id,
                 "keys": {kid: base64.b64encode(k).decode() for kid, k in self.keys.items()},
                 "index_key": base64.b64encode(self.index_key).decode(),
+                "epochs": {
+                    eid: base64.b64encode(k).decode() for eid, k in sorted(self.epochs.items())
+                },
             },
             indent=2,
         )
@@ -125,7 +136,21 @@ class KeyRing:
             raise KeyRingError(f"key id {key_id!r} already exists")
         keys = dict(self.keys)
         keys[key_id] = secrets.token_bytes(KEY_BYTES)
-        return KeyRing(primary_id=key_id, keys=keys, index_key=self.index_key)
+        return replace(self, primary_id=key_id, keys=keys)
+
+    def with_epochs(self, epoch_ids: list[str]) -> KeyRing:
+        """The ring with a new random key for each of `epoch_ids` it does not hold yet
+        (an epoch key is never replaced: copies sealed under it would be lost)."""
+        epochs = dict(self.epochs)
+        for epoch_id in epoch_ids:
+            epochs.setdefault(epoch_id, secrets.token_bytes(KEY_BYTES))
+        return replace(self, epochs=epochs)
+
+    def without_epochs(self, epoch_ids: list[str]) -> KeyRing:
+        """The ring with these epoch keys destroyed."""
+        return replace(
+            self, epochs={eid: k for eid, k in self.epochs.items() if eid not in epoch_ids}
+        )
 
     @classmethod
     def generate(cls, key_id: str) -> KeyRing:
@@ -440,21 +465,24 @@ def _exchange_key(
 
 
 def wrap_data_key_to_public(
-    data_key: bytes, public_key: Blob, *, case_id: object, holder: str
+    data_key: bytes, public_key: Blob, *, case_id: object, holder: str, epoch: str | None
 ) -> bytes:
-    """Seal a case's data key so that only the holder of the private key opens it."""
+    """Seal a case's data key so that only the holder of the private key opens it, and
+    only while the key ring holds the epoch key (None: no epoch layer, for a ring that
+    has no epoch keys yet; the epoch sweep adds the layer later)."""
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     context = _to_public_context(case_id, holder)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(public_key)))
     key = _exchange_key(shared, ephemeral_public, bytes(public_key), context)
-    return FORMAT_TO_PUBLIC_V1 + ephemeral_public + _seal(key, data_key, context)
+    wrapped = FORMAT_TO_PUBLIC_V1 + ephemeral_public + _seal(key, data_key, context)
+    return wrapped if epoch is None else _epoch_seal(wrapped, epoch, context)
 
 
 def unwrap_data_key_with_private(
     blob: Blob, private_key: bytes, *, case_id: object, holder: str
 ) -> bytes:
-    blob = bytes(blob)
+    blob = _epoch_open(bytes(blob), _to_public_context(case_id, holder))
     if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16 or blob[:1] != FORMAT_TO_PUBLIC_V1:
         raise DecryptionError("wrapped key is malformed")
     ephemeral_public = blob[1:33]
@@ -467,6 +495,63 @@ def unwrap_data_key_with_private(
         raise DecryptionError("wrapped key is malformed") from None
     key = _exchange_key(shared, ephemeral_public, recipient_public, context)
     return _open(key, blob[33:], context)
+
+
+# --- Epoch layer ------------------------------------------------------------------------
+# Each copy of a data key (wrapped to a person, the recovery key or the child) is sealed
+# once more under an epoch key of the key ring. The server removes and adds this layer
+# (it cannot open what is inside); a destroyed epoch key leaves its copies unopenable in
+# the database and in every backup of it, whoever holds a password.
+
+FORMAT_EPOCH_V1 = b"\x06"
+
+
+class EpochDestroyedError(DecryptionError):
+    pass
+
+
+def _epoch_header(epoch: str) -> bytes:
+    epoch_id = epoch.encode()
+    if not 0 < len(epoch_id) < 256:
+        raise KeyRingError("epoch id must be 1 to 255 bytes")
+    return FORMAT_EPOCH_V1 + bytes([len(epoch_id)]) + epoch_id
+
+
+def _epoch_key(epoch: str) -> bytes:
+    try:
+        return get_keyring().epochs[epoch]
+    except KeyError:
+        raise EpochDestroyedError(f"epoch key {epoch!r} is not in the key ring") from None
+
+
+def _epoch_seal(wrapped: bytes, epoch: str, context: bytes) -> bytes:
+    header = _epoch_header(epoch)
+    return header + _seal(_epoch_key(epoch), wrapped, header + context)
+
+
+def wrapped_key_epoch(blob: Blob) -> str | None:
+    """The epoch a copy is sealed under; None for a copy without the layer."""
+    blob = bytes(blob)
+    if blob[:1] != FORMAT_EPOCH_V1:
+        return None
+    if len(blob) < 2 or len(blob) < 2 + blob[1]:
+        raise DecryptionError("wrapped key is malformed")
+    return blob[2 : 2 + blob[1]].decode()
+
+
+def _epoch_open(blob: bytes, context: bytes) -> bytes:
+    epoch = wrapped_key_epoch(blob)
+    if epoch is None:
+        return blob
+    header = blob[: 2 + blob[1]]
+    return _open(_epoch_key(epoch), blob[len(header) :], header + context)
+
+
+def epoch_reseal(blob: Blob, epoch: str, *, case_id: object, holder: str) -> bytes:
+    """The same copy under another epoch key (or first put under one): the server
+    does this without seeing the data key inside."""
+    context = _to_public_context(case_id, holder)
+    return _epoch_seal(_epoch_open(bytes(blob), context), epoch, context)
 
 
 # A case's own X25519 key pair, derived from its data key. Its public half is stored

@@ -21,7 +21,8 @@ from notifications.models import Notification
 from notifications.services import notify_users
 from policies.models import Membership, Unit
 from vault import crypto, server_sealed
-from vault.models import CaseKey, ReaderApproval, StaffKey
+from vault.epochs import case_epoch_current, case_epochs_current
+from vault.models import CaseKey, ReaderApproval, StaffKey, holder_name
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,47 @@ def recovery_key_create(*, unit: Unit) -> str:
 
 def user_holder(user_id: int) -> str:
     """A staff member as a holder, in the associated data of their copies."""
-    return f"user:{user_id}"
+    return holder_name(CaseKey.HolderKind.USER, str(user_id))
 
 
-def user_copy(*, case_id: Any, user_id: int, data_key: bytes, public_key: crypto.Blob) -> CaseKey:
-    """A staff member's copy of a case's data key (not saved): only their private key
-    opens it."""
+def case_copy(
+    *,
+    case_id: Any,
+    holder_kind: str,
+    holder_id: str,
+    data_key: bytes,
+    public_key: crypto.Blob,
+    epoch: str | None,
+) -> CaseKey:
+    """One copy of a case's data key (not saved): wrapped to the holder's public key,
+    then sealed under the case's epoch key (vault/epochs.py)."""
     return CaseKey(
+        case_id=case_id,
+        holder_kind=holder_kind,
+        holder_id=holder_id,
+        epoch=epoch or "",
+        wrapped_key=crypto.wrap_data_key_to_public(
+            data_key,
+            public_key,
+            case_id=case_id,
+            holder=holder_name(holder_kind, holder_id),
+            epoch=epoch,
+        ),
+    )
+
+
+def user_copy(
+    *, case_id: Any, user_id: int, data_key: bytes, public_key: crypto.Blob, epoch: str | None
+) -> CaseKey:
+    """A staff member's copy of a case's data key (not saved): only their private key
+    opens it, while the epoch key lasts."""
+    return case_copy(
         case_id=case_id,
         holder_kind=CaseKey.HolderKind.USER,
         holder_id=str(user_id),
-        wrapped_key=crypto.wrap_data_key_to_public(
-            data_key, public_key, case_id=case_id, holder=user_holder(user_id)
-        ),
+        data_key=data_key,
+        public_key=public_key,
+        epoch=epoch,
     )
 
 
@@ -100,24 +129,28 @@ def case_keys_for_holders(
     """Wrap a case's data key to each reader's public key and to the unit's recovery
     key. People without a key pair yet get nothing here: a grant reaches them later."""
     keys = {k.user_id: bytes(k.public_key) for k in StaffKey.objects.filter(user_id__in=readers)}
+    epoch = case_epoch_current(case.id)
     rows = [
-        user_copy(case_id=case.id, user_id=user_id, data_key=data_key, public_key=keys[user_id])
+        user_copy(
+            case_id=case.id,
+            user_id=user_id,
+            data_key=data_key,
+            public_key=keys[user_id],
+            epoch=epoch,
+        )
         for user_id in dict.fromkeys(readers)  # each once, in order
         if user_id in keys
     ]
     unit = case.unit
     if recovery and unit.recovery_public_key:
         rows.append(
-            CaseKey(
-                case=case,
+            case_copy(
+                case_id=case.id,
                 holder_kind=CaseKey.HolderKind.RECOVERY,
                 holder_id=unit.code,
-                wrapped_key=crypto.wrap_data_key_to_public(
-                    data_key,
-                    bytes(unit.recovery_public_key),
-                    case_id=case.id,
-                    holder=f"recovery:{unit.code}",
-                ),
+                data_key=data_key,
+                public_key=unit.recovery_public_key,
+                epoch=epoch,
             )
         )
     CaseKey.objects.bulk_create(rows)
@@ -235,6 +268,7 @@ def grants_fulfil(*, granter: User, private_key: bytes, page_size: int = 200) ->
     after = None
     while True:
         page = _pairs_to_grant(granter_id=granter.pk, after=after, page_size=page_size)
+        epochs = case_epochs_current(list({row[0] for row in page}))
         data_keys = {}
         copies = []
         for case_id, reader_id, granter_key, reader_key in page:
@@ -248,6 +282,7 @@ def grants_fulfil(*, granter: User, private_key: bytes, page_size: int = 200) ->
                     user_id=reader_id,
                     data_key=data_keys[case_id],
                     public_key=reader_key,
+                    epoch=epochs.get(case_id),
                 )
             )
         # Two sign-ins granting the same copy at once: the later one replaces it.
@@ -255,7 +290,7 @@ def grants_fulfil(*, granter: User, private_key: bytes, page_size: int = 200) ->
             copies,
             update_conflicts=True,
             unique_fields=["case", "holder_kind", "holder_id"],
-            update_fields=["wrapped_key", "updated_at"],
+            update_fields=["wrapped_key", "epoch", "updated_at"],
         )
         granted += len(copies)
         if len(page) < page_size:
@@ -327,7 +362,7 @@ def recovery_grant(*, unit: Unit, recovery_private_key: bytes, limit: int = 5000
             envelope.wrapped_key,
             recovery_private_key,
             case_id=envelope.case_id,
-            holder=f"recovery:{unit.code}",
+            holder=holder_name(CaseKey.HolderKind.RECOVERY, unit.code),
         )
         granted += case_keys_for_holders(
             case=envelope.case, data_key=data_key, readers=missing, recovery=False

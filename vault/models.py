@@ -21,6 +21,8 @@ class CaseKey(models.Model):
     holder_kind = models.CharField(max_length=16, choices=HolderKind.choices)
     holder_id = models.CharField(max_length=64)
     wrapped_key = models.BinaryField()
+    # The epoch key the copy is sealed under (vault/epochs.py); "" for none yet.
+    epoch = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -32,8 +34,44 @@ class CaseKey(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["holder_kind", "holder_id"], name="complaints__holder__ffdf9a_idx")
+            models.Index(
+                fields=["holder_kind", "holder_id"], name="complaints__holder__ffdf9a_idx"
+            ),
+            models.Index(fields=["epoch"], name="casekey_epoch_idx"),
         ]
+
+
+class CaseEpoch(models.Model):
+    """Every epoch a case's key copies were ever sealed under (so were its backups): an
+    epoch key may be destroyed only once none is left, which the retention purge
+    ensures by deleting these rows with the case's keys. `current` is the epoch its
+    copies are sealed under now: the month it was filed while open, the month it
+    closed once closed."""
+
+    case = models.ForeignKey("complaints.Case", on_delete=models.CASCADE, related_name="epochs")
+    epoch = models.CharField(max_length=40)
+    current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "epoch"], name="case_epoch_once"),
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(current=True), name="case_epoch_one_current"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["epoch"], name="case_epoch_epoch_idx"),
+            models.Index(fields=["created_at"], name="case_epoch_created_idx"),
+        ]
+
+
+def holder_name(holder_kind: str, holder_id: str) -> str:
+    """A copy's holder as named in its associated data: "user:12", "recovery:DKR1",
+    "reporter"; a copy moved to another row or holder fails to open."""
+    if holder_kind == CaseKey.HolderKind.REPORTER:
+        return holder_id
+    return f"{holder_kind}:{holder_id}"
 
 
 class StaffKey(models.Model):

@@ -154,7 +154,9 @@ def test_data_key_wrapped_to_a_public_key_opens_only_with_its_private_key():
     public, private = crypto.generate_keypair()
     other_public, other_private = crypto.generate_keypair()
     data_key = crypto.new_data_key()
-    blob = crypto.wrap_data_key_to_public(data_key, public, case_id="c1", holder="user:7")
+    blob = crypto.wrap_data_key_to_public(
+        data_key, public, case_id="c1", holder="user:7", epoch="open-2026-12"
+    )
     assert data_key not in blob
     assert (
         crypto.unwrap_data_key_with_private(blob, private, case_id="c1", holder="user:7")
@@ -169,6 +171,78 @@ def test_data_key_wrapped_to_a_public_key_opens_only_with_its_private_key():
     for bad in (blob[:40], blob[:-1], blob[:20] + bytes([blob[20] ^ 1]) + blob[21:]):
         with pytest.raises(DecryptionError):
             crypto.unwrap_data_key_with_private(bad, private, case_id="c1", holder="user:7")
+
+
+# --- Epoch layer -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def epoch_ring(settings):
+    ring = KeyRing.generate("k1").with_epochs(["open-2026-11", "open-2026-12"])
+    settings.RECOURSE_KEYRING = ring.to_json()
+    yield ring
+    crypto._load_keyring.cache_clear()
+
+
+def test_a_copy_opens_only_while_its_epoch_key_is_in_the_ring(settings, epoch_ring):
+    public, private = crypto.generate_keypair()
+    data_key = crypto.new_data_key()
+    blob = crypto.wrap_data_key_to_public(
+        data_key, public, case_id=9, holder="user:7", epoch="open-2026-11"
+    )
+    assert crypto.wrapped_key_epoch(blob) == "open-2026-11"
+    assert (
+        crypto.unwrap_data_key_with_private(blob, private, case_id=9, holder="user:7") == data_key
+    )
+
+    # The server moves it to another epoch without the private key, and it still opens.
+    moved = crypto.epoch_reseal(blob, "open-2026-12", case_id=9, holder="user:7")
+    assert crypto.wrapped_key_epoch(moved) == "open-2026-12"
+    assert (
+        crypto.unwrap_data_key_with_private(moved, private, case_id=9, holder="user:7") == data_key
+    )
+    with pytest.raises(DecryptionError):  # the layer is bound to the case and holder too
+        crypto.epoch_reseal(blob, "open-2026-12", case_id=10, holder="user:7")
+
+    # With the epoch key destroyed, the private key is not enough.
+    settings.RECOURSE_KEYRING = epoch_ring.without_epochs(["open-2026-11"]).to_json()
+    with pytest.raises(crypto.EpochDestroyedError):
+        crypto.unwrap_data_key_with_private(blob, private, case_id=9, holder="user:7")
+    assert (
+        crypto.unwrap_data_key_with_private(moved, private, case_id=9, holder="user:7") == data_key
+    )
+
+
+def test_a_copy_without_the_layer_still_opens_and_can_be_put_under_one(epoch_ring):
+    public, private = crypto.generate_keypair()
+    data_key = crypto.new_data_key()
+    legacy = crypto.wrap_data_key_to_public(
+        data_key, public, case_id=9, holder="reporter", epoch=None
+    )
+    assert crypto.wrapped_key_epoch(legacy) is None
+    layered = crypto.epoch_reseal(legacy, "open-2026-12", case_id=9, holder="reporter")
+    assert (
+        crypto.unwrap_data_key_with_private(layered, private, case_id=9, holder="reporter")
+        == data_key
+    )
+
+
+def test_the_key_ring_keeps_epoch_keys_and_never_replaces_one():
+    ring = KeyRing.generate("k1").with_epochs(["open-2026-12"])
+    again = KeyRing.from_json(ring.to_json()).with_epochs(["open-2026-12", "closed-2026-12"])
+    assert again.epochs["open-2026-12"] == ring.epochs["open-2026-12"]
+    assert set(again.epochs) == {"open-2026-12", "closed-2026-12"}
+    assert set(again.without_epochs(["open-2026-12"]).epochs) == {"closed-2026-12"}
+    with pytest.raises(KeyRingError):
+        KeyRing.from_json(
+            json.dumps(
+                {
+                    "primary": "k1",
+                    "keys": {"k1": base64.b64encode(b"a" * 32).decode()},
+                    "epochs": {"open-2026-12": "short"},
+                }
+            )
+        )
 
 
 def test_private_key_is_stored_only_under_the_password():

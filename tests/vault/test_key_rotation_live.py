@@ -4,6 +4,7 @@ the same day, and web and worker processes that loaded the ring before the chang
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from io import StringIO
 
@@ -39,9 +40,7 @@ def retire(path, key_id):
     """What an operator does once rotation is done: the old key leaves the file."""
     ring = crypto.KeyRing.from_json(path.read_text())
     keys = {k: v for k, v in ring.keys.items() if k != key_id}
-    crypto.write_keyring_file(
-        crypto.KeyRing(primary_id=ring.primary_id, keys=keys, index_key=ring.index_key), path
-    )
+    crypto.write_keyring_file(replace(ring, keys=keys), path)  # epoch keys stay
 
 
 @pytest.mark.django_db

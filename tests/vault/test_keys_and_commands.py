@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from io import StringIO
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from complaints.services import complaint_receive
 from policies.models import Membership
 from tests.conftest import staff_reads
 from vault import crypto
+from vault.epoch_calendar import epoch_ids_for_months
 
 
 def receive(unit, narrative="text"):
@@ -162,7 +164,11 @@ def test_verify_audit_detects_a_changed_or_removed_row(unit, focal_point):
 
 def _production_env(tmp_path: Path, **extra) -> dict:
     ring = tmp_path / "ring.json"
-    ring.write_text(crypto.KeyRing.generate("prod-1").to_json())
+    ring.write_text(
+        crypto.KeyRing.generate("prod-1")
+        .with_epochs(epoch_ids_for_months(date.today(), 2))
+        .to_json()
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "RECOURSE_"))}
     env.update(
         {
@@ -194,6 +200,16 @@ def _manage(env, *args):
 def test_production_settings_pass_check_deploy(tmp_path):
     result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_warns_when_the_key_ring_has_no_epoch_key_for_this_month_or_the_next(tmp_path):
+    env = _production_env(tmp_path)
+    ring = crypto.KeyRing.from_json(Path(env["RECOURSE_KEYRING_FILE"]).read_text())
+    this_month = epoch_ids_for_months(date.today(), 1)
+    Path(env["RECOURSE_KEYRING_FILE"]).write_text(ring.without_epochs(this_month).to_json())
+    result = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 1
+    assert "recourse.W010" in result.stderr and this_month[0] in result.stderr
 
 
 def test_check_deploy_warns_when_the_audit_head_is_anchored_nowhere(tmp_path):

@@ -7,7 +7,6 @@ key ring, through the same cryptographic primitives the service uses."""
 import json
 
 import pytest
-from django.db import connection
 
 from competencies.models import StaffMember
 from complaints.services import complaint_receive, followup_add_message
@@ -17,70 +16,7 @@ from tests.conftest import PASSWORD, make_staff, make_unit, staff_key_ready
 from vault import crypto
 from vault.keys import reader_approve
 
-
-def dump_database() -> dict[str, list[dict]]:
-    tables = {}
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            columns = [c[0] for c in cursor.description]
-            tables[table] = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    return tables
-
-
-def thief(dump: dict, keyring_json: str, *, username: str = "", password: str = "") -> set[str]:
-    """Every narrative this dump, this key ring and (optionally) one password open."""
-    ring = crypto.KeyRing.from_json(keyring_json)
-    users = {row["id"]: row["username"] for row in dump["auth_user"]}
-    private_keys = {}
-    if username:
-        for row in dump["complaints_staffkey"]:
-            if users[row["user_id"]] == username:
-                private_keys[str(row["user_id"])] = crypto.unwrap_private_key(
-                    bytes(row["wrapped_private_key"]), password
-                )
-    opened = set()
-    for case in dump["complaints_case"]:
-        case_id = case["id"]
-        for envelope in dump["complaints_casekey"]:
-            if str(envelope["case_id"]).replace("-", "") != str(case_id).replace("-", ""):
-                continue
-            data_key = None
-            # Every key of the ring against every copy, as a server copy would have
-            # been wrapped (there is none to find), then the password's own copies.
-            for key_id, kek in ring.keys.items():
-                try:
-                    data_key = crypto._open(
-                        kek,
-                        bytes(envelope["wrapped_key"]),
-                        f"recourse:dek:v1:{_uuid(case_id)}:server:{key_id}".encode(),
-                    )
-                except crypto.DecryptionError:
-                    pass
-            try:
-                if envelope["holder_kind"] == "user" and envelope["holder_id"] in private_keys:
-                    data_key = crypto.unwrap_data_key_with_private(
-                        bytes(envelope["wrapped_key"]),
-                        private_keys[envelope["holder_id"]],
-                        case_id=_uuid(case_id),
-                        holder=f"user:{envelope['holder_id']}",
-                    )
-            except crypto.DecryptionError:
-                continue
-            if data_key:
-                crypto.decrypt_text(
-                    data_key,
-                    bytes(case["narrative"]),
-                    context=crypto.field_context("case", _uuid(case_id), "narrative"),
-                )
-                opened.add(case["reference"])
-    return opened
-
-
-def _uuid(value) -> str:
-    import uuid
-
-    return str(value) if isinstance(value, uuid.UUID) else str(uuid.UUID(str(value)))
+from .thief import dump_database, thief
 
 
 def receive(unit, text):

@@ -16,7 +16,7 @@ from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
 from policies.selectors import unit_current_policy
 from vault.cases import synthetic_cases_seal
-from vault.models import CaseKey, StaffKey
+from vault.models import CaseEpoch, CaseKey, StaffKey
 
 BATCH = 2000
 # PostgreSQL refuses a statement with more than 65,535 parameters when they are bound
@@ -94,10 +94,11 @@ class Command(BaseCommand):
                 (mix.case(rng, n), f"Synthetic case {n}.")
                 for n in range(offset + created, offset + created + size)
             ]
-            keys = synthetic_cases_seal(cases, reader_public_keys=reader_keys)
+            keys, epochs = synthetic_cases_seal(cases, reader_public_keys=reader_keys)
             with transaction.atomic():
                 Case.objects.bulk_create([c for c, _ in cases], batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
+                CaseEpoch.objects.bulk_create(epochs, batch_size=batch_size(CaseEpoch))
             created += size
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()

@@ -5,12 +5,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vault.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
+from vault.epoch_calendar import epoch_ids_for_months
+from vault.management.commands.epoch_keys_add import DEFAULT_MONTHS_AHEAD
 
 
 class Command(BaseCommand):
     help = (
-        "Create a key ring file, or add a new primary key to one. Then run rotate_keys "
-        "to re-wrap existing data keys under it. Old keys stay until no case uses them."
+        "Create a key ring file (with epoch keys for the next 24 months), or add a new "
+        "primary key to one. Then run rotate_keys to re-seal server-sealed values under "
+        "it. Old keys stay until nothing sealed under them is left."
     )
     requires_system_checks = []
 
@@ -34,7 +37,9 @@ class Command(BaseCommand):
                     action = "added"
                 else:
                     key_id = options["key_id"] or date.today().isoformat()
-                    ring = KeyRing.generate(key_id)
+                    ring = KeyRing.generate(key_id).with_epochs(
+                        epoch_ids_for_months(date.today(), DEFAULT_MONTHS_AHEAD)
+                    )
                     action = "created with"
             except KeyRingError as exc:
                 raise CommandError(str(exc)) from None
