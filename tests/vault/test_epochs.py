@@ -198,3 +198,28 @@ def test_epoch_keys_add_and_destroy_commands(ring_file, unit):
     assert after.keys == before.keys and after.index_key == before.index_key
     event = AuditEvent.objects.get(action="vault.epochs.destroyed")
     assert "closed-2025-02" in event.data["epochs"]
+
+
+def test_a_ring_without_this_months_key_files_under_the_newest_and_without_any_still_files(
+    settings, unit, focal_point, caplog
+):
+    ring = crypto.KeyRing.generate("k1").with_epochs(["open-2025-01", "open-2025-02"])
+    settings.RECOURSE_KEYRING = ring.to_json()
+    try:
+        case, _ = file_case(unit)
+        assert epochs_of_copies(case) == {"open-2025-02"}
+        assert "no epoch key" in caplog.text and "The guard" not in caplog.text
+
+        settings.RECOURSE_KEYRING = crypto.KeyRing.generate("k1").to_json()  # none at all
+        bare, _ = file_case(unit)
+        assert set(CaseKey.objects.filter(case=bare).values_list("epoch", flat=True)) == {""}
+        assert not CaseEpoch.objects.filter(case=bare).exists()
+        assert staff_reads(bare, focal_point).narrative == "The guard pushed me."
+        assert epochs_sweep().started == 0  # still no key to put them under
+
+        settings.RECOURSE_KEYRING = ring.with_epochs([THIS_MONTH_OPEN]).to_json()
+        assert epochs_sweep().started == 1
+        assert epochs_of_copies(bare) == {THIS_MONTH_OPEN}
+        assert staff_reads(bare, focal_point).narrative == "The guard pushed me."
+    finally:
+        crypto._load_keyring.cache_clear()
