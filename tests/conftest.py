@@ -233,6 +233,24 @@ def complaint_data(**overrides) -> dict:
     return {**COMPLAINT, **overrides}
 
 
+def complaint_filed(unit, **overrides):
+    """A web complaint filed through complaints.services.complaint_receive, as the form
+    does; returns the receipt (case and follow-up code)."""
+    from complaints.services import complaint_receive
+
+    fields = {
+        "channel": "web",
+        "language": "en",
+        "narrative": "They hit me.",
+        "category": "neglect",
+        "in_danger": False,
+        "about_staff_answer": "no",
+        "contact_preference": "none",
+        **overrides,
+    }
+    return complaint_receive(unit=unit, **fields)
+
+
 @pytest.fixture
 def file_complaint(client):
     """Files a complaint through the web form; returns the confirmation response."""

@@ -12,8 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from complaints.models import AuditEvent, Case
-from complaints.services import complaint_receive
-from tests.conftest import PASSWORD, make_staff, staff_reads
+from tests.conftest import PASSWORD, complaint_filed, make_staff, staff_reads
 from vault import crypto
 from vault.cases import case_messages_for_reporter, case_secrets_forget, followup_code_check
 from vault.epoch_calendar import epoch_id, epoch_ids_for_months
@@ -25,16 +24,7 @@ THIS_MONTH_OPEN = epoch_id("open", timezone.now().astimezone(UTC))
 
 
 def file_case(unit, narrative="The guard pushed me."):
-    receipt = complaint_receive(
-        unit=unit,
-        channel="web",
-        language="en",
-        narrative=narrative,
-        category="neglect",
-        in_danger=False,
-        about_staff_answer="no",
-        contact_preference="none",
-    )
+    receipt = complaint_filed(unit, narrative=narrative)
     return receipt.case, receipt.followup_code
 
 
