@@ -62,7 +62,12 @@ class CaseEpoch(models.Model):
         ]
         indexes = [
             models.Index(fields=["epoch"], name="case_epoch_epoch_idx"),
-            models.Index(fields=["created_at"], name="case_epoch_created_idx"),
+            # The sweep's look-up of cases still under an open epoch (few: the open ones).
+            models.Index(
+                fields=["case"],
+                condition=models.Q(current=True, epoch__startswith="open-"),
+                name="case_epoch_open_current_idx",
+            ),
         ]
 
 
