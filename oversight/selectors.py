@@ -36,7 +36,8 @@ AGE_BUCKETS = [
     (gettext_noop("30 to 90 days"), 30, 90),
     (gettext_noop("over 90 days"), 90, None),
 ]
-OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES]
+# A review's decisions (upheld, changed) are counted in the reviews table, not here.
+OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES if s not in Case.REVIEW_OUTCOMES]
 STALE_DRAFT = timedelta(days=30)
 
 
