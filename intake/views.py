@@ -601,6 +601,7 @@ def _printed_sheet(request, code: str, *, kind: str):
             "acknowledge_within": _within(facts["acknowledge_hours"]),
             "resolve_within": _within(facts["resolve_hours"]),
             "emergency_contacts": facts["emergency_contacts"],
+            "review_days": facts["review_days"],
         }
         response = render(request, "intake/printed_sheet.html", context)
     response["Content-Language"] = language
