@@ -628,6 +628,9 @@ def _review_asked(reporter: SmsReporter, body: str, language: str) -> str | None
         with translation.override(language):
             refusal = str(refused.message)
         return render_sms("review_refused", language, case=case, refusal=refusal)
+    if reason and not requested.created and requested.review.is_open:
+        # REVIEW again, with more words: they go to the review, as any later text does.
+        followup_add_message(case=requested.review, body=reason, channel=Case.Channel.SMS)
     return render_sms(
         "review_asked",
         language,

@@ -167,9 +167,13 @@ def test_a_french_child_texts_revision_with_a_reason_and_is_told_by_sms(
     assert Case.objects.filter(review_of=case).count() == 1
     assert "already asked" in again
 
-    # A later text goes to the open review, as to any open case.
+    # A later text goes to the open review, as to any open case; so do the words of a
+    # second REVISION.
     sms("et il a menti", phone=PHONE)
     assert Message.objects.filter(case=review, author_kind=Message.Author.REPORTER).count() == 1
+    sms("REVISION il y avait un témoin", phone=PHONE)
+    assert Case.objects.filter(review_of=case).count() == 1
+    assert Message.objects.filter(case=review, author_kind=Message.Author.REPORTER).count() == 2
 
     case_transition(case=review, actor=oversight_focal, to_status=S.ACKNOWLEDGED)
     case_transition(
@@ -345,7 +349,12 @@ def test_the_oversight_focal_point_reads_the_review_and_the_first_units_gets_a_4
 
     staff_login(client, focal_point)
     assert client.get(reverse("staff:case", args=[review.reference])).status_code == 404
-    assert client.get(reverse("staff:case", args=[case.reference])).status_code == 200
+    page = client.get(reverse("staff:case", args=[case.reference]))
+    assert page.status_code == 200
+    # The first unit sees that a review was asked, and by whom it is handled: no content.
+    html = page.content.decode()
+    assert 'id="review-asked"' in html and "Unit OVR1 handles it" in html
+    assert "about the focal point" not in html
     client.logout()
 
     staff_login(client, oversight_focal)

@@ -60,8 +60,12 @@ def test_the_window_is_saved_published_and_printed_with_an_oversight_unit(
     data = draft_form_data(staff, unit)
     poster = reverse("intake:poster", args=[unit.code])
 
-    # No oversight unit: nobody to review, so the sheet offers no review.
+    # No oversight unit: nobody to review, so the sheet offers no review, and the policy
+    # page says so.
     assert "Ask for a review" not in staff.get(poster).content.decode()
+    assert (
+        'id="no-review"' in staff.get(reverse("policies:edit", args=[unit.code])).content.decode()
+    )
 
     data.update({"review_window_days": "45", "oversight_unit": oversight.pk})
     assert staff.post(reverse("policies:edit", args=[unit.code]), data).status_code == 302
