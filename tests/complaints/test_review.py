@@ -20,7 +20,7 @@ from complaints.reviews import ReviewRefused, review_request
 from notifications.backends import locmem
 from notifications.gsm import segments
 from notifications.models import Notification, OutboundSms
-from notifications.sms import sms_deliver
+from notifications.sms import render_sms, sms_deliver
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.complaints.test_confidentiality import file_contains
 from tests.conftest import (
@@ -365,3 +365,27 @@ def test_the_oversight_focal_point_reads_the_review_and_the_first_units_gets_a_4
     assert case.display_reference in html
     # The case it reviews is not theirs to read.
     assert client.get(reverse("staff:case", args=[case.reference])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_before_the_outcome_the_web_offers_no_review_and_refuses_a_forged_post(
+    client, file_complaint, unit, focal_point, oversight
+):
+    reference, code = receipt_from(file_complaint(unit, language="es"))
+    html = _main(follow(client, reference, code).content.decode())
+    assert reverse("intake:followup_review") not in html
+    response = client.post(reverse("intake:followup_review"), {"reason": "why not"})
+    assert response.status_code == 400
+    assert "once we have told you what we decided" in response.content.decode()
+    assert Case.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@pytest.mark.parametrize("status", [S.SUBSTANTIATED, S.UNSUBSTANTIATED])
+def test_the_outcome_text_with_the_review_line_fits_two_segments(unit, oversight, language, status):
+    policy = ChildProtectionPolicy.objects.get(unit=unit)
+    case = Case(unit=unit, policy=policy, reference="K7QM4TPX")
+    text = render_sms("case_update", language, case=case, status=status)
+    assert "REVIEW" in text or "REVISION" in text or "REVISAR" in text
+    assert segments(text) <= 2, text
