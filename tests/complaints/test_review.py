@@ -20,6 +20,7 @@ from complaints.reviews import ReviewRefused, review_request
 from notifications.backends import locmem
 from notifications.gsm import segments
 from notifications.models import Notification, OutboundSms
+from notifications.services import notification_deliver
 from notifications.sms import render_sms, sms_deliver
 from policies.models import ChildProtectionPolicy, Membership, Unit
 from tests.complaints.test_confidentiality import file_contains
@@ -389,3 +390,33 @@ def test_the_outcome_text_with_the_review_line_fits_two_segments(unit, oversight
     text = render_sms("case_update", language, case=case, status=status)
     assert "REVIEW" in text or "REVISION" in text or "REVISAR" in text
     assert segments(text) <= 2, text
+
+
+@pytest.mark.django_db
+def test_a_reason_that_says_danger_files_the_review_as_an_emergency_with_the_numbers(
+    sms, unit, focal_point, oversight, oversight_focal
+):
+    for text in ("TST1 the guard took my phone", "DONE", "2", "2"):
+        sms(text, phone=PHONE)
+    case = decide(Case.objects.get(), focal_point)
+    deliver_texts()
+    reply = sms("REVIEW he is hitting me again", phone=PHONE)
+    review = Case.objects.get(review_of=case)
+    assert review.urgency == "emergency" and review.in_danger
+    assert reply.startswith("Call now: 116")
+    assert Notification.objects.filter(case=review, recipient=oversight_focal).exists()
+
+
+@pytest.mark.django_db
+def test_the_first_units_notice_carries_no_reason(
+    file_complaint, unit, focal_point, oversight, oversight_focal, mailoutbox
+):
+    file_complaint(unit)
+    case = decide(Case.objects.get(), focal_point)
+    Case.outcome_told(case.pk)
+    review_request(case=case, reason="secret words about the focal point", channel="web")
+    notice = Notification.objects.get(kind=Notification.Kind.REVIEW_REQUESTED)
+    notification_deliver(notice.pk)
+    message = mailoutbox[-1]
+    assert case.display_reference in message.subject and "Review asked" in message.subject
+    assert "secret words" not in message.subject + message.body
