@@ -26,9 +26,11 @@ S = Case.Status
 
 TRANSITIONS: dict[str, set[str]] = {
     S.RECEIVED: {S.ACKNOWLEDGED, S.WITHDRAWN},
-    S.ACKNOWLEDGED: {S.ASSESSING, S.WITHDRAWN},
-    S.ASSESSING: {S.INVESTIGATING, S.REFERRED, S.WITHDRAWN},
-    S.INVESTIGATING: {S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.WITHDRAWN},
+    S.ACKNOWLEDGED: {S.ASSESSING, S.WITHDRAWN, S.UPHELD, S.CHANGED},
+    S.ASSESSING: {S.INVESTIGATING, S.REFERRED, S.WITHDRAWN, S.UPHELD, S.CHANGED},
+    S.INVESTIGATING: {S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.WITHDRAWN, S.UPHELD, S.CHANGED},
+    S.UPHELD: {S.CLOSED},
+    S.CHANGED: {S.CLOSED},
     S.SUBSTANTIATED: {S.CLOSED},
     S.UNSUBSTANTIATED: {S.CLOSED},
     S.REFERRED: {S.CLOSED},
@@ -38,7 +40,12 @@ TRANSITIONS: dict[str, set[str]] = {
 # Deciding something needs a reason on the record.
 NEEDS_REASON = {*Case.DECIDED_STATUSES, S.CLOSED}
 # The child hears about these steps in their language, over their channel.
-TELL_CHILD = {S.ACKNOWLEDGED, S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.REFERRED}
+TELL_CHILD = {S.ACKNOWLEDGED, S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.REFERRED, S.UPHELD, S.CHANGED}
+# A review (complaints.reviews) decides whether the first decision stands; it is not a
+# new investigation of staff, so it neither substantiates nor refers. Other cases never
+# take a review's decisions.
+REVIEW_ONLY = {S.UPHELD, S.CHANGED}
+NOT_FOR_REVIEWS = {S.SUBSTANTIATED, S.UNSUBSTANTIATED, S.REFERRED}
 Contact = Case.ContactPreference
 # The child reads the outcome on the follow-up page and nowhere else: it is told once
 # it is there (the record says whether they came back to read it).
@@ -57,7 +64,18 @@ CHILD_ONLY = {S.WITHDRAWN}
 
 def allowed_transitions(case: Case) -> list[str]:
     """The steps staff may take on this case now."""
-    return [s for s in S.values if s in TRANSITIONS.get(case.status, set()) and s not in CHILD_ONLY]
+    return [
+        s
+        for s in S.values
+        if s in TRANSITIONS.get(case.status, set())
+        and s not in CHILD_ONLY
+        and s not in _kind_excluded(case)
+    ]
+
+
+def _kind_excluded(case: Case) -> set[str]:
+    """The decisions that do not fit this kind of case (a review, or not)."""
+    return NOT_FOR_REVIEWS if case.review_of_id else REVIEW_ONLY
 
 
 @transaction.atomic
@@ -84,6 +102,12 @@ def case_transition(
                 "Only the child can withdraw a complaint: from the follow-up page, or by texting "
                 "WITHDRAW. Tell them how if they ask you."
             )
+        )
+    if to_status in _kind_excluded(case):
+        raise TransitionRefused(
+            gettext("A review is decided as upheld or changed; other cases are not.")
+            if case.review_of_id
+            else gettext("Only a review is decided as upheld or changed.")
         )
     if to_status == S.SUBSTANTIATED and not breaches_recorded:
         # competencies.services.case_substantiate records whom and which competencies.

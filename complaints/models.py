@@ -21,6 +21,10 @@ class Case(models.Model):
         UNSUBSTANTIATED = "unsubstantiated", _("Not substantiated")
         REFERRED = "referred", _("Referred")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        # The decisions on a review (a case with review_of): the oversight unit found
+        # the first decision right, or changed it.
+        UPHELD = "upheld", _("Review: decision upheld")
+        CHANGED = "changed", _("Review: decision changed")
         CLOSED = "closed", _("Closed")
 
     class Channel(models.TextChoices):
@@ -50,7 +54,13 @@ class Case(models.Model):
         Status.UNSUBSTANTIATED,
         Status.REFERRED,
         Status.WITHDRAWN,
+        Status.UPHELD,
+        Status.CHANGED,
     )
+    # What a review decides (only a review: see complaints.reviews).
+    REVIEW_OUTCOMES = (Status.UPHELD, Status.CHANGED)
+    # The decisions a child may ask the oversight unit to review.
+    REVIEWABLE_OUTCOMES = (Status.SUBSTANTIATED, Status.UNSUBSTANTIATED)
 
     OPEN_STATUSES = (
         Status.RECEIVED,
@@ -142,6 +152,12 @@ class Case(models.Model):
     referred_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referred_to"
     )
+    # A review the child asked for (complaints.reviews): this case, at the oversight
+    # unit, reviews that one's decision. One to one: a second request makes no second
+    # review. The child follows it with the first case's reference and code.
+    review_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="review"
+    )
     # Kept for the triage queue's index: the urgency's rank (emergency first) and the
     # deadline of the step the case is at (none once decided). Set by the services.
     queue_priority = models.PositiveSmallIntegerField(default=2)
@@ -171,6 +187,8 @@ class Case(models.Model):
                         "unsubstantiated",
                         "referred",
                         "withdrawn",
+                        "upheld",
+                        "changed",
                     ]
                 ),
                 name="case_open_queue_idx",
@@ -223,6 +241,14 @@ class Case(models.Model):
     @property
     def display_reference(self) -> str:
         return f"{self.reference[:4]}-{self.reference[4:]}"
+
+    @property
+    def reporter_reference(self) -> str:
+        """The reference the child knows this case by: a review is followed with the
+        reference (and code) of the case it reviews, so the child needs nothing new."""
+        if self.review_of_id:
+            return self.review_of.display_reference
+        return self.display_reference
 
     @property
     def is_open(self) -> bool:

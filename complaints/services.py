@@ -145,6 +145,7 @@ def complaint_receive(
     sms_reporter=None,
     same_child_as: Case | None = None,
     filed_for: str = Case.FiledFor.SELF,
+    review_of: Case | None = None,
 ) -> Receipt:
     """Store a new complaint encrypted, route it under the unit's policy, and queue the
     focal points' notifications. A repeated submission_token returns the first case.
@@ -194,6 +195,7 @@ def complaint_receive(
         received_at=now,
         submission_token=submission_token or None,
         sms_reporter=sms_reporter,
+        review_of=review_of,
     )
     # Where the server tells the child with nobody present (a late notice from the
     # sweep): sealed under the server key ring, like an SMS child's number. The copy

@@ -183,3 +183,26 @@ class RatingForm(forms.Form):
                 _("Please choose an answer to at least one question, or leave this part.")
             )
         return data
+
+
+class ReviewForm(forms.Form):
+    """ "Ask for a review": the reason is optional, and sealed like a complaint."""
+
+    reason = forms.CharField(
+        label=_("Why do you think the decision is wrong? (you do not have to say)"),
+        help_text=format_lazy(
+            _(
+                "Only the office that reviews decisions reads this, not the people who "
+                "decided. Up to {max} characters."
+            ),
+            max=MAX_TEXT_LENGTH,
+        ),
+        required=False,
+        max_length=MAX_TEXT_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4, "autocomplete": "off"}),
+        error_messages={
+            "max_length": format_lazy(
+                _("Please keep it under {max} characters."), max=MAX_TEXT_LENGTH
+            )
+        },
+    )

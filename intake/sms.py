@@ -5,7 +5,8 @@ sends DONE, picks a category from a numbered menu, answers the danger question, 
 gets the case reference. Later texts from the same number add to that number's open
 case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES, WITHDRAW (asked
 first: YES or NO), RATE (after the outcome: three questions, one a text, answered
-with a digit). Whatever the child wrote
+with a digit), REVIEW (after the outcome: the words after it are the reason; later
+texts add to the review, as to any open case). Whatever the child wrote
 is kept: in the conversation's sealed draft until the case is filed, then in the case.
 
 Danger is listened for in every text (complaints/danger.py): a child who says they are
@@ -23,12 +24,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from complaints.danger import Danger, danger_in, first_word
 from complaints.lifecycle import WithdrawRefused, case_withdraw
 from complaints.models import Case, Message, ServiceRating
 from complaints.ratings import QUESTIONS, RatingRefused, rating_record
+from complaints.reviews import review_request
 from complaints.services import (
     MAX_TEXT_LENGTH,
     Added,
@@ -72,6 +75,9 @@ CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
 WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
 # After the outcome was told: "how did we do?" (the outcome text says which word).
 RATE_WORDS = {"RATE", "NOTER", "VALORAR"}
+# After the outcome was told: ask the oversight unit to review the decision. The only
+# keyword that may carry words after it (the reason).
+REVIEW_WORDS = {"REVIEW", "REVISION", "REVISAR"}
 # The digits that answer a rating question: ServiceRating.Answer, or 0 to skip it.
 RATING_DIGITS = {"0": None, "1": 1, "2": 2, "3": 3}
 DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
@@ -194,6 +200,9 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
         _learn_language(reporter, body)
     language = _language(reporter)
     reply = _keyword_reply(reporter, word, language)
+    if reply is not None:
+        return reply
+    reply = None if new_reporter else _review_asked(reporter, body, language)
     if reply is not None:
         return reply
     conversation = None if new_reporter else _active_conversation(reporter)
@@ -580,6 +589,57 @@ def _more_story(conversation: SmsConversation, body: str, word: str, language: s
     if conversation.step == Step.DANGER:
         return render_sms("ask_danger", language)
     return render_sms("narrative_received", language, offer_language=False)
+
+
+def _review_asked(reporter: SmsReporter, body: str, language: str) -> str | None:
+    """REVIEW (REVISION, REVISAR), alone or followed by the reason: the newest decided
+    case of this number goes to the oversight unit for review. None when the text is no
+    such request: a story that happens to start with "review", from a number with no
+    decided case, is heard as any text."""
+    first, _space, reason = body.partition(" ")
+    if keyword(first) not in REVIEW_WORDS:
+        return None
+    case = (
+        Case.objects.filter(sms_reporter=reporter, review_of__isnull=True)
+        .exclude(decided_at=None)
+        .select_related("unit", "policy__oversight_unit", "sms_reporter")
+        .order_by("-decided_at")
+        .first()
+    )
+    reason = reason.strip()
+    if case is None and reason:
+        return None
+    if case is None:  # nothing decided yet: the newest case says why not
+        case = (
+            Case.objects.filter(sms_reporter=reporter, review_of__isnull=True)
+            .select_related("unit", "policy__oversight_unit", "sms_reporter")
+            .order_by("-received_at")
+            .first()
+        )
+    if case is None:
+        with translation.override(language):
+            refusal = gettext("You can ask for a review once we have told you what we decided.")
+        return render_sms("review_refused", language, case=None, refusal=refusal)
+    language = _language(reporter, case.unit)
+    try:
+        with translation.override(language):  # the refusal is worded now
+            requested = review_request(case=case, reason=reason, channel=Case.Channel.SMS)
+    except ComplaintError as refused:  # ReviewRefused, or a reason too long
+        with translation.override(language):
+            refusal = str(refused.message)
+        return render_sms("review_refused", language, case=case, refusal=refusal)
+    if reason and not requested.created and requested.review.is_open:
+        # REVIEW again, with more words: they go to the review, as any later text does.
+        followup_add_message(case=requested.review, body=reason, channel=Case.Channel.SMS)
+    return render_sms(
+        "review_asked",
+        language,
+        case=requested.review,
+        again=not requested.created,
+        with_reason=bool(reason),
+        in_danger=requested.in_danger,
+        emergency_contacts=_contacts(case.unit) if requested.in_danger else [],
+    )
 
 
 def _rate_start(reporter: SmsReporter, language: str) -> str:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("follow-up/case/", views.followup_case, name="followup_case"),
     path("follow-up/danger/", views.followup_danger, name="followup_danger"),
     path("follow-up/rate/", views.followup_rate, name="followup_rate"),
+    path("follow-up/review/", views.followup_review, name="followup_review"),
     path("follow-up/withdraw/", views.followup_withdraw, name="followup_withdraw"),
     path("follow-up/leave/", views.followup_leave, name="followup_leave"),
     path("sms/twilio/inbound/", sms_views.twilio_inbound, name="twilio_inbound"),

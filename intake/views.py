@@ -26,6 +26,7 @@ from complaints.danger import Danger
 from complaints.lifecycle import WithdrawRefused, case_withdraw, reporter_viewed
 from complaints.models import Case, ServiceRating
 from complaints.ratings import RatingRefused, rating_for_case, rating_open, rating_record
+from complaints.reviews import review_offer, review_request
 from complaints.services import (
     ComplaintError,
     FollowUpThrottled,
@@ -39,7 +40,13 @@ from complaints.services import (
 )
 from complaints.throttles import throttle_release
 from config.middleware import client_address
-from intake.forms import ComplaintForm, FollowUpForm, FollowUpMessageForm, RatingForm
+from intake.forms import (
+    ComplaintForm,
+    FollowUpForm,
+    FollowUpMessageForm,
+    RatingForm,
+    ReviewForm,
+)
 from intake.human_check import human_check_required, human_check_state
 from intake.wording import (
     about_staff_for_child,
@@ -353,7 +360,9 @@ def followup_case(request):
         form = FollowUpMessageForm(request.POST)
         if form.is_valid():
             try:
-                added = followup_add_message(case=case, body=form.cleaned_data["body"])
+                added = followup_add_message(
+                    case=_message_target(case), body=form.cleaned_data["body"]
+                )
             except ComplaintError as error:
                 form.add_error(None, error.message)
             else:
@@ -368,6 +377,16 @@ def followup_case(request):
         status=status,
         reporter_private=session_keys.load(request, session_keys.REPORTER),
     )
+
+
+def _message_target(case: Case) -> Case:
+    """Where the child's message goes: their case, or, once it is decided, the review
+    they asked for while it is open (followed on the same page)."""
+    if not case.is_open:
+        review = Case.objects.filter(review_of=case).first()
+        if review is not None and review.is_open:
+            return review
+    return case
 
 
 def _heard(request, danger: Danger) -> None:
@@ -394,11 +413,24 @@ def _case_page(
     status: int,
     reporter_private: bytes | None,
     rating_form: RatingForm | None = None,
+    review_form: ReviewForm | None = None,
 ):
     reporter_viewed(case)
     danger = request.session.get(FOLLOWUP_DANGER_KEY, "")
     rating_offered = rating_open(case)
+    with translation.override(request.LANGUAGE_CODE), timezone.override(unit_time_zone(case.unit)):
+        review = review_offer(case)
+    if review.review is not None:
+        reporter_viewed(review.review)  # the review's decision is read here too
     context = {
+        # "Ask for a review", once the outcome was told: the form, or the review asked.
+        "review": review,
+        "review_form": review_form or ReviewForm(),
+        "review_status_text": status_for_child(review.review.status) if review.review else "",
+        "review_messages": _messages_or_none(review.review, reporter_private)
+        if review.review
+        else [],
+        "message_open": case.is_open or bool(review.review and review.review.is_open),
         # "How did we do?", once the outcome was told: the questions, or thanks.
         "rating_offered": rating_offered,
         "rating_done": rating_offered and rating_form is None and rating_for_case(case) is not None,
@@ -460,6 +492,48 @@ def followup_rate(request):
         status=400,
         reporter_private=session_keys.load(request, session_keys.REPORTER),
         rating_form=form,
+    )
+
+
+@sensitive_post_parameters()
+@require_POST
+def followup_review(request):
+    """ "Ask for a review": the decision goes to the oversight unit, once (a second
+    press finds the first review). Refused (too late, nothing decided yet): the page
+    again with the reason, what they wrote kept in the box."""
+    case = _followup_case(request)
+    if case is None:
+        messages.info(request, _("Please enter your reference and code again."))
+        return redirect("intake:followup")
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            requested = review_request(
+                case=case, reason=form.cleaned_data["reason"], channel=Case.Channel.WEB
+            )
+        except ComplaintError as refused:  # ReviewRefused: too late, nothing decided...
+            form.add_error(None, refused.message)
+        else:
+            if requested.in_danger:
+                request.session[FOLLOWUP_DANGER_KEY] = Danger.NOW.value
+            if requested.created:
+                messages.success(
+                    request,
+                    _(
+                        "We sent your request for a review. The office that reviews "
+                        "decisions will tell you what they decide, here."
+                    ),
+                )
+            else:
+                messages.info(request, _("You already asked for a review. Its news is below."))
+            return redirect("intake:followup_case")
+    return _case_page(
+        request,
+        case,
+        form=FollowUpMessageForm(),
+        status=400,
+        reporter_private=session_keys.load(request, session_keys.REPORTER),
+        review_form=form,
     )
 
 
@@ -527,6 +601,7 @@ def _printed_sheet(request, code: str, *, kind: str):
             "acknowledge_within": _within(facts["acknowledge_hours"]),
             "resolve_within": _within(facts["resolve_hours"]),
             "emergency_contacts": facts["emergency_contacts"],
+            "review_days": facts["review_days"],
         }
         response = render(request, "intake/printed_sheet.html", context)
     response["Content-Language"] = language

@@ -17,6 +17,8 @@ STATUS_FOR_CHILD = {
     Case.Status.UNSUBSTANTIATED: _("We looked carefully but could not show that it happened."),
     Case.Status.REFERRED: _("We passed it to another service that can help you better."),
     Case.Status.WITHDRAWN: _("You stopped this complaint."),
+    Case.Status.UPHELD: _("The review is done: the first decision stays as it was."),
+    Case.Status.CHANGED: _("The review is done: the first decision was changed."),
     Case.Status.CLOSED: _("This complaint is finished."),
 }
 

@@ -60,7 +60,7 @@ def child_email_message(case) -> tuple[str, str]:
         body = render_to_string(
             "email/child_news.txt",
             {
-                "reference": case.display_reference,
+                "reference": case.reporter_reference,
                 "followup_url": settings.PUBLIC_BASE_URL + reverse("intake:followup"),
             },
         )

@@ -79,6 +79,9 @@ class Notification(Delivery):
         # A child told the outcome said they did not feel safe making the complaint:
         # possible reprisal. Reference and unit only, never the child's answers.
         REPRISAL_CONCERN = "reprisal_concern", "A child did not feel safe complaining"
+        # To the focal points of a decided case: the child asked the oversight unit to
+        # review the decision. Reference and unit only; the review is not theirs to read.
+        REVIEW_REQUESTED = "review_requested", "The child asked for a review of the decision"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"

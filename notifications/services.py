@@ -213,6 +213,20 @@ def _reprisal_concern(case, facts: dict) -> tuple[str, list[str]]:
     return subject, lines
 
 
+def _review_requested(case, facts: dict) -> tuple[str, list[str]]:
+    """The child asked the oversight unit to review this case's decision."""
+    subject = _("[Recourse] Review asked for case %(reference)s (%(unit_code)s)") % facts
+    lines = [
+        _(
+            "The child asked the oversight unit to review the decision on this case. "
+            "The oversight unit handles the review; it may contact your unit. Nothing "
+            "more is needed from you now."
+        ),
+        "",
+    ]
+    return subject, lines
+
+
 _CASE_MESSAGES = {
     Notification.Kind.NEW_CASE: _new_case,
     Notification.Kind.ROUTED_TO_YOU: _routed_to_you,
@@ -221,6 +235,7 @@ _CASE_MESSAGES = {
     Notification.Kind.WITHDRAWN: _withdrawn,
     Notification.Kind.ESCALATION: _escalated,
     Notification.Kind.REPRISAL_CONCERN: _reprisal_concern,
+    Notification.Kind.REVIEW_REQUESTED: _review_requested,
 }
 
 

@@ -36,7 +36,8 @@ AGE_BUCKETS = [
     (gettext_noop("30 to 90 days"), 30, 90),
     (gettext_noop("over 90 days"), 90, None),
 ]
-OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES]
+# A review's decisions (upheld, changed) are counted in the reviews table, not here.
+OUTCOMES = [str(s) for s in Case.DECIDED_STATUSES if s not in Case.REVIEW_OUTCOMES]
 STALE_DRAFT = timedelta(days=30)
 
 
@@ -221,6 +222,7 @@ def compliance_report(
         "time_to_acknowledge": _time_to_acknowledge_table(review),
         "open_cases": _open_cases_table(review),
         "outcomes": _outcomes_table(review),
+        "reviews": _reviews_table(review),
         "mix": _mix_table(review),
         "retraining": _retraining_table(review),
         "breaches": _breaches_table(review),
@@ -405,6 +407,61 @@ def _outcomes_table(review: _Review) -> Table:
                 *[cell.count(r.get(o, 0)) for o in OUTCOMES],
                 cell.share(sub, sub + unsub),
                 cell.share(r.get("told", 0), r.get("decided", 0)),
+            ]
+        )
+    return table
+
+
+def _review_counts(review: _Review) -> dict[int, dict]:
+    """Per unit complained about: reviews the children asked for in the period (the
+    review's received date), and what the oversight unit decided. One grouped query."""
+    reviews = Case.objects.filter(
+        review_of__unit_id__in=review.unit_ids,
+        received_at__gte=review.period.start,
+        received_at__lt=review.period.end,
+    )
+    return {
+        r["review_of__unit_id"]: r
+        for r in reviews.values("review_of__unit_id").annotate(
+            requested=Count("id"),
+            upheld=Count("id", filter=Q(outcome=Case.Status.UPHELD)),
+            changed=Count("id", filter=Q(outcome=Case.Status.CHANGED)),
+            withdrawn=Count("id", filter=Q(outcome=Case.Status.WITHDRAWN)),
+            pending=Count("id", filter=Q(outcome="")),
+        )
+    }
+
+
+def _reviews_table(review: _Review) -> Table:
+    """Reviews asked of the oversight unit, per unit whose decision was contested, and
+    how often the decision was changed."""
+    cell = review.cell
+    counts = _review_counts(review)
+    table = Table(
+        "reviews",
+        _("Reviews the children asked for"),
+        [
+            _("Unit"),
+            _("Reviews asked"),
+            _("Decision upheld"),
+            _("Decision changed"),
+            _("Withdrawn"),
+            _("Not decided yet"),
+            _("Share changed"),
+        ],
+    )
+    for unit in review.units:
+        r = counts.get(unit.pk, {})
+        upheld, changed = r.get("upheld", 0), r.get("changed", 0)
+        table.rows.append(
+            [
+                unit.code,
+                cell.count(r.get("requested", 0)),
+                cell.count(upheld),
+                cell.count(changed),
+                cell.count(r.get("withdrawn", 0)),
+                cell.count(r.get("pending", 0)),
+                cell.share(changed, upheld + changed),
             ]
         )
     return table

@@ -58,6 +58,23 @@ class PolicyDraftForm(forms.Form):
     outcome_wait_days = forms.IntegerField(
         min_value=1, max_value=365, label=_("Wait for a no-contact child to come back (days)")
     )
+    # At least a week: a child may need time, and help, to decide to ask. Never 0: the
+    # unit a child complained about cannot switch off the review above it.
+    review_window_days = forms.IntegerField(
+        min_value=7,
+        max_value=365,
+        label=_("A child may ask for a review within (days)"),
+        widget=forms.NumberInput(attrs={"aria-describedby": "review-window-hint"}),
+        help_text=_(
+            "Counted from the day the child was told the outcome, 7 to 365 days. The review "
+            "goes to the oversight unit: with none named, children cannot ask for one."
+        ),
+        error_messages={
+            "min_value": _("Give children at least 7 days to ask for a review."),
+            "max_value": _("Give at most 365 days."),
+            "invalid": _("Write a number of days, like 30."),
+        },
+    )
     emergency_contacts = forms.CharField(
         label=_("Emergency numbers"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -94,6 +111,7 @@ class PolicyDraftForm(forms.Form):
             "retention_days": policy.retention_days,
             "retraining_due_days": policy.retraining_due_days,
             "outcome_wait_days": policy.outcome_wait_days,
+            "review_window_days": policy.review_window_days,
             "emergency_contacts": "\n".join(
                 f"{c['label']} | {c['number']}" for c in policy_emergency_contacts(policy)
             ),
@@ -200,6 +218,7 @@ class PolicyDraftForm(forms.Form):
             "retention_days",
             "retraining_due_days",
             "outcome_wait_days",
+            "review_window_days",
             "referral_partners",
             "emergency_contacts",
             "confidentiality_limits",

@@ -112,6 +112,12 @@ class ChildProtectionPolicy(models.Model):
     # A child who chose no contact and has not come back this long after the decision
     # may have their case closed untold (and the record says so).
     outcome_wait_days = models.PositiveIntegerField(default=30)
+    # How long after being told the outcome a child may ask the oversight unit for a
+    # review (complaints.reviews), counted in days of the unit's calendar. Never 0: the
+    # unit a child complained about cannot switch off their recourse above it.
+    # db_default: rows written by code that predates the field (a data migration run
+    # from an older state) get the default too.
+    review_window_days = models.PositiveIntegerField(default=30, db_default=30)
     # The emergency protocol, told to a child at once and before anything is filed:
     # [{"label": "Child helpline", "number": "..."}, ...]: public numbers, not secrets.
     emergency_contacts = models.JSONField(default=list, blank=True)

@@ -208,6 +208,8 @@ def poster_facts(*, unit: Unit, policy: ChildProtectionPolicy) -> dict:
         "acknowledge_hours": slowest("acknowledge"),
         "resolve_hours": slowest("resolve"),
         "emergency_contacts": policy_emergency_contacts(policy),
+        # None: no oversight unit, so no review to offer (the sheet says nothing of it).
+        "review_days": policy.review_window_days if policy.oversight_unit_id else None,
     }
 
 
@@ -216,6 +218,7 @@ POSTER_FACT_NAMES = {
     "acknowledge_hours": _("deadlines"),
     "resolve_hours": _("deadlines"),
     "emergency_contacts": _("emergency numbers"),
+    "review_days": _("how to ask for a review"),
 }
 
 

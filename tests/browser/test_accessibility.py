@@ -27,12 +27,21 @@ CONTACTS = [
 
 @pytest.fixture
 def unit_for_pages(db):
+    # With an oversight unit, a child told the outcome is offered a review.
+    oversight = unit_create_with_policy(
+        code="ACC0",
+        name="Commission nationale des droits de l'enfant",
+        sector=Unit.Sector.OVERSIGHT,
+        default_language="fr",
+        emergency_contacts=CONTACTS,
+    )
     return unit_create_with_policy(
         code="ACC1",
         name="Commissariat central de Dakar-Plateau",
         sector=Unit.Sector.SECURITY,
         default_language="fr",
         emergency_contacts=CONTACTS,
+        oversight_unit=oversight,
     )
 
 
@@ -156,6 +165,17 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
     submit(page, "form[action='/follow-up/rate/']", 200)
     assert page.locator("#rating-emergency-title").is_visible()
     yield "how did we do? thanks, with the emergency numbers"
+
+    # "Ask for a review": its errors (a reason too long), then the review followed.
+    review = "form[action='/follow-up/review/']"
+    page.locator(f"{review} textarea").evaluate("area => { area.value = 'x'.repeat(5001); }")
+    submit(page, review, 400)
+    assert page.locator("#error-summary").is_visible()
+    yield "ask for a review with errors"
+    page.fill(f"{review} textarea", "Nobody listened to my witness.")
+    submit(page, review, 200)
+    assert page.locator("#review-status").is_visible()
+    yield "the review asked, followed on the same page"
     goto(page, f"{base}/follow-up/withdraw/", 200)
     yield "stop my complaint: already finished"
 

@@ -63,7 +63,16 @@ def test_every_demo_sheet_scans_to_its_unit_and_prints_on_one_page(page, live_se
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, language):
+    # With an oversight unit, the sheet also says how to ask for a review.
+    oversight = unit_create_with_policy(
+        code="OVRL9",
+        name="Commission nationale des droits de l'enfant",
+        sector=Unit.Sector.OVERSIGHT,
+        default_language="fr",
+        emergency_contacts=[{"label": "Allô 116", "number": "116"}],
+    )
     unit = unit_create_with_policy(
+        oversight_unit=oversight,
         code="LONG9",
         name="Centre de détention et de rééducation pour mineurs en conflit avec la loi "
         "de la région de Saint-Louis",

@@ -23,6 +23,7 @@ PUBLIC = {
     "intake:followup_danger",
     "intake:followup_withdraw",
     "intake:followup_rate",
+    "intake:followup_review",
     "set_language",
     "staff:login",
     "staff:verify",
