@@ -2,6 +2,7 @@
 
 from complaints.audit import audit_anchor
 from complaints.escalation import escalation_sweep
+from complaints.retention import purge_expired
 from config.schedule import sweep_run
 
 
@@ -13,3 +14,9 @@ def anchor_audit_head() -> None:
 def escalate_overdue_cases() -> None:
     """Every minute (config/schedule.py): cases past a deadline climb one step."""
     sweep_run(escalation_sweep)
+
+
+def purge_expired_cases() -> None:
+    """Daily (config/schedule.py): expired closed cases lose their content, SMS reporter
+    records past their period go (complaints/retention.py)."""
+    purge_expired()

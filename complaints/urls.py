@@ -33,4 +33,5 @@ urlpatterns = [
         name="case_told_by_phone",
     ),
     path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
+    path("cases/<str:reference>/legal-hold/", views.case_legal_hold, name="case_legal_hold"),
 ]
