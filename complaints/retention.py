@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from complaints.audit import audit_record
@@ -43,23 +43,23 @@ class PurgeResult:
     dry_run: bool = False
 
 
-def _expiry_expression():
-    # closed_at + the policy version's retention_days, in the database (no row per case
-    # read into Python to decide). Days times a one-day interval works on both backends.
-    return ExpressionWrapper(
-        F("closed_at") + F("policy__retention_days") * timedelta(days=1),
-        output_field=DateTimeField(),
-    )
+def _past_retention(now: datetime) -> Q:
+    """closed_at older than the retention of the case's policy version: one cutoff per
+    distinct retention period (policy versions are few), so the test is plain
+    comparisons on both SQLite and PostgreSQL, with no date arithmetic in SQL."""
+    periods = ChildProtectionPolicy.objects.values_list("retention_days", flat=True).distinct()
+    condition = Q(pk__in=[])
+    for days in periods:
+        condition |= Q(policy__retention_days=days, closed_at__lt=now - timedelta(days=days))
+    return condition
 
 
 def expired_cases(now: datetime | None = None, *, include_held: bool = False):
     """Closed cases past their policy version's retention, not purged yet and (unless
     `include_held`) not on legal hold."""
     now = now or timezone.now()
-    rows = (
-        Case.objects.filter(closed_at__isnull=False, purged_at__isnull=True)
-        .alias(expires_at=_expiry_expression())
-        .filter(expires_at__lt=now)
+    rows = Case.objects.filter(
+        _past_retention(now), closed_at__isnull=False, purged_at__isnull=True
     )
     if not include_held:
         rows = rows.filter(legal_hold_at__isnull=True)
@@ -114,7 +114,7 @@ def purge_expired(
             # Locked and checked again: a hold set meanwhile wins.
             ids = list(
                 expired_cases(now)
-                .select_for_update()
+                .select_for_update(of=("self",))
                 .filter(pk__in=[case.pk for case in batch])
                 .values_list("pk", flat=True)
             )
