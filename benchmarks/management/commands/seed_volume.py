@@ -50,6 +50,11 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=100_000)
         parser.add_argument("--unit", help="unit code")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--expired",
+            action="store_true",
+            help="Every case closed past its policy's retention (for the purge benchmark).",
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -85,6 +90,7 @@ class Command(BaseCommand):
             # the same order on every database
             categories=policy_category_codes(policy.categories),
             now=timezone.now(),
+            expired=options["expired"],
         )
         offset = Case.objects.count()
         created = 0
@@ -114,6 +120,7 @@ class _Mix:
     statuses: list
     categories: list
     now: object
+    expired: bool = False
 
     def case(self, rng: random.Random, n: int) -> Case:
         """Case number `n` (not saved, not sealed): its reference follows from `n`, the
@@ -176,5 +183,11 @@ class _Mix:
             routing={"reasons": ["Seeded for a benchmark."]},
             queue_priority=URGENCY_RANK[urgency],
         )
+        if self.expired:
+            # Closed a little past the policy's retention: the purge takes them all.
+            closed = now - timedelta(days=policy.retention_days + rng.randrange(1, 60))
+            case.status, case.outcome = "closed", outcome or "unsubstantiated"
+            case.received_at = closed - timedelta(days=30)
+            case.decided_at, case.closed_at = closed - timedelta(days=1), closed
         case.next_due_at = case.current_next_due()
         return case
