@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0006_policy_about_staff_rules'),
+        ("policies", "0006_policy_about_staff_rules"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='childprotectionpolicy',
-            name='sms_reporter_retention_days',
-            field=models.PositiveIntegerField(default=365),
+            model_name="childprotectionpolicy",
+            name="sms_reporter_retention_days",
+            field=models.PositiveIntegerField(db_default=365, default=365),
         ),
     ]
