@@ -101,6 +101,12 @@ def managed_unit(user, code: str) -> Unit:
     return member_unit(user, code, roles=(Membership.Role.MANAGER,))
 
 
+def manages_a_unit(user) -> bool:
+    return Membership.objects.filter(
+        user=user, role=Membership.Role.MANAGER, is_active=True
+    ).exists()
+
+
 def case_for_manager(user, reference: str) -> Case:
     """A case of a unit the person manages (it belongs to it, or the unit handles it),
     metadata only: any other case, or a person who manages no unit, is a 404."""

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +27,7 @@ from access.cases import (
     case_for_manager,
     cases_for_focal_point,
     escalated_to_manager,
+    manages_a_unit,
 )
 from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
 from competencies.forms import substantiate_form
@@ -627,6 +629,20 @@ def case_told_by_phone_view(request, case):
         return case_refused(request, case, error, "contact-child")
     messages.success(request, _("Recorded: the child was told the outcome by phone."))
     return redirect(case_url(case, "contact-child"))
+
+
+@verified_staff_required
+@require_http_methods(["GET"])
+def legal_hold_find(request):
+    """The queue's "legal hold for case..." box: a manager types a reference."""
+    if not manages_a_unit(request.user):
+        raise Http404("No such page.")
+    try:
+        case = case_for_manager(request.user, request.GET.get("reference", "").strip())
+    except Http404:
+        messages.error(request, _("No case of the units you manage has this reference."))
+        return redirect("staff:queue")
+    return redirect("staff:case_legal_hold", case.reference)
 
 
 @verified_staff_required

@@ -283,6 +283,21 @@ def test_an_empty_reason_is_refused_politely_and_sets_nothing(
     assert too_long.status_code == 200 and not Case.objects.get(pk=case.pk).on_legal_hold
 
 
+def test_a_manager_finds_the_hold_page_from_the_queue_by_reference(
+    staff_client, unit, focal_point, manager
+):
+    case = closed_case(unit, focal_point, closed_days_ago=40)
+    client = staff_client(manager)
+    assert 'id="legal-hold-find"' in client.get(reverse("staff:queue")).content.decode()
+    find = reverse("staff:legal_hold_find")
+    response = client.get(find, {"reference": case.display_reference.lower()})
+    assert response.status_code == 302 and response["Location"] == hold_url(case)
+    unknown = client.get(find, {"reference": "ZZZZ-ZZZZ"}, follow=True)
+    assert "No case of the units you manage has this reference." in unknown.content.decode()
+    client.logout()
+    assert staff_client(focal_point).get(find, {"reference": case.reference}).status_code == 404
+
+
 def test_only_the_units_managers_set_a_hold(
     staff_client, django_user_model, unit, other_unit, focal_point
 ):
