@@ -333,6 +333,16 @@ def test_a_purged_case_is_a_tombstone_on_staff_pages_and_the_childs_code_opens_n
     assert page.status_code == 200
     assert "Content removed under the retention policy on" in html
     assert staff.get(reverse("staff:queue"), {"status": "all"}).status_code == 200
+    # Every action on it is refused politely, nothing is written.
+    for name, data in (
+        ("staff:case_note", {"body": "late note"}),
+        ("staff:case_contact", {}),
+        ("staff:case_status", {"to_status": "investigating", "reason": "x"}),
+    ):
+        refused = staff.post(reverse(name, args=[case.reference]), data, follow=True)
+        assert refused.status_code == 200
+        assert "removed under the retention policy: it cannot change" in refused.content.decode()
+    assert not Message.objects.filter(case=case, author_kind=Message.Author.NOTE).exists()
     staff.logout()
 
     manager_client = staff_client(manager)
