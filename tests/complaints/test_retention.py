@@ -18,7 +18,9 @@ from complaints.tasks import purge_expired_cases
 from config.schedule import DAILY, PERIODIC_JOBS
 from intake.models import InboundSms, SmsConversation, SmsReporter
 from notifications.models import OutboundSms
+from policies.forms import PolicyDraftForm
 from policies.models import ChildProtectionPolicy, Membership
+from policies.services import policy_draft_get_or_create
 from tests.conftest import make_staff, make_unit, receipt_from, staff_reads
 from vault.models import CaseKey
 
@@ -419,3 +421,20 @@ def test_a_units_short_retention_does_not_reach_another_units_cases(
     theirs = closed_case(other, other_focal, closed_days_ago=40)
     assert purge_expired().cases == 0
     assert Case.objects.get(pk=theirs.pk).purged_at is None
+
+
+def test_a_manager_sets_the_sms_reporter_period_on_a_draft(staff_client, unit, manager):
+    draft = policy_draft_get_or_create(unit=unit)
+    client = staff_client(manager)
+    url = reverse("policies:edit", args=[unit.code])
+    page = client.get(url).content.decode()
+    assert "Keep an SMS child&#x27;s phone number for (days)" in page
+    data = {k: v for k, v in PolicyDraftForm(policy=draft).initial.items() if v is not None}
+    data["emergency_contacts"] = "Child helpline | 116"
+    data["confidentiality_limits"] = ["serious_harm"]
+    refused = client.post(url, {**data, "sms_reporter_retention_days": "5"})
+    assert refused.status_code == 200
+    assert "greater than or equal to 30" in refused.content.decode()
+    assert client.post(url, {**data, "sms_reporter_retention_days": "180"}).status_code == 302
+    draft.refresh_from_db()
+    assert draft.sms_reporter_retention_days == 180
