@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from notifications.models import OutboundSms
 from policies.forms import PolicyDraftForm
 from policies.models import ChildProtectionPolicy, Membership
 from policies.services import policy_draft_get_or_create
-from tests.conftest import make_staff, make_unit, receipt_from, staff_reads
+from tests.conftest import make_staff, make_unit, receipt_from, staff_login, staff_reads
 from vault.models import CaseKey
 
 pytestmark = pytest.mark.usefixtures("focal_point")
@@ -255,6 +256,10 @@ def test_a_hold_stops_the_purge_until_lifted(
     assert set_event.case_id == case.pk and set_event.actor == manager
     assert "Court order" not in str(set_event.data)
     assert "On legal hold since" in client.get(hold_url(case)).content.decode()
+    focal_client = Client()
+    staff_login(focal_client, focal_point)
+    focal_page = focal_client.get(reverse("staff:case", args=[case.reference]))
+    assert 'id="legal-hold"' in focal_page.content.decode()
 
     result = purge_expired()
     assert result.cases == 0 and result.held == 1
