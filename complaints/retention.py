@@ -9,6 +9,7 @@ routed under (Case.policy records it)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +42,7 @@ class PurgeResult:
     batches: int = 0
     held: int = 0  # expired but on legal hold: left alone
     dry_run: bool = False
+    complete: bool = True  # False when a time budget stopped the run early
 
 
 def _past_retention(now: datetime) -> Q:
@@ -95,12 +97,18 @@ def _purge_batch(case_ids: list, references: list[str], now: datetime) -> tuple[
 
 
 def purge_expired(
-    now: datetime | None = None, *, dry_run: bool = False, batch_size: int = DEFAULT_BATCH_SIZE
+    now: datetime | None = None,
+    *,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_seconds: float | None = None,
 ) -> PurgeResult:
     """Purge every expired case, batch by batch (each batch commits, so an interrupted
     run resumes), then the SMS reporter records past their period. A dry run counts
-    and changes nothing."""
+    and changes nothing. With `max_seconds`, no batch starts after that long: the rest
+    waits for the next run (`complete` is then False)."""
     now = now or timezone.now()
+    started = time.monotonic()
     result = PurgeResult(dry_run=dry_run)
     result.held = expired_cases(now, include_held=True).filter(legal_hold_at__isnull=False).count()
     rows = expired_cases(now).only("pk", "reference")
@@ -110,6 +118,9 @@ def purge_expired(
         result.sms_reporters = len(_expired_reporter_ids(now))
         return result
     for batch in iter_batches(rows, batch_size):
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            result.complete = False
+            return result
         with transaction.atomic():
             # Locked and checked again: a hold set meanwhile wins.
             ids = list(
@@ -120,7 +131,8 @@ def purge_expired(
             )
             if not ids:
                 continue
-            references = [case.reference for case in batch if case.pk in set(ids)]
+            kept = set(ids)
+            references = [case.reference for case in batch if case.pk in kept]
             key_copies, messages = _purge_batch(ids, references, now)
         result.cases += len(ids)
         result.key_copies += key_copies

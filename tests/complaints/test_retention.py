@@ -443,3 +443,13 @@ def test_a_manager_sets_the_sms_reporter_period_on_a_draft(staff_client, unit, m
     assert client.post(url, {**data, "sms_reporter_retention_days": "180"}).status_code == 302
     draft.refresh_from_db()
     assert draft.sms_reporter_retention_days == 180
+
+
+def test_a_run_out_of_time_stops_between_batches_and_the_next_run_goes_on(
+    unit, focal_point, short_policy
+):
+    cases = [closed_case(unit, focal_point, closed_days_ago=40, policy=short_policy) for _ in "ab"]
+    stopped = purge_expired(batch_size=1, max_seconds=-1)
+    assert not stopped.complete and stopped.cases == 0
+    assert purge_expired(batch_size=1).cases == 2
+    assert all(Case.objects.get(pk=c.pk).purged_at for c in cases)
