@@ -1,5 +1,6 @@
 """Seed a realistic volume of cases for the benchmark (never in production)."""
 
+import os
 import random
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from complaints.models import Case
+from complaints.models import Case, Message
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
@@ -104,6 +105,16 @@ class Command(BaseCommand):
             with transaction.atomic():
                 Case.objects.bulk_create([c for c, _ in cases], batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
+                if options["expired"]:
+                    # Two messages each (random bytes: the purge never opens them).
+                    Message.objects.bulk_create(
+                        [
+                            Message(case=c, author_kind=kind, body=os.urandom(96))
+                            for c, _ in cases
+                            for kind in ("reporter", "staff")
+                        ],
+                        batch_size=batch_size(Message),
+                    )
             created += size
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()
