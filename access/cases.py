@@ -99,3 +99,25 @@ def member_unit(user, code: str, *, roles=(Membership.Role.MANAGER,)) -> Unit:
 def managed_unit(user, code: str) -> Unit:
     """The unit of this code the person manages; otherwise a 404."""
     return member_unit(user, code, roles=(Membership.Role.MANAGER,))
+
+
+def manages_a_unit(user) -> bool:
+    return Membership.objects.filter(
+        user=user, role=Membership.Role.MANAGER, is_active=True
+    ).exists()
+
+
+def case_for_manager(user, reference: str) -> Case:
+    """A case of a unit the person manages (it belongs to it, or the unit handles it),
+    metadata only: any other case, or a person who manages no unit, is a 404."""
+    units = Membership.objects.filter(
+        user=user, role=Membership.Role.MANAGER, is_active=True
+    ).values("unit_id")
+    try:
+        return (
+            Case.objects.filter(Q(unit_id__in=units) | Q(handling_unit_id__in=units))
+            .select_related("unit", "legal_hold_by")
+            .get(reference=reference.replace("-", "").upper())
+        )
+    except Case.DoesNotExist:
+        raise Http404("No such case.") from None

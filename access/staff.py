@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -38,7 +39,15 @@ def staff_case_post(view):
     @require_POST
     @wraps(view)
     def wrapper(request, reference: str):
-        return view(request, case_for_focal_point(request.user, reference))
+        case = case_for_focal_point(request.user, reference)
+        if case.purged_at is not None:
+            # Its keys and content are gone: nothing can be read, added or changed.
+            messages.error(
+                request,
+                _("This case's content was removed under the retention policy: it cannot change."),
+            )
+            return redirect(case_url(case))
+        return view(request, case)
 
     return wrapper
 

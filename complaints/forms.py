@@ -215,3 +215,21 @@ class QueueFilterForm(forms.Form):
             # A reference no case can have finds nothing, rather than the whole queue.
             chosen["reference"] = normalise_reference(self.data.get("reference", ""))
         return QueueFilters(**chosen)
+
+
+class LegalHoldForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the legal hold"),
+        max_length=300,
+        help_text=_(
+            "Why the case must be kept (a court order, a request from a lawyer). Staff "
+            "words only, never what the child said."
+        ),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Write why the case must be kept."))
+        return reason

@@ -169,6 +169,20 @@ class Case(models.Model):
     sms_reporter = models.ForeignKey(
         "intake.SmsReporter", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
     )
+    # Retention (complaints/retention.py): while a legal hold is set the purge leaves the
+    # case alone. The reason is staff text, never what the child said.
+    legal_hold_reason = models.CharField(max_length=300, blank=True)
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
+    legal_hold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The tombstone: when the case's content was removed under the retention policy.
+    # The metadata stays for the compliance review.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -249,6 +263,14 @@ class Case(models.Model):
         if self.review_of_id:
             return self.review_of.display_reference
         return self.display_reference
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
+
+    @property
+    def on_legal_hold(self) -> bool:
+        return self.legal_hold_at is not None
 
     @property
     def is_open(self) -> bool:

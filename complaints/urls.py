@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("password/", views.password_change, name="password_change"),
     path("language/", policies_views.staff_language, name="language"),
+    path("legal-hold/", views.legal_hold_find, name="legal_hold_find"),
     path("cases/<str:reference>/", views.case_detail, name="case"),
     path("cases/<str:reference>/status/", views.case_status, name="case_status"),
     path("cases/<str:reference>/about/", views.case_about, name="case_about"),
@@ -33,4 +34,5 @@ urlpatterns = [
         name="case_told_by_phone",
     ),
     path("cases/<str:reference>/recuse/", views.case_recuse_view, name="case_recuse"),
+    path("cases/<str:reference>/legal-hold/", views.case_legal_hold, name="case_legal_hold"),
 ]

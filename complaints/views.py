@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from access.cases import case_for_focal_point, cases_for_focal_point, escalated_to_manager
+from access.cases import (
+    case_for_focal_point,
+    case_for_manager,
+    cases_for_focal_point,
+    escalated_to_manager,
+    manages_a_unit,
+)
 from access.staff import case_refused, case_url, staff_case_post, verified_staff_required
 from competencies.forms import substantiate_form
 from competencies.models import StaffMember
@@ -29,6 +36,7 @@ from complaints.audit import audit_record
 from complaints.forms import (
     AboutWhomForm,
     AssignForm,
+    LegalHoldForm,
     NoteForm,
     QueueFilterForm,
     ReferForm,
@@ -45,6 +53,7 @@ from complaints.lifecycle import (
 from complaints.models import Case, Message
 from complaints.referral import case_refer
 from complaints.reply_templates import compose_reply
+from complaints.retention import LegalHoldError, legal_hold_lift, legal_hold_set
 from complaints.selectors import (
     QueueFilters,
     queue_cases,
@@ -315,6 +324,13 @@ def queue(request):
 @require_http_methods(["GET", "POST"])
 def case_detail(request, reference: str):
     case = case_for_focal_point(request.user, reference)
+    if case.is_purged:
+        # Content removed under the retention policy: metadata and events only.
+        return render(
+            request,
+            "staff/case_purged.html",
+            {"case": case, "events": case.events.select_related("actor")},
+        )
     reply_form = ReplyForm(action=request.POST.get("action", ReplyForm.SEND))
     if request.method == "POST":
         reply_form = ReplyForm(data=request.POST, action=request.POST.get("action", ReplyForm.SEND))
@@ -613,3 +629,47 @@ def case_told_by_phone_view(request, case):
         return case_refused(request, case, error, "contact-child")
     messages.success(request, _("Recorded: the child was told the outcome by phone."))
     return redirect(case_url(case, "contact-child"))
+
+
+@verified_staff_required
+@require_http_methods(["GET"])
+def legal_hold_find(request):
+    """The queue's "legal hold for case..." box: a manager types a reference."""
+    if not manages_a_unit(request.user):
+        raise Http404("No such page.")
+    try:
+        case = case_for_manager(request.user, request.GET.get("reference", "").strip())
+    except Http404:
+        messages.error(request, _("No case of the units you manage has this reference."))
+        return redirect("staff:queue")
+    return redirect("staff:case_legal_hold", case.reference)
+
+
+@verified_staff_required
+@sensitive_post_parameters()  # the reason is staff text, but kept out of error reports
+@require_http_methods(["GET", "POST"])
+def case_legal_hold(request, reference: str):
+    """A unit manager sets or lifts a legal hold: the case's metadata and the form."""
+    case = case_for_manager(request.user, reference)
+    form = LegalHoldForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "lift":
+            legal_hold_lift(case, actor=request.user)
+            messages.success(request, _("Legal hold lifted. The retention policy applies again."))
+            return redirect("staff:case_legal_hold", case.reference)
+        form = LegalHoldForm(request.POST)
+        if form.is_valid():
+            try:
+                legal_hold_set(case, reason=form.cleaned_data["reason"], actor=request.user)
+            except LegalHoldError:
+                messages.error(request, _("This case's content was already removed."))
+            else:
+                messages.success(
+                    request, _("Legal hold set. The case will not be purged until it is lifted.")
+                )
+            return redirect("staff:case_legal_hold", case.reference)
+    return render(
+        request,
+        "staff/case_legal_hold.html",
+        {"case": case, "form": form, "category_label": formal_label(case.category)},
+    )

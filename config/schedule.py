@@ -50,6 +50,8 @@ PERIODIC_JOBS = (
     PeriodicJob("recourse-key-epochs", "vault.tasks.move_copies_to_their_epochs", MINUTES, 1),
     # The audit chain's head is anchored outside the table (complaints/audit.py).
     PeriodicJob("recourse-audit-anchor", "complaints.tasks.anchor_audit_head", DAILY),
+    # Closed cases past their policy's retention lose their content (legal holds kept).
+    PeriodicJob("recourse-retention-purge", "complaints.tasks.purge_expired_cases", DAILY),
 )
 
 

@@ -241,6 +241,9 @@ Q_CLUSTER = {
     "catch_up": False,  # a worker that was down does not replay every missed schedule
     "poll": 1,
 }
+# The daily retention purge stops starting batches after this long, well within the
+# worker's task timeout (a killed run would be retried from its last committed batch).
+RETENTION_PURGE_TASK_SECONDS = env_int("RETENTION_PURGE_TASK_SECONDS", 40)
 
 # A notice or text claimed by a worker that then died may be retried after this long.
 NOTIFICATION_CLAIM_TIMEOUT_SECONDS = env_int("NOTIFICATION_CLAIM_TIMEOUT_SECONDS", 300)

@@ -52,6 +52,16 @@ class PolicyDraftForm(forms.Form):
     retention_days = forms.IntegerField(
         min_value=30, max_value=36500, label=_("Keep closed cases for (days)")
     )
+    sms_reporter_retention_days = forms.IntegerField(
+        min_value=30,
+        max_value=36500,
+        required=False,
+        label=_("Keep an SMS child's phone number for (days)"),
+        help_text=_(
+            "Counted from the last text or closed case, once no case of theirs is open. "
+            "Left empty: unchanged."
+        ),
+    )
     retraining_due_days = forms.IntegerField(
         min_value=1, max_value=3650, label=_("Retraining due within (days)")
     )
@@ -109,6 +119,7 @@ class PolicyDraftForm(forms.Form):
             "about_staff_yes_rule": policy.about_staff_yes_rule,
             "about_staff_unsure_rule": policy.about_staff_unsure_rule,
             "retention_days": policy.retention_days,
+            "sms_reporter_retention_days": policy.sms_reporter_retention_days,
             "retraining_due_days": policy.retraining_due_days,
             "outcome_wait_days": policy.outcome_wait_days,
             "review_window_days": policy.review_window_days,
@@ -224,6 +235,8 @@ class PolicyDraftForm(forms.Form):
             "confidentiality_limits",
         ):
             setattr(policy, name, data[name])
+        if data.get("sms_reporter_retention_days"):
+            policy.sms_reporter_retention_days = data["sms_reporter_retention_days"]
 
 
 class StaffLanguageForm(forms.Form):

@@ -108,6 +108,9 @@ class ChildProtectionPolicy(models.Model):
     # {"<urgency>": {"acknowledge": hours, "assess": hours, "resolve": hours}}
     deadlines = models.JSONField(default=dict)
     retention_days = models.PositiveIntegerField(default=5 * 365)
+    # An SMS reporter record (phone number sealed, and its blind index) with no open case
+    # is removed this long after its last activity (complaints/retention.py).
+    sms_reporter_retention_days = models.PositiveIntegerField(default=365, db_default=365)
     retraining_due_days = models.PositiveIntegerField(default=90)
     # A child who chose no contact and has not come back this long after the decision
     # may have their case closed untold (and the record says so).

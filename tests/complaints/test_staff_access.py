@@ -263,8 +263,8 @@ def _case_url_names():
 def test_outsider_gets_404_on_every_case_url(staff_client, case, outsider):
     names = _case_url_names()
     # case, status, about, note, access, assign, refer, substantiate, contact, told by
-    # phone, recuse
-    assert len(names) == 11
+    # phone, recuse, legal hold
+    assert len(names) == 12
     client = staff_client(outsider)
     for name in names:
         url = reverse(f"staff:{name}", args=[case.reference])

@@ -78,6 +78,11 @@ def expected(name, role, has_pk=False):
         return {302}
     if name in {"staff:queue", "staff:password_change", "staff:language"}:  # one's own
         return {200, 302, 405}
+    if name == "staff:legal_hold_find":  # GET only; a manager is sent on, others 404
+        return {302, 405} if role == "manager" else {404, 405}
+    if role == "manager" and name == "staff:case_legal_hold":
+        # The unit's managers set legal holds (metadata only); an empty POST is bad input.
+        return {200, 302}
     if role == "manager" and (name.startswith(("policies:", "competencies:", "oversight:"))):
         # An empty POST may be refused as bad input (400); pk 1 may not exist (404).
         return {200, 302, 400, 404, 405} if has_pk else {200, 302, 400, 405}

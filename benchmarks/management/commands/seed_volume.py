@@ -1,5 +1,6 @@
 """Seed a realistic volume of cases for the benchmark (never in production)."""
 
+import os
 import random
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from complaints.models import Case
+from complaints.models import Case, Message
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
 from policies.models import URGENCY_RANK, Membership, Unit
@@ -50,6 +51,11 @@ class Command(BaseCommand):
         parser.add_argument("--cases", type=int, default=100_000)
         parser.add_argument("--unit", help="unit code")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--expired",
+            action="store_true",
+            help="Every case closed past its policy's retention (for the purge benchmark).",
+        )
 
     def handle(self, *args, **options):
         if settings.PRODUCTION:
@@ -85,6 +91,7 @@ class Command(BaseCommand):
             # the same order on every database
             categories=policy_category_codes(policy.categories),
             now=timezone.now(),
+            expired=options["expired"],
         )
         offset = Case.objects.count()
         created = 0
@@ -99,6 +106,16 @@ class Command(BaseCommand):
                 Case.objects.bulk_create([c for c, _ in cases], batch_size=batch_size(Case))
                 CaseKey.objects.bulk_create(keys, batch_size=batch_size(CaseKey))
                 CaseEpoch.objects.bulk_create(epochs, batch_size=batch_size(CaseEpoch))
+                if options["expired"]:
+                    # Two messages each (random bytes: the purge never opens them).
+                    Message.objects.bulk_create(
+                        [
+                            Message(case=c, author_kind=kind, body=os.urandom(96))
+                            for c, _ in cases
+                            for kind in ("reporter", "staff")
+                        ],
+                        batch_size=batch_size(Message),
+                    )
             created += size
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()
@@ -115,6 +132,7 @@ class _Mix:
     statuses: list
     categories: list
     now: object
+    expired: bool = False
 
     def case(self, rng: random.Random, n: int) -> Case:
         """Case number `n` (not saved, not sealed): its reference follows from `n`, the
@@ -177,5 +195,11 @@ class _Mix:
             routing={"reasons": ["Seeded for a benchmark."]},
             queue_priority=URGENCY_RANK[urgency],
         )
+        if self.expired:
+            # Closed a little past the policy's retention: the purge takes them all.
+            closed = now - timedelta(days=policy.retention_days + rng.randrange(1, 60))
+            case.status, case.outcome = "closed", outcome or "unsubstantiated"
+            case.received_at = closed - timedelta(days=30)
+            case.decided_at, case.closed_at = closed - timedelta(days=1), closed
         case.next_due_at = case.current_next_due()
         return case
