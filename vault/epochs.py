@@ -200,6 +200,11 @@ def epochs_destroyable(epoch_ids: list[str], *, today: date) -> list[str]:
     return sorted(e for e in candidates if e not in in_use)
 
 
+def epochs_destroyable_now() -> list[str]:
+    """Of the running key ring's epochs, those epoch_keys_destroy would destroy today."""
+    return epochs_destroyable(sorted(crypto.get_keyring().epochs), today=date.today())
+
+
 def epochs_destroyed_record(epoch_ids: list[str]) -> None:
     if epoch_ids:
         audit_record(action="vault.epochs.destroyed", data={"epochs": epoch_ids})

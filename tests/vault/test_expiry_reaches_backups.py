@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from complaints.models import Case
+from policies.models import ChildProtectionPolicy
 from tests.conftest import PASSWORD
 from vault import crypto
-from vault.cases import case_secrets_forget, followup_code_check
+from vault.cases import followup_code_check
 from vault.epoch_calendar import epoch_ids_for_months
 from vault.epochs import epochs_sweep
 from vault.keys import recovery_key_create
@@ -70,11 +71,14 @@ def test_an_old_dump_opens_no_expired_case_once_its_epoch_key_is_destroyed(
     assert thief(old_dump, ring_then, reporter_privates=children) == everyone
     assert thief(old_dump, ring_then, recovery_private=recovery_private) == everyone
 
-    # The purge removes the expired cases' keys and content; then the operator destroys
-    # the epoch keys no kept case needs.
-    case_secrets_forget(
-        list(Case.objects.filter(reference__in=expired).values_list("pk", flat=True))
-    )
+    # The daily purge removes the expired cases' keys and content (this unit keeps cases
+    # a year after closing); then the operator destroys the epoch keys no kept case
+    # needs.
+    ChildProtectionPolicy.objects.filter(unit=unit).update(retention_days=365)
+    out = StringIO()
+    call_command("purge_expired", stdout=out)
+    assert "Purged 3 case(s)" in out.getvalue()
+    assert "epoch_keys_destroy" in out.getvalue()  # it tells the operator what is next
     out = StringIO()
     call_command("epoch_keys_destroy", "--file", str(ring_file), stdout=out)
     assert "closed-2025-02" in out.getvalue()

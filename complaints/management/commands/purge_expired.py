@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from complaints.retention import DEFAULT_BATCH_SIZE, purge_expired
+from vault.epochs import epochs_destroyable_now
 
 
 class Command(BaseCommand):
@@ -32,3 +33,9 @@ class Command(BaseCommand):
                 f"{result.sms_reporters} SMS reporter record(s) removed."
             )
         )
+        destroyable = epochs_destroyable_now()
+        if destroyable:
+            self.stdout.write(
+                f"{len(destroyable)} epoch key(s) no kept case needs: run "
+                "`manage.py epoch_keys_destroy --file PATH` so what expired opens in no backup."
+            )
