@@ -93,7 +93,7 @@ def test_a_spanish_child_asks_for_a_review_on_the_web_and_is_told_the_result(
     html = _main(page.content.decode())
     assert reverse("intake:followup_review") in html and 'id="review-offer"' in html
     # The outcome told on the page says how to ask, within the policy's 30 days.
-    assert "ask for a review within 30 days" in html
+    assert "pedir una revisión dentro de 30 días" in html
 
     response = client.post(
         reverse("intake:followup_review"), {"reason": "Nadie habló con mi testigo."}
@@ -131,7 +131,7 @@ def test_a_spanish_child_asks_for_a_review_on_the_web_and_is_told_the_result(
     page = client.get(reverse("intake:followup_case"))
     assert page["Content-Language"] == "es"
     html = _main(page.content.decode())
-    assert "the first decision stays as it was" in html
+    assert "la primera decisión se mantiene" in html
     # Told in Spanish: the acknowledgement's date reads in Spanish.
     assert re.search(r"\d{1,2} de \w+ de \d{4}", html)
     review.refresh_from_db()
@@ -154,7 +154,7 @@ def test_a_french_child_texts_revision_with_a_reason_and_is_told_by_sms(
     assert case.outcome_told_at is not None
     # The outcome text says how to ask, within two segments.
     outcome_text = locmem.outbox[-1]["body"]
-    assert "REVIEW within 30 days" in outcome_text and segments(outcome_text) <= 2
+    assert "REVISION sous 30 jours" in outcome_text and segments(outcome_text) <= 2
 
     reply = sms("REVISION personne n'a écouté mon témoin", phone=PHONE)
     review = Case.objects.get(review_of=case)
@@ -166,7 +166,7 @@ def test_a_french_child_texts_revision_with_a_reason_and_is_told_by_sms(
     # A second text makes no second review.
     again = sms("REVISION", phone=PHONE)
     assert Case.objects.filter(review_of=case).count() == 1
-    assert "already asked" in again
+    assert "déjà demandé un réexamen" in again
 
     # A later text goes to the open review, as to any open case; so do the words of a
     # second REVISION.
@@ -377,7 +377,7 @@ def test_before_the_outcome_the_web_offers_no_review_and_refuses_a_forged_post(
     assert reverse("intake:followup_review") not in html
     response = client.post(reverse("intake:followup_review"), {"reason": "why not"})
     assert response.status_code == 400
-    assert "once we have told you what we decided" in response.content.decode()
+    assert "cuando te hayamos dicho lo que decidimos" in response.content.decode()
     assert Case.objects.count() == 1
 
 
