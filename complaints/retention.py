@@ -195,11 +195,15 @@ def purge_sms_reporters(
         chunk = ids[start : start + batch_size]
         with transaction.atomic():
             # A child who filed meanwhile has an unclosed case, and stays.
-            SmsReporter.objects.filter(pk__in=chunk).exclude(
-                pk__in=_reporters_with_an_unclosed_case()
-            ).delete()
-            audit_record(action="intake.sms_reporter.purged", data={"sms_reporter_ids": chunk})
-        removed += len(chunk)
+            doomed = list(
+                SmsReporter.objects.filter(pk__in=chunk)
+                .exclude(pk__in=_reporters_with_an_unclosed_case())
+                .values_list("pk", flat=True)
+            )
+            SmsReporter.objects.filter(pk__in=doomed).delete()
+            if doomed:
+                audit_record(action="intake.sms_reporter.purged", data={"sms_reporter_ids": doomed})
+        removed += len(doomed)
     return removed
 
 

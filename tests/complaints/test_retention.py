@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from complaints import retention
 from complaints.models import AuditEvent, Case, CaseEvent, CaseLastOpened, Message
 from complaints.retention import expired_cases, purge_expired, purge_sms_reporters
 from complaints.services import case_note, case_reply, complaint_receive
@@ -406,6 +407,22 @@ def test_sms_reporters_with_no_open_case_go_after_the_policys_period(sms, unit):
     assert kept_case.sms_reporter_id is None and kept_case.category
     event = AuditEvent.objects.get(action="intake.sms_reporter.purged")
     assert event.data == {"sms_reporter_ids": [gone.pk]}
+
+
+def test_a_child_who_files_while_the_removal_runs_keeps_their_record_and_is_not_counted(
+    sms, unit, monkeypatch
+):
+    """Chosen as quiet, then a new complaint arrives before the delete: the record stays,
+    and neither the count nor the audit event names it."""
+    reporter = sms_case_closed(sms, closed_days_ago=400, phone="+221770000031")
+    chosen = retention._expired_reporter_ids(timezone.now())
+    assert chosen == [reporter.pk]
+    Case.objects.filter(sms_reporter=reporter).update(status="investigating", closed_at=None)
+    monkeypatch.setattr(retention, "_expired_reporter_ids", lambda now: chosen)
+
+    assert purge_sms_reporters() == 0
+    assert SmsReporter.objects.filter(pk=reporter.pk).exists()
+    assert not AuditEvent.objects.filter(action="intake.sms_reporter.purged").exists()
 
 
 def test_the_sms_reporter_period_is_the_policys(sms, unit):
