@@ -202,6 +202,14 @@ def get_keyring() -> KeyRing:
     return _load_keyring(inline, path, _file_stamp(path))
 
 
+def keyring_file_read(path: Path) -> KeyRing:
+    """A key ring file, for the commands that change it."""
+    try:
+        return KeyRing.from_json(path.read_text())
+    except OSError as exc:
+        raise KeyRingError(f"cannot read the key ring file ({exc.strerror})") from exc
+
+
 @contextmanager
 def keyring_file_locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock for a read-modify-write of the key ring file, so two

@@ -9,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from complaints.models import AuditEvent, Case
@@ -213,3 +214,9 @@ def test_a_ring_without_this_months_key_files_under_the_newest_and_without_any_s
         assert staff_reads(bare, focal_point).narrative == "The guard pushed me."
     finally:
         crypto._load_keyring.cache_clear()
+
+
+def test_the_epoch_commands_refuse_a_missing_key_ring_file_clearly(tmp_path):
+    for command in ("epoch_keys_add", "epoch_keys_destroy"):
+        with pytest.raises(CommandError, match="cannot read the key ring file"):
+            call_command(command, "--file", str(tmp_path / "nowhere.json"), stdout=StringIO())

@@ -4,7 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vault.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
+from vault.crypto import (
+    KeyRingError,
+    keyring_file_locked,
+    keyring_file_read,
+    write_keyring_file,
+)
 from vault.epoch_calendar import epoch_ids_for_months
 
 DEFAULT_MONTHS_AHEAD = 24
@@ -35,9 +40,7 @@ class Command(BaseCommand):
         wanted = epoch_ids_for_months(date.today(), options["months"])
         with keyring_file_locked(path):
             try:
-                ring = KeyRing.from_json(path.read_text())
-            except OSError as exc:
-                raise CommandError(f"Cannot read the key ring file ({exc.strerror}).") from None
+                ring = keyring_file_read(path)
             except KeyRingError as exc:
                 raise CommandError(str(exc)) from None
             added = [e for e in wanted if e not in ring.epochs]

@@ -4,7 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from vault.crypto import KeyRing, KeyRingError, keyring_file_locked, write_keyring_file
+from vault.crypto import (
+    KeyRingError,
+    keyring_file_locked,
+    keyring_file_read,
+    write_keyring_file,
+)
 from vault.epochs import epochs_destroyable, epochs_destroyed_record
 
 
@@ -27,9 +32,7 @@ class Command(BaseCommand):
         path = Path(options["file"])
         with keyring_file_locked(path):
             try:
-                ring = KeyRing.from_json(path.read_text())
-            except OSError as exc:
-                raise CommandError(f"Cannot read the key ring file ({exc.strerror}).") from None
+                ring = keyring_file_read(path)
             except KeyRingError as exc:
                 raise CommandError(str(exc)) from None
             doomed = epochs_destroyable(sorted(ring.epochs), today=date.today())
