@@ -228,6 +228,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Recourse <no-reply@localhost>")
 
 # --- Background work (django-q2, ORM broker: the database records pending work) --------
+# /healthz (config/health.py): failing when the oldest waiting task is older, or the
+# minute sweep is this late.
+HEALTH_QUEUE_MAX_AGE = env_int("HEALTH_QUEUE_MAX_AGE", 300)
+HEALTH_SWEEP_MAX_LATE = env_int("HEALTH_SWEEP_MAX_LATE", 180)
+
 Q_CLUSTER = {
     "name": "recourse",
     "orm": "default",
@@ -259,6 +264,8 @@ CSRF_FAILURE_VIEW = "intake.errors.csrf_failure"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # A probe asks over plain HTTP on the host itself.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

@@ -1,9 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 from django_otp.admin import OTPAdminSite
+
+from config.health import health_report
 
 # The admin asks for the second factor too.
 admin.site.__class__ = OTPAdminSite
@@ -28,7 +33,18 @@ def admin_login(request):
     return redirect_to_login(request.GET.get("next") or reverse("admin:index"), reverse(step))
 
 
+@never_cache
+@require_GET
+def healthz(request):
+    """No sign-in: each component ok or failing, one per line; 503 if any fails."""
+    report = health_report()
+    body = "".join(f"{name} {'ok' if ok else 'failing'}\n" for name, ok in report.items())
+    status = 200 if all(report.values()) else 503
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

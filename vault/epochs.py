@@ -33,7 +33,7 @@ from django.utils import timezone
 from complaints.audit import audit_record
 from complaints.models import Case
 from vault import crypto
-from vault.epoch_calendar import CLOSED, OPEN, epoch_id, epoch_month_end
+from vault.epoch_calendar import CLOSED, OPEN, epoch_id, epoch_ids_for_months, epoch_month_end
 from vault.models import CaseEpoch, CaseKey, holder_name
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,15 @@ def epoch_choose(family: str, moment: datetime) -> str | None:
 
 
 _MISSING_LOGGED: set[tuple[str, str | None]] = set()
+
+
+def keyring_ready() -> bool:
+    """The key ring loads and holds this month's epoch keys (for /healthz)."""
+    try:
+        epochs = crypto.get_keyring().epochs
+    except crypto.KeyRingError:
+        return False
+    return set(epoch_ids_for_months(timezone.now().astimezone(UTC).date(), 1)) <= set(epochs)
 
 
 def case_epoch_start(case: Case) -> str | None:

@@ -25,6 +25,7 @@ PUBLIC = {
     "intake:followup_rate",
     "intake:followup_review",
     "set_language",
+    "healthz",  # ok or failing per component, nothing else (config/health.py)
     "staff:login",
     "staff:verify",
     "staff:enroll",
