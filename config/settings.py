@@ -232,6 +232,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Recourse <no-reply@localhost>")
 # minute sweep is this late.
 HEALTH_QUEUE_MAX_AGE = env_int("HEALTH_QUEUE_MAX_AGE", 300)
 HEALTH_SWEEP_MAX_LATE = env_int("HEALTH_SWEEP_MAX_LATE", 180)
+# /metrics (config/metrics.py) answers only a request carrying this bearer token; with
+# none set it is a 404. At least 32 random characters.
+METRICS_TOKEN = env("METRICS_TOKEN")
 
 Q_CLUSTER = {
     "name": "recourse",
@@ -264,8 +267,8 @@ CSRF_FAILURE_VIEW = "intake.errors.csrf_failure"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    # A probe asks over plain HTTP on the host itself.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # A probe and a Prometheus scrape ask over plain HTTP on the host itself.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

@@ -1,14 +1,19 @@
+import secrets
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import include, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_otp.admin import OTPAdminSite
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from config.health import health_report
+from config.metrics import metrics_text
 
 # The admin asks for the second factor too.
 admin.site.__class__ = OTPAdminSite
@@ -43,8 +48,25 @@ def healthz(request):
     return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
 
 
+@never_cache
+@require_GET
+def metrics(request):
+    """Counts for the operator's Prometheus, with `Authorization: Bearer METRICS_TOKEN`.
+    No token set: there is no such page."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "Bearer" or not secrets.compare_digest(given.encode(), token.encode()):
+        response = HttpResponse("unauthorized\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
+
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -427,6 +427,40 @@ def readers_waiting(*, unit: Unit) -> list[User]:
     return list(get_user_model().objects.filter(pk__in=waiting).order_by("username"))
 
 
+def cases_waiting_for_a_grant() -> QuerySet[Case, Case]:
+    """Open cases that someone who may read them now cannot open yet: an active focal
+    point of the handling unit (or, once the case reached the oversight unit, of that
+    unit) who has a key pair, is not excluded and holds no copy. They wait for a
+    holder's sign-in (grants_fulfil) or, having joined after the case was filed, for a
+    manager's approval (readers_waiting). An operator's count: who waits is not said."""
+    reader = OuterRef("user_id")
+    case = OuterRef(OuterRef("pk"))
+
+    def reader_without_copy(unit_field: str) -> Exists:
+        return Exists(
+            Membership.objects.filter(
+                unit_id=OuterRef(unit_field), role=Membership.Role.FOCAL_POINT, is_active=True
+            )
+            .filter(Exists(StaffKey.objects.filter(user_id=reader)))
+            .exclude(Exists(CaseExclusion.objects.filter(case=case, user_id=reader)))
+            .exclude(
+                Exists(
+                    CaseKey.objects.filter(
+                        case=case,
+                        holder_kind=CaseKey.HolderKind.USER,
+                        holder_id=Cast(reader, CharField()),
+                    )
+                )
+            )
+        )
+
+    return Case.objects.filter(status__in=Case.OPEN_STATUSES, purged_at__isnull=True).filter(
+        reader_without_copy("handling_unit_id")
+        | Q(escalation_level__gte=OVERSIGHT_LEVEL)
+        & reader_without_copy("policy__oversight_unit_id")
+    )
+
+
 def case_holder_ids(case: Case) -> list[int]:
     """Who holds a copy of the case's key: their sign-in grants it onwards."""
     return [
