@@ -104,6 +104,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its line times and reports every request, redirects included.
+    "config.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.PrivacyHeadersMiddleware",
@@ -312,17 +314,39 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 64 * 1024)
 FOLLOWUP_SESSION_IDLE_MINUTES = env_int("FOLLOWUP_SESSION_IDLE_MINUTES", 15)
 
 # --- Logging: never complaint content; see tests/complaints/test_confidentiality.py ------
+# One line per request and per task, ids only (config/logs.py); LOG_FORMAT=json writes
+# JSON lines for a log collector. No formatter writes an exception's message.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "config.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "config.logs.JsonFormatter"},
+    },
+    "filters": {"task_failure_message": {"()": "config.logs.TaskFailureMessageFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         # Django logs POST bodies of failed requests nowhere, but keep SQL out of logs.
         "django.db.backends": {"level": "WARNING"},
         # Twilio's HTTP client logs request parameters at INFO: phone numbers, texts.
         "twilio": {"level": "WARNING"},
+        # The request line says the status of every request: Django's own 4xx lines
+        # would be a second line naming the path; runserver's names path and query.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+        # django-q2 writes lines per task (its names, and a failure's message): the
+        # task line replaces them. Through the root's handler, not one of its own.
+        "django-q": {"level": "WARNING", "propagate": True, "filters": ["task_failure_message"]},
     },
 }
 

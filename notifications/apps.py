@@ -2,6 +2,7 @@ from django.apps import AppConfig
 from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 
+from config.logs import task_logged
 from config.schedule import schedule_rows_sync
 
 
@@ -10,8 +11,13 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # config/ is no app: the rows of its schedule are kept from here (most of the
-        # minute sweeps' work is this app's rows).
+        # minute sweeps' work is this app's rows), and its task log is connected here.
         post_migrate.connect(schedule_rows_after_migrate, sender=self)
+        # Not at the top: django_q.signals loads django_q's models, which cannot be
+        # imported before the app registry is ready (a cycle with app loading).
+        from django_q.signals import post_execute
+
+        post_execute.connect(task_logged, dispatch_uid="recourse-task-log")
 
 
 def schedule_rows_after_migrate(apps=global_apps, using="default", **kwargs) -> None:

@@ -26,6 +26,7 @@ PUBLIC = {
     "intake:followup_review",
     "set_language",
     "healthz",  # ok or failing per component, nothing else (config/health.py)
+    "metrics",  # its own bearer token, not a staff sign-in (tests/test_metrics.py)
     "staff:login",
     "staff:verify",
     "staff:enroll",
