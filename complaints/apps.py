@@ -15,6 +15,7 @@ class ComplaintsConfig(AppConfig):
         # command (an Error fails them), and config/wsgi.py runs it before gunicorn serves.
         checks.register(check_no_debug_in_production, checks.Tags.security)
         checks.register(check_audit_anchor_file, checks.Tags.security, deploy=True)
+        checks.register(check_metrics_token, checks.Tags.security, deploy=True)
         sqlite_file_private()
 
 
@@ -44,6 +45,23 @@ def check_audit_anchor_file(app_configs=None, **kwargs):
                 hint="Set AUDIT_ANCHOR_FILE to a file on a disk that is backed up off the "
                 "host (see .env.example).",
                 id="recourse.W001",
+            )
+        ]
+    return []
+
+
+METRICS_TOKEN_MIN_LENGTH = 32
+
+
+def check_metrics_token(app_configs=None, **kwargs):
+    """/metrics answers whoever holds the token: a short one can be guessed."""
+    token = settings.METRICS_TOKEN
+    if token and len(token) < METRICS_TOKEN_MIN_LENGTH:
+        return [
+            checks.Warning(
+                f"METRICS_TOKEN is shorter than {METRICS_TOKEN_MIN_LENGTH} characters.",
+                hint='Make one with python3 -c "import secrets; print(secrets.token_urlsafe(32))".',
+                id="recourse.W011",
             )
         ]
     return []

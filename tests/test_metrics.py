@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 from prometheus_client.parser import text_string_to_metric_families
 
+from complaints.apps import check_metrics_token
 from complaints.models import Case
 from intake.models import SmsReporter
 from notifications.models import Notification, OutboundEmail, OutboundSms
@@ -166,3 +167,10 @@ def test_a_scrape_takes_the_same_queries_at_any_volume(scrape, unit, focal_point
     with CaptureQueriesContext(connection) as many:
         scrape()
     assert len(many) == len(few) <= 14
+
+
+def test_a_short_token_is_a_deploy_check_warning(settings):
+    settings.METRICS_TOKEN = "short"
+    assert [w.id for w in check_metrics_token()] == ["recourse.W011"]
+    settings.METRICS_TOKEN = TOKEN
+    assert check_metrics_token() == []
