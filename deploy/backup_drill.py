@@ -543,10 +543,18 @@ def drill(args, report: Report, work: Path) -> None:
             def settled() -> bool:
                 latest.update(probe(env, "deliveries"))
                 facts = deliveries_compare(before, latest, [])
-                return facts["still_pending"] == 0 and latest["queued_tasks"] == 0
+                swept = latest["requeue_next_run"] != before["requeue_next_run"]
+                return (
+                    facts["still_pending"] == 0
+                    and latest["queued_tasks"] == 0
+                    and (swept or not args.sweep)
+                )
 
             wait_until(settled, args.delivery_timeout, every=2)
             time.sleep(args.settle)  # a second send of anything would land now
+        report.facts["requeue sweep ran"] = latest["requeue_next_run"] != before["requeue_next_run"]
+        if args.sweep:
+            report.check(report.facts["requeue sweep ran"], "the minute sweep did not run")
     finally:
         for service in reversed(services):
             service.stop()
@@ -632,6 +640,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--start-timeout", type=float, default=120)
     parser.add_argument("--delivery-timeout", type=float, default=150)
     parser.add_argument("--settle", type=float, default=5)
+    parser.add_argument(
+        "--no-sweep",
+        dest="sweep",
+        action="store_false",
+        help="do not wait for the minute sweep (its first run comes about 30 s after the "
+        "worker starts) to find due rows from the database alone, as it must when the "
+        "backup's queued tasks are lost or signed with another secret key",
+    )
     parser.add_argument("--demo-database", default="drill_demo_source")
     parser.add_argument("--report-json", help="also write the report here")
     parser.add_argument("--keep", action="store_true", help="keep the drill database and work dir")
@@ -641,9 +657,21 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def stop_on_signals() -> None:
+    """SIGTERM or SIGHUP (a cancelled job, a closed terminal) end the drill through its
+    `finally` blocks: the service stopped, the drill database dropped, the ring copy gone."""
+
+    def leave(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, leave)
+
+
 def main(argv: list[str] | None = None) -> int:
     global LOG
     args = parse(sys.argv[1:] if argv is None else argv)
+    stop_on_signals()
     report = Report()
     work = Path(tempfile.mkdtemp(prefix="recourse-drill-"))
     work.chmod(0o700)

@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
-from django_q.models import OrmQ  # noqa: E402
+from django_q.models import OrmQ, Schedule  # noqa: E402
 
 from complaints.models import AuditEvent, Case  # noqa: E402
 from complaints.services import complaint_receive  # noqa: E402
@@ -43,6 +43,8 @@ from vault.models import CaseKey  # noqa: E402
 from vault.server_sealed import fields_unopenable  # noqa: E402
 
 READ_ACTION = "complaints.case.decrypted"
+# The minute job that finds due rows from the database alone (config/schedule.py).
+REQUEUE_JOB = "recourse-delivery-requeue"
 # Each kind of outbound work, and the channel it leaves by when every row uses one.
 DELIVERIES = {"notification": Notification, "sms": OutboundSms, "email": OutboundEmail}
 
@@ -84,7 +86,13 @@ def deliveries() -> dict:
             }
             for row in model.objects.values(*fields).order_by("pk")
         ]
-    return {"rows": rows, "queued_tasks": OrmQ.objects.count()}
+    requeue = Schedule.objects.filter(name=REQUEUE_JOB).values_list("next_run", flat=True).first()
+    return {
+        "rows": rows,
+        "queued_tasks": OrmQ.objects.count(),
+        # Moves on each time the scheduler runs the sweep that re-enqueues due rows.
+        "requeue_next_run": requeue.isoformat() if requeue else None,
+    }
 
 
 def audit_head() -> int:
