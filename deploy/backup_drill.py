@@ -120,14 +120,18 @@ LOG = None  # the work log: commands' output, kept only when the drill fails or 
 CREATED: list[tuple[str, str]] = []  # (admin URL, database) the drill made, to drop
 
 
-def run(command: list[str], *, env: dict | None = None, timeout: float = 3600) -> str:
+def run(
+    command: list[str], *, env: dict | None = None, timeout: float = 3600, answer: bool = False
+) -> str:
     """Run a command; DrillFailed (with its exit status only) if it fails. Its output
-    goes to the work log, not to the report."""
+    goes to the work log, not to the report; a probe's answer (`answer`: usernames and
+    references in it) goes nowhere but to the drill."""
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
     if LOG is not None:
-        LOG.write(f"$ {' '.join(map(str, command[:3]))} ...\n{result.stdout}{result.stderr}\n")
+        out = "" if answer else result.stdout
+        LOG.write(f"$ {' '.join(map(str, command[:3]))} ...\n{out}{result.stderr}\n")
         LOG.flush()
     if result.returncode:
         raise DrillFailed(f"{Path(command[0]).name} {command[1]} exited {result.returncode}")
@@ -135,7 +139,7 @@ def run(command: list[str], *, env: dict | None = None, timeout: float = 3600) -
 
 
 def probe(env: dict, name: str, *args) -> dict:
-    out = run([PYTHON, str(PROBE), name, *map(str, args)], env=env)
+    out = run([PYTHON, str(PROBE), name, *map(str, args)], env=env, answer=True)
     return json.loads(out.rsplit("\nJSON ", 1)[1])
 
 

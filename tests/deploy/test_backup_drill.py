@@ -243,4 +243,9 @@ def test_the_drill_fails_with_a_key_ring_that_does_not_fit_the_backup(source, ki
     # The failed drill keeps its logs for the operator, never the ring copy.
     work = Path(report["facts"]["work directory (logs)"])
     assert (work / "drill.log").exists() and not (work / "keyring.json").exists()
+    logged = (work / "drill.log").read_text() + result.stdout
+    for forbidden in [p["username"] for p in source["staff"]] + [
+        reference for person in source["held"].values() for reference in person["cases"]
+    ]:
+        assert forbidden not in logged
     shutil.rmtree(work)
