@@ -395,7 +395,20 @@ def healthz(port: int) -> tuple[int, str]:
         return 0, ""
 
 
+def tools_present() -> None:
+    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if not shutil.which(tool)]
+    if missing:
+        raise DrillFailed(
+            f"{', '.join(missing)} missing: install the PostgreSQL client tools of the "
+            "server's version (Debian: postgresql-client)"
+        )
+
+
 def drill(args, report: Report, work: Path) -> None:
+    tools_present()
+    for option, path in (("--keyring", args.keyring), ("--dump", args.dump)):
+        if path and not Path(path).is_file():
+            raise DrillFailed(f"the file given as {option} is not there")
     admin_url = args.admin_url
     source = args.database_url
     if not admin_url:
@@ -683,6 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         if args.demo:
+            tools_present()
             with report.timed("demo source built"):
                 demo_source(args, work)
         drill(args, report, work)

@@ -31,6 +31,11 @@ CHEAP_KDF = {
 
 
 def postgres_required() -> None:
+    missing = [tool for tool in ("pg_dump", "pg_restore", "psql") if not shutil.which(tool)]
+    if missing:
+        pytest.fail(
+            f"The backup drill test needs {', '.join(missing)}: apt-get install postgresql-client"
+        )
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
     except OSError:
