@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # axe-core for the accessibility tests (tests/browser/axe.py), pinned by package-lock.json.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint check chromium npm wrk bench soak totp messages clean
+.PHONY: run test lint check chromium npm wrk bench soak drill totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,15 @@ wrk:
 	  echo "Installing Debian's wrk for the benchmark"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
+
+# Backup and restore drill (README, "Backup and restore drill"): restore a dump and the
+# key ring from its own backup into a fresh drill_restore_* database, start gunicorn and
+# the worker on it, and prove passwords open cases, the audit chain holds and pending
+# sends resume once. With no DRILL_ARGS, a demo source on the local PostgreSQL first;
+# a real backup: make drill DRILL_ARGS="--dump FILE --keyring RING --staff USERNAME".
+DRILL_ARGS ?= --demo
+drill: $(RUN_STAMP)
+	$(BIN)/python deploy/backup_drill.py $(DRILL_ARGS)
 
 # Current TOTP code of a demo account: make totp USER=focal.dkr1
 totp: export RECOURSE_ENV = development

@@ -354,6 +354,10 @@ LOGGING = {
 # HTTP_X_FORWARDED_FOR (the last address in it is used). Empty: REMOTE_ADDR.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER")
 
+# Drills only: where notifications.backends.file records each send (one line, no
+# content), so a restored copy sends nothing out (deploy/backup_drill.py).
+DRILL_OUTBOX_FILE = env("DRILL_OUTBOX_FILE")
+
 # --- SMS (Twilio) -------------------------------------------------------------------------
 SMS_BACKEND = env(
     "SMS_BACKEND",

@@ -228,3 +228,29 @@ def epochs_in_use_count() -> dict[str, int]:
     """Cases per epoch still kept, for the operator (counts only)."""
     rows = CaseEpoch.objects.values("epoch").annotate(cases=Count("id")).order_by("epoch")
     return {row["epoch"]: row["cases"] for row in rows}
+
+
+# --- Checking a key ring against a database (the restore drill) ---------------------------
+
+
+def epochs_unopenable() -> list[str]:
+    """The epochs kept cases' copies are sealed under that the running key ring cannot
+    open: missing from it, or holding a key that does not open a copy sealed under it (a
+    ring of another deployment). One copy per epoch is tried, its epoch layer only
+    (re-sealed in memory, never written): beneath it the copy is still wrapped to its
+    holder, so nothing is read. For deploy/backup_drill.py."""
+    unopenable = []
+    for epoch in CaseKey.objects.exclude(epoch="").values_list("epoch", flat=True).distinct():
+        copy = CaseKey.objects.filter(epoch=epoch).order_by("pk").first()
+        if copy is None:
+            continue  # purged meanwhile
+        try:
+            crypto.epoch_reseal(
+                copy.wrapped_key,
+                epoch,
+                case_id=copy.case_id,
+                holder=holder_name(copy.holder_kind, copy.holder_id),
+            )
+        except crypto.CryptoError:
+            unopenable.append(epoch)
+    return sorted(unopenable)

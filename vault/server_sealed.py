@@ -153,3 +153,26 @@ def blind_index(value: str, *, purpose: str) -> str:
     """A keyed hash of `value` for `purpose`: finds or counts it again without storing it
     (a phone number, a client address in a throttle, a login name)."""
     return crypto.blind_index(value, purpose=purpose)
+
+
+def fields_unopenable() -> list[str]:
+    """The server-sealed fields (as "model.field") of which a stored value does not open
+    with the running key ring: a ring that lacks the key it was sealed under, or another
+    deployment's ring. One value per field is tried and dropped unread. For
+    deploy/backup_drill.py."""
+    unopenable = []
+    for entry in SERVER_SEALED:
+        model = apps.get_model(entry.model)
+        row = (
+            model._default_manager.exclude(**{entry.field: None})
+            .exclude(**{entry.field: b""})
+            .order_by("pk")
+            .first()
+        )
+        if row is None:
+            continue
+        try:
+            open_field(row, entry.field)
+        except crypto.CryptoError:
+            unopenable.append(f"{entry.model}.{entry.field}")
+    return unopenable
