@@ -28,6 +28,8 @@ LONG_TEST_FILES = (
     "tests/complaints/test_keyring_concurrency.py",
     "tests/complaints/test_about_staff_migration.py",
     "tests/complaints/test_key_rotation_live.py",
+    "tests/deploy/test_nginx_site.py",
+    "tests/deploy/test_systemd_units.py",
 )
 
 
