@@ -6,6 +6,7 @@ string or a body reaches nginx's logs."""
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import json
 import re
@@ -161,19 +162,25 @@ def site(tmp_path_factory):
     # As the guide does it: deploy/recourse-manage with the environment file.
     env_file = tmp / "recourse.env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items() if k != "PATH"))
-    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
-        subprocess.run(
-            [str(DEPLOY / "recourse-manage"), *command],
-            env={
-                "PATH": env["PATH"],
-                "RECOURSE_APP_DIR": str(ROOT),
-                "RECOURSE_ENV_FILE": str(env_file),
-                "RECOURSE_USER": current_user(),
-            },
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+    # STATIC_ROOT is the checkout's: under pytest-xdist two workers may set this module
+    # up at once, and two collectstatic runs into one directory trip on each other.
+    (ROOT / "var").mkdir(exist_ok=True)
+    with (ROOT / "var" / "collectstatic.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for args in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+            result = subprocess.run(
+                [str(DEPLOY / "recourse-manage"), *args],
+                env={
+                    "PATH": env["PATH"],
+                    "RECOURSE_APP_DIR": str(ROOT),
+                    "RECOURSE_ENV_FILE": str(env_file),
+                    "RECOURSE_USER": current_user(),
+                },
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert result.returncode == 0, (args, result.stdout, result.stderr[-3000:])
     # recourse-web.service's own command, serving the probe beside the application.
     command = shlex.split(unit_settings(unit_file("recourse-web.service"))["ExecStart"][0])
     assert "config.wsgi:application" in command
