@@ -13,10 +13,12 @@ import re
 import shlex
 import ssl
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from tests.deploy.support import (
     DEPLOY,
@@ -34,6 +36,7 @@ from tests.deploy.support import (
 HOST = "recourse.example.org"
 QUERY_CANARY = "QUERYCANARY7731"
 BODY_CANARY = "BODYCANARY5519"
+TWILIO_TOKEN = "deploy-test-twilio-token"  # tests/deploy/support.py's production_env
 
 
 def nginx() -> str:
@@ -139,6 +142,22 @@ class Site:
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
+
+    def twilio_inbound(self, params: dict[str, str]):
+        path = "/sms/twilio/inbound/"
+        params = {"MessageSid": "SM" + "d" * 32, "AccountSid": "AC" + "0" * 32, **params}
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+            f"https://{HOST}{path}", params
+        )
+        return self.request(
+            "POST",
+            path,
+            body=urllib.parse.urlencode(params).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": signature,
+            },
+        )
 
     def logs(self) -> dict[str, str]:
         return {p.name: p.read_text(errors="replace") for p in (self.tmp / "logs").iterdir()}
@@ -286,9 +305,15 @@ def test_no_query_string_body_or_address_reaches_the_logs(site):
     site.request("POST", f"/follow-up/?code={QUERY_CANARY}", body=b"x" * 70 * 1024, headers=form)
     site.request("GET", f"/nowhere/?code={QUERY_CANARY}", tls=False)
 
+    # Signed as Twilio signs, for the public URL: nginx hands the application the host,
+    # the scheme and the path the signature covers, so the text is taken.
+    status, _, reply = site.twilio_inbound({"From": "+15005550006", "Body": f"{BODY_CANARY} hi"})
+    assert status == 200 and reply.startswith(b"<?xml"), reply
+
     logs = site.logs()
     access = logs["recourse-access.log"]
     assert '"POST /sms/twilio/inbound/ HTTP/1.1" 403' in access
+    assert '"POST /sms/twilio/inbound/ HTTP/1.1" 200' in access
     assert '"GET /follow-up/ HTTP/1.1" 200' in access
     assert '"POST /follow-up/ HTTP/1.1" 413' in access
     for name, text in logs.items():

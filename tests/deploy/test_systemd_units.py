@@ -17,11 +17,13 @@ from django.conf import settings
 
 from tests.deploy.support import (
     DEPLOY,
+    free_port,
     production_env,
     stop,
     tool,
     unit_file,
     unit_settings,
+    wait_for_port,
 )
 from tests.robustness.test_worker_killed import database_url
 
@@ -142,3 +144,45 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def test_stopping_the_web_unit_stops_gunicorn_within_seconds(tmp_path):
+    """The web unit's command, stopped its way: gunicorn's master takes its workers down
+    gracefully, well within TimeoutStopSec."""
+    options = unit_settings(unit_file("recourse-web.service"))
+    assert options["KillMode"] == ["mixed"]
+    signum = signal.Signals[options.get("KillSignal", ["SIGTERM"])[0]]
+    port = free_port()
+    env = production_env(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        RECOURSE_WEB_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="2",
+    )
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        web = subprocess.Popen(
+            shlex.split(options["ExecStart"][0]),
+            cwd=options["WorkingDirectory"][0],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, web, log)
+        deadline = time.monotonic() + 20
+        while len(group_members(web.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)  # the workers have loaded the application
+        assert len(group_members(web.pid)) == 3, log.read_text()  # master, two workers
+        started = time.monotonic()
+        os.kill(web.pid, signum)
+        while group_members(web.pid) and time.monotonic() - started < 20:
+            time.sleep(0.1)
+        took = time.monotonic() - started
+        left = group_members(web.pid)
+    finally:
+        stop(web, seconds=0)
+    assert left == [] and web.returncode == 0, (left, web.returncode, log.read_text()[-2000:])
+    assert took < int(options["TimeoutStopSec"][0]) / 3, took
