@@ -13,6 +13,7 @@ import re
 import shlex
 import ssl
 import subprocess
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,12 +311,22 @@ def test_no_query_string_body_or_address_reaches_the_logs(site):
     status, _, reply = site.twilio_inbound({"From": "+15005550006", "Body": f"{BODY_CANARY} hi"})
     assert status == 200 and reply.startswith(b"<?xml"), reply
 
-    logs = site.logs()
-    access = logs["recourse-access.log"]
-    assert '"POST /sms/twilio/inbound/ HTTP/1.1" 403' in access
-    assert '"POST /sms/twilio/inbound/ HTTP/1.1" 200' in access
-    assert '"GET /follow-up/ HTTP/1.1" 200' in access
-    assert '"POST /follow-up/ HTTP/1.1" 413' in access
+    expected = [
+        '"POST /sms/twilio/inbound/ HTTP/1.1" 403',
+        '"POST /sms/twilio/inbound/ HTTP/1.1" 200',
+        '"GET /follow-up/ HTTP/1.1" 200',
+        '"POST /follow-up/ HTTP/1.1" 413',
+    ]
+    # nginx writes a request's line once it has finished it, just after the answer left.
+    deadline = time.monotonic() + 10
+    while True:
+        logs = site.logs()
+        access = logs.get("recourse-access.log", "")
+        if all(line in access for line in expected) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for line in expected:
+        assert line in access, (line, access)
     for name, text in logs.items():
         for secret in (QUERY_CANARY, BODY_CANARY, "K7QM-4TPX", "15005550006", "127.0.0.1"):
             assert secret not in text, (name, secret)
