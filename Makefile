@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # axe-core for the accessibility tests (tests/browser/axe.py), pinned by package-lock.json.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint check chromium npm wrk bench soak drill totp messages clean
+.PHONY: run test lint check chromium npm nginx wrk bench soak drill totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,9 @@ run: $(RUN_STAMP)
 	$(BIN)/python manage.py runserver $(ADDR)
 
 # Lint, then the whole suite, browser tests included (Debian's chromium and npm,
-# installed if missing; axe-core from package-lock.json).
-test: lint chromium $(AXE)
+# installed if missing; axe-core from package-lock.json; Debian's nginx for the
+# deployment tests, tests/deploy/).
+test: lint chromium nginx $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff's rules and format ([tool.ruff]), then mypy, strict, over vault/ ([tool.mypy]).
@@ -63,7 +64,7 @@ lint: $(TEST_STAMP)
 # worker has its own test database). Tests go out one at a time: in bigger batches, a
 # worker busy with a long test (a real qcluster, seconds) sat on a queue of short ones
 # while the other worker had nothing left to do.
-check: lint
+check: lint nginx
 	$(BIN)/python -m pytest -m "not browser" -n auto --maxschedchunk 1 $(PYTEST_ARGS)
 
 chromium:
@@ -71,6 +72,21 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's nginx for tests/deploy/ (the site in deploy/nginx/ checked and run in front of
+# gunicorn, as the current user, on high ports). Installing it must not start the system
+# service on port 80: a policy-rc.d that refuses every start is put in place for the
+# install when the host has none (Docker images ship one), then removed.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  echo "Installing Debian's nginx for the deployment tests (service not started)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  POLICY=/usr/sbin/policy-rc.d; ADDED=; \
+	  if [ ! -e $$POLICY ]; then \
+	    printf '#!/bin/sh\nexit 101\n' | $$SUDO tee $$POLICY >/dev/null && $$SUDO chmod 755 $$POLICY && ADDED=1; \
+	  fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	  STATUS=$$?; [ -z "$$ADDED" ] || $$SUDO rm -f $$POLICY; exit $$STATUS; }
 
 # npm ci installs exactly the lock; touch, because npm keeps the package's own file dates.
 $(AXE): package.json package-lock.json | npm

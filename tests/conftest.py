@@ -25,10 +25,12 @@ LONG_TEST_FILES = (
     "tests/robustness/test_worker_killed.py",
     "tests/robustness/test_worker_stops.py",
     "tests/robustness/test_production_guards.py",
-    "tests/complaints/test_keyring_concurrency.py",
+    "tests/vault/test_keyring_concurrency.py",
     "tests/complaints/test_about_staff_migration.py",
-    "tests/complaints/test_key_rotation_live.py",
+    "tests/vault/test_key_rotation_live.py",
     "tests/deploy/test_backup_drill.py",
+    "tests/deploy/test_nginx_site.py",
+    "tests/deploy/test_systemd_units.py",
 )
 
 
