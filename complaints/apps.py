@@ -43,7 +43,7 @@ def check_audit_anchor_file(app_configs=None, **kwargs):
                 "AUDIT_ANCHOR_FILE is not set: the audit log's anchored heads go to log "
                 "lines only, and verify_audit cannot detect its newest events being deleted.",
                 hint="Set AUDIT_ANCHOR_FILE to a file on a disk that is backed up off the "
-                "host (see .env.example).",
+                "host (see deploy/recourse.env.example).",
                 id="recourse.W001",
             )
         ]

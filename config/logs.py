@@ -74,14 +74,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-class TaskFailureMessageFilter(logging.Filter):
-    """django-q2's monitor logs a failed task with its result, which is the exception's
-    message and traceback: dropped here, as task_logged writes the failure without it."""
+class DjangoQTaskLinesFilter(logging.Filter):
+    """django-q2 writes lines of its own per task: enqueued, created from a schedule,
+    processing, processed, and failed with the task's result (the exception's message
+    and traceback). task_logged writes one line per task instead, so those are dropped;
+    the cluster's own lines (starting, running, a worker reincarnated, stopped) stay."""
+
+    PER_TASK_MODULES = ("tasks", "scheduler", "worker")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.module == "monitor" and record.levelno >= logging.ERROR and not record.exc_info
-        )
+        if record.exc_info:
+            return True
+        if record.module == "monitor":
+            return False
+        return not (record.module in self.PER_TASK_MODULES and record.levelno < logging.WARNING)
 
 
 def _request_id(request) -> str:

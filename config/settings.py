@@ -1,4 +1,5 @@
-"""Recourse settings, read from environment variables (documented in .env.example).
+"""Recourse settings, read from environment variables (every one documented in
+deploy/recourse.env.example).
 
 RECOURSE_ENV selects the defaults: "production" (the default, and the strict one),
 "development" (what `make run` sets) or "test" (config.settings_test).
@@ -327,7 +328,7 @@ LOGGING = {
         },
         "json": {"()": "config.logs.JsonFormatter"},
     },
-    "filters": {"task_failure_message": {"()": "config.logs.TaskFailureMessageFilter"}},
+    "filters": {"django_q_task_lines": {"()": "config.logs.DjangoQTaskLinesFilter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -344,9 +345,9 @@ LOGGING = {
         # would be a second line naming the path; runserver's names path and query.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
-        # django-q2 writes lines per task (its names, and a failure's message): the
-        # task line replaces them. Through the root's handler, not one of its own.
-        "django-q": {"level": "WARNING", "propagate": True, "filters": ["task_failure_message"]},
+        # django-q2's lines per task (a failure's with its message) give way to the task
+        # line; its cluster's own stay. Through the root's handler, not one of its own.
+        "django-q": {"level": "INFO", "propagate": True, "filters": ["django_q_task_lines"]},
     },
 }
 

@@ -31,6 +31,7 @@ LONG_TEST_FILES = (
     "tests/deploy/test_backup_drill.py",
     "tests/deploy/test_nginx_site.py",
     "tests/deploy/test_systemd_units.py",
+    "tests/config/test_logs.py",
 )
 
 

@@ -25,10 +25,10 @@ from django_q.tasks import async_task
 
 from complaints.models import Case
 from config.logs import (
+    DjangoQTaskLinesFilter,
     JsonFormatter,
     PlainFormatter,
     RequestLogMiddleware,
-    TaskFailureMessageFilter,
     task_logged,
 )
 from notifications.models import PENDING, Notification, OutboundSms
@@ -109,11 +109,20 @@ def test_a_failed_task_is_one_line_with_its_error_type(caplog):
     (line,) = caplog.records
     assert line.levelno == logging.ERROR and line.error_type == "ValueError"
     assert "770009876" not in line.getMessage()
-    # django-q2's own failure line, which quotes the result, is dropped.
-    monitor_line = logging.LogRecord(
-        "django-q", logging.ERROR, "/x/monitor.py", 1, "Failed %s", (result,), None
-    )
-    assert TaskFailureMessageFilter().filter(monitor_line) is False
+
+    # django-q2's own failure line, which quotes the result, is dropped, and its other
+    # lines per task; its cluster's lines stay.
+    def django_q_line(path, level, message="x"):
+        return logging.LogRecord("django-q", level, path, 1, message, (), None)
+
+    keep = DjangoQTaskLinesFilter().filter
+    assert keep(django_q_line("/x/monitor.py", logging.ERROR, f"Failed - {result}")) is False
+    assert keep(django_q_line("/x/monitor.py", logging.INFO, "Processed")) is False
+    assert keep(django_q_line("/x/tasks.py", logging.INFO, "Enqueued")) is False
+    assert keep(django_q_line("/x/scheduler.py", logging.INFO, "created task")) is False
+    assert keep(django_q_line("/x/worker.py", logging.INFO, "processing")) is False
+    assert keep(django_q_line("/x/cluster.py", logging.INFO, "Q Cluster running.")) is True
+    assert keep(django_q_line("/x/scheduler.py", logging.ERROR, "failed to create")) is True
 
 
 def start_json_worker(log) -> subprocess.Popen:

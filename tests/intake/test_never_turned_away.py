@@ -157,7 +157,7 @@ def test_under_the_limit_nobody_is_asked(client, unit):
 
 
 def test_env_example_says_the_limit_is_per_deployment():
-    text = (Path(settings.BASE_DIR) / ".env.example").read_text()
+    text = (Path(settings.BASE_DIR) / "deploy" / "recourse.env.example").read_text()
     assert "SUBMISSIONS_PER_CLIENT=10" in text
     assert "SUBMISSION_THROTTLE_WINDOW_MINUTES=60" in text
     assert "per deployment" in text
