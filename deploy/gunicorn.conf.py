@@ -28,3 +28,24 @@ errorlog = "-"
 # The heartbeat files: the service's private /tmp (PrivateTmp=yes) is on disk; /dev/shm
 # is memory.
 worker_tmp_dir = "/dev/shm"
+
+# LOG_FORMAT=json: gunicorn's own lines (booting, a worker restarted) as JSON too, in the
+# application's format (config/logs.py), so every line on stderr is one JSON object.
+if os.environ.get("LOG_FORMAT") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        },
+        "root": {"level": "INFO", "handlers": []},
+    }

@@ -160,6 +160,9 @@ class Site:
             },
         )
 
+    def gunicorn_log(self) -> str:
+        return (self.tmp / "gunicorn.out").read_text(errors="replace")
+
     def logs(self) -> dict[str, str]:
         return {p.name: p.read_text(errors="replace") for p in (self.tmp / "logs").iterdir()}
 
@@ -178,6 +181,7 @@ def site(tmp_path_factory):
         f"sqlite:///{tmp / 'recourse.sqlite3'}",
         RECOURSE_WEB_BIND=f"127.0.0.1:{gunicorn_port}",
         WEB_CONCURRENCY="2",
+        LOG_FORMAT="json",
     )
     # As the guide does it: deploy/recourse-manage with the environment file.
     env_file = tmp / "recourse.env"
@@ -330,3 +334,25 @@ def test_no_query_string_body_or_address_reaches_the_logs(site):
     for name, text in logs.items():
         for secret in (QUERY_CANARY, BODY_CANARY, "K7QM-4TPX", "15005550006", "127.0.0.1"):
             assert secret not in text, (name, secret)
+
+
+def test_the_application_log_is_json_lines_joined_to_nginx_by_request_id(site):
+    """LOG_FORMAT=json: every line gunicorn and the application write is a JSON object;
+    each request's line carries nginx's $request_id, also at the end of nginx's line."""
+    site.request("GET", f"/follow-up/?code={QUERY_CANARY}")
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in site.gunicorn_log().splitlines() if line.strip()]
+        requests = [line for line in lines if line["logger"] == "recourse.request"]
+        followups = [line for line in requests if line["route"] == "follow-up/"]
+        if followups or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert any(line["logger"] == "gunicorn.error" for line in lines)  # "Booting worker"
+    assert followups, requests
+    request_id = followups[-1]["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)
+    while request_id not in site.logs().get("recourse-access.log", ""):
+        assert time.monotonic() < deadline + 10, site.logs()
+        time.sleep(0.1)
+    assert QUERY_CANARY not in site.gunicorn_log()
