@@ -334,6 +334,9 @@ SMS_BACKEND = env(
     if PRODUCTION
     else "notifications.backends.console.ConsoleSmsBackend",
 )
+# For the ledger backends (notifications/backends/ledger.py: `make soak NODES=2`): the
+# file every process appends one line per send to, ids only.
+DELIVERY_LEDGER_FILE = env("DELIVERY_LEDGER_FILE")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
 # Signs every webhook Twilio sends us. Development uses a fixed token so the SMS
 # simulator at /dev/sms/ can sign its requests the same way.
