@@ -1,7 +1,9 @@
-"""Send nothing, and append one line per send to DELIVERY_LEDGER_FILE: the channel and
-the row being delivered ("sms notifications.outboundsms:<uuid>"), never the address
-nor the text. Every process appends to the same file, so a run with several workers
-(`make soak NODES=2`) can count, at the network edge, how often each row went out.
+"""Send nothing, and append one line per send to DELIVERY_LEDGER_FILE: the time, the
+sending process's group (one per worker started in its own session: which worker
+sent it), the channel and the row being delivered ("sms
+notifications.outboundsms:<uuid>"), never the address nor the text. Every process
+appends to the same file, so a run with several workers (`make soak NODES=2`) can
+count, at the network edge, how often each row went out and who sent it.
 
 One short write to a file opened with O_APPEND is one line, whole, whichever process
 writes it: lines from two workers never interleave."""
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -24,7 +27,8 @@ def ledger_append(channel: str) -> None:
     if not path:
         raise ImproperlyConfigured("The ledger backends need DELIVERY_LEDGER_FILE.")
     # A send outside delivery_attempt (none today) is recorded as "-": still counted.
-    line = f"{channel} {current_delivery.get() or '-'}\n".encode()
+    delivery = current_delivery.get() or "-"
+    line = f"{time.time():.3f} {os.getpgrp()} {channel} {delivery}\n".encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line)

@@ -2,6 +2,8 @@
 naming the row delivered, never the address nor the text; a delivery run twice is one
 line."""
 
+import os
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,7 +62,9 @@ def test_each_send_is_one_line_of_ids_and_a_second_run_sends_nothing(
         f"sms notifications.outboundsms:{outbound.pk}"
     ]
     written = ledger.read_text()
-    assert written.splitlines() == expected
+    lines = [line.split(" ", 2) for line in written.splitlines()]
+    assert [what for _at, _group, what in lines] == expected
+    assert {int(group) for _at, group, _what in lines} == {os.getpgrp()}
     for secret in (ALERT_PHONE, CHILD_PHONE, focal_point.email, "hits", "call you", case.reference):
         assert secret not in written
 
