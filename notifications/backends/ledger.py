@@ -26,6 +26,9 @@ def ledger_append(channel: str) -> None:
     path = settings.DELIVERY_LEDGER_FILE
     if not path:
         raise ImproperlyConfigured("The ledger backends need DELIVERY_LEDGER_FILE.")
+    # A provider's round trip: a worker killed at a random moment is then often
+    # caught holding a claimed row, as it would be in production.
+    time.sleep(settings.DELIVERY_LEDGER_SEND_MS / 1000)
     # A send outside delivery_attempt (none today) is recorded as "-": still counted.
     delivery = current_delivery.get() or "-"
     line = f"{time.time():.3f} {os.getpgrp()} {channel} {delivery}\n".encode()
