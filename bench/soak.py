@@ -129,8 +129,8 @@ def main():
         log_offsets = {web.name: access_log(web.name).stat().st_size for web in webs}
         before = probe(env, "counts")
         last_notification = before["last_notification"]
-        staged = probe(env, "stage_escalations", escalations, options.seconds)
         schedule_before = schedule_current(env)
+        staged = probe(env, "stage_escalations", escalations, options.seconds)
         print(
             f"Database: {engine}; {facts['cases']:,} cases. Soak: {options.seconds} s, "
             f"{options.nodes} web node(s) on ports {recourse_ports(options.nodes)} and "
