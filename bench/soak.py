@@ -365,7 +365,7 @@ def check_schedule(before: dict, after: dict, problems: list):
         gaps = [b[0] - a[0] for a, b in itertools.pairwise(ran)]
         retried = sum(attempts > 1 for _started, attempts in ran)
         print(
-            f"{name}: {minutes} minutes, {len(made)} tasks made, {len(ran)} ran"
+            f"{name}: {minutes} minute(s), {len(made)} task(s) made from it, {len(ran)} ran"
             + (f" ({retried} run again)" if retried else "")
             + (f", {min(gaps):.0f}-{max(gaps):.0f} s apart" if gaps else "")
         )
