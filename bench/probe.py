@@ -6,7 +6,7 @@ import os
 import sys
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -73,15 +73,6 @@ def backlog(after_notification: str) -> dict:
         "unsent_texts": OutboundSms.objects.filter(status="pending").count(),
         "unsent_emails": OutboundEmail.objects.filter(status="pending").count(),
     }
-
-
-def claimed() -> dict:
-    """Rows a worker holds right now (claimed, not yet recorded): at the kill, what the
-    killed worker may have been sending."""
-    return {
-        model.__name__: model.objects.filter(status="pending", claimed_at__isnull=False).count()
-        for model in (Notification, OutboundSms, OutboundEmail)
-    } | {"tasks_taken": OrmQ.objects.filter(lock__gt=timezone.now()).count()}
 
 
 def stage_escalations(count: str, seconds: str) -> dict:
@@ -163,11 +154,12 @@ def schedule_state() -> dict:
         return {"now": timezone.now().timestamp(), "jobs": jobs}
 
 
-def deliveries(ledger: str, after_notification: str, *held: str) -> dict:
+def deliveries(ledger: str, since: str, *held: str) -> dict:
     """What the ledger backends recorded (one line per send, every worker) against the
-    rows: rows sent more than once, rows sent with no line, lines whose row is not
-    marked sent (a send whose outcome was lost: it would go again), who sent what, and
-    the sends of the `held` rows (those a killed worker had claimed)."""
+    rows marked sent since `since` (a Unix time, before the workers started): rows sent
+    more than once, rows marked sent with no line, lines whose row is not marked sent (a
+    send whose outcome was lost: it would go again), who sent what, and the sends of the
+    `held` rows (those a killed worker had claimed)."""
     lines = [line.split() for line in open(ledger).read().splitlines()]
     sends = Counter(what for _at, _group, _channel, what in lines)
     held_sends = {what: [float(at) for at, _g, _c, w in lines if w == what] for what in held}
@@ -175,27 +167,12 @@ def deliveries(ledger: str, after_notification: str, *held: str) -> dict:
     first_by_group = {}
     for at, group, _channel, _what in lines:
         first_by_group.setdefault(group, float(at))
-    labels = {
-        "notifications.notification": Notification,
-        "notifications.outboundsms": OutboundSms,
-        "notifications.outboundemail": OutboundEmail,
+    started = datetime.fromtimestamp(float(since), tz=UTC)
+    marked_sent = {
+        f"{model._meta.label_lower}:{pk}"
+        for model in (Notification, OutboundSms, OutboundEmail)
+        for pk in model.objects.filter(sent_at__gte=started).values_list("pk", flat=True)
     }
-    marked_sent = set()
-    for label, model in labels.items():
-        rows = model.objects.filter(sent_at__isnull=False)
-        if model is Notification:
-            rows = rows.filter(pk__gt=int(after_notification))
-        marked_sent |= {f"{label}:{pk}" for pk in rows.values_list("pk", flat=True)}
-    # Rows of an earlier run that a retry sent during this one are in the ledger too.
-    named = {what for what in sends if what.split(":", 1)[0] in labels}
-    for label, model in labels.items():
-        pks = [what.split(":", 1)[1] for what in named if what.startswith(label + ":")]
-        marked_sent |= {
-            f"{label}:{pk}"
-            for pk in model.objects.filter(pk__in=pks, sent_at__isnull=False).values_list(
-                "pk", flat=True
-            )
-        }
     return {
         "sends": sum(sends.values()),
         "by_channel": Counter(

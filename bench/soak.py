@@ -120,6 +120,7 @@ def main():
     services = Services()
     problems = []
     try:
+        since = time.time()  # every send of the run is marked sent after this
         webs, workers = start_recourse(services, recourse_url, nodes=options.nodes, env=env)
         # Process group (the ledger's second field) -> worker, the restarted one included.
         senders = {str(w.process.pid): w.name for w in workers}
@@ -179,7 +180,7 @@ def main():
         backlog = probe(env, "backlog", last_notification)
         schedule_after = probe(env, "schedule_state")
         stepped = probe(env, "escalations", before["last_audit_event"], *staged["staged"])
-        sent_out = probe(env, "deliveries", LEDGER, last_notification, *crash.get("held", []))
+        sent_out = probe(env, "deliveries", LEDGER, since, *crash.get("held", []))
 
         statuses: dict[str, int] = {}
         for web in webs:
