@@ -250,6 +250,14 @@ class Services:
             wait_for_port(port, service)
         return service
 
+    def kill(self, service: Service):
+        """A crash: SIGKILL to the service's whole process group (the main process and
+        its children at once, nothing stopped cleanly)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(service.process.pid, signal.SIGKILL)
+        service.process.wait(timeout=15)
+        self.started.remove(service)
+
     def stop(self):
         # SIGTERM to each main process only: gunicorn's master and django-q2's cluster
         # stop their own children, and django-q2 1.11 can hang when the whole group gets
@@ -330,11 +338,32 @@ def log_settled(name: str, seconds: float = 10) -> int:
     return size
 
 
-def start_recourse(services: Services, database_url: str) -> tuple[Service, Service]:
-    env = recourse_env(database_url)
-    web = gunicorn(services, "recourse-web", "config.wsgi:application", RECOURSE_PORT, env)
-    worker = services.start("recourse-worker", [PYTHON, "manage.py", "qcluster"], env=env)
-    return web, worker
+def recourse_ports(nodes: int) -> list[int]:
+    """The web nodes' ports: RECOURSE_PORT, then those past the baseline's."""
+    return [RECOURSE_PORT] + [BASELINE_PORT + n for n in range(1, nodes)]
+
+
+def node_name(kind: str, n: int) -> str:
+    """recourse-web, recourse-web2, ...; recourse-worker, recourse-worker2, ..."""
+    return f"recourse-{kind}{n + 1 if n else ''}"
+
+
+def start_recourse(
+    services: Services, database_url: str, *, nodes: int = 1, env: dict | None = None
+) -> tuple[list[Service], list[Service]]:
+    """`nodes` gunicorn instances (recourse_ports) and as many django-q2 clusters, all
+    on the one database."""
+    env = env or recourse_env(database_url)
+    webs = [
+        gunicorn(services, node_name("web", n), "config.wsgi:application", port, env)
+        for n, port in enumerate(recourse_ports(nodes))
+    ]
+    workers = [start_worker(services, node_name("worker", n), env) for n in range(nodes)]
+    return webs, workers
+
+
+def start_worker(services: Services, name: str, env: dict) -> Service:
+    return services.start(name, [PYTHON, "manage.py", "qcluster"], env=env)
 
 
 def start_baseline(services: Services, database_url: str) -> Service:

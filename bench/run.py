@@ -99,7 +99,7 @@ def main():
     kdf_ms = probe(env, "kdf_ms")
     services = Services()
     try:
-        web, worker = start_recourse(services, recourse_url)
+        (web,), (worker,) = start_recourse(services, recourse_url)
         baseline = start_baseline(services, baseline_url)
         print(
             f"Database: {engine}; {facts['cases']:,} cases; gunicorn: "

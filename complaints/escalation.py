@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from access.cases import MANAGER_LEVEL, OVERSIGHT_LEVEL
@@ -23,6 +23,8 @@ from vault.keys import case_holder_ids
 BACKUP, MANAGER, OVERSIGHT = 1, MANAGER_LEVEL, OVERSIGHT_LEVEL
 STEP_NAMES = {BACKUP: "backup focal points", MANAGER: "unit manager", OVERSIGHT: "oversight unit"}
 MIN_STEP_GAP = timedelta(hours=1)
+# Steps one sweep takes at most, well within the worker's task timeout.
+STEPS_PER_SWEEP = 500
 
 
 def overdue_cases(now: datetime):
@@ -39,10 +41,24 @@ def _step_gap(case: Case) -> timedelta:
 
 
 def escalation_sweep(*, now: datetime | None = None) -> int:
-    """Escalate every overdue case by at most one step. Returns the steps taken."""
+    """Escalate every overdue case by at most one step, at most STEPS_PER_SWEEP of them
+    (the rest on the next minute's run), the most overdue first. Returns the steps taken.
+
+    Cases that took a step less than MIN_STEP_GAP ago are left out by the query, and
+    the scan goes on past those whose own gap is longer: with more overdue cases than
+    one run takes, the ones escalated last must not fill every run while the others
+    wait for hours."""
     now = now or timezone.now()
     taken = 0
-    for case in overdue_cases(now).select_related("policy", "unit", "sms_reporter")[:500]:
+    candidates = (
+        overdue_cases(now)
+        .filter(Q(escalated_at__isnull=True) | Q(escalated_at__lte=now - MIN_STEP_GAP))
+        .select_related("policy", "unit", "sms_reporter")
+        .order_by("next_due_at", "pk")
+    )
+    for case in candidates.iterator(chunk_size=STEPS_PER_SWEEP):
+        if taken >= STEPS_PER_SWEEP:
+            break
         if case.escalated_at and now - case.escalated_at < _step_gap(case):
             continue
         if _escalate(case, now):

@@ -366,6 +366,10 @@ SMS_BACKEND = env(
     if PRODUCTION
     else "notifications.backends.console.ConsoleSmsBackend",
 )
+# For the ledger backends (notifications/backends/ledger.py: `make soak NODES=2`): the
+# file every process appends one line per send to, ids only.
+DELIVERY_LEDGER_FILE = env("DELIVERY_LEDGER_FILE")
+DELIVERY_LEDGER_SEND_MS = env_int("DELIVERY_LEDGER_SEND_MS", 0)  # each send's pretend latency
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
 # Signs every webhook Twilio sends us. Development uses a fixed token so the SMS
 # simulator at /dev/sms/ can sign its requests the same way.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -23,6 +24,11 @@ from notifications.backends.base import PermanentSendError, TransientSendError
 from notifications.models import FAILED, PENDING, SENT
 
 logger = logging.getLogger(__name__)
+
+# The row being sent ("notifications.notification:42"), for a backend that records
+# sends by id (notifications/backends/ledger.py): backends are given an address and a
+# text, never the row.
+current_delivery: ContextVar[str] = ContextVar("current_delivery", default="")
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ def delivery_attempt(
     row = rows.get(pk=pk)
     attempts = row.attempts + 1
     final_fields = final_fields or {}
+    token = current_delivery.set(f"{model._meta.label_lower}:{pk}")
     try:
         done = send(row)
     except PermanentSendError as exc:
@@ -96,6 +103,8 @@ def delivery_attempt(
         )
         logger.warning("%s %s attempt %s failed (error %s)", model._meta.label, pk, attempts, code)
         return "retry"
+    finally:
+        current_delivery.reset(token)
     _record(
         model,
         pk,

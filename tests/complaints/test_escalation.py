@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
 
+from complaints import escalation
 from complaints.escalation import escalation_sweep
 from complaints.lifecycle import case_transition
 from complaints.models import AuditEvent, Case, CaseEvent
@@ -125,3 +126,16 @@ def test_the_sweep_finds_work_a_lost_task_left_behind(unit, chain):
     Notification.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     requeue_due_deliveries()
     assert OrmQ.objects.count() == Notification.objects.filter(status="pending").count() >= 1
+
+
+@pytest.mark.django_db
+def test_cases_escalated_last_do_not_fill_every_sweep_while_others_wait(unit, chain, monkeypatch):
+    """More overdue cases than one sweep takes: those that just took a step are not
+    what the next sweeps pick again (and skip) while the others wait for hours."""
+    monkeypatch.setattr(escalation, "STEPS_PER_SWEEP", 2)
+    cases = [receive(unit, in_danger=True) for _ in range(3)]  # acknowledge within 1 h
+    start = max(c.received_at for c in cases)
+    assert escalation_sweep(now=start + timedelta(minutes=61)) == 2
+    assert escalation_sweep(now=start + timedelta(minutes=62)) == 1  # the third, a minute on
+    assert sorted(Case.objects.values_list("escalation_level", flat=True)) == [1, 1, 1]
+    assert AuditEvent.objects.filter(action="complaints.case.escalated").count() == 3
