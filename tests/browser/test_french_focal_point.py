@@ -58,7 +58,8 @@ def test_a_focal_point_triages_and_closes_a_case_in_french(browser, live_server,
     page.get_by_role("heading", name=french("Case queue")).wait_for()
     assert page.locator("html").get_attribute("lang") == "fr"
     page.get_by_label(french("Find a case by reference")).fill(case.reference.lower())
-    page.locator("form[role=search]").get_by_role("button", name=french("Find")).click()
+    with page.expect_navigation():
+        page.locator("form[role=search]").get_by_role("button", name=french("Find")).click()
     rows = page.locator("#queue tbody tr")
     assert rows.count() == 1 and case.display_reference in rows.first.inner_text()
     assert other.display_reference not in page.locator("#queue").inner_text()

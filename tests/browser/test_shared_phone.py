@@ -104,7 +104,9 @@ def test_numbers_limits_question_and_way_higher_are_all_on_the_page(
     start_numbers = page.locator("#emergency-numbers")
     assert start_numbers.is_visible() and "116" in start_numbers.inner_text()
     assert "Each place's page shows its emergency numbers." in start_numbers.inner_text()
+    # Both pages have #emergency-numbers: wait for the unit's page before looking.
     page.get_by_role("link", name="Police station").click()
+    page.wait_for_url(f"**/u/{unit.code}/")
 
     top = page.locator("#emergency-numbers")
     assert top.is_visible()
