@@ -355,10 +355,6 @@ LOGGING = {
 # HTTP_X_FORWARDED_FOR (the last address in it is used). Empty: REMOTE_ADDR.
 CLIENT_IP_HEADER = env("CLIENT_IP_HEADER")
 
-# Drills only: where notifications.backends.file records each send (one line, no
-# content), so a restored copy sends nothing out (deploy/backup_drill.py).
-DRILL_OUTBOX_FILE = env("DRILL_OUTBOX_FILE")
-
 # --- SMS (Twilio) -------------------------------------------------------------------------
 SMS_BACKEND = env(
     "SMS_BACKEND",
@@ -366,8 +362,8 @@ SMS_BACKEND = env(
     if PRODUCTION
     else "notifications.backends.console.ConsoleSmsBackend",
 )
-# For the ledger backends (notifications/backends/ledger.py: `make soak NODES=2`): the
-# file every process appends one line per send to, ids only.
+# For the ledger backends (notifications/backends/ledger.py: `make soak NODES=2` and the
+# restore drill): the file every process appends one line per send to, ids only.
 DELIVERY_LEDGER_FILE = env("DELIVERY_LEDGER_FILE")
 DELIVERY_LEDGER_SEND_MS = env_int("DELIVERY_LEDGER_SEND_MS", 0)  # each send's pretend latency
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")

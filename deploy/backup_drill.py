@@ -16,8 +16,9 @@ verify_audit`; gunicorn and `manage.py qcluster` under production settings on lo
 password and TOTP code and opens their cases (every one, or the newest
 --cases-per-person), each reading audited; every notice, text and email that was due
 and pending in the backup is sent once by the restored worker, and nothing sent before
-the backup is sent again. Nothing leaves the host: email and SMS go to the file
-backends (notifications/backends/file.py), which record one line per send. The drill
+the backup is sent again. Nothing leaves the host: email and SMS go to the ledger
+backends (notifications/backends/ledger.py), which record one line per send naming the
+row sent, and each row newly sent must have exactly one line. The drill
 database is dropped at the end (--keep keeps it).
 
 The report holds counts, ids of steps and timings: never a reference, a name, a number
@@ -53,6 +54,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b32decode
+from collections import Counter
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -273,13 +275,14 @@ def case_opens(browser: Browser, reference: str) -> bool:
 # --- Deliveries -----------------------------------------------------------------------
 
 
-def deliveries_compare(before: dict, after: dict, outbox: list[dict]) -> dict:
-    """What the restored worker did with the outbound rows of the backup:
+def deliveries_compare(before: dict, after: dict, sends: list[str]) -> dict:
+    """What the restored worker did with the outbound rows of the backup, row by row:
     - `due`: pending and due at restore; `resumed`: of those, sent (or settled as not to
       be sent: a stopped number, no address) by exactly one more attempt;
     - `resent`: rows sent before the backup whose state changed;
-    - each send the file backends recorded matches one row newly sent (the due rows and
-      any the sweeps made during the drill), by channel."""
+    - `sends`: the rows the ledger backends recorded a send of (one entry per send, as
+      "notifications.outboundsms:<id>"): each row newly sent must appear exactly once,
+      and no other row at all."""
     facts = {
         "due": 0,
         "resumed": 0,
@@ -288,9 +291,9 @@ def deliveries_compare(before: dict, after: dict, outbox: list[dict]) -> dict:
         "sent_before": 0,
         "resent": 0,
     }
-    newly_sent = {"sms": 0, "email": 0}
-    for kind, rows in after["rows"].items():
-        earlier = {row["id"]: row for row in before["rows"].get(kind, [])}
+    newly_sent: set[str] = set()
+    earlier = {row["id"]: row for rows in before["rows"].values() for row in rows}
+    for rows in after["rows"].values():
         for row in rows:
             old = earlier.get(row["id"])
             if old is not None and old["status"] == SENT:
@@ -311,11 +314,13 @@ def deliveries_compare(before: dict, after: dict, outbox: list[dict]) -> dict:
                 elif row["attempts"] in (old["attempts"], old["attempts"] + 1):
                     facts["resumed"] += 1
             if row["status"] == SENT and (old is None or old["status"] != SENT):
-                newly_sent[row["channel"]] += 1
-    for kind in ("sms", "email"):
-        recorded = sum(1 for line in outbox if line["kind"] == kind)
-        facts[f"{kind}_sends_recorded"] = recorded
-        facts[f"{kind}_rows_newly_sent"] = newly_sent[kind]
+                newly_sent.add(row["id"])
+    counted = Counter(sends)
+    facts["sends_recorded"] = len(sends)
+    facts["rows_newly_sent"] = len(newly_sent)
+    facts["sent_twice"] = sum(1 for row in newly_sent if counted[row] > 1)
+    facts["sent_without_send"] = sum(1 for row in newly_sent if counted[row] == 0)
+    facts["sends_of_other_rows"] = sum(n for row, n in counted.items() if row not in newly_sent)
     return facts
 
 
@@ -326,9 +331,15 @@ def deliveries_ok(report: Report, facts: dict) -> None:
         f"{facts['due'] - facts['resumed']} due row(s) not settled by one attempt",
     )
     report.check(facts["resent"] == 0, f"{facts['resent']} row(s) sent before the backup changed")
-    for kind in ("sms", "email"):
-        recorded, rows = facts[f"{kind}_sends_recorded"], facts[f"{kind}_rows_newly_sent"]
-        report.check(recorded == rows, f"{recorded} {kind} send(s) recorded for {rows} row(s) sent")
+    report.check(facts["sent_twice"] == 0, f"{facts['sent_twice']} row(s) sent more than once")
+    report.check(
+        facts["sent_without_send"] == 0,
+        f"{facts['sent_without_send']} row(s) marked sent with no send recorded",
+    )
+    report.check(
+        facts["sends_of_other_rows"] == 0,
+        f"{facts['sends_of_other_rows']} send(s) of rows not newly sent",
+    )
 
 
 # --- The drill ------------------------------------------------------------------------
@@ -336,7 +347,7 @@ def deliveries_ok(report: Report, facts: dict) -> None:
 
 def service_env(args, work: Path, restored_url: str, port: int) -> dict:
     """Production settings on loopback behind a pretend TLS proxy; email and SMS to the
-    file backends, the anchor file and the key ring in the work directory."""
+    ledger backends, the anchor file and the key ring in the work directory."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -353,9 +364,9 @@ def service_env(args, work: Path, restored_url: str, port: int) -> dict:
             "RECOURSE_KEYRING_FILE": str(work / "keyring.json"),
             "DATABASE_URL": restored_url,
             "AUDIT_ANCHOR_FILE": str(work / "audit-anchors.log"),
-            "SMS_BACKEND": "notifications.backends.file.FileSmsBackend",
-            "EMAIL_BACKEND": "notifications.backends.file.FileEmailBackend",
-            "DRILL_OUTBOX_FILE": str(work / "outbox.jsonl"),
+            "SMS_BACKEND": "notifications.backends.ledger.LedgerSmsBackend",
+            "EMAIL_BACKEND": "notifications.backends.ledger.LedgerEmailBackend",
+            "DELIVERY_LEDGER_FILE": str(work / "deliveries.ledger"),
             "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
             "SMS_PUBLIC_NUMBER": "+15005550006",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
@@ -578,25 +589,25 @@ def drill(args, report: Report, work: Path) -> None:
     # Counted once the service has stopped: a send between reading the rows and reading
     # the file would look like a send too many.
     after = probe(env, "deliveries")
-    facts = deliveries_compare(before, after, read_outbox(work / "outbox.jsonl"))
+    facts = deliveries_compare(before, after, ledger_sends(work / "deliveries.ledger"))
     for name in ("due", "resumed", "not_yet_due", "sent_before", "resent"):
         report.facts[f"deliveries {name.replace('_', ' ')}"] = facts[name]
-    report.facts["sends recorded (sms/email)"] = (
-        f"{facts['sms_sends_recorded']}/{facts['email_sends_recorded']}"
-    )
+    report.facts["sends recorded"] = facts["sends_recorded"]
     deliveries_ok(report, facts)
 
 
-def read_outbox(path: Path) -> list[dict]:
+def ledger_sends(path: Path) -> list[str]:
+    """The row of each send the ledger backends recorded (a line is "time process-group
+    channel row"; notifications/backends/ledger.py)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [line.split()[3] for line in path.read_text().splitlines() if line.strip()]
 
 
 def demo_source(args, work: Path) -> None:
     """`make drill` without a backup: a demonstration source database (demo units,
     staff, complaints, half of their notices and texts sent) and its key ring, built
-    under development settings with the same file backends."""
+    under development settings with the same ledger backends."""
     name = args.demo_database
     # One secret for the demo source and the restored service: its queued tasks run.
     os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
@@ -613,9 +624,9 @@ def demo_source(args, work: Path) -> None:
         "DATABASE_URL": url,
         "RECOURSE_KEYRING_FILE": str(ring),
         "AUDIT_ANCHOR_FILE": str(work / "source-anchors.log"),
-        "SMS_BACKEND": "notifications.backends.file.FileSmsBackend",
-        "EMAIL_BACKEND": "notifications.backends.file.FileEmailBackend",
-        "DRILL_OUTBOX_FILE": str(work / "source-outbox.jsonl"),
+        "SMS_BACKEND": "notifications.backends.ledger.LedgerSmsBackend",
+        "EMAIL_BACKEND": "notifications.backends.ledger.LedgerEmailBackend",
+        "DELIVERY_LEDGER_FILE": str(work / "source-deliveries.ledger"),
         "DJANGO_SECRET_KEY": os.environ["DJANGO_SECRET_KEY"],
     }
     run([PYTHON, "manage.py", "keyring_add", "--file", str(ring)], env=env)
