@@ -137,7 +137,7 @@ totp:
 
 # Re-extract and compile translations (needs gettext: apt-get install gettext).
 messages:
-	RECOURSE_ENV=development $(BIN)/python manage.py makemessages -l fr -l es -l ar --no-obsolete --ignore .venv --ignore node_modules
+	RECOURSE_ENV=development $(BIN)/python manage.py makemessages -l fr -l es -l ar --no-obsolete --no-wrap --ignore .venv --ignore node_modules
 	RECOURSE_ENV=development $(BIN)/python manage.py compilemessages --ignore .venv
 
 clean:

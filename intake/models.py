@@ -84,6 +84,9 @@ class SmsConversation(models.Model):
     in_danger = models.BooleanField(default=False)
     # For RATING: which of complaints.ratings.QUESTIONS is asked now (0, 1 or 2).
     rating_question = models.PositiveSmallIntegerField(default=0)
+    # For CATEGORY, where the menu takes more than one page (intake.sms.category_menu):
+    # the position in the unit's list of the first category on the page shown.
+    menu_start = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["step", "updated_at"])]

@@ -547,8 +547,10 @@ def _narrative_text(conversation: SmsConversation, body: str, word: str, languag
 
 
 def _category_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
-    """CATEGORY: a number from the category menu."""
+    """CATEGORY: a number from the category menu, or 0 for its next page."""
     categories = _categories(conversation.unit)
+    if word == "0" and conversation.menu_start + 1 < len(categories):
+        return _ask_category(conversation, language, next_page=True)
     if not (word.isdigit() and 1 <= int(word) <= len(categories)):
         return _more_story(conversation, body, word, language)
     conversation.category = categories[int(word) - 1]
@@ -848,11 +850,38 @@ def _categories(unit: Unit) -> list[str]:
     return policy_category_codes(policy.categories) if policy else ["other"]
 
 
-def _ask_category(conversation: SmsConversation, language: str) -> str:
+def _ask_category(conversation: SmsConversation, language: str, *, next_page: bool = False) -> str:
+    """The category menu; asked again (more story came instead of a number), the same
+    page; `next_page` (the child sent 0), the page after it, the first after the last."""
+    codes = _categories(conversation.unit)
+    start = conversation.menu_start if conversation.step == Step.CATEGORY else 0
+    if next_page:
+        start += len(category_menu(codes, language, start)[1])
+    text, shown = category_menu(codes, language, start if start < len(codes) else 0)
     conversation.step = Step.CATEGORY
+    conversation.menu_start = codes.index(shown[0])
     _touch(conversation)
-    labels = [sms_label(code) for code in _categories(conversation.unit)]
-    return render_sms("ask_category", language, labels=labels)
+    return text
+
+
+def category_menu(codes: list[str], language: str, start: int = 0) -> tuple[str, list[str]]:
+    """The menu from position `start`: (text, the codes on it). Numbers run through the
+    whole list, so any number answers from any page. A list too long for two segments
+    (Arabic: 134 characters in UCS-2; 15 categories take about 250) is cut into pages
+    that do, each but the last ending "0 More"."""
+    labels = [(number, sms_label(code)) for number, code in enumerate(codes, start=1)]
+    text = render_sms("ask_category", language, labels=labels[start:])
+    if start == 0 and segments(text) <= 2:
+        return text, codes
+    end = start + 1  # at least one category a page, however long its label
+    text = render_sms("ask_category", language, labels=labels[start:end], more=end < len(codes))
+    while end < len(codes):
+        more = end + 1 < len(codes)
+        longer = render_sms("ask_category", language, labels=labels[start : end + 1], more=more)
+        if segments(longer) > 2:
+            break
+        text, end = longer, end + 1
+    return text, codes[start:end]
 
 
 def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:

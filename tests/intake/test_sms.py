@@ -15,11 +15,12 @@ from django_q.signing import SignedPackage
 from complaints.models import Case, Message
 from complaints.services import case_reply
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
-from intake.sms import conversations_sweep, welcome_text
+from intake.sms import category_menu, conversations_sweep, welcome_text
 from notifications.backends import PermanentSendError, TransientSendError, locmem
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms
 from notifications.sms import render_sms, sms_deliver
+from policies.categories import SMS_LABELS
 from policies.models import Unit
 from tests.conftest import all_rows_as_text, sign_twilio, staff_reads
 from vault import server_sealed
@@ -447,6 +448,46 @@ def test_status_callback_before_the_send_call_returns_is_applied(
 # --- Budgets and confidentiality ----------------------------------------------------------------
 
 
+LONG_LABELS = {code: f"{label} (and everything like it)" for code, label in SMS_LABELS.items()}
+
+
+@pytest.mark.django_db
+def test_a_category_menu_too_long_for_two_segments_comes_in_pages(sms, unit, monkeypatch):
+    # Labels as long as Arabic's take in UCS-2: 15 categories do not fit 2 segments.
+    for code, label in LONG_LABELS.items():
+        monkeypatch.setitem(SMS_LABELS, code, label)
+    codes = list(SMS_LABELS)
+    sms("tst1 The officer hit me with a belt")
+
+    first = sms("DONE")
+    assert first.startswith("What is it closest to?") and first.endswith("\n0 More")
+    assert "1 Sexual abuse" in first
+    second = sms("0")
+    assert second.startswith("What is it closest to?")
+    assert re.search(r"^(\d+) ", second, re.M).group(1) == str(first.count("\n"))  # next after
+    # Every category is on some page, numbered through the whole list, each page within
+    # two segments, the last without "0 More".
+    pages = category_menu_pages(codes, "en")
+    assert pages[:2] == [first, second] and len(pages) == 3
+    numbers = [int(n) for page in pages for n in re.findall(r"^(\d+) ", page, re.M) if n != "0"]
+    assert numbers == list(range(1, len(codes) + 1))
+    assert all(segments(page) <= 2 for page in pages) and "0 More" not in pages[-1]
+    # 0 after the last page shows the first again; a number from any page answers.
+    assert sms("0") == pages[2]
+    assert sms("0") == first
+    assert sms(str(len(codes) - 1)) == "Are you in danger right now? 1 yes 2 no"
+    sms("2")
+    assert Case.objects.get().category == codes[-2]
+
+
+@pytest.mark.django_db
+def test_a_menu_that_fits_has_no_pages_and_0_is_more_story(sms, unit):
+    sms("tst1 The officer hit me with a belt")
+    menu = sms("DONE")
+    assert "0 More" not in menu
+    assert sms("0") == menu  # not a number of the menu: kept with the story, asked again
+
+
 def _worst_case_context(unit):
     from complaints.models import Case as CaseModel
 
@@ -457,8 +498,6 @@ def _worst_case_context(unit):
         Unit(code=f"CODE{i:012d}"[:16], name="Centre national de protection de l'enfance")
         for i in range(6)
     ]
-    from policies.categories import SMS_LABELS
-
     return {
         "emergency_contacts": [
             {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
@@ -468,7 +507,7 @@ def _worst_case_context(unit):
         "units": long_units,
         "unit": Unit(code="ABCDEFGHIJKLMNOP", default_language="fr"),
         "offer_language": True,
-        "labels": list(SMS_LABELS.values()),
+        "labels": list(enumerate(SMS_LABELS.values(), start=1)),
         "case": case,
         "code": "1234 5678 9012",
         "references": ["K7QM-4TPX"] * 5,
@@ -477,6 +516,15 @@ def _worst_case_context(unit):
         "date": timezone.now(),
         "status": "substantiated",  # the longest case_update text
     }
+
+
+def category_menu_pages(codes, language) -> list[str]:
+    pages, start = [], 0
+    while start < len(codes):
+        text, shown = category_menu(codes, language, start)
+        pages.append(text)
+        start += len(shown)
+    return pages
 
 
 @pytest.mark.django_db
@@ -494,6 +542,10 @@ def test_every_sms_template_fits_two_segments(language, settings):
         get_template(f"sms/{name}.txt")
         if name in ("welcome", "welcome_danger"):  # a long menu falls back to the code
             text = welcome_text(language, context["units"], in_danger=name == "welcome_danger")
+        elif name == "ask_category":  # a long menu is cut into pages
+            for text in category_menu_pages(list(SMS_LABELS), language):
+                assert segments(text) <= 2, f"{name} [{language}]: {text!r}"
+            continue
         else:
             text = render_sms(name, language, **context)
         assert segments(text) <= 2, f"{name} [{language}] is {segments(text)} segments: {text!r}"
