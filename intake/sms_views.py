@@ -62,7 +62,12 @@ def twilio_inbound(request):
         return HttpResponseBadRequest("MessageSid and From are required.")
     if len(sender) > MAX_NUMBER_LENGTH or len(request.POST.get("To", "")) > MAX_NUMBER_LENGTH:
         return HttpResponseBadRequest("From and To must be phone numbers.")
-    reply = sms_receive(message_sid=sid, from_number=sender, body=request.POST.get("Body", ""))
+    reply = sms_receive(
+        message_sid=sid,
+        from_number=sender,
+        body=request.POST.get("Body", ""),
+        to_number=request.POST.get("To", ""),
+    )
     return twiml(reply)
 
 

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 
 from complaints.admin import ReadOnlyAdmin
-from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
+from policies.models import (
+    ChildProtectionPolicy,
+    Membership,
+    PosterPrint,
+    StaffProfile,
+    Unit,
+    WhatsAppTemplate,
+)
 from policies.services import PolicyError, membership_recorded, policy_publish
 from vault.keys import focal_point_removed, recovery_key_create
 
@@ -10,6 +17,13 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
+
+
+class WhatsAppTemplateInline(admin.TabularInline):
+    """Content SIDs of the unit's approved WhatsApp templates, one per language."""
+
+    model = WhatsAppTemplate
+    extra = 0
 
 
 def _revoke_removed_focal_points(formset):
@@ -24,7 +38,7 @@ class UnitAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "sector", "default_language", "is_active")
     list_filter = ("sector", "is_active")
     search_fields = ("code", "name")
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, WhatsAppTemplateInline]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
