@@ -115,7 +115,10 @@ def sms_simulator(request):
             "MessageSid": "SM" + secrets.token_hex(16),
             "AccountSid": "ACsimulator",
             "From": phone,
-            "To": settings.SMS_PUBLIC_NUMBER or "+15005550000",
+            # A "whatsapp:" phone writes to the WhatsApp sender, as on a real phone.
+            "To": (settings.TWILIO_WHATSAPP_FROM or "whatsapp:+15005550000")
+            if phone.startswith("whatsapp:")
+            else (settings.SMS_PUBLIC_NUMBER or "+15005550000"),
             "Body": text,
             "NumMedia": "0",
         }

@@ -390,3 +390,13 @@ def test_the_sender_is_where_the_child_wrote_else_the_units_number_else_the_defa
     unit.save()
     case.refresh_from_db()
     assert whatsapp_sender(reporter, case) == "whatsapp:+221330000000"
+
+
+@pytest.mark.django_db
+def test_staff_see_a_whatsapp_case_as_one_from_the_text_conversation(
+    whatsapp, unit, focal_point, staff_client
+):
+    case = file_by_whatsapp(whatsapp)
+    page = staff_client(focal_point).get(f"/staff/cases/{case.reference}/").content.decode()
+    assert "Not asked: the SMS conversation does not ask it." in page
+    assert PHONE not in page and PHONE[1:] not in page
