@@ -20,7 +20,10 @@ class SmsReporter(models.Model):
 
     phone_index = models.CharField(max_length=64, unique=True)
     phone = models.BinaryField(editable=False)
-    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.SMS)
+    # db_default, as for the fields below: rows written by code that predates them.
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.SMS, db_default=Channel.SMS
+    )
     language = models.CharField(max_length=8, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -29,7 +32,7 @@ class SmsReporter(models.Model):
     last_inbound_at = models.DateTimeField(null=True, blank=True)
     # The service's own address the child last wrote to ("whatsapp:+..."): WhatsApp's
     # window is open with that sender only. Ours, not the child's: not sealed.
-    service_address = models.CharField(max_length=64, blank=True)
+    service_address = models.CharField(max_length=64, blank=True, db_default="")
 
     def __str__(self) -> str:
         return f"SMS reporter #{self.pk}"

@@ -151,7 +151,7 @@ class OutboundSms(Delivery):
     error_code = models.CharField(max_length=16, blank=True)
     # The provider's id of the WhatsApp template that told the child a held text waits
     # (empty: none was sent). Its status callbacks are kept, never applied to this row.
-    template_sid = models.CharField(max_length=64, blank=True)
+    template_sid = models.CharField(max_length=64, blank=True, db_default="")
 
 
 class OutboundEmail(Delivery):

@@ -19,13 +19,6 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
-class WhatsAppTemplateInline(admin.TabularInline):
-    """Content SIDs of the unit's approved WhatsApp templates, one per language."""
-
-    model = WhatsAppTemplate
-    extra = 0
-
-
 def _revoke_removed_focal_points(formset):
     """Whoever's membership was removed or changed keeps copies only of the cases they
     may still read (vault.keys.focal_point_removed decides)."""
@@ -38,7 +31,7 @@ class UnitAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "sector", "default_language", "is_active")
     list_filter = ("sector", "is_active")
     search_fields = ("code", "name")
-    inlines = [MembershipInline, WhatsAppTemplateInline]
+    inlines = [MembershipInline]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -100,3 +93,14 @@ class PosterPrintAdmin(ReadOnlyAdmin):
 
     list_display = ("unit", "kind", "policy", "printed_by", "printed_at")
     list_filter = ("kind", "unit")
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(admin.ModelAdmin):
+    """The Content SIDs of units' approved WhatsApp templates, one per unit and
+    language: what is sent outside WhatsApp's 24-hour window (notifications.sms)."""
+
+    list_display = ("unit", "language", "content_sid")
+    list_filter = ("language",)
+    search_fields = ("unit__code", "unit__name")
+    autocomplete_fields = ("unit",)

@@ -75,6 +75,7 @@ class Unit(models.Model):
     whatsapp_number = models.CharField(
         max_length=20,
         blank=True,
+        db_default="",  # rows written by code that predates it (migration tests, old nodes)
         validators=[validate_e164],
         help_text="E.164 number of the unit's WhatsApp sender, e.g. +221770000000. Optional.",
     )

@@ -400,3 +400,28 @@ def test_staff_see_a_whatsapp_case_as_one_from_the_text_conversation(
     page = staff_client(focal_point).get(f"/staff/cases/{case.reference}/").content.decode()
     assert "Not asked: the SMS conversation does not ask it." in page
     assert PHONE not in page and PHONE[1:] not in page
+
+
+@pytest.mark.django_db
+def test_a_platform_administrator_sets_a_units_whatsapp_template_in_the_admin(
+    client, unit, django_user_model
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.conftest import PASSWORD, staff_login
+
+    root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
+    staff_login(client, root)
+    form = {"unit": unit.pk, "language": "fr", "content_sid": "HX" + "c" * 32}
+    response = client.post("/admin/policies/whatsapptemplate/add/", form)
+    assert response.status_code == 302
+    template = WhatsAppTemplate.objects.get()
+    assert (template.unit, template.language) == (unit, "fr")
+    # One per unit and language; a Content SID is HX and 32 hex digits.
+    again = client.post("/admin/policies/whatsapptemplate/add/", form)
+    assert again.status_code == 200 and WhatsAppTemplate.objects.count() == 1
+    bad = client.post(
+        "/admin/policies/whatsapptemplate/add/", {**form, "language": "es", "content_sid": "x"}
+    )
+    assert bad.status_code == 200 and WhatsAppTemplate.objects.count() == 1
