@@ -13,6 +13,10 @@ Danger is listened for in every text (complaints/danger.py): a child who says th
 in danger now gets the unit's emergency numbers first and their case becomes an
 emergency at once, filed there and then if it was not yet; when the words are unsure,
 the child is asked "Are you in danger right now? Reply YES or NO".
+
+WhatsApp arrives on the same webhook ("whatsapp:" addresses) and has the same
+conversation: its own reporter (SmsReporter.channel), its cases filed with channel
+WhatsApp, its replies unfolded (notifications.sms.whatsapp_replies).
 """
 
 from __future__ import annotations
@@ -183,8 +187,8 @@ def _receive_new(message_sid: str, from_number: str, body: str, to_number: str) 
         kept = getattr(reply, "kept", reply)
         server_sealed.seal(inbound, "reply", kept)
     inbound.save(force_insert=True)
-    # WhatsApp's window is open again: texts held outside it go, after this reply.
-    held_texts_release(reporter)
+    if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
+        held_texts_release(reporter)
     return reply
 
 
