@@ -174,7 +174,7 @@ def _receive_new(message_sid: str, from_number: str, body: str, to_number: str) 
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
     reporter, created = _reporter_for(from_number)
-    _heard_from(reporter, to_number)
+    _inbound_noted(reporter, to_number)
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
         reply = _respond(reporter, clean_text(body), new_reporter=created)
@@ -192,7 +192,7 @@ def _receive_new(message_sid: str, from_number: str, body: str, to_number: str) 
     return reply
 
 
-def _heard_from(reporter: SmsReporter, to_number: str) -> None:
+def _inbound_noted(reporter: SmsReporter, to_number: str) -> None:
     """When the child last wrote, and to which of our addresses: WhatsApp's window for
     free text runs from that message, with that sender."""
     reporter.last_inbound_at = timezone.now()

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
@@ -24,7 +25,14 @@ from notifications.models import OutboundSms
 from notifications.sms import sms_deliver, whatsapp_sender
 from notifications.tasks import requeue_due
 from policies.models import WhatsAppTemplate
-from tests.conftest import all_rows_as_text, burst, sign_twilio, staff_reads
+from tests.conftest import (
+    PASSWORD,
+    all_rows_as_text,
+    burst,
+    sign_twilio,
+    staff_login,
+    staff_reads,
+)
 from tests.intake.test_sms import FLOW
 
 pytestmark = pytest.mark.usefixtures("focal_point")
@@ -406,10 +414,6 @@ def test_staff_see_a_whatsapp_case_as_one_from_the_text_conversation(
 def test_a_platform_administrator_sets_a_units_whatsapp_template_in_the_admin(
     client, unit, django_user_model
 ):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from tests.conftest import PASSWORD, staff_login
-
     root = django_user_model.objects.create_superuser("root", "root@example.org", PASSWORD)
     TOTPDevice.objects.create(user=root, name="phone", confirmed=True)
     staff_login(client, root)
