@@ -30,6 +30,7 @@ class Case(models.Model):
     class Channel(models.TextChoices):
         WEB = "web", _("Web")
         SMS = "sms", _("SMS")
+        WHATSAPP = "whatsapp", _("WhatsApp")
 
     class FiledFor(models.TextChoices):
         SELF = "self", _("Me")

@@ -503,8 +503,8 @@ def reply_sms_text(*, case: Case, body: str) -> str:
 
 
 def reply_sms_cost(*, case: Case, body: str) -> SmsReplyCost | None:
-    """None when the child does not hear back by SMS."""
-    if not case.sms_reporter_id:
+    """None when the child does not hear back by SMS (WhatsApp has no segments)."""
+    if not case.sms_reporter_id or case.channel == Case.Channel.WHATSAPP:
         return None
     text = reply_sms_text(case=case, body=clean_text(body))
     return SmsReplyCost(

@@ -108,7 +108,20 @@ def _deliveries(now) -> Iterator[Metric]:
             totals[key] = totals.get(key, 0) + row["count"]
         for (code, state), count in sorted(totals.items()):
             failures.add_metric([kind, code, state], count)
+    held = OutboundSms.objects.filter(status=OutboundSms.Status.WAITING).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
     yield from (pending, oldest, failures)
+    yield GaugeMetricFamily(
+        "recourse_texts_held",
+        "WhatsApp texts held outside the 24-hour window until the child writes again",
+        value=held["count"],
+    )
+    yield GaugeMetricFamily(
+        "recourse_texts_held_oldest_seconds",
+        "Age of the oldest held WhatsApp text (0 when none)",
+        value=_age_seconds(held["oldest"], now),
+    )
 
 
 def _cases(now) -> Iterator[Metric]:

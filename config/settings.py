@@ -387,3 +387,13 @@ SMS_UNIT_MENU_MAX = env_int("SMS_UNIT_MENU_MAX", 6)
 # A focal point's reply to a child who wrote by SMS is refused past this many segments
 # (each one costs, and a long text splits badly on old phones).
 STAFF_SMS_REPLY_MAX_SEGMENTS = env_int("STAFF_SMS_REPLY_MAX_SEGMENTS", 3)
+# --- WhatsApp (Twilio, the same messaging webhook) --------------------------------------
+# The default WhatsApp sender, "whatsapp:+...": texts to WhatsApp children go from the
+# address they last wrote to, else their unit's own number (Unit.whatsapp_number), else
+# this one.
+TWILIO_WHATSAPP_FROM = env("TWILIO_WHATSAPP_FROM")
+# WhatsApp's customer-service window: free text only this long after the child's last
+# message, less a margin for clocks and queues; later, a template (policies.
+# WhatsAppTemplate) says there is news and the text waits for the child's reply.
+WHATSAPP_WINDOW_HOURS = env_int("WHATSAPP_WINDOW_HOURS", 24)
+WHATSAPP_WINDOW_MARGIN_MINUTES = env_int("WHATSAPP_WINDOW_MARGIN_MINUTES", 30)

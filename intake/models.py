@@ -3,17 +3,36 @@ from django.utils import timezone
 
 from vault import server_sealed
 
+WHATSAPP_PREFIX = "whatsapp:"
+
 
 class SmsReporter(models.Model):
-    """A phone number that wrote to the service. The number is sealed under the server
+    """A phone number that wrote to the service, by SMS or by WhatsApp. The address
+    ("+221..." or "whatsapp:+221...", as Twilio gives it) is sealed under the server
     key ring (the server must text it back with nobody present) and found again by a
-    keyed HMAC; staff screens say "SMS reporter", never the number."""
+    keyed HMAC of that whole address: the same phone by SMS and by WhatsApp is two
+    reporters, who never see each other's cases. Staff screens say "SMS reporter",
+    never the number."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
 
     phone_index = models.CharField(max_length=64, unique=True)
     phone = models.BinaryField(editable=False)
+    # db_default, as for the fields below: rows written by code that predates them.
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.SMS, db_default=Channel.SMS
+    )
     language = models.CharField(max_length=8, blank=True)
     opted_out_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # When the child last wrote: WhatsApp allows free text only within a window after
+    # it (notifications.sms); texts to send outside it wait for the next message.
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # The service's own address the child last wrote to ("whatsapp:+..."): WhatsApp's
+    # window is open with that sender only. Ours, not the child's: not sealed.
+    service_address = models.CharField(max_length=64, blank=True, db_default="")
 
     def __str__(self) -> str:
         return f"SMS reporter #{self.pk}"
@@ -21,6 +40,17 @@ class SmsReporter(models.Model):
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
+
+    @property
+    def on_whatsapp(self) -> bool:
+        return self.channel == self.Channel.WHATSAPP
+
+    @staticmethod
+    def channel_of(address: str) -> str:
+        """The channel a Twilio address is on: "whatsapp:+221..." is WhatsApp."""
+        if address.lower().startswith(WHATSAPP_PREFIX):
+            return SmsReporter.Channel.WHATSAPP
+        return SmsReporter.Channel.SMS
 
     @staticmethod
     def index_for(phone: str) -> str:
@@ -31,13 +61,14 @@ class SmsReporter(models.Model):
 
     @classmethod
     def for_phone(cls, phone: str) -> tuple["SmsReporter", bool]:
-        """The reporter of an E.164 number, made (number sealed) if new: (reporter,
-        created). Two first texts at once: the loser's insert raises IntegrityError."""
+        """The reporter of an E.164 number or a "whatsapp:" address, made (address
+        sealed) if new: (reporter, created). Two first texts at once: the loser's
+        insert raises IntegrityError."""
         index = cls.index_for(phone)
         reporter = cls.objects.filter(phone_index=index).first()
         if reporter:
             return reporter, False
-        reporter = cls(phone_index=index)
+        reporter = cls(phone_index=index, channel=cls.channel_of(phone))
         server_sealed.seal(reporter, "phone", phone)
         reporter.save(force_insert=True)
         return reporter, True

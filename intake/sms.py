@@ -13,6 +13,10 @@ Danger is listened for in every text (complaints/danger.py): a child who says th
 in danger now gets the unit's emergency numbers first and their case becomes an
 emergency at once, filed there and then if it was not yet; when the words are unsure,
 the child is asked "Are you in danger right now? Reply YES or NO".
+
+WhatsApp arrives on the same webhook ("whatsapp:" addresses) and has the same
+conversation: its own reporter (SmsReporter.channel), its cases filed with channel
+WhatsApp, its replies unfolded (notifications.sms.whatsapp_replies).
 """
 
 from __future__ import annotations
@@ -46,8 +50,13 @@ from complaints.services import (
 from intake.language import is_greeting_only, language_of
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.wording import status_for_child
-from notifications.gsm import segments
-from notifications.sms import render_sms, sms_queue
+from notifications.sms import (
+    held_texts_release,
+    over_two_segments,
+    render_sms,
+    sms_queue,
+    whatsapp_replies,
+)
 from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
 from policies.selectors import (
@@ -142,11 +151,12 @@ class Reply(str):
         return reply
 
 
-def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
-    """Handle one inbound text; return the reply ("" for none). Idempotent on
-    MessageSid: a retry or replay gets the first answer and changes nothing."""
+def sms_receive(*, message_sid: str, from_number: str, body: str, to_number: str = "") -> str:
+    """Handle one inbound text, SMS or WhatsApp (a "whatsapp:" From, written to our
+    `to_number`); return the reply ("" for none). Idempotent on MessageSid: a retry or
+    replay gets the first answer and changes nothing."""
     try:
-        return _receive_new(message_sid, from_number, body)
+        return _receive_new(message_sid, from_number, body, to_number)
     except IntegrityError:
         # Seen before (a Twilio retry), or a concurrent delivery of the same MessageSid
         # committed first: all of this one rolled back. Retries are rare, so the
@@ -156,16 +166,18 @@ def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
             return server_sealed.open_field(existing, "reply")
     # The same new number texted twice at once and the other text created the
     # reporter: now it is found.
-    return _receive_new(message_sid, from_number, body)
+    return _receive_new(message_sid, from_number, body, to_number)
 
 
 @transaction.atomic
-def _receive_new(message_sid: str, from_number: str, body: str) -> str:
+def _receive_new(message_sid: str, from_number: str, body: str, to_number: str) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
     reporter, created = _reporter_for(from_number)
+    _inbound_noted(reporter, to_number)
     was_opted_out = reporter.opted_out
-    reply = _respond(reporter, clean_text(body), new_reporter=created)
+    with whatsapp_replies(reporter.on_whatsapp):
+        reply = _respond(reporter, clean_text(body), new_reporter=created)
     if was_opted_out and reporter.opted_out:
         # STOP means no outbound text of any kind until START. What they wrote is
         # still kept, and a danger text still alerts staff.
@@ -175,7 +187,25 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
         kept = getattr(reply, "kept", reply)
         server_sealed.seal(inbound, "reply", kept)
     inbound.save(force_insert=True)
+    if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
+        held_texts_release(reporter)
     return reply
+
+
+def _inbound_noted(reporter: SmsReporter, to_number: str) -> None:
+    """When the child last wrote, and to which of our addresses: WhatsApp's window for
+    free text runs from that message, with that sender."""
+    reporter.last_inbound_at = timezone.now()
+    fields = ["last_inbound_at"]
+    if to_number:
+        reporter.service_address = to_number
+        fields.append("service_address")
+    reporter.save(update_fields=fields)
+
+
+def _channel(reporter: SmsReporter) -> str:
+    """The channel a case of this reporter is filed and followed on."""
+    return Case.Channel.WHATSAPP if reporter.on_whatsapp else Case.Channel.SMS
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
@@ -348,7 +378,7 @@ def welcome_text(language: str, units: list[Unit], *, in_danger: bool = False) -
     name = "welcome_danger" if in_danger else "welcome"
     contacts = emergency_contacts_everywhere()
     text = render_sms(name, language, units=units, emergency_contacts=contacts)
-    if units and segments(text) > 2:
+    if units and over_two_segments(text):
         text = render_sms(name, language, units=[], emergency_contacts=contacts)
     return text
 
@@ -625,14 +655,14 @@ def _review_asked(reporter: SmsReporter, body: str, language: str) -> str | None
     language = _language(reporter, case.unit)
     try:
         with translation.override(language):  # the refusal is worded now
-            requested = review_request(case=case, reason=reason, channel=Case.Channel.SMS)
+            requested = review_request(case=case, reason=reason, channel=_channel(reporter))
     except ComplaintError as refused:  # ReviewRefused, or a reason too long
         with translation.override(language):
             refusal = str(refused.message)
         return render_sms("review_refused", language, case=case, refusal=refusal)
     if reason and not requested.created and requested.review.is_open:
         # REVIEW again, with more words: they go to the review, as any later text does.
-        followup_add_message(case=requested.review, body=reason, channel=Case.Channel.SMS)
+        followup_add_message(case=requested.review, body=reason, channel=_channel(reporter))
     return render_sms(
         "review_asked",
         language,
@@ -684,7 +714,7 @@ def _rating_answer(conversation: SmsConversation, body: str, word: str, language
     unsafe = False
     if case is not None and value is not None and question < len(names):
         try:
-            rating_record(case, channel=Case.Channel.SMS, **{names[question]: value})
+            rating_record(case, channel=_channel(reporter), **{names[question]: value})
         except RatingRefused:
             pass  # the case is gone (shredded): nothing to keep the answer against
         unsafe = names[question] == "felt_safe" and value == ServiceRatingAnswer.NO
@@ -761,7 +791,7 @@ def _case_in_danger(
     if story and danger is Danger.NOW:
         return _append(conversation.reporter, case, body)  # reports the danger itself
     if story:
-        followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
+        followup_add_message(case=case, body=body, channel=_channel(conversation.reporter))
     return _danger_reported(case, language)
 
 
@@ -828,7 +858,7 @@ def _file_in_danger(conversation: SmsConversation) -> str:
 
 
 def _danger_reported(case: Case, language: str) -> str:
-    case_danger_reported(case=case, channel=Case.Channel.SMS)
+    case_danger_reported(case=case, channel=_channel(case.sms_reporter))
     return _danger_told(case, language)
 
 
@@ -871,14 +901,14 @@ def category_menu(codes: list[str], language: str, start: int = 0) -> tuple[str,
     that do, each but the last ending "0 More"."""
     labels = [(number, sms_label(code)) for number, code in enumerate(codes, start=1)]
     text = render_sms("ask_category", language, labels=labels[start:])
-    if start == 0 and segments(text) <= 2:
+    if start == 0 and not over_two_segments(text):
         return text, codes
     end = start + 1  # at least one category a page, however long its label
     text = render_sms("ask_category", language, labels=labels[start:end], more=end < len(codes))
     while end < len(codes):
         more = end + 1 < len(codes)
         longer = render_sms("ask_category", language, labels=labels[start : end + 1], more=more)
-        if segments(longer) > 2:
+        if over_two_segments(longer):
             break
         text, end = longer, end + 1
     return text, codes[start:end]
@@ -892,7 +922,7 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
     first, rest = narrative[:MAX_TEXT_LENGTH], narrative[MAX_TEXT_LENGTH:]
     receipt = complaint_receive(
         unit=conversation.unit,
-        channel=Case.Channel.SMS,
+        channel=_channel(reporter),
         language=_language(reporter, conversation.unit),
         narrative=first,
         category=conversation.category or "other",
@@ -934,7 +964,7 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     draft = conversation.read_draft()
     try:
         added = followup_add_message(
-            case=case, body=draft[:MAX_TEXT_LENGTH], channel=Case.Channel.SMS
+            case=case, body=draft[:MAX_TEXT_LENGTH], channel=_channel(conversation.reporter)
         )
     except ComplaintError:
         conversation.unit = case.unit
@@ -970,7 +1000,7 @@ def _append(reporter: SmsReporter, case: Case, body: str, *, help_word: bool = F
     new complaint for the same unit rather than being lost."""
     language = _language(reporter, case.unit)
     try:
-        added = followup_add_message(case=case, body=body, channel=Case.Channel.SMS)
+        added = followup_add_message(case=case, body=body, channel=_channel(reporter))
     except ComplaintError:
         conversation = SmsConversation.objects.create(
             reporter=reporter, step=Step.NARRATIVE, unit=case.unit
@@ -1028,7 +1058,7 @@ def _withdraw_answer(conversation: SmsConversation, body: str) -> str:
     if _heard(reporter, body) is Danger.NONE:
         if _says_yes(body) and keyword(body):
             try:
-                case_withdraw(case=case, channel=Case.Channel.SMS)
+                case_withdraw(case=case, channel=_channel(reporter))
             except WithdrawRefused:  # decided or closed while we waited
                 return render_sms("withdraw_none", language, case=case)
             return render_sms("withdrawn", language, case=case)
@@ -1127,9 +1157,14 @@ def conversations_sweep(*, now: datetime) -> dict:
 
 def _isolated(step, pk: int, *args) -> bool:
     """Run one conversation's step; if it fails (its unit closed, say) log the id and
-    the error type, never content, so it cannot stop the sweep for everyone else."""
+    the error type, never content, so it cannot stop the sweep for everyone else. A
+    WhatsApp child's texts are worded for WhatsApp, as their replies are."""
+    on_whatsapp = SmsConversation.objects.filter(
+        pk=pk, reporter__channel=SmsReporter.Channel.WHATSAPP
+    ).exists()
     try:
-        return step(pk, *args)
+        with whatsapp_replies(on_whatsapp):
+            return step(pk, *args)
     except Exception as exc:  # noqa: BLE001
         logger.warning("conversation %s not moved on: %s", pk, type(exc).__name__)
         return False
@@ -1168,7 +1203,7 @@ def _danger_unanswered(pk: int) -> bool:
     if conversation.case_id and conversation.case.is_open:
         conversation.step = Step.FINISHED
         _touch(conversation)
-        case_danger_reported(case=conversation.case, channel=Case.Channel.SMS)
+        case_danger_reported(case=conversation.case, channel=_channel(reporter))
         return True
     if conversation.case_id:  # closed meanwhile: its unit takes a new one
         conversation.unit, conversation.case = conversation.case.unit, None

@@ -62,7 +62,12 @@ def twilio_inbound(request):
         return HttpResponseBadRequest("MessageSid and From are required.")
     if len(sender) > MAX_NUMBER_LENGTH or len(request.POST.get("To", "")) > MAX_NUMBER_LENGTH:
         return HttpResponseBadRequest("From and To must be phone numbers.")
-    reply = sms_receive(message_sid=sid, from_number=sender, body=request.POST.get("Body", ""))
+    reply = sms_receive(
+        message_sid=sid,
+        from_number=sender,
+        body=request.POST.get("Body", ""),
+        to_number=request.POST.get("To", ""),
+    )
     return twiml(reply)
 
 
@@ -110,7 +115,10 @@ def sms_simulator(request):
             "MessageSid": "SM" + secrets.token_hex(16),
             "AccountSid": "ACsimulator",
             "From": phone,
-            "To": settings.SMS_PUBLIC_NUMBER or "+15005550000",
+            # A "whatsapp:" phone writes to the WhatsApp sender, as on a real phone.
+            "To": (settings.TWILIO_WHATSAPP_FROM or "whatsapp:+15005550000")
+            if phone.startswith("whatsapp:")
+            else (settings.SMS_PUBLIC_NUMBER or "+15005550000"),
             "Body": text,
             "NumMedia": "0",
         }

@@ -4,6 +4,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import segno
 from django.conf import settings
@@ -55,6 +56,7 @@ from intake.wording import (
     status_for_child,
 )
 from policies.categories import policy_category_codes
+from policies.models import Unit
 from policies.selectors import (
     policy_emergency_contacts,
     policy_oversight_for_reporters,
@@ -598,6 +600,7 @@ def _printed_sheet(request, code: str, *, kind: str):
             "address": url.split("://", 1)[-1],  # what a child types: no scheme
             "qr_svg": _qr_svg(url, title=_("QR code to make a complaint")),
             "sms_number": settings.SMS_PUBLIC_NUMBER,
+            **_whatsapp_facts(unit),
             "acknowledge_within": _within(facts["acknowledge_hours"]),
             "resolve_within": _within(facts["resolve_hours"]),
             "emergency_contacts": facts["emergency_contacts"],
@@ -606,6 +609,20 @@ def _printed_sheet(request, code: str, *, kind: str):
         response = render(request, "intake/printed_sheet.html", context)
     response["Content-Language"] = language
     return response
+
+
+def _whatsapp_facts(unit: Unit) -> dict:
+    """The unit's WhatsApp link (wa.me, its code already written in the message), and
+    its QR code, when it has a WhatsApp number; nothing otherwise."""
+    if not unit.whatsapp_number:
+        return {}
+    link = f"https://wa.me/{unit.whatsapp_number.lstrip('+')}?text={quote(unit.code)}"
+    return {
+        "whatsapp_number": unit.whatsapp_number,
+        "whatsapp_link": link,
+        "whatsapp_address": link.split("://", 1)[-1].split("?", 1)[0],
+        "whatsapp_qr_svg": _qr_svg(link, title=_("QR code to write to us on WhatsApp")),
+    }
 
 
 def _qr_svg(url: str, *, title: str) -> str:

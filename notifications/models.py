@@ -134,6 +134,10 @@ class OutboundSms(Delivery):
         UNDELIVERED = "undelivered"
         FAILED = "failed"
         SUPPRESSED = "suppressed"  # the number sent STOP
+        # WhatsApp, outside the 24-hour window: held until the child next writes
+        # (notifications.sms), with a template telling them there is news if the unit
+        # has one. Not final: released as PENDING by the next inbound message.
+        WAITING = "waiting"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reporter = models.ForeignKey("intake.SmsReporter", on_delete=models.CASCADE)
@@ -145,6 +149,9 @@ class OutboundSms(Delivery):
     provider_sid = models.CharField(max_length=64, unique=True, null=True, blank=True)
     provider_status = models.CharField(max_length=16, blank=True)
     error_code = models.CharField(max_length=16, blank=True)
+    # The provider's id of the WhatsApp template that told the child a held text waits
+    # (empty: none was sent). Its status callbacks are kept, never applied to this row.
+    template_sid = models.CharField(max_length=64, blank=True, db_default="")
 
 
 class OutboundEmail(Delivery):

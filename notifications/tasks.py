@@ -4,7 +4,7 @@ from config.schedule import sweep_run
 from notifications.child_email import child_email_deliver, enqueue_child_email
 from notifications.models import OutboundEmail, OutboundSms
 from notifications.services import enqueue_delivery, notification_deliver, notification_due_ids
-from notifications.sms import enqueue_sms, sms_deliver
+from notifications.sms import enqueue_sms, held_texts_in_open_window, sms_deliver
 
 
 def deliver_notification(notification_id: int) -> str:
@@ -26,7 +26,7 @@ def requeue_due_deliveries() -> None:
 
 
 def requeue_due(*, now) -> None:
-    for outbound_id in OutboundSms.objects.due_ids(now=now):
+    for outbound_id in OutboundSms.objects.due_ids(now=now) + held_texts_in_open_window(now=now):
         enqueue_sms(outbound_id)
     for outbound_id in OutboundEmail.objects.due_ids(now=now):
         enqueue_child_email(outbound_id)

@@ -1,7 +1,14 @@
 from django.contrib import admin, messages
 
 from complaints.admin import ReadOnlyAdmin
-from policies.models import ChildProtectionPolicy, Membership, PosterPrint, StaffProfile, Unit
+from policies.models import (
+    ChildProtectionPolicy,
+    Membership,
+    PosterPrint,
+    StaffProfile,
+    Unit,
+    WhatsAppTemplate,
+)
 from policies.services import PolicyError, membership_recorded, policy_publish
 from vault.keys import focal_point_removed, recovery_key_create
 
@@ -86,3 +93,14 @@ class PosterPrintAdmin(ReadOnlyAdmin):
 
     list_display = ("unit", "kind", "policy", "printed_by", "printed_at")
     list_filter = ("kind", "unit")
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(admin.ModelAdmin):
+    """The Content SIDs of units' approved WhatsApp templates, one per unit and
+    language: what is sent outside WhatsApp's 24-hour window (notifications.sms)."""
+
+    list_display = ("unit", "language", "content_sid")
+    list_filter = ("language",)
+    search_fields = ("unit__code", "unit__name")
+    autocomplete_fields = ("unit",)

@@ -1,7 +1,9 @@
+import re
 import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +11,11 @@ from django.utils.translation import gettext_lazy as _
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not a time zone name (e.g. Africa/Dakar).")
+
+
+def validate_e164(value: str) -> None:
+    if not re.fullmatch(r"\+[1-9][0-9]{6,14}", value):
+        raise ValidationError(f"{value!r} is not an E.164 number (e.g. +221770000000).")
 
 
 class Urgency(models.TextChoices):
@@ -62,6 +69,16 @@ class Unit(models.Model):
         help_text="IANA name, e.g. Africa/Dakar, America/Guatemala.",
     )
     is_active = models.BooleanField(default=True)
+    # The unit's own WhatsApp sender on Twilio, if it has one: on its poster (link and
+    # QR code) and the sender of its texts to WhatsApp children who have not written
+    # to another of the service's addresses (settings.TWILIO_WHATSAPP_FROM otherwise).
+    whatsapp_number = models.CharField(
+        max_length=20,
+        blank=True,
+        db_default="",  # rows written by code that predates it (migration tests, old nodes)
+        validators=[validate_e164],
+        help_text="E.164 number of the unit's WhatsApp sender, e.g. +221770000000. Optional.",
+    )
     # Public half of the unit's offline recovery key; the private half was shown once,
     # to be printed and kept in a safe (manage.py recovery_key_create).
     recovery_public_key = models.BinaryField(null=True, blank=True, editable=False)
@@ -254,3 +271,31 @@ class PosterPrint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit.code} {self.kind} printed {self.printed_at:%Y-%m-%d} (v{self.policy.version})"
+
+
+class WhatsAppTemplate(models.Model):
+    """A WhatsApp message template approved for the unit (Twilio Content API), one per
+    language. Outside WhatsApp's 24-hour window only a template may be sent: it tells
+    the child there is a new message and to reply to read it; the message itself waits
+    for the reply (notifications.sms). Its one variable is the case reference: never
+    anything the child or staff wrote."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="whatsapp_templates")
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    content_sid = models.CharField(
+        max_length=34,
+        validators=[RegexValidator(r"^HX[0-9a-fA-F]{32}$", "A Content SID: HX and 32 hex digits.")],
+        help_text=(
+            "Twilio Content SID (HX...) of an approved template saying, in this language, "
+            "that there is a new message and to reply to read it. Variable {{1}}: the case "
+            "reference."
+        ),
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "language"], name="one_whatsapp_template")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit.code} {self.language}: {self.content_sid}"

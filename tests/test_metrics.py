@@ -80,6 +80,10 @@ def test_counts_what_waits_what_failed_and_which_cases_are_late(
         OutboundSms.objects.create(
             reporter=reporter, body=b"x", status="undelivered", error_code=code
         )
+    for age in (3, 1):  # WhatsApp texts waiting for the child to write again
+        OutboundSms.objects.create(
+            reporter=reporter, body=b"x", status="waiting", created_at=now - timedelta(hours=age)
+        )
     OutboundEmail.objects.create(case=cases[0], status="sent")
     Case.objects.filter(pk=cases[0].pk).update(next_due_at=now - timedelta(hours=1))
     Case.objects.filter(pk=cases[1].pk).update(
@@ -100,6 +104,8 @@ def test_counts_what_waits_what_failed_and_which_cases_are_late(
     assert samples[("recourse_deliveries_pending", (("kind", "staff_notice"),))] == 3
     assert samples[("recourse_deliveries_pending", (("kind", "text"),))] == 1
     assert samples[("recourse_deliveries_pending", (("kind", "email"),))] == 0
+    assert samples[("recourse_texts_held", ())] == 2
+    assert 3 * 3600 <= samples[("recourse_texts_held_oldest_seconds", ())] < 3 * 3600 + 100
     oldest_notice = samples[
         ("recourse_deliveries_oldest_pending_seconds", (("kind", "staff_notice"),))
     ]

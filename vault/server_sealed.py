@@ -37,7 +37,8 @@ SERVER_SEALED: tuple[ServerSealedField, ...] = (
         "phone",
         table="sms_reporter",
         row_key="phone_index",
-        why="An SMS child's number: replies, updates and late notices are texted to it "
+        why="An SMS child's number (or WhatsApp address): replies, updates and late "
+        "notices are texted to it "
         "by the worker, with nobody signed in.",
     ),
     ServerSealedField(
@@ -69,7 +70,8 @@ SERVER_SEALED: tuple[ServerSealedField, ...] = (
         "body",
         table="outbound_sms",
         row_key="pk",
-        why="A text waiting for the worker to send it; emptied once sent.",
+        why="A text waiting for the worker to send it, or, to a WhatsApp child outside "
+        "WhatsApp's 24-hour window, for the child's next message; emptied once sent.",
     ),
     ServerSealedField(
         "complaints.Case",

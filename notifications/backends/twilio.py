@@ -1,5 +1,7 @@
 """The only module that imports twilio's REST client."""
 
+import json
+
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -25,12 +27,28 @@ class TwilioSmsBackend(SmsBackend):
         if api_base_url:
             self.client.api.base_url = api_base_url
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> str:
+    def send(
+        self, *, to: str, body: str, status_callback: str | None = None, sender: str | None = None
+    ) -> str:
         params = {"to": to, "body": body}
-        if settings.TWILIO_MESSAGING_SERVICE_SID:
+        if sender:  # a WhatsApp text: from that WhatsApp address, not the SMS service
+            params["from_"] = sender
+        elif settings.TWILIO_MESSAGING_SERVICE_SID:
             params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
         else:
             params["from_"] = settings.TWILIO_FROM_NUMBER
+        return self._create(params, status_callback)
+
+    def send_template(self, *, to, content_sid, variables, sender, status_callback=None) -> str:
+        params = {
+            "to": to,
+            "from_": sender,
+            "content_sid": content_sid,
+            "content_variables": json.dumps(variables),
+        }
+        return self._create(params, status_callback)
+
+    def _create(self, params: dict, status_callback: str | None) -> str:
         if status_callback:
             params["status_callback"] = status_callback
         try:

@@ -190,6 +190,13 @@ def reporter_pages(page, base: str, unit: Unit, language: str, settings):
     yield "poster"
     goto(page, f"{base}/u/{unit.code}/leaflet/?lang={language}", 200)
     yield "leaflet"
+    # With a WhatsApp number, the sheets add its link and a second QR code.
+    Unit.objects.filter(pk=unit.pk).update(whatsapp_number="+221770000000")
+    goto(page, f"{base}/u/{unit.code}/poster/?lang={language}", 200)
+    yield "poster with WhatsApp"
+    goto(page, f"{base}/u/{unit.code}/leaflet/?lang={language}", 200)
+    yield "leaflet with WhatsApp"
+    Unit.objects.filter(pk=unit.pk).update(whatsapp_number="")
     goto(page, f"{base}/u/NOPE9/", 404)
     yield "404"
     with mock.patch("intake.views.units_open_to_reporters", side_effect=RuntimeError("bug")):

@@ -93,6 +93,53 @@ def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, lang
         assert pdf_pages(print_pdf(page)) == 1, (kind, language)
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_unit_with_whatsapp_shows_its_link_and_code_and_still_fits_one_page(
+    page, live_server, language
+):
+    """The longest sheet there is (long name, many numbers, a review line) with the
+    WhatsApp block too; both codes scan, on screen and on paper."""
+    oversight = unit_create_with_policy(
+        code="OVRW9",
+        name="Commission",
+        sector=Unit.Sector.OVERSIGHT,
+        default_language="fr",
+        emergency_contacts=[{"label": "Allô 116", "number": "116"}],
+    )
+    unit = unit_create_with_policy(
+        oversight_unit=oversight,
+        code="WAPP9",
+        name="Centre de détention et de rééducation pour mineurs en conflit avec la loi "
+        "de la région de Saint-Louis",
+        sector=Unit.Sector.DEPRIVATION_OF_LIBERTY,
+        default_language="fr",
+        emergency_contacts=[
+            {
+                "label": "Allô 116 (ligne d'aide aux enfants, gratuite, jour et nuit)",
+                "number": "116",
+            },
+            {"label": "Police secours", "number": "17"},
+            {"label": "Sapeurs-pompiers", "number": "18"},
+            {"label": "Centre de guidance infantile et familiale", "number": "+221338234567"},
+        ],
+    )
+    unit.whatsapp_number = "+221770000000"
+    unit.save()
+    web = [f"{settings.PUBLIC_BASE_URL}/u/WAPP9/"]
+    whatsapp = ["https://wa.me/221770000000?text=WAPP9"]
+    for kind in KINDS:
+        page.emulate_media(media="null")
+        page.goto(f"{live_server.url}/u/{unit.code}/{kind}/?lang={language}")
+        assert scanned(page.locator(".sheet-qr svg").first.screenshot()) == web
+        assert scanned(page.locator(".sheet-whatsapp svg").first.screenshot()) == whatsapp
+        page.emulate_media(media="print")
+        assert pdf_pages(print_pdf(page)) == 1, (kind, language)
+        copies = page.locator(".sheet-whatsapp svg")
+        assert copies.count() == (2 if kind == "leaflet" else 1)
+        for i in range(copies.count()):
+            assert scanned(copies.nth(i).screenshot()) == whatsapp, (kind, i)
+
+
 def test_paper_shows_the_sheet_only(page, live_server, unit):
     page.goto(f"{live_server.url}/u/{unit.code}/leaflet/")
     # On screen: one copy, the quick exit and the printing hint.

@@ -9,6 +9,7 @@ import re
 import secrets
 import subprocess
 
+from notifications.apps import check_whatsapp_sender
 from tests.deploy.support import DEPLOY, ROOT, current_user, manage, production_env
 
 EXAMPLE = DEPLOY / "recourse.env.example"
@@ -106,3 +107,17 @@ def test_production_refuses_to_start_without_the_required_ones(tmp_path):
         )
         assert result.returncode != 0 and name in result.stderr, name
     manage(env, "check")
+
+
+def test_the_whatsapp_settings_are_in_the_template_with_their_defaults():
+    values = example_values(EXAMPLE.read_text())
+    assert values["TWILIO_WHATSAPP_FROM"] == ""  # no WhatsApp until a sender is set
+    assert values["WHATSAPP_WINDOW_HOURS"] == "24"
+    assert values["WHATSAPP_WINDOW_MARGIN_MINUTES"] == "30"
+
+
+def test_a_whatsapp_sender_not_written_as_twilio_does_is_a_warning(settings):
+    settings.TWILIO_WHATSAPP_FROM = "whatsapp:+14155238886"
+    assert check_whatsapp_sender() == []
+    settings.TWILIO_WHATSAPP_FROM = "+14155238886"
+    assert [warning.id for warning in check_whatsapp_sender()] == ["recourse.W020"]

@@ -191,3 +191,38 @@ def test_wording_is_short_and_plain(client, demo_units, language):
         assert len(sentence.split()) <= 16, sentence
     if language == "en":
         assert wording_of(text).grade <= 5, wording_of(text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_unit_with_a_whatsapp_number_shows_its_link_and_code(client, unit, kind):
+    link = "https://wa.me/221770000000?text=TST1"
+    before = client.get(f"/u/{unit.code}/{kind}/").content.decode()
+    assert "wa.me" not in before and "WhatsApp" not in before
+    assert len(qr_modules(before)) == (2 if kind == "leaflet" else 1)
+    unit.whatsapp_number = "+221770000000"
+    unit.save()
+    page = client.get(f"/u/{unit.code}/{kind}/").content.decode()
+    copies = 2 if kind == "leaflet" else 1
+    assert page.count(f'href="{link}"') == copies
+    assert page.count("<strong>+221770000000</strong>") == copies
+    # Each sheet: the web address's code, then WhatsApp's, which is the wa.me link's.
+    web = segno.make(unit_url(unit), error="m").svg_inline(svgclass="qr-code")
+    whatsapp = segno.make(link, error="m").svg_inline(svgclass="qr-code")
+    assert qr_modules(page) == (qr_modules(web) + qr_modules(whatsapp)) * copies
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", PHRASES)
+def test_the_whatsapp_lines_are_translated(client, unit, language):
+    unit.whatsapp_number = "+221770000000"
+    unit.save()
+    page = html_lib.unescape(
+        client.get(f"/u/{unit.code}/poster/", {"lang": language}).content.decode()
+    )
+    expected = {
+        "en": "scan this code, or write to",
+        "fr": "scanne ce code, ou écris au",
+        "es": "escanea este código o escribe al",
+    }[language]
+    assert expected in page

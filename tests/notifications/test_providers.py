@@ -112,6 +112,56 @@ def test_twilio_created_returns_the_message_sid(twilio_api):
     }
 
 
+def test_twilio_whatsapp_text_goes_from_the_whatsapp_sender(twilio_api, settings):
+    settings.TWILIO_MESSAGING_SERVICE_SID = "MG" + "1" * 32  # SMS only: not for WhatsApp
+    sid = backend_for(twilio_api).send(
+        to="whatsapp:+221770000001",
+        body="Ta plainte a été lue.",
+        sender="whatsapp:+14155238886",
+        status_callback="https://example.org/sms/twilio/status/",
+    )
+    assert sid == "SM" + "a" * 32
+    _path, form = twilio_api.requests[0]
+    assert form == {
+        "To": ["whatsapp:+221770000001"],
+        "Body": ["Ta plainte a été lue."],
+        "From": ["whatsapp:+14155238886"],
+        "StatusCallback": ["https://example.org/sms/twilio/status/"],
+    }
+
+
+def test_twilio_whatsapp_template_posts_its_content_sid_and_variables(twilio_api):
+    sid = backend_for(twilio_api).send_template(
+        to="whatsapp:+221770000001",
+        content_sid="HX" + "b" * 32,
+        variables={"1": "7NJT-PWVT"},
+        sender="whatsapp:+14155238886",
+        status_callback="https://example.org/sms/twilio/status/",
+    )
+    assert sid == "SM" + "a" * 32
+    path, form = twilio_api.requests[0]
+    assert path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
+    assert form == {
+        "To": ["whatsapp:+221770000001"],
+        "From": ["whatsapp:+14155238886"],
+        "ContentSid": ["HX" + "b" * 32],
+        "ContentVariables": ['{"1": "7NJT-PWVT"}'],
+        "StatusCallback": ["https://example.org/sms/twilio/status/"],
+    }
+
+
+def test_twilio_refused_template_is_permanent_and_says_nothing(twilio_api):
+    twilio_api.answer = "bad-request"
+    with pytest.raises(PermanentSendError) as raised:
+        backend_for(twilio_api).send_template(
+            to="whatsapp:+221770000001",
+            content_sid="HX" + "b" * 32,
+            variables={"1": "7NJT-PWVT"},
+            sender="whatsapp:+14155238886",
+        )
+    assert raised.value.code == "21604" and "+221770000001" not in str(raised.value)
+
+
 @pytest.mark.parametrize(
     "answer, error, code",
     [
