@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -44,9 +45,18 @@ from complaints.services import (
     message_create,
 )
 from intake.language import is_greeting_only, language_of
+from intake.media import (
+    REFUSED_TYPE,
+    MediaItem,
+    conversation_media_to_case,
+    media_record,
+    media_refused_text,
+)
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.wording import status_for_child
 from notifications.gsm import segments
+from notifications.models import Notification
+from notifications.services import notify_case_handlers
 from notifications.sms import render_sms, sms_queue
 from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
@@ -142,11 +152,14 @@ class Reply(str):
         return reply
 
 
-def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
-    """Handle one inbound text; return the reply ("" for none). Idempotent on
-    MessageSid: a retry or replay gets the first answer and changes nothing."""
+def sms_receive(
+    *, message_sid: str, from_number: str, body: str, media: Sequence[MediaItem] = ()
+) -> str:
+    """Handle one inbound text and the photos or voice messages with it (`media`);
+    return the reply ("" for none). Idempotent on MessageSid: a retry or replay gets
+    the first answer and changes nothing."""
     try:
-        return _receive_new(message_sid, from_number, body)
+        return _receive_new(message_sid, from_number, body, media)
     except IntegrityError:
         # Seen before (a Twilio retry), or a concurrent delivery of the same MessageSid
         # committed first: all of this one rolled back. Retries are rare, so the
@@ -156,16 +169,23 @@ def sms_receive(*, message_sid: str, from_number: str, body: str) -> str:
             return server_sealed.open_field(existing, "reply")
     # The same new number texted twice at once and the other text created the
     # reporter: now it is found.
-    return _receive_new(message_sid, from_number, body)
+    return _receive_new(message_sid, from_number, body, media)
 
 
 @transaction.atomic
-def _receive_new(message_sid: str, from_number: str, body: str) -> str:
+def _receive_new(message_sid: str, from_number: str, body: str, media: Sequence[MediaItem]) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
     reporter, created = _reporter_for(from_number)
     was_opted_out = reporter.opted_out
-    reply = _respond(reporter, clean_text(body), new_reporter=created)
+    text = clean_text(body)
+    if media and not text:
+        reply = _media_only(reporter, list(media), new_reporter=created)
+    else:
+        started = timezone.now()
+        reply = _respond(reporter, text, new_reporter=created)
+        if media:
+            reply = _media_with_text(reporter, list(media), reply, since=started)
     if was_opted_out and reporter.opted_out:
         # STOP means no outbound text of any kind until START. What they wrote is
         # still kept, and a danger text still alerts staff.
@@ -176,6 +196,86 @@ def _receive_new(message_sid: str, from_number: str, body: str) -> str:
         server_sealed.seal(inbound, "reply", kept)
     inbound.save(force_insert=True)
     return reply
+
+
+# --- Photos and voice messages ---------------------------------------------------------
+
+
+def _media_home(
+    reporter: SmsReporter, *, since: datetime | None = None
+) -> tuple[SmsConversation | None, Case | None]:
+    """Where the photos and voice messages of a message belong: where its words went
+    (the conversation the text moved on since `since`: its draft until the case is
+    filed, or the case it filed or chose), else the child's newest open case. With no
+    words (`since` None), the conversation going on. (None, None): nowhere yet."""
+    if since is None:
+        conversation = _active_conversation(reporter)
+    else:
+        conversation = (
+            SmsConversation.objects.filter(reporter=reporter, updated_at__gte=since)
+            .select_related("unit", "case__unit")
+            .order_by("-updated_at")
+            .first()
+        )
+    if conversation is not None:
+        if conversation.case_id is None and conversation.step != Step.FINISHED:
+            return conversation, None
+        if conversation.case_id and conversation.case.is_open:
+            return None, conversation.case
+    return None, _open_cases(reporter).first()
+
+
+def _media_with_text(
+    reporter: SmsReporter, media: list[MediaItem], reply: str, *, since: datetime
+) -> str:
+    """Media that came with words: kept where the words went. The words' reply already
+    says they were received, so it stays the one reply; only a file not kept adds a
+    line (or, when the reply has no room for it, a text of its own)."""
+    conversation, case = _media_home(reporter, since=since)
+    if conversation is None and case is None:
+        # Nothing is going on (a keyword, a rating): the newest case this number filed
+        # keeps them, or, before any, a conversation that asks which place.
+        case = (
+            Case.objects.filter(sms_reporter=reporter, purged_at__isnull=True)
+            .select_related("unit")
+            .order_by("-received_at")
+            .first()
+        )
+        if case is None:
+            conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
+    rows = media_record(reporter, media, conversation=conversation, case=case)
+    if not any(row.refused_because for row in rows):
+        return reply
+    unit = case.unit if case is not None else conversation.unit
+    note = media_refused_text(REFUSED_TYPE, _language(reporter, unit))
+    combined = f"{reply}\n{note}" if reply else note
+    if segments(combined) <= 2:
+        return combined
+    sms_queue(reporter=reporter, case=case, body=note)
+    return reply
+
+
+def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: bool) -> str:
+    """A photo or voice message with no words: kept with the story being told or the
+    open case, and acknowledged ("We got your photo", with the complaint's reference).
+    With nothing going on it starts a conversation, as a first text does."""
+    conversation, case = (None, None) if new_reporter else _media_home(reporter)
+    if conversation is None and case is None:
+        started = timezone.now()
+        reply = _respond(reporter, "", new_reporter=new_reporter)
+        return _media_with_text(reporter, media, reply, since=started)
+    rows = media_record(reporter, media, conversation=conversation, case=case)
+    kept = [row.kind for row in rows if row.kind]
+    if case is not None and kept:
+        notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
+    unit = case.unit if case is not None else conversation.unit
+    return render_sms(
+        "media_received",
+        _language(reporter, unit),
+        case=case,
+        kind=kept[0] if len(kept) == 1 else "several" if kept else "",
+        refused=len(kept) < len(rows),
+    )
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
@@ -907,6 +1007,7 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
         )
         rest = rest[MAX_TEXT_LENGTH:]
     code_pickup_create(case=receipt.case, reporter=reporter, code=receipt.display_code)
+    conversation_media_to_case(conversation, receipt.case)
     conversation.case = receipt.case
     conversation.draft = None
     conversation.step = Step.FINISHED
@@ -933,9 +1034,13 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     # case). Each text was already heard for danger as it came in.
     draft = conversation.read_draft()
     try:
-        added = followup_add_message(
-            case=case, body=draft[:MAX_TEXT_LENGTH], channel=Case.Channel.SMS
-        )
+        if draft.strip() or not case.is_open:
+            added = followup_add_message(
+                case=case, body=draft[:MAX_TEXT_LENGTH], channel=Case.Channel.SMS
+            )
+        else:  # photos or voice messages only (intake.media): no words to add
+            notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
+            added = Added(message=None, danger=Danger.NONE)
     except ComplaintError:
         conversation.unit = case.unit
         conversation.choices = []
@@ -946,6 +1051,10 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     while rest.strip():
         message_create(case=case, author_kind=Message.Author.REPORTER, body=rest[:MAX_TEXT_LENGTH])
         rest = rest[MAX_TEXT_LENGTH:]
+    conversation_media_to_case(conversation, case)
+    # The case the texts went to: the photos and voice messages that came with the
+    # answer go there too (_media_home).
+    conversation.case = case
     conversation.draft = None
     conversation.step = Step.FINISHED
     _touch(conversation)
