@@ -341,6 +341,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Twilio's HTTP client logs request parameters at INFO: phone numbers, texts.
         "twilio": {"level": "WARNING"},
+        # requests' connection pool logs every request line at DEBUG: a Media API URL
+        # opens a child's photo (with our credentials) until it is deleted at Twilio.
+        "urllib3": {"level": "WARNING"},
         # The request line says the status of every request: Django's own 4xx lines
         # would be a second line naming the path; runserver's names path and query.
         "django.request": {"level": "ERROR"},
