@@ -3,11 +3,17 @@ twilio.py TwilioMedia) and the webhook's media parameters; shared by the media t
 and the browser test of the case page."""
 
 import base64
+import re
 import struct
+import uuid
 import zlib
 from contextlib import contextmanager
+from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.conf import settings as django_settings
+
+from tests.conftest import sign_twilio
 from tests.notifications.test_providers import serving
 
 ACCOUNT = "AC" + "1" * 32
@@ -122,3 +128,29 @@ def media_url(message_sid: str, media_sid: str) -> str:
         f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages/{message_sid}"
         f"/Media/{media_sid}"
     )
+
+
+def inbound(client, api, body="", *, media=(), phone="+221770000001", sid=None):
+    """A signed inbound message as Twilio posts it (SMS/MMS, or WhatsApp for a
+    "whatsapp:" number), with `media` as (type, bytes) pairs put on the stand-in `api`;
+    returns (the reply's text, how many <Message>s it has)."""
+    sid = sid or f"MM{uuid.uuid4().hex}"
+    params = {
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": phone,
+        "To": "whatsapp:+15005550000" if phone.startswith("whatsapp:") else "+15005550000",
+        "Body": body,
+        "NumMedia": str(len(media)),
+    }
+    for index, (content_type, data) in enumerate(media):
+        media_sid = f"ME{uuid.uuid4().hex}"
+        api.files[media_sid] = (content_type, data)
+        params[f"MediaUrl{index}"] = media_url(sid, media_sid)
+        params[f"MediaContentType{index}"] = content_type
+    path = "/sms/twilio/inbound/"
+    signature = sign_twilio(django_settings.PUBLIC_BASE_URL + path, params)
+    response = client.post(path, params, HTTP_X_TWILIO_SIGNATURE=signature)
+    assert response.status_code == 200, response.content
+    messages = re.findall(r"<Message>(.*?)</Message>", response.content.decode(), re.S)
+    return unescape("\n".join(messages)), len(messages)

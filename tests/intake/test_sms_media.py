@@ -4,10 +4,8 @@ API with the account's credentials, sealed to the case, deleted at Twilio, opene
 the case's focal point (audited) and by nobody else."""
 
 import logging
-import re
 import uuid
 from datetime import timedelta
-from html import unescape
 
 import pytest
 from django.urls import reverse
@@ -23,11 +21,10 @@ from notifications.gsm import segments
 from notifications.models import Notification, OutboundSms
 from notifications.sms import render_sms
 from policies.models import Unit
-from tests.conftest import all_rows_as_text, sign_twilio
-from tests.intake.media_standin import media_url, png, twilio_media_standin
+from tests.conftest import all_rows_as_text
+from tests.intake.media_standin import inbound, png, twilio_media_standin
 from vault import server_sealed
 
-INBOUND = "/sms/twilio/inbound/"
 PHONE = "+221770000001"
 WHATSAPP = "whatsapp:+221770000002"
 OGG = b"OggS\x00\x02" + b"opus voice note " * 20
@@ -41,29 +38,10 @@ def twilio_media(settings):
 
 @pytest.fixture
 def send(client, twilio_media):
-    """A signed inbound message, as Twilio posts it, with `media` as (type, bytes)
-    pairs put on the stand-in; returns (reply text, the <Message> count)."""
+    """A signed inbound message with `media` as (type, bytes) pairs: (reply, <Message>s)."""
 
     def post(body="", *, media=(), phone=PHONE, sid=None):
-        sid = sid or f"MM{uuid.uuid4().hex}"
-        params = {
-            "MessageSid": sid,
-            "AccountSid": "AC" + "1" * 32,
-            "From": phone,
-            "To": "whatsapp:+15005550000" if phone.startswith("whatsapp:") else "+15005550000",
-            "Body": body,
-            "NumMedia": str(len(media)),
-        }
-        for index, (content_type, data) in enumerate(media):
-            media_sid = f"ME{uuid.uuid4().hex}"
-            twilio_media.files[media_sid] = (content_type, data)
-            params[f"MediaUrl{index}"] = media_url(sid, media_sid)
-            params[f"MediaContentType{index}"] = content_type
-        signature = sign_twilio("https://testserver" + INBOUND, params)
-        response = client.post(INBOUND, params, HTTP_X_TWILIO_SIGNATURE=signature)
-        assert response.status_code == 200, response.content
-        messages = re.findall(r"<Message>(.*?)</Message>", response.content.decode(), re.S)
-        return unescape("\n".join(messages)), len(messages)
+        return inbound(client, twilio_media, body, media=media, phone=phone, sid=sid)
 
     return post
 
@@ -80,11 +58,6 @@ def file_case(send, phone=PHONE) -> Case:
 
 def media_response(client, case, media):
     return client.get(reverse("staff:case_media", args=[case.reference, media.pk]))
-
-
-@pytest.fixture(autouse=True)
-def public_base_url(settings):
-    settings.PUBLIC_BASE_URL = "https://testserver"
 
 
 @pytest.mark.django_db
