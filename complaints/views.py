@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -629,11 +629,13 @@ MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
 @verified_staff_required
-@require_http_methods(["GET"])
 def case_media_view(request, reference: str, media_id):
     """One photo or voice message the child sent, decrypted with this person's key for
-    the case page's <img> or <audio>; each opening is an audit event."""
+    the case page's <img> or <audio>; each opening is an audit event. Another unit's
+    case is a 404 whatever the method (checked before it)."""
     case = case_for_focal_point(request.user, reference)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     media = case_media_item(case, media_id)
     if media is None or case.is_purged:
         raise Http404("No such media.")

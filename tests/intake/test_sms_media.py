@@ -154,7 +154,10 @@ def test_another_units_focal_point_gets_a_404(send, unit, focal_point, outsider,
     fetch_all()
     media = InboundMedia.objects.get()
     before = AuditEvent.objects.filter(action="complaints.media.opened").count()
-    assert media_response(staff_client(outsider), case, media).status_code == 404
+    outsider_client = staff_client(outsider)
+    assert media_response(outsider_client, case, media).status_code == 404
+    url = reverse("staff:case_media", args=[case.reference, media.pk])
+    assert outsider_client.post(url).status_code == 404  # not a 405 that says it exists
     assert AuditEvent.objects.filter(action="complaints.media.opened").count() == before
 
 
