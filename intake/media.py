@@ -81,6 +81,7 @@ class MediaItem:
 
 
 def kind_of(content_type: str) -> str:
+    """Kind.PHOTO or Kind.AUDIO for a type kept (parameters ignored), else ""."""
     return KEPT_TYPES.get(content_type.split(";")[0].strip().lower(), "")
 
 
@@ -94,7 +95,9 @@ def media_items(url_and_types: list[tuple[str, str]]) -> list[MediaItem]:
         if match is None:
             logger.warning("inbound media skipped: not a Twilio media URL")
             continue
-        items.append(MediaItem(match["message"], match["media"], content_type[:100]))
+        # The type as served to staff later: "audio/ogg; codecs=opus" is audio/ogg.
+        content_type = content_type.split(";")[0].strip().lower()[:100]
+        items.append(MediaItem(match["message"], match["media"], content_type))
     return items
 
 

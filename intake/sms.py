@@ -8,6 +8,8 @@ first: YES or NO), RATE (after the outcome: three questions, one a text, answere
 with a digit), REVIEW (after the outcome: the words after it are the reason; later
 texts add to the review, as to any open case). Whatever the child wrote
 is kept: in the conversation's sealed draft until the case is filed, then in the case.
+Photos and voice messages (MMS, WhatsApp) go where the words of their message go; they
+are fetched from Twilio after the reply is sent (intake/media.py).
 
 Danger is listened for in every text (complaints/danger.py): a child who says they are
 in danger now gets the unit's emergency numbers first and their case becomes an
@@ -206,8 +208,9 @@ def _media_home(
 ) -> tuple[SmsConversation | None, Case | None]:
     """Where the photos and voice messages of a message belong: where its words went
     (the conversation the text moved on since `since`: its draft until the case is
-    filed, or the case it filed or chose), else the child's newest open case. With no
-    words (`since` None), the conversation going on. (None, None): nowhere yet."""
+    filed, or the case it filed or chose), else the child's one open case. With no
+    words (`since` None), the conversation going on. (None, None): nowhere yet, or
+    several open cases to choose from."""
     if since is None:
         conversation = _active_conversation(reporter)
     else:
@@ -222,7 +225,8 @@ def _media_home(
             return conversation, None
         if conversation.case_id and conversation.case.is_open:
             return None, conversation.case
-    return None, _open_cases(reporter).first()
+    open_cases = list(_open_cases(reporter)[:2])
+    return None, open_cases[0] if len(open_cases) == 1 else None
 
 
 def _media_with_text(
@@ -258,7 +262,8 @@ def _media_with_text(
 def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: bool) -> str:
     """A photo or voice message with no words: kept with the story being told or the
     open case, and acknowledged ("We got your photo", with the complaint's reference).
-    With nothing going on it starts a conversation, as a first text does."""
+    Otherwise it is answered as a text with no words would be, and waits where that
+    leads: a new conversation asking which place, or which of several cases."""
     conversation, case = (None, None) if new_reporter else _media_home(reporter)
     if conversation is None and case is None:
         started = timezone.now()

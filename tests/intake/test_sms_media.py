@@ -324,3 +324,19 @@ def test_every_media_reply_fits_two_segments(language, settings):
     for too_big in (False, True):
         text = render_sms("media_refused", language, too_big=too_big, max_mb=5)
         assert text and segments(text) <= 2, (language, text)
+
+
+@pytest.mark.django_db
+def test_with_several_open_cases_media_go_to_the_case_the_child_picks(send, unit):
+    for _ in range(2):
+        for text in ("TST1 the guard hit me", "DONE", "2", "2"):
+            send(text)
+    older, newer = Case.objects.order_by("received_at")
+    reply, _ = send(media=[("image/png", png())])  # kept until the child says which case
+    assert "Which complaint" in reply
+    assert "Which complaint" in send("it is about this one")[0]
+    reply, count = send("2", media=[("audio/amr", b"#!AMR\n voice")])
+    assert count == 1 and "Added to your complaint" in reply
+    assert fetch_all() == ["sent", "sent"]
+    assert {m.case for m in InboundMedia.objects.all()} == {older}
+    assert all(m.content and m.draft_content is None for m in InboundMedia.objects.all())
