@@ -20,7 +20,7 @@ from django.utils import timezone
 from complaints.audit import audit_record
 from complaints.models import Case, CaseLastOpened, Message
 from config.batching import iter_batches
-from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
+from intake.models import InboundMedia, InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from notifications.models import OutboundEmail, OutboundSms
 from policies.models import ChildProtectionPolicy
 from vault.cases import case_secrets_forget
@@ -74,6 +74,8 @@ def _purge_batch(case_ids: list, references: list[str], now: datetime) -> tuple[
     constant."""
     key_copies = case_secrets_forget(case_ids)
     messages, _ = Message.objects.filter(case_id__in=case_ids).delete()
+    # Photos and voice messages the child sent: content like the messages.
+    media, _ = InboundMedia.objects.filter(case_id__in=case_ids).delete()
     CaseLastOpened.objects.filter(case_id__in=case_ids).delete()
     # Sealed drafts, sealed code pickups, sealed texts and emails about these cases.
     SmsConversation.objects.filter(case_id__in=case_ids).delete()
@@ -91,6 +93,7 @@ def _purge_batch(case_ids: list, references: list[str], now: datetime) -> tuple[
             "references": references,
             "key_copies": key_copies,
             "messages": messages,
+            "media": media,
         },
     )
     return key_copies, messages

@@ -393,7 +393,7 @@ def followup_open(*, reference: str, code: str, client_key: str) -> FollowupAcce
 class Added:
     """A child's message stored on their case, and whether it spoke of danger."""
 
-    message: Message
+    message: Message | None  # None: photos or voice messages only (intake.sms)
     danger: Danger
 
 

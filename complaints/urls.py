@@ -28,6 +28,7 @@ urlpatterns = [
         name="case_substantiate",
     ),
     path("cases/<str:reference>/contact/", views.case_contact, name="case_contact"),
+    path("cases/<str:reference>/media/<uuid:media_id>/", views.case_media_view, name="case_media"),
     path(
         "cases/<str:reference>/told-by-phone/",
         views.case_told_by_phone_view,

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -77,6 +77,7 @@ from complaints.signin import (
 )
 from complaints.triage import case_mark_about_staff, case_reassign, case_recuse, eligible_assignees
 from config.middleware import client_address
+from intake.selectors import case_media, case_media_item
 from notifications import gsm
 from policies.categories import formal_label
 from policies.models import Membership
@@ -90,6 +91,7 @@ from vault.keys import (
     staff_key_rewrap,
     staff_private_key_open,
 )
+from vault.media import media_for_staff
 
 QUEUE_PAGE_SIZE = 25
 
@@ -383,6 +385,7 @@ def case_detail(request, reference: str):
         "content": content,
         "category_label": formal_label(case.category),
         "events": case.events.select_related("actor"),
+        "media": case_media(case),
         "reply_form": reply_form,
         # The box keeps its id across insert and count; a fresh box gets a new one.
         "reply_id": reply_form["reply_id"].value() or uuid.uuid4(),
@@ -619,6 +622,38 @@ def case_contact(request, case):
         )
         return redirect(case_url(case, "contact-child"))
     return render(request, "staff/contact_reveal.html", {"case": case, "contact_detail": detail})
+
+
+# A photo or voice message is shown as itself, never as a page: nothing in it runs.
+MEDIA_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+
+
+@verified_staff_required
+def case_media_view(request, reference: str, media_id):
+    """One photo or voice message the child sent, decrypted with this person's key for
+    the case page's <img> or <audio>; each opening is an audit event. Another unit's
+    case is a 404 whatever the method (checked before it)."""
+    case = case_for_focal_point(request.user, reference)
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    media = case_media_item(case, media_id)
+    if media is None or case.is_purged:
+        raise Http404("No such media.")
+    try:
+        data = media_for_staff(
+            case=case,
+            media=media,
+            actor=request.user,
+            private_key=session_keys.staff_private_key(request),
+        )
+    except CaseLocked:
+        raise Http404("No key to this case in this session.") from None
+    response = HttpResponse(data, content_type=media.content_type)
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = MEDIA_CSP
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @staff_case_post

@@ -42,6 +42,8 @@ PERIODIC_JOBS = (
     PeriodicJob(
         "recourse-sms-conversations", "intake.tasks.move_on_idle_conversations", MINUTES, 1
     ),
+    # Photos and voice messages a lost task or a retry left waiting are fetched again.
+    PeriodicJob("recourse-media-fetch", "intake.tasks.requeue_due_media", MINUTES, 1),
     # Notices, texts and emails a lost task or a retry left waiting are enqueued again.
     PeriodicJob(
         "recourse-delivery-requeue", "notifications.tasks.requeue_due_deliveries", MINUTES, 1

@@ -341,6 +341,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Twilio's HTTP client logs request parameters at INFO: phone numbers, texts.
         "twilio": {"level": "WARNING"},
+        # requests' connection pool logs every request line at DEBUG: a Media API URL
+        # opens a child's photo (with our credentials) until it is deleted at Twilio.
+        "urllib3": {"level": "WARNING"},
         # The request line says the status of every request: Django's own 4xx lines
         # would be a second line naming the path; runserver's names path and query.
         "django.request": {"level": "ERROR"},
@@ -372,6 +375,11 @@ TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", "" if PRODUCTION else "development-twilio-token")
 TWILIO_FROM_NUMBER = env("TWILIO_FROM_NUMBER")
 TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID")
+# Where photos and voice messages a child sent are fetched from and deleted (the tests
+# point it at a local stand-in of Twilio's API).
+TWILIO_API_BASE_URL = env("TWILIO_API_BASE_URL", "https://api.twilio.com")
+# A photo or voice message larger than this is not kept; the child is told (in bytes).
+SMS_MEDIA_MAX_BYTES = env_int("SMS_MEDIA_MAX_BYTES", 5 * 1024 * 1024)
 # The number children text, shown in help texts (and later on posters).
 SMS_PUBLIC_NUMBER = env("SMS_PUBLIC_NUMBER", TWILIO_FROM_NUMBER)
 # Narrative messages are joined until DONE, or until this many minutes of silence.

@@ -1,6 +1,9 @@
+import uuid
+
 from django.db import models
 from django.utils import timezone
 
+from notifications.models import Delivery
 from vault import server_sealed
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -156,3 +159,59 @@ class SmsCodePickup(models.Model):
     reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="+")
     code = models.BinaryField(editable=False)
     expires_at = models.DateTimeField(db_index=True)
+
+
+class InboundMedia(Delivery):
+    """A photo or voice message that came with an inbound text (MMS or WhatsApp). The
+    webhook records it and answers at once; a task fetches it from Twilio with the
+    account's credentials, seals it and deletes it from Twilio (intake/media.py). The
+    row is the work order, as an outbound text's is: its state, not the queue, says
+    what is left to do, and the sweep finds what a lost task left.
+
+    Twilio names the item by its message and media ids only (no number, no content);
+    the bytes live sealed in one of two places: `content`, sealed to the case's public
+    key (the server writes it but cannot read it), or, before the case is filed,
+    `draft_content`, sealed under the server key ring with the conversation's draft and
+    moved to the case with it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # to fetch (or, refused, to delete from Twilio)
+        SENT = "sent"  # sealed, and deleted from Twilio
+        REFUSED = "refused"  # a type or size not kept: nothing kept, deleted from Twilio
+        FAILED = "failed"  # Twilio would not give it (after the retries)
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo"
+        AUDIO = "audio"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reporter = models.ForeignKey(SmsReporter, on_delete=models.CASCADE, related_name="+")
+    # Where it belongs: the conversation's draft until the case is filed, then the case.
+    conversation = models.ForeignKey(
+        SmsConversation, null=True, blank=True, on_delete=models.CASCADE, related_name="media"
+    )
+    case = models.ForeignKey(
+        "complaints.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="media"
+    )
+    message_sid = models.CharField(max_length=64)
+    media_sid = models.CharField(max_length=64)
+    # As Twilio declared it (image/jpeg, audio/ogg ...), checked against what it serves.
+    content_type = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices, blank=True)
+    size = models.PositiveIntegerField(null=True, blank=True)
+    content = models.BinaryField(null=True, editable=False)
+    draft_content = models.BinaryField(null=True, editable=False)
+    # Not kept, and why ("type", "size"): only its deletion from Twilio is left to do.
+    refused_because = models.CharField(max_length=8, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error_code = models.CharField(max_length=32, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message_sid", "media_sid"], name="inbound_media_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"Inbound {self.kind or 'media'} {self.pk}"

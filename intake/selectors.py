@@ -1,5 +1,6 @@
 from django.urls import Resolver404, resolve
 
+from intake.models import InboundMedia
 from policies.models import Unit
 from policies.selectors import units_open_to_reporters
 
@@ -16,3 +17,19 @@ def unit_from_path(path: str) -> Unit | None:
     if match.namespace != "intake" or not isinstance(code, str):
         return None
     return units_open_to_reporters().filter(code=code.upper()).first()
+
+
+def case_media(case) -> list[InboundMedia]:
+    """The photos and voice messages of a case that are sealed and ready to open, oldest
+    first, without their bytes (one query; each is opened by its own audited request)."""
+    return list(
+        InboundMedia.objects.filter(case=case, status=InboundMedia.Status.SENT)
+        .exclude(content=None)
+        .defer("content", "draft_content")
+        .order_by("received_at", "pk")
+    )
+
+
+def case_media_item(case, media_id) -> InboundMedia | None:
+    """One sealed photo or voice message of this case; None for any other id."""
+    return InboundMedia.objects.filter(case=case, pk=media_id).exclude(content=None).first()

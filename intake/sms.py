@@ -8,6 +8,8 @@ first: YES or NO), RATE (after the outcome: three questions, one a text, answere
 with a digit), REVIEW (after the outcome: the words after it are the reason; later
 texts add to the review, as to any open case). Whatever the child wrote
 is kept: in the conversation's sealed draft until the case is filed, then in the case.
+Photos and voice messages (MMS, WhatsApp) go where the words of their message go; they
+are fetched from Twilio after the reply is sent (intake/media.py).
 
 Danger is listened for in every text (complaints/danger.py): a child who says they are
 in danger now gets the unit's emergency numbers first and their case becomes an
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -48,8 +51,18 @@ from complaints.services import (
     message_create,
 )
 from intake.language import is_greeting_only, language_of
+from intake.media import (
+    REFUSED_TYPE,
+    MediaItem,
+    conversation_media_to_case,
+    media_record,
+    media_refused_text,
+)
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.wording import status_for_child
+from notifications.gsm import segments
+from notifications.models import Notification
+from notifications.services import notify_case_handlers
 from notifications.sms import (
     held_texts_release,
     over_two_segments,
@@ -151,12 +164,20 @@ class Reply(str):
         return reply
 
 
-def sms_receive(*, message_sid: str, from_number: str, body: str, to_number: str = "") -> str:
+def sms_receive(
+    *,
+    message_sid: str,
+    from_number: str,
+    body: str,
+    to_number: str = "",
+    media: Sequence[MediaItem] = (),
+) -> str:
     """Handle one inbound text, SMS or WhatsApp (a "whatsapp:" From, written to our
-    `to_number`); return the reply ("" for none). Idempotent on MessageSid: a retry or
-    replay gets the first answer and changes nothing."""
+    `to_number`), and the photos or voice messages with it (`media`); return the reply
+    ("" for none). Idempotent on MessageSid: a retry or replay gets the first answer and
+    changes nothing."""
     try:
-        return _receive_new(message_sid, from_number, body, to_number)
+        return _receive_new(message_sid, from_number, body, to_number, media)
     except IntegrityError:
         # Seen before (a Twilio retry), or a concurrent delivery of the same MessageSid
         # committed first: all of this one rolled back. Retries are rare, so the
@@ -166,18 +187,27 @@ def sms_receive(*, message_sid: str, from_number: str, body: str, to_number: str
             return server_sealed.open_field(existing, "reply")
     # The same new number texted twice at once and the other text created the
     # reporter: now it is found.
-    return _receive_new(message_sid, from_number, body, to_number)
+    return _receive_new(message_sid, from_number, body, to_number, media)
 
 
 @transaction.atomic
-def _receive_new(message_sid: str, from_number: str, body: str, to_number: str) -> str:
+def _receive_new(
+    message_sid: str, from_number: str, body: str, to_number: str, media: Sequence[MediaItem]
+) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
     reporter, created = _reporter_for(from_number)
     _inbound_noted(reporter, to_number)
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
-        reply = _respond(reporter, clean_text(body), new_reporter=created)
+        text = clean_text(body)
+        if media and not text:
+            reply = _media_only(reporter, list(media), new_reporter=created)
+        else:
+            started = timezone.now()
+            reply = _respond(reporter, text, new_reporter=created)
+            if media:
+                reply = _media_with_text(reporter, list(media), reply, since=started)
     if was_opted_out and reporter.opted_out:
         # STOP means no outbound text of any kind until START. What they wrote is
         # still kept, and a danger text still alerts staff.
@@ -206,6 +236,89 @@ def _inbound_noted(reporter: SmsReporter, to_number: str) -> None:
 def _channel(reporter: SmsReporter) -> str:
     """The channel a case of this reporter is filed and followed on."""
     return Case.Channel.WHATSAPP if reporter.on_whatsapp else Case.Channel.SMS
+
+
+# --- Photos and voice messages ---------------------------------------------------------
+
+
+def _media_home(
+    reporter: SmsReporter, *, since: datetime | None = None
+) -> tuple[SmsConversation | None, Case | None]:
+    """Where the photos and voice messages of a message belong: where its words went
+    (the conversation the text moved on since `since`: its draft until the case is
+    filed, or the case it filed or chose), else the child's one open case. With no
+    words (`since` None), the conversation going on. (None, None): nowhere yet, or
+    several open cases to choose from."""
+    if since is None:
+        conversation = _active_conversation(reporter)
+    else:
+        conversation = (
+            SmsConversation.objects.filter(reporter=reporter, updated_at__gte=since)
+            .select_related("unit", "case__unit")
+            .order_by("-updated_at")
+            .first()
+        )
+    if conversation is not None:
+        if conversation.case_id is None and conversation.step != Step.FINISHED:
+            return conversation, None
+        if conversation.case_id and conversation.case.is_open:
+            return None, conversation.case
+    open_cases = list(_open_cases(reporter)[:2])
+    return None, open_cases[0] if len(open_cases) == 1 else None
+
+
+def _media_with_text(
+    reporter: SmsReporter, media: list[MediaItem], reply: str, *, since: datetime
+) -> str:
+    """Media that came with words: kept where the words went. The words' reply already
+    says they were received, so it stays the one reply; only a file not kept adds a
+    line (or, when the reply has no room for it, a text of its own)."""
+    conversation, case = _media_home(reporter, since=since)
+    if conversation is None and case is None:
+        # Nothing is going on (a keyword, a rating): the newest case this number filed
+        # keeps them, or, before any, a conversation that asks which place.
+        case = (
+            Case.objects.filter(sms_reporter=reporter, purged_at__isnull=True)
+            .select_related("unit")
+            .order_by("-received_at")
+            .first()
+        )
+        if case is None:
+            conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
+    rows = media_record(reporter, media, conversation=conversation, case=case)
+    if not any(row.refused_because for row in rows):
+        return reply
+    unit = case.unit if case is not None else conversation.unit
+    note = media_refused_text(REFUSED_TYPE, _language(reporter, unit))
+    combined = f"{reply}\n{note}" if reply else note
+    if segments(combined) <= 2:
+        return combined
+    sms_queue(reporter=reporter, case=case, body=note)
+    return reply
+
+
+def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: bool) -> str:
+    """A photo or voice message with no words: kept with the story being told or the
+    open case, and acknowledged ("We got your photo", with the complaint's reference).
+    Otherwise it is answered as a text with no words would be, and waits where that
+    leads: a new conversation asking which place, or which of several cases."""
+    conversation, case = (None, None) if new_reporter else _media_home(reporter)
+    if conversation is None and case is None:
+        started = timezone.now()
+        reply = _respond(reporter, "", new_reporter=new_reporter)
+        return _media_with_text(reporter, media, reply, since=started)
+    rows = media_record(reporter, media, conversation=conversation, case=case)
+    kept = [row.kind for row in rows if row.kind]
+    if case is not None and kept:
+        notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
+    unit = case.unit if case is not None else conversation.unit
+    return render_sms(
+        "media_received",
+        _language(reporter, unit),
+        case=case,
+        kind=kept[0] if len(kept) == 1 else "several" if kept else "",
+        refused=len(kept) < len(rows),
+    )
 
 
 def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
@@ -937,6 +1050,7 @@ def _file(conversation: SmsConversation, *, in_danger: bool) -> Receipt:
         )
         rest = rest[MAX_TEXT_LENGTH:]
     code_pickup_create(case=receipt.case, reporter=reporter, code=receipt.display_code)
+    conversation_media_to_case(conversation, receipt.case)
     conversation.case = receipt.case
     conversation.draft = None
     conversation.step = Step.FINISHED
@@ -963,9 +1077,13 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     # case). Each text was already heard for danger as it came in.
     draft = conversation.read_draft()
     try:
-        added = followup_add_message(
-            case=case, body=draft[:MAX_TEXT_LENGTH], channel=_channel(conversation.reporter)
-        )
+        if draft.strip() or not case.is_open:
+            added = followup_add_message(
+                case=case, body=draft[:MAX_TEXT_LENGTH], channel=_channel(conversation.reporter)
+            )
+        else:  # photos or voice messages only (intake.media): no words to add
+            notify_case_handlers(case=case, kind=Notification.Kind.CASE_UPDATED)
+            added = Added(message=None, danger=Danger.NONE)
     except ComplaintError:
         conversation.unit = case.unit
         conversation.choices = []
@@ -976,6 +1094,10 @@ def _draft_added_to(conversation: SmsConversation, case: Case) -> Added | None:
     while rest.strip():
         message_create(case=case, author_kind=Message.Author.REPORTER, body=rest[:MAX_TEXT_LENGTH])
         rest = rest[MAX_TEXT_LENGTH:]
+    conversation_media_to_case(conversation, case)
+    # The case the texts went to: the photos and voice messages that came with the
+    # answer go there too (_media_home).
+    conversation.case = case
     conversation.draft = None
     conversation.step = Step.FINISHED
     _touch(conversation)

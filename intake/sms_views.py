@@ -17,6 +17,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from intake.media import MAX_ITEMS as MAX_MEDIA_ITEMS
+from intake.media import MediaItem, media_items
 from intake.sms import sms_receive
 from notifications.sms import sms_status_record
 
@@ -67,8 +69,19 @@ def twilio_inbound(request):
         from_number=sender,
         body=request.POST.get("Body", ""),
         to_number=request.POST.get("To", ""),
+        media=_media_of(request.POST),
     )
     return twiml(reply)
+
+
+def _media_of(post) -> list[MediaItem]:
+    """The photos and voice messages of an MMS or WhatsApp message (NumMedia,
+    MediaUrlN, MediaContentTypeN); fetched later, never during the webhook."""
+    count = post.get("NumMedia", "0")
+    count = min(int(count), MAX_MEDIA_ITEMS) if count.isdigit() else 0
+    return media_items(
+        [(post.get(f"MediaUrl{i}", ""), post.get(f"MediaContentType{i}", "")) for i in range(count)]
+    )
 
 
 @twilio_signed

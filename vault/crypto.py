@@ -281,7 +281,7 @@ def decrypt_text(data_key: bytes, blob: Blob, *, context: bytes) -> str:
     public key (content added after intake)."""
     blob = bytes(blob)
     if blob[:1] == FORMAT_SEALED_TO_CASE_V1:
-        return _open_sealed_to_case(blob, data_key, context)
+        return _open_sealed_to_case(blob, data_key, context).decode("utf-8")
     return _open(data_key, blob, context).decode("utf-8")
 
 
@@ -293,12 +293,16 @@ FORMAT_SERVER_V1 = b"\x02"
 
 
 def server_seal(plaintext: str, *, context: bytes) -> bytes:
+    return server_seal_bytes(plaintext.encode("utf-8"), context=context)
+
+
+def server_seal_bytes(plaintext: bytes, *, context: bytes) -> bytes:
     ring = get_keyring()
     key_id = ring.primary_id.encode()
     if len(key_id) > 255:
         raise KeyRingError("key id too long")
     header = FORMAT_SERVER_V1 + bytes([len(key_id)]) + key_id
-    return header + _seal(ring.kek(ring.primary_id), plaintext.encode("utf-8"), header + context)
+    return header + _seal(ring.kek(ring.primary_id), plaintext, header + context)
 
 
 def server_sealed_key_id(blob: Blob) -> str:
@@ -309,11 +313,15 @@ def server_sealed_key_id(blob: Blob) -> str:
 
 
 def server_open(blob: Blob, *, context: bytes) -> str:
+    return server_open_bytes(blob, context=context).decode("utf-8")
+
+
+def server_open_bytes(blob: Blob, *, context: bytes) -> bytes:
     blob = bytes(blob)
     key_id = server_sealed_key_id(blob)
     header_length = 2 + blob[1]
     header = blob[:header_length]
-    return _open(get_keyring().kek(key_id), blob[header_length:], header + context).decode("utf-8")
+    return _open(get_keyring().kek(key_id), blob[header_length:], header + context)
 
 
 # --- Reporter follow-up codes -------------------------------------------------------------
@@ -577,16 +585,26 @@ def case_keypair(data_key: bytes) -> tuple[bytes, bytes]:
 
 
 def seal_to_case(plaintext: str, case_public_key: Blob, *, context: bytes) -> bytes:
+    return seal_bytes_to_case(plaintext.encode("utf-8"), case_public_key, context=context)
+
+
+def seal_bytes_to_case(plaintext: bytes, case_public_key: Blob, *, context: bytes) -> bytes:
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(case_public_key)))
     key = _exchange_key(shared, ephemeral_public, bytes(case_public_key), context)
-    return (
-        FORMAT_SEALED_TO_CASE_V1 + ephemeral_public + _seal(key, plaintext.encode("utf-8"), context)
-    )
+    return FORMAT_SEALED_TO_CASE_V1 + ephemeral_public + _seal(key, plaintext, context)
 
 
-def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> str:
+def open_bytes_sealed_to_case(data_key: bytes, blob: Blob, *, context: bytes) -> bytes:
+    """Bytes sealed to the case's public key (seal_bytes_to_case), with its data key."""
+    blob = bytes(blob)
+    if blob[:1] != FORMAT_SEALED_TO_CASE_V1:
+        raise DecryptionError("ciphertext is malformed")
+    return _open_sealed_to_case(blob, data_key, context)
+
+
+def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> bytes:
     if len(blob) < 1 + 32 + 1 + NONCE_BYTES + 16:
         raise DecryptionError("ciphertext is malformed")
     public, private = case_keypair(data_key)
@@ -598,7 +616,7 @@ def _open_sealed_to_case(blob: bytes, data_key: bytes, context: bytes) -> str:
     except ValueError:
         raise DecryptionError("ciphertext is malformed") from None
     key = _exchange_key(shared, ephemeral_public, public, context)
-    return _open(key, blob[33:], context).decode("utf-8")
+    return _open(key, blob[33:], context)
 
 
 def session_wrap_private_key(private_key: bytes) -> tuple[bytes, bytes]:

@@ -29,6 +29,8 @@ class ServerSealedField:
     table: str
     row_key: str
     why: str
+    # Bytes (seal_bytes/open_bytes), not text.
+    binary: bool = False
 
 
 SERVER_SEALED: tuple[ServerSealedField, ...] = (
@@ -74,6 +76,16 @@ SERVER_SEALED: tuple[ServerSealedField, ...] = (
         "WhatsApp's 24-hour window, for the child's next message; emptied once sent.",
     ),
     ServerSealedField(
+        "intake.InboundMedia",
+        "draft_content",
+        table="inbound_media",
+        row_key="pk",
+        why="A photo or voice message sent before its case was filed, kept with the "
+        "conversation's draft only until the case is filed (it is then sealed to the case "
+        "key, as the draft text is) or the conversation expires.",
+        binary=True,
+    ),
+    ServerSealedField(
         "complaints.Case",
         "delivery_email",
         table="case",
@@ -111,6 +123,23 @@ def sealed(instance: models.Model, field_name: str, plaintext: str) -> bytes:
     return crypto.server_seal(plaintext, context=_context(entry, instance))
 
 
+def seal_bytes(instance: models.Model, field_name: str, plaintext: bytes) -> None:
+    """seal() for a binary field (a photo, a voice message)."""
+    entry = _entry(instance, field_name)
+    setattr(
+        instance, field_name, crypto.server_seal_bytes(plaintext, context=_context(entry, instance))
+    )
+
+
+def open_bytes(instance: models.Model, field_name: str) -> bytes:
+    """open_field() for a binary field; b"" when nothing is sealed in it."""
+    entry = _entry(instance, field_name)
+    blob = getattr(instance, field_name)
+    if not blob:
+        return b""
+    return crypto.server_open_bytes(bytes(blob), context=_context(entry, instance))
+
+
 def open_field(instance: models.Model, field_name: str) -> str:
     """The field's plaintext; "" when nothing is sealed in it (NULL, or emptied once used)."""
     entry = _entry(instance, field_name)
@@ -140,7 +169,10 @@ def _reseal_row(entry: ServerSealedField, row: models.Model, primary: str) -> in
     # Nothing sealed: a text once sent keeps an empty body.
     if not blob or crypto.server_sealed_key_id(blob) == primary:
         return 0
-    fresh = sealed(row, entry.field, open_field(row, entry.field))
+    if entry.binary:
+        fresh = crypto.server_seal_bytes(open_bytes(row, entry.field), context=_context(entry, row))
+    else:
+        fresh = sealed(row, entry.field, open_field(row, entry.field))
     # Only if the value is still the one read: a text sent or a draft extended meanwhile
     # keeps its new value (sealed under the primary key already).
     updated: int = (
@@ -174,7 +206,7 @@ def fields_unopenable() -> list[str]:
         if row is None:
             continue
         try:
-            open_field(row, entry.field)
+            (open_bytes if entry.binary else open_field)(row, entry.field)
         except crypto.CryptoError:
             unopenable.append(f"{entry.model}.{entry.field}")
     return unopenable

@@ -1,7 +1,10 @@
-"""The only module that imports twilio's REST client."""
+"""The only module that talks to Twilio's API: twilio's REST client for texts, its
+Media API (with requests, which the twilio library is built on) for what children send."""
 
 import json
+from dataclasses import dataclass, field
 
+import requests
 from django.conf import settings
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -61,3 +64,75 @@ class TwilioSmsBackend(SmsBackend):
         except Exception as exc:  # network errors: try again later
             raise TransientSendError(type(exc).__name__) from None
         return message.sid
+
+
+class MediaTooLarge(PermanentSendError):
+    """The file is larger than the caller accepts: not read any further."""
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+class TwilioMedia:
+    """Photos and voice messages a child sent, on Twilio's Media API: fetched with the
+    account's credentials (Twilio answers with a redirect to the file, which is
+    followed; the credentials are not sent to the other host), then deleted, so they do
+    not stay readable at Twilio. Errors carry an HTTP status or an exception's type
+    name, never the URL."""
+
+    def __init__(self, *, timeout: float = 20, api_base_url: str | None = None):
+        self.base_url = (api_base_url or settings.TWILIO_API_BASE_URL).rstrip("/")
+        self.auth = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.timeout = timeout
+
+    def _url(self, message_sid: str, media_sid: str) -> str:
+        account = settings.TWILIO_ACCOUNT_SID
+        return f"{self.base_url}/2010-04-01/Accounts/{account}/Messages/{message_sid}/Media/{media_sid}"
+
+    def fetch(self, *, message_sid: str, media_sid: str, max_bytes: int) -> FetchedMedia:
+        """The file's bytes and type. MediaTooLarge past `max_bytes` (read no further)."""
+        try:
+            with requests.get(
+                self._url(message_sid, media_sid),
+                auth=self.auth,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=True,
+            ) as response:
+                _raise_for(response.status_code)
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge("size")
+                data = bytearray()
+                for chunk in response.iter_content(chunk_size=64 * 1024):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise MediaTooLarge("size")
+                content_type = response.headers.get("Content-Type", "")
+        except requests.RequestException as exc:
+            raise TransientSendError(type(exc).__name__) from None
+        return FetchedMedia(
+            content_type=content_type.split(";")[0].strip().lower(), data=bytes(data)
+        )
+
+    def delete(self, *, message_sid: str, media_sid: str) -> None:
+        """Delete the file at Twilio; one already gone counts as deleted."""
+        try:
+            response = requests.delete(
+                self._url(message_sid, media_sid), auth=self.auth, timeout=self.timeout
+            )
+        except requests.RequestException as exc:
+            raise TransientSendError(type(exc).__name__) from None
+        if response.status_code != 404:
+            _raise_for(response.status_code)
+
+
+def _raise_for(status: int) -> None:
+    if status < 400:
+        return
+    if 400 <= status < 500 and status != 429:
+        raise PermanentSendError(f"http-{status}")
+    raise TransientSendError(f"http-{status}")

@@ -1,6 +1,8 @@
 """Every URL pattern, walked as an anonymous visitor, a password-only session, a focal
 point of another unit and a unit manager."""
 
+import uuid
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,9 +50,13 @@ def named_patterns(resolver=None, namespace=""):
 def url_for(name, pattern, case, unit):
     kwargs = {}
     for key in pattern.pattern.converters:
-        kwargs[key] = {"reference": case.reference, "code": unit.code, "pk": 1, "kind": "overdue"}[
-            key
-        ]
+        kwargs[key] = {
+            "reference": case.reference,
+            "code": unit.code,
+            "pk": 1,
+            "kind": "overdue",
+            "media_id": uuid.uuid4(),
+        }[key]
     return reverse(name, kwargs=kwargs)
 
 

@@ -13,10 +13,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from complaints.services import complaint_receive
-from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
+from intake.models import InboundMedia, InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from notifications.sms import sms_queue
 from vault import crypto, server_sealed
+from vault.media import media_seal_draft
 from vault.server_sealed import SERVER_SEALED
+
+# A photo's bytes, not valid UTF-8: binary values are re-sealed as bytes.
+PHOTO_BYTES = b"\xff\xd8\xff\xe0 a photo \x00\x80\xfe"
 
 
 def set_ring(settings, primary, **keys):
@@ -61,7 +65,18 @@ def one_of_each(unit):
     server_sealed.seal(pickup, "code", "123456789012")
     pickup.save()
     sms_queue(reporter=reporter, body="There is news about your complaint.")
+    photo = InboundMedia(
+        reporter=reporter,
+        conversation=conversation,
+        message_sid="MM" + uuid.uuid4().hex,
+        media_sid="ME" + uuid.uuid4().hex,
+        content_type="image/jpeg",
+        kind=InboundMedia.Kind.PHOTO,
+    )
+    media_seal_draft(photo, PHOTO_BYTES)
+    photo.save()
     return {
+        ("intake.InboundMedia", "draft_content"): PHOTO_BYTES,
         ("complaints.Case", "delivery_email"): "child@example.org",
         ("intake.SmsReporter", "phone"): "+221770000009",
         ("intake.SmsConversation", "draft"): "and again today",
@@ -86,7 +101,10 @@ def test_every_listed_value_is_resealed_and_opens_with_the_old_key_retired(
     for entry in SERVER_SEALED:
         row = apps.get_model(entry.model).objects.exclude(**{entry.field: None}).get()
         assert crypto.server_sealed_key_id(getattr(row, entry.field)) == "new", entry
-        assert server_sealed.open_field(row, entry.field) == written[(entry.model, entry.field)]
+        opened = (server_sealed.open_bytes if entry.binary else server_sealed.open_field)(
+            row, entry.field
+        )
+        assert opened == written[(entry.model, entry.field)]
 
 
 @pytest.mark.django_db
