@@ -9,8 +9,12 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf import global_settings
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.languages import added_languages, register
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,8 +194,23 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("Français")), ("es", _("Español"))]
+LANGUAGES = [
+    ("en", _("English")),
+    ("fr", _("Français")),
+    ("es", _("Español")),
+    ("ar", "العربية"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# A unit's own languages (Wolof, Mooré...): <code>/LC_MESSAGES/django.po dropped here is
+# compiled and offered at the next start (config/languages.py; README "Adding a language").
+LOCALE_EXTRA_DIR = Path(env("LOCALE_EXTRA_DIR", str(BASE_DIR / "var" / "locale")))
+LANGUAGES_BIDI = list(global_settings.LANGUAGES_BIDI)
+ADDED_LANGUAGES = added_languages(LOCALE_EXTRA_DIR, built_in={code for code, _name in LANGUAGES})
+if ADDED_LANGUAGES:
+    register(ADDED_LANGUAGES, LANG_INFO)
+    LANGUAGES += [(added.code, added.name_local) for added in ADDED_LANGUAGES]
+    LANGUAGES_BIDI += [added.code for added in ADDED_LANGUAGES if added.rtl]
+    LOCALE_PATHS.append(LOCALE_EXTRA_DIR)
 # Unambiguous dates in every language ("3 December 2026, 10:03"): config/formats/.
 FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = None  # a browser-session cookie: nothing lingers on a shared phone

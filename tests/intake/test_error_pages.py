@@ -47,13 +47,13 @@ def page(response) -> str:
 
 def numbers_shown(html: str) -> list[str]:
     """The numbers as written on the page; their tel: links drop the spaces (RFC 3966)."""
-    shown = re.findall(r'href="tel:([^"]+)"><span class="number">([^<]+)<', html)
+    shown = re.findall(r'href="tel:([^"]+)"><span class="number" dir="ltr">([^<]+)<', html)
     assert all(link == number.replace(" ", "") for link, number in shown), shown
     return [number for _link, number in shown]
 
 
 def assert_reporter_page(html: str, language: str) -> None:
-    assert f'<html lang="{language}">' in html
+    assert f'<html lang="{language}" dir="ltr">' in html
     assert html.count("<main") == 1
     assert EXIT_LABEL[language] in html
 

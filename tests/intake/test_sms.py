@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.template.loader import get_template
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django_q.signing import SignedPackage
 from complaints.models import Case, Message
 from complaints.services import case_reply
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
-from intake.sms import category_menu, conversations_sweep, welcome_text
+from intake.sms import category_menu, conversations_sweep, language_menu, welcome_text
 from notifications.backends import PermanentSendError, TransientSendError, locmem
 from notifications.gsm import segments, to_gsm
 from notifications.models import OutboundSms
@@ -140,7 +141,7 @@ def test_full_conversation_in_each_language(sms, unit, language):
     menu_choice, ask, done, category_question, danger_question, thanks = FLOW[language]
     # The first reply to a new number: the language menu and the unit's emergency numbers.
     assert sms("TST1") == (
-        "TST1: 1 English 2 Francais 3 Espanol\n"
+        "TST1: 1 English 2 Francais 3 Espanol 4 Arabic\n"
         "In danger now? Call 116 (Child helpline), 17 (Police)."
     )
     assert to_gsm(ask) in sms(menu_choice)
@@ -507,6 +508,7 @@ def _worst_case_context(unit):
         "units": long_units,
         "unit": Unit(code="ABCDEFGHIJKLMNOP", default_language="fr"),
         "offer_language": True,
+        "languages": language_menu(None),
         "labels": list(enumerate(SMS_LABELS.values(), start=1)),
         "case": case,
         "code": "1234 5678 9012",
@@ -528,8 +530,9 @@ def category_menu_pages(codes, language) -> list[str]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("language", ["en", "fr", "es"])
+@pytest.mark.parametrize("language", [code for code, _name in django_settings.LANGUAGES])
 def test_every_sms_template_fits_two_segments(language, settings):
+    """GSM-7: 306 characters; UCS-2 (Arabic, and isolate marks around references): 134."""
     from pathlib import Path
 
     unit = Unit(code="DKR1", name="x")
