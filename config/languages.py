@@ -80,15 +80,36 @@ def _read(code: str, po_path: Path) -> AddedLanguage:
     )
 
 
-def register(languages: list[AddedLanguage], lang_info: dict) -> None:
-    """Tell Django's get_language_info() about the added languages."""
-    for language in languages:
+@dataclass(frozen=True)
+class LanguageSettings:
+    languages: list[tuple[str, str]]
+    languages_bidi: list[str]
+    locale_paths: list[Path]
+
+
+def with_added_languages(
+    extra_dir: Path,
+    *,
+    languages: list[tuple[str, str]],
+    languages_bidi: list[str],
+    locale_paths: list[Path],
+    lang_info: dict,
+) -> LanguageSettings:
+    """The language settings once the languages in extra_dir are added (each named in
+    itself, as the built-in ones are), and Django's LANG_INFO told about them."""
+    added = added_languages(extra_dir, built_in={code for code, _name in languages})
+    for language in added:
         lang_info[language.code] = {
             "bidi": language.rtl,
             "code": language.code,
             "name": language.name,
             "name_local": language.name_local,
         }
+    return LanguageSettings(
+        languages=[*languages, *((a.code, a.name_local) for a in added)],
+        languages_bidi=[*languages_bidi, *(a.code for a in added if a.rtl)],
+        locale_paths=[*locale_paths, extra_dir] if added else list(locale_paths),
+    )
 
 
 def language_choices() -> list[tuple[str, str]]:
