@@ -91,7 +91,7 @@ def new_language_file(*, code: str, name: str, name_local: str, rtl: bool) -> Pa
     po = polib.POFile(wrapwidth=0)
     po.header = (
         f"{name} ({code}) for Recourse. Translate each msgstr; leave a placeholder such as "
-        "%(reference)s or {{ date }} as it is. README, \"Adding a language\"."
+        '%(reference)s or {{ date }} as it is. README, "Adding a language".'
     )
     po.metadata = {
         "Project-Id-Version": "Recourse",

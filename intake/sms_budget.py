@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from complaints.models import Case
 from intake.sms import category_menu, language_menu, welcome_text
@@ -34,6 +35,17 @@ VARIANTS = {
     "rate_ask": [{"unsafe": True, "question": q} for q in (0, 1, 2)]
     + [{"first": True, "question": 0}, {"again": True, "question": 1}],
     "rate_thanks": [{"unsafe": True}, {"unsafe": False}],
+    # The refusals a REVIEW can get (complaints.reviews), worded in the child's language.
+    "review_refused": [
+        {"refusal": gettext_lazy(refusal)}
+        for refusal in (
+            "Your complaint was passed to another service, so there is no decision here to review.",
+            "Nobody else reviews the decisions of this place here. If something new happened, "
+            "you can make a new complaint.",
+            "We cannot send a review to the office above this place right now. Please try "
+            "again in a few days.",
+        )
+    ],
     "review_asked": [
         {"again": again, "with_reason": reason, "in_danger": True}
         for again in (True, False)

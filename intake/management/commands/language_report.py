@@ -9,7 +9,7 @@ class Command(BaseCommand):
         "For a translator: the strings of language CODE still to translate (empty or "
         "fuzzy: they show in English) and each SMS text's segments in it (two at most). "
         'With --new --name "Wolof" --name-local "Wolof" [--rtl]: create the file to '
-        "translate in LOCALE_EXTRA_DIR (README, \"Adding a language\")."
+        'translate in LOCALE_EXTRA_DIR (README, "Adding a language").'
     )
 
     def add_arguments(self, parser):
