@@ -216,7 +216,7 @@ def test_the_arabic_poster_is_right_to_left_with_codes_isolated(client, unit):
     page = client.get(f"/u/{unit.code}/poster/", {"lang": "ar"}).content.decode()
     assert '<html lang="ar" dir="rtl">' in page
     assert f'<bdi dir="ltr">{unit.code}</bdi>' in page
-    assert 'class="sheet-address" dir="ltr"' in page
+    assert re.search(r'class="sheet-address" href="[^"]+"><bdi dir="ltr">[^<]+/u/TST1/</bdi>', page)
     assert arabic("Did someone who works here treat you badly?") in page
 
 
