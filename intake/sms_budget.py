@@ -75,7 +75,7 @@ def longest_context() -> dict:
     ]
     return {
         "emergency_contacts": [
-            {"label": "Allô 116 (ligne d'aide aux enfants)", "number": "116"},
+            {"label": "Allô 808 (ligne d'aide aux enfants)", "number": "808"},
             {"label": "Police nationale du Sénégal", "number": "+221338234567"},
         ],
         "hours": 24,

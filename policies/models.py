@@ -68,6 +68,9 @@ class Unit(models.Model):
     # The languages its reporter pages and SMS language menu offer; empty: all of them.
     languages = models.JSONField(
         default=list,
+        # In the database too: processes still running the code before this field (a
+        # rolling upgrade) can still write units.
+        db_default=[],
         blank=True,
         validators=[validate_language_codes],
         help_text="Codes of the languages offered to children (e.g. fr, wo); empty: all.",
