@@ -16,6 +16,7 @@ it must not read django.conf.settings at import time.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,11 @@ def _read(code: str, po_path: Path) -> AddedLanguage:
         raise LanguageFileError(f"{po_path}: {DIRECTION_HEADER} must be ltr or rtl.")
     mo_path = po_path.with_suffix(".mo")
     if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
-        po.save_as_mofile(str(mo_path))  # fuzzy and empty entries are left out: English shows
+        # Fuzzy and empty entries are left out: English shows. Written aside and renamed,
+        # as the web and worker processes may start (and compile) at once.
+        partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+        po.save_as_mofile(str(partial))
+        os.replace(partial, mo_path)
     return AddedLanguage(
         code=code,
         name=name,

@@ -69,10 +69,12 @@ logger = logging.getLogger(__name__)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 START_WORDS = {"START", "UNSTOP", "YES"}
+# Every keyword is written as keyword() folds a text: capitals, no accents, Arabic
+# without hamza or vowel marks and ة as ه ("مساعدة" is "مساعده").
 # HELP may be a cry for help: with an open case it is heard as possible danger.
-HELP_WORDS = {"HELP", "AIDE", "AYUDA", "مساعدة"}
+HELP_WORDS = {"HELP", "AIDE", "AYUDA", "مساعده"}
 INFO_WORDS = {"INFO"}
-STATUS_WORDS = {"STATUS", "STATUT", "ESTADO", "الحالة"}
+STATUS_WORDS = {"STATUS", "STATUT", "ESTADO", "الحاله"}
 CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB", "الرمز"}
 WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
 # After the outcome was told: "how did we do?" (the outcome text says which word).
@@ -90,8 +92,8 @@ LANGUAGE_NAMES = {
     "ESPANOL": "es",
     "ARABIC": "ar",
     "عربي": "ar",
-    "عربية": "ar",
-    "العربية": "ar",
+    "عربيه": "ar",
+    "العربيه": "ar",
     "العربي": "ar",
 }
 # How an answer to a yes-or-no question starts, as danger.first_word() reads it
@@ -131,13 +133,6 @@ def keyword(body: str) -> str:
     folded = unicodedata.normalize("NFKD", ascii_digits(words[0]))
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return re.sub(r"[^\w]", "", folded.translate(ARABIC_VARIANTS)).upper()
-
-
-# Keyword sets are compared with keyword()'s folding (أ is ا, no vowel marks).
-HELP_WORDS, STATUS_WORDS, CODE_WORDS, DONE_WORDS = (
-    {keyword(w) for w in words} for words in (HELP_WORDS, STATUS_WORDS, CODE_WORDS, DONE_WORDS)
-)
-LANGUAGE_NAMES = {keyword(name): code for name, code in LANGUAGE_NAMES.items()}
 
 
 def language_of_keyword(word: str) -> str | None:

@@ -37,6 +37,25 @@ def to_eastern_digits(text: str) -> str:
     return text.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
 
 
+def test_every_keyword_is_written_as_keyword_folds_a_text():
+    from intake import sms as flow
+
+    for words in (
+        flow.STOP_WORDS,
+        flow.START_WORDS,
+        flow.HELP_WORDS,
+        flow.STATUS_WORDS,
+        flow.CODE_WORDS,
+        flow.WITHDRAW_WORDS,
+        flow.RATE_WORDS,
+        flow.REVIEW_WORDS,
+        flow.DONE_WORDS,
+        set(flow.LANGUAGE_NAMES),
+    ):
+        assert all(flow.keyword(word) == word for word in words), words
+    assert flow.keyword("مساعدة") in flow.HELP_WORDS and flow.keyword("أجل") == "اجل"
+
+
 def test_ascii_digits_reads_both_arabic_keyboards():
     assert ascii_digits("٠١٢٣٤٥٦٧٨٩") == "0123456789"
     assert ascii_digits("۰۱۲۳۴۵۶۷۸۹") == "0123456789"
