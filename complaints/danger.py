@@ -16,6 +16,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
+from complaints.digits import ascii_digits
+
 PHRASES_FILE = Path(__file__).parent / "data" / "danger_phrases.json"
 KINDS = ("now", "ask", "safe", "past", "present")
 
@@ -26,12 +28,21 @@ class Danger(enum.Enum):
     NOW = "now"  # the child says they are in danger now
 
 
+# Arabic letters (U+0621-U+064A, and ٱ ی ک ...) once NFKD has taken the hamza and madda
+# off (أ إ آ read as ا) and the vowel marks are dropped as accents are.
+# Spellings children mix up, read as one: ى as ي ("فى" is "في"), ة as ه, and the
+# tatweel that stretches a word (خــطر).
+ARABIC_VARIANTS = str.maketrans({"ى": "ي", "ة": "ه", "ـ": None})
+NOT_A_LETTER = re.compile(r"[^a-z0-9\u0621-\u064a\u0671-\u06d3]+")
+
+
 def normalise(text: str) -> str:
-    """Lower case, no accents, letters and digits only, single spaces, with a space
-    at each end so phrases match whole words: " il m a frappe "."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return f" {' '.join(re.sub(r'[^a-z0-9]+', ' ', folded).split())} "
+    """Lower case, no accents (nor Arabic vowel marks), letters and digits only (Arabic
+    letters too, digits made ASCII), single spaces, with a space at each end so phrases
+    match whole words: " il m a frappe "."""
+    folded = unicodedata.normalize("NFKD", ascii_digits(text).casefold())
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).translate(ARABIC_VARIANTS)
+    return f" {' '.join(NOT_A_LETTER.sub(' ', folded).split())} "
 
 
 def _squeezed(text: str) -> str:

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.languages import language_choices
 from policies.models import ChildProtectionPolicy, Unit, Urgency
 
 
@@ -80,7 +81,7 @@ class Case(models.Model):
         ChildProtectionPolicy, on_delete=models.PROTECT, related_name="cases"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(max_length=8, choices=language_choices)
     category = models.CharField(max_length=40)
     urgency = models.CharField(max_length=16, choices=Urgency.choices)
     in_danger = models.BooleanField(default=False)

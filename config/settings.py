@@ -9,8 +9,12 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf import global_settings
+from django.conf.locale import LANG_INFO
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.languages import with_added_languages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,8 +194,26 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # --- Internationalisation ---------------------------------------------------------------
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("fr", _("Français")), ("es", _("Español"))]
+LANGUAGES = [
+    ("en", _("English")),
+    ("fr", _("Français")),
+    ("es", _("Español")),
+    ("ar", "العربية"),
+]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# A unit's own languages (Wolof, Mooré...): <code>/LC_MESSAGES/django.po dropped here is
+# compiled and offered at the next start (config/languages.py; README "Adding a language").
+LOCALE_EXTRA_DIR = Path(env("LOCALE_EXTRA_DIR", str(BASE_DIR / "var" / "locale")))
+_languages = with_added_languages(
+    LOCALE_EXTRA_DIR,
+    languages=LANGUAGES,
+    languages_bidi=list(global_settings.LANGUAGES_BIDI),
+    locale_paths=LOCALE_PATHS,
+    lang_info=LANG_INFO,
+)
+LANGUAGES = _languages.languages
+LANGUAGES_BIDI = _languages.languages_bidi
+LOCALE_PATHS = _languages.locale_paths
 # Unambiguous dates in every language ("3 December 2026, 10:03"): config/formats/.
 FORMAT_MODULE_PATH = ["config.formats"]
 LANGUAGE_COOKIE_AGE = None  # a browser-session cookie: nothing lingers on a shared phone

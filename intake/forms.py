@@ -5,6 +5,7 @@ from django.core.validators import EmailValidator
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from complaints.digits import ascii_digits
 from complaints.models import Case, ServiceRating
 from complaints.ratings import QUESTIONS
 from complaints.services import MAX_TEXT_LENGTH, international_phone
@@ -96,6 +97,8 @@ class ComplaintForm(forms.Form):
         data = super().clean()
         preference = data.get("contact_preference")
         detail = (data.get("contact_detail") or "").strip()
+        if preference in (Case.ContactPreference.SMS, Case.ContactPreference.PHONE):
+            detail = ascii_digits(detail)  # ٧٧ from an Arabic keyboard is 77
         if preference == Case.ContactPreference.SMS:
             # A text needs the whole international number: we do not know the country.
             if international_phone(detail) is None:
@@ -115,6 +118,8 @@ class ComplaintForm(forms.Form):
                 self.add_error(
                     "contact_detail", _("Please write a phone number, like +221 77 123 45 67.")
                 )
+            else:
+                data["contact_detail"] = detail
         elif preference == Case.ContactPreference.EMAIL:
             try:
                 EmailValidator()(detail)
@@ -144,6 +149,13 @@ class FollowUpForm(forms.Form):
     # A message typed on the case page after the visit timed out, carried back in this
     # form until the code is entered again: never stored, never in a URL or the session.
     kept_message = forms.CharField(widget=forms.HiddenInput, required=False, strip=False)
+
+    # An Arabic keyboard types ٤٥٦: the reference and code are checked in ASCII digits.
+    def clean_reference(self):
+        return ascii_digits(self.cleaned_data["reference"])
+
+    def clean_code(self):
+        return ascii_digits(self.cleaned_data["code"])
 
 
 class FollowUpMessageForm(forms.Form):

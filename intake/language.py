@@ -8,6 +8,9 @@ import json
 from functools import cache
 from pathlib import Path
 
+from django.conf import settings
+from django.utils import translation
+
 from complaints.danger import danger_language, normalise
 
 WORDS_FILE = Path(__file__).parent / "data" / "language_words.json"
@@ -34,7 +37,7 @@ def is_greeting_only(text: str) -> bool:
 
 def language_of(text: str) -> str | None:
     """The language of a text, or None when it cannot tell. A greeting decides, then
-    a cry for help ("au secours", "socorro"); else the language with the most common
+    Arabic script (whatever the words); a cry for help ("au secours", "socorro"); else the language with the most common
     words, if it leads by two or more. Digits and keywords say nothing."""
     words = normalise(text).split()
     if not words or all(w.isdigit() for w in words):
@@ -45,6 +48,8 @@ def language_of(text: str) -> str | None:
         # A greeting at the start: "hola", "buenos dias, me pegaron".
         if any(joined.startswith(f" {g} ") for g in greetings):
             return language
+    if _in_arabic_script(joined) and "ar" in dict(settings.LANGUAGES):
+        return "ar"  # whatever the words: the reply must be readable
     cry = danger_language(text)
     if cry:
         return cry
@@ -54,3 +59,19 @@ def language_of(text: str) -> str | None:
     )
     (best, language), (second, _other) = scores[0], scores[1]
     return language if best >= 2 and best - second >= 2 else None
+
+
+def _in_arabic_script(normalised: str) -> bool:
+    letters = [c for c in normalised if c.isalpha()]
+    return bool(letters) and all("\u0621" <= c <= "\u06d3" for c in letters)
+
+
+def offered_languages(unit=None) -> list[tuple[str, str]]:
+    """(code, name in that language) of the languages a child may choose: the unit's
+    (Unit.languages; empty means all), or every language the service has."""
+    languages = unit.offered_languages() if unit is not None else list(settings.LANGUAGES)
+    named = []
+    for code, name in languages:
+        with translation.override(code):
+            named.append((code, str(name)))
+    return named

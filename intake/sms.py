@@ -3,7 +3,8 @@
 A child texts a unit's code (and, in the same text or the next ones, what happened),
 sends DONE, picks a category from a numbered menu, answers the danger question, and
 gets the case reference. Later texts from the same number add to that number's open
-case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES, WITHDRAW (asked
+case. Keywords: STATUS, HELP/INFO, STOP/START, CODE, EN/FR/ES/AR (any language's
+code or name: عربي), WITHDRAW (asked
 first: YES or NO), RATE (after the outcome: three questions, one a text, answered
 with a digit), REVIEW (after the outcome: the words after it are the reason; later
 texts add to the review, as to any open case). Whatever the child wrote
@@ -32,9 +33,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import get_language_info, gettext
 
-from complaints.danger import Danger, danger_in, first_word
+from complaints.danger import ARABIC_VARIANTS, Danger, danger_in, first_word
+from complaints.digits import ascii_digits
 from complaints.lifecycle import WithdrawRefused, case_withdraw
 from complaints.models import Case, Message, ServiceRating
 from complaints.ratings import QUESTIONS, RatingRefused, rating_record
@@ -50,7 +52,7 @@ from complaints.services import (
     followup_add_message,
     message_create,
 )
-from intake.language import is_greeting_only, language_of
+from intake.language import is_greeting_only, language_of, offered_languages
 from intake.media import (
     REFUSED_TYPE,
     MediaItem,
@@ -60,7 +62,7 @@ from intake.media import (
 )
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
 from intake.wording import status_for_child
-from notifications.gsm import segments
+from notifications.gsm import is_gsm, segments
 from notifications.models import Notification
 from notifications.services import notify_case_handlers
 from notifications.sms import (
@@ -89,11 +91,13 @@ logger = logging.getLogger(__name__)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
 START_WORDS = {"START", "UNSTOP", "YES"}
+# Every keyword is written as keyword() folds a text: capitals, no accents, Arabic
+# without hamza or vowel marks and ة as ه ("مساعدة" is "مساعده").
 # HELP may be a cry for help: with an open case it is heard as possible danger.
-HELP_WORDS = {"HELP", "AIDE", "AYUDA"}
+HELP_WORDS = {"HELP", "AIDE", "AYUDA", "مساعده"}
 INFO_WORDS = {"INFO"}
-STATUS_WORDS = {"STATUS", "STATUT", "ESTADO"}
-CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB"}
+STATUS_WORDS = {"STATUS", "STATUT", "ESTADO", "الحاله"}
+CODE_WORDS = {"CODE", "CODIGO", "CODIGOWEB", "الرمز"}
 WITHDRAW_WORDS = {"WITHDRAW", "RETIRER", "RETIRAR"}
 # After the outcome was told: "how did we do?" (the outcome text says which word).
 RATE_WORDS = {"RATE", "NOTER", "VALORAR"}
@@ -102,16 +106,18 @@ RATE_WORDS = {"RATE", "NOTER", "VALORAR"}
 REVIEW_WORDS = {"REVIEW", "REVISION", "REVISAR"}
 # The digits that answer a rating question: ServiceRating.Answer, or 0 to skip it.
 RATING_DIGITS = {"0": None, "1": 1, "2": 2, "3": 3}
-DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE"}
-LANGUAGE_WORDS = {
-    "EN": "en",
+DONE_WORDS = {"DONE", "FIN", "LISTO", "FINI", "TERMINE", "تم", "انتهيت"}
+# Besides each language's code and name (language_of_keyword): more names children use.
+LANGUAGE_NAMES = {
     "ENGLISH": "en",
-    "FR": "fr",
     "FRANCAIS": "fr",
-    "ES": "es",
     "ESPANOL": "es",
+    "ARABIC": "ar",
+    "عربي": "ar",
+    "عربيه": "ar",
+    "العربيه": "ar",
+    "العربي": "ar",
 }
-MENU_LANGUAGES = {"1": "en", "2": "fr", "3": "es"}
 # How an answer to a yes-or-no question starts, as danger.first_word() reads it
 # (lower case, no accents, a stretched letter made one: "siii" is "si").
 YES_ANSWERS = {
@@ -131,18 +137,49 @@ YES_ANSWERS = {
     "si",
     "sip",
     "claro",
+    "نعم",
+    "ايوه",
+    "ايوا",
+    "اي",
+    "اجل",
 }
-NO_ANSWERS = {"2", "no", "n", "non", "nope", "nah", "nan"}
+NO_ANSWERS = {"2", "no", "n", "non", "nope", "nah", "nan", "لا", "كلا"}
 
 
 def keyword(body: str) -> str:
-    """The message as a keyword if it is a single word ("stop hurting me" is not)."""
+    """The message as a keyword if it is a single word ("stop hurting me" is not), its
+    digits in ASCII (an Arabic keyboard's ٣ answers a menu as 3)."""
     words = body.split()
     if len(words) != 1:
         return ""
-    folded = unicodedata.normalize("NFKD", words[0])
+    folded = unicodedata.normalize("NFKD", ascii_digits(words[0]))
     folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return re.sub(r"[^\w]", "", folded).upper()
+    return re.sub(r"[^\w]", "", folded.translate(ARABIC_VARIANTS)).upper()
+
+
+def language_of_keyword(word: str) -> str | None:
+    """EN, FR, WO...: a language's code, or its name (English, Francais, عربي), as a
+    keyword; None when the word names no language the service has."""
+    codes = {code.upper(): code for code, _name in settings.LANGUAGES}
+    names = {keyword(str(name)): code for code, name in settings.LANGUAGES}
+    code = codes.get(word) or LANGUAGE_NAMES.get(word) or names.get(word)
+    return code if code in codes.values() else None
+
+
+def language_menu(unit: Unit | None) -> list[tuple[str, str, str]]:
+    """The SMS language menu: (number, code, name) for the languages the unit offers.
+    Names without accents when they fold into GSM-7; a name that would not (العربية) is
+    given in English, so the first reply stays GSM-7 and keeps the emergency numbers'
+    labels (an Arabic first text is answered in Arabic already: intake.language)."""
+    menu = []
+    for number, (code, name) in enumerate(offered_languages(unit), start=1):
+        folded = "".join(
+            c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+        )
+        if not is_gsm(folded):
+            folded = get_language_info(code)["name"]
+        menu.append((str(number), code, folded))
+    return menu
 
 
 # --- Inbound -----------------------------------------------------------------------------
@@ -365,8 +402,9 @@ def _keyword_reply(reporter: SmsReporter, word: str, language: str) -> str | Non
         reporter.opted_out_at = None
         reporter.save(update_fields=["opted_out_at"])
         return render_sms("restarted", language)
-    if word in LANGUAGE_WORDS:
-        reporter.language = LANGUAGE_WORDS[word]
+    chosen = language_of_keyword(word)
+    if chosen:
+        reporter.language = chosen
         reporter.save(update_fields=["language"])
         return render_sms("language_set", reporter.language)
     if word in STATUS_WORDS:
@@ -551,7 +589,7 @@ def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
     parts = body.split(maxsplit=1)
     if not parts or len(parts[0]) > 16:
         return None, body
-    unit = units_open_to_reporters().filter(code=parts[0].upper()).first()
+    unit = units_open_to_reporters().filter(code=ascii_digits(parts[0]).upper()).first()
     if unit is None:
         return None, body
     return unit, parts[1] if len(parts) > 1 else ""
@@ -586,13 +624,18 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
             "narrative_received",
             reporter.language,
             offer_language=first_contact,
+            languages=language_menu(unit),
             emergency_contacts=contacts,
         )
     if first_contact:
         conversation.step = Step.CHOOSE_LANGUAGE
         _touch(conversation)
         return render_sms(
-            "choose_language", reporter.language, unit=unit, emergency_contacts=contacts
+            "choose_language",
+            reporter.language,
+            unit=unit,
+            languages=language_menu(unit),
+            emergency_contacts=contacts,
         )
     conversation.step = Step.NARRATIVE
     _touch(conversation)
@@ -634,9 +677,10 @@ def _unit_answer(conversation: SmsConversation, body: str, word: str, language: 
 
 def _language_answer(conversation: SmsConversation, body: str, word: str, language: str) -> str:
     """CHOOSE_LANGUAGE: a number from the language menu, or already the story."""
-    if word in MENU_LANGUAGES:
+    chosen = {number: code for number, code, _name in language_menu(conversation.unit)}
+    if word in chosen:
         reporter = conversation.reporter
-        reporter.language = MENU_LANGUAGES[word]
+        reporter.language = chosen[word]
         reporter.save(update_fields=["language"])
         conversation.step = Step.NARRATIVE
         _touch(conversation)

@@ -587,7 +587,7 @@ def _printed_sheet(request, code: str, *, kind: str):
     unit = get_object_or_404(units_open_to_reporters(), code=code.upper())
     facts = poster_facts(unit=unit, policy=unit_current_policy(unit))
     language = request.GET.get("lang", "")
-    if language not in dict(settings.LANGUAGES):
+    if language not in dict(unit.offered_languages()):
         language = unit.default_language
     path = reverse("intake:complaint_form", args=[unit.code])
     url = settings.PUBLIC_BASE_URL + path

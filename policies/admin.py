@@ -1,3 +1,5 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 
 from complaints.admin import ReadOnlyAdmin
@@ -26,8 +28,33 @@ def _revoke_removed_focal_points(formset):
         focal_point_removed(membership=membership)
 
 
+class UnitForm(forms.ModelForm):
+    """Unit.languages as boxes to tick, from the languages the service has now."""
+
+    languages = forms.TypedMultipleChoiceField(
+        choices=lambda: settings.LANGUAGES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The languages children can choose on this unit's pages and by SMS. "
+        "None ticked: all of them.",
+    )
+
+    class Meta:
+        model = Unit
+        fields = (
+            "code",
+            "name",
+            "sector",
+            "default_language",
+            "languages",
+            "time_zone",
+            "is_active",
+        )
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
+    form = UnitForm
     list_display = ("code", "name", "sector", "default_language", "is_active")
     list_filter = ("sector", "is_active")
     search_fields = ("code", "name")

@@ -7,6 +7,17 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from config.languages import language_choices
+
+
+def validate_language_codes(value) -> None:
+    known = {code for code, _name in settings.LANGUAGES}
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError('A list of language codes, e.g. ["fr", "wo"].')
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ValidationError(f"Not a language this service offers: {', '.join(unknown)}.")
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -60,7 +71,17 @@ class Unit(models.Model):
     )
     name = models.CharField(max_length=200)
     sector = models.CharField(max_length=32, choices=Sector.choices)
-    default_language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    default_language = models.CharField(max_length=8, choices=language_choices, default="en")
+    # The languages its reporter pages and SMS language menu offer; empty: all of them.
+    languages = models.JSONField(
+        default=list,
+        # In the database too: processes still running the code before this field (a
+        # rolling upgrade) can still write units.
+        db_default=[],
+        blank=True,
+        validators=[validate_language_codes],
+        help_text="Codes of the languages offered to children (e.g. fr, wo); empty: all.",
+    )
     # Where the unit is: every date and time a child or its staff read is in this zone.
     time_zone = models.CharField(
         max_length=64,
@@ -93,6 +114,12 @@ class Unit(models.Model):
     def save(self, *args, **kwargs):
         self.code = self.code.strip().upper()
         super().save(*args, **kwargs)
+
+    def offered_languages(self) -> list[tuple[str, str]]:
+        """(code, name) of the languages children may choose here, in LANGUAGES order.
+        A code no longer in LANGUAGES (its file was removed) is passed over."""
+        chosen = set(self.languages or [])
+        return [(code, name) for code, name in settings.LANGUAGES if not chosen or code in chosen]
 
 
 class ChildProtectionPolicy(models.Model):
@@ -240,7 +267,7 @@ class StaffProfile(models.Model):
     # (policies.staff_locale.staff_locale_for).
     language = models.CharField(
         max_length=8,
-        choices=settings.LANGUAGES,
+        choices=language_choices,
         blank=True,
         help_text="Blank: the language of the person's unit.",
     )
@@ -281,7 +308,7 @@ class WhatsAppTemplate(models.Model):
     anything the child or staff wrote."""
 
     unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="whatsapp_templates")
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(max_length=8, choices=language_choices)
     content_sid = models.CharField(
         max_length=34,
         validators=[RegexValidator(r"^HX[0-9a-fA-F]{32}$", "A Content SID: HX and 32 hex digits.")],

@@ -273,9 +273,13 @@ def receipt_from(response) -> tuple[str, str]:
     import re
 
     html = response.content.decode()
-    reference = re.search(r'id="case-reference">([^<]+)<', html).group(1).strip()
-    code_match = re.search(r'id="followup-code">([^<]+)<', html)
-    return reference, (code_match.group(1).strip() if code_match else "")
+
+    def shown(element_id: str) -> str:
+        # The value sits in its own left-to-right island (<bdi dir="ltr">, intake's |ltr).
+        match = re.search(rf'id="{element_id}"><bdi dir="ltr">([^<]+)</bdi><', html)
+        return match.group(1).strip() if match else ""
+
+    return shown("case-reference"), shown("followup-code")
 
 
 # --- SMS ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from tests.browser.axe import axe_violations, describe
 
 pytestmark = pytest.mark.browser
 
-LANGUAGES = ["en", "fr", "es"]
+LANGUAGES = ["en", "fr", "es", "ar"]
 EXIT_URL = "https://www.bbc.co.uk/weather"
 # Numbers no template or translation could hold: what the pages show comes from the policy.
 CONTACTS = [

@@ -16,7 +16,7 @@ from tests.browser.printing import pdf_pages, print_pdf
 
 pytestmark = pytest.mark.browser
 
-LANGUAGES = ["en", "fr", "es"]
+LANGUAGES = ["en", "fr", "es", "ar"]
 KINDS = ["poster", "leaflet"]
 
 

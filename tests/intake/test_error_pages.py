@@ -47,13 +47,13 @@ def page(response) -> str:
 
 def numbers_shown(html: str) -> list[str]:
     """The numbers as written on the page; their tel: links drop the spaces (RFC 3966)."""
-    shown = re.findall(r'href="tel:([^"]+)"><span class="number">([^<]+)<', html)
+    shown = re.findall(r'href="tel:([^"]+)"><span class="number" dir="ltr">([^<]+)<', html)
     assert all(link == number.replace(" ", "") for link, number in shown), shown
     return [number for _link, number in shown]
 
 
 def assert_reporter_page(html: str, language: str) -> None:
-    assert f'<html lang="{language}">' in html
+    assert f'<html lang="{language}" dir="ltr">' in html
     assert html.count("<main") == 1
     assert EXIT_LABEL[language] in html
 
@@ -178,7 +178,8 @@ def test_unit_from_path_ignores_a_unit_children_cannot_reach(acc_unit):
 
 
 def test_the_500_page_needs_no_database_and_no_translation(settings):
-    """No database fixture: pytest-django fails any query. Three languages, each marked."""
+    """No database fixture: pytest-django fails any query. Four languages, each marked
+    (Arabic right to left)."""
     settings.QUICK_EXIT_URL = "https://example.org/somewhere-neutral"
     assert get_resolver().resolve_error_handler(500) is errors.server_error
     with translation.override("fr"):
@@ -186,6 +187,7 @@ def test_the_500_page_needs_no_database_and_no_translation(settings):
     html = page(response)
     assert response.status_code == 500
     assert '<html lang="en">' in html and 'lang="fr"' in html and 'lang="es"' in html
+    assert '<div lang="ar" dir="rtl">' in html and "رقم الطوارئ" in html
     assert html.count("<main") == 1
     assert 'href="https://example.org/somewhere-neutral"' in html
     assert 'href="/static/recourse/site.css"' in html

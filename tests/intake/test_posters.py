@@ -66,16 +66,16 @@ def test_every_demo_unit_has_its_sheet_in_every_language(client, demo_units, kin
         page = html_lib.unescape(response.content.decode())
         assert response.status_code == 200, unit.code
         assert response["Content-Language"] == language
-        assert f'<html lang="{language}">' in page
+        assert f'<html lang="{language}" dir="ltr">' in page
         assert PHRASES[language] in page
         for phrase in DEADLINES[language]:
             assert phrase in page
         assert unit.name in page
-        # The SMS number and the unit's code to text, the address written out.
-        assert (
-            settings.SMS_PUBLIC_NUMBER and f"<strong>{settings.SMS_PUBLIC_NUMBER}</strong>" in page
-        )
-        assert f"<strong>{unit.code}</strong>" in page
+        # The SMS number and the unit's code to text (each kept left to right, as in an
+        # Arabic sheet), the address written out.
+        number = settings.SMS_PUBLIC_NUMBER
+        assert number and f'<strong><bdi dir="ltr">{number}</bdi></strong>' in page
+        assert f'<strong><bdi dir="ltr">{unit.code}</bdi></strong>' in page
         assert unit_url(unit).split("://", 1)[1] in page
         for contact in unit_emergency_contacts(unit):
             assert contact["number"] in page and contact["label"] in page

@@ -53,7 +53,7 @@ def test_a_person_with_no_choice_reads_staff_pages_in_their_units_language(
     focal = make_staff(django_user_model, "awa", dakar_unit, Membership.Role.FOCAL_POINT)
     page = staff_client(focal).get(reverse("staff:queue"))
     html = page.content.decode()
-    assert '<html lang="fr">' in html and page["Content-Language"] == "fr"
+    assert '<html lang="fr" dir="ltr">' in html and page["Content-Language"] == "fr"
     assert "Se déconnecter" in html and "Mot de passe" in html and "Sign out" not in html
     # The choice offered names the unit's language as the default.
     assert "La langue de mon unité (Français)" in html
