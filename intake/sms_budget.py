@@ -46,6 +46,15 @@ VARIANTS = {
             "again in a few days.",
         )
     ],
+    # A photo, a voice message or both (intake.media), with the complaint or before it, and
+    # a file refused beside them; a refusal alone, too big or of a type not kept.
+    "media_received": [
+        {"kind": kind, "case": case, "refused": refused}
+        for kind in ("photo", "audio", "several")
+        for case in (None, "case")
+        for refused in (True, False)
+    ],
+    "media_refused": [{"too_big": True, "max_mb": 5}, {"too_big": False}],
     "review_asked": [
         {"again": again, "with_reason": reason, "in_danger": True}
         for again in (True, False)
@@ -95,6 +104,13 @@ def longest_context() -> dict:
     }
 
 
+def _case_of(variant: dict, context: dict) -> dict:
+    """A variant says "case" for the sample case, None for none."""
+    if "case" not in variant:
+        return {}
+    return {"case": context["case"] if variant["case"] else None}
+
+
 def category_menu_pages(codes: list[str], language: str) -> list[str]:
     """The category menu as the child gets it: one text, or its pages."""
     pages, start = [], 0
@@ -118,6 +134,9 @@ def sms_samples(language: str) -> list[tuple[str, str]]:
             texts = category_menu_pages(list(SMS_LABELS), language)
         else:
             variants = VARIANTS.get(name, [{}])
-            texts = [render_sms(name, language, **{**context, **v}) for v in variants]
+            texts = [
+                render_sms(name, language, **{**context, **v, **_case_of(v, context)})
+                for v in variants
+            ]
         samples += [(name, text) for text in texts]
     return samples

@@ -50,10 +50,10 @@ def fetch_all() -> list[str]:
     return [media_fetch(pk) for pk in InboundMedia.objects.values_list("pk", flat=True)]
 
 
-def file_case(send, phone=PHONE) -> Case:
-    for text in ("TST1 the guard hit me", "DONE", "2", "2"):
+def file_case(send, phone=PHONE, story="TST1 the guard hit me") -> Case:
+    for text in (story, "DONE", "2", "2"):
         send(text, phone=phone)
-    return Case.objects.get()
+    return Case.objects.latest("received_at")
 
 
 def media_response(client, case, media):
@@ -108,10 +108,34 @@ def test_a_photo_told_with_the_story_is_fetched_sealed_deleted_and_filed_with_it
 
 
 @pytest.mark.django_db
+def test_a_photo_is_thanked_in_the_childs_language_with_whatsapps_accents_and_arabics_marks(
+    send, twilio_media, unit
+):
+    # French by WhatsApp keeps its ç (SMS folds it: GSM-7 has é and à, not ç); Arabic isolates
+    # the reference so it reads left to right inside the right-to-left sentence.
+    case = file_case(send, phone=WHATSAPP, story="TST1 le gardien m'a frappé très fort")
+    reply, _ = send(media=[("image/png", png("fr"))], phone=WHATSAPP)
+    reference = case.display_reference
+    assert reply == f"J'ai bien reçu ta photo. Merci. C'est ajouté à ta plainte {reference}."
+    by_sms = file_case(send, phone=PHONE, story="TST1 le gardien m'a frappé très fort")
+    reply, _ = send(media=[("image/png", png("sms"))], phone=PHONE)
+    assert reply == (
+        f"J'ai bien recu ta photo. Merci. C'est ajouté à ta plainte {by_sms.display_reference}."
+    )
+
+    send("AR", phone=WHATSAPP)
+    reply, _ = send(media=[("audio/ogg", OGG)], phone=WHATSAPP)
+    assert reply.startswith("وصلتنا رسالتك الصوتية. شكرًا.")
+    assert f"\u2066{reference}\u2069" in reply
+    assert InboundMedia.objects.filter(case=case).count() == 2
+
+
+@pytest.mark.django_db
 def test_a_whatsapp_voice_note_alone_goes_to_the_open_case_and_is_acknowledged(
     send, twilio_media, unit, focal_point, staff_client
 ):
     case = file_case(send, phone=WHATSAPP)
+    assert case.channel == Case.Channel.WHATSAPP
     notices = Notification.objects.filter(kind=Notification.Kind.CASE_UPDATED).count()
     reply, count = send(media=[("audio/ogg", OGG)], phone=WHATSAPP)
     assert count == 1
