@@ -61,11 +61,11 @@ def test_every_demo_sheet_scans_to_its_unit_and_prints_on_one_page(page, live_se
                 assert scanned(copies.nth(i).screenshot()) == expected, (unit.code, kind, i)
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, language):
-    # With an oversight unit, the sheet also says how to ask for a review.
+def longest_sheet_unit(code: str, *, whatsapp_number: str = "") -> Unit:
+    """A unit whose sheet is as long as one gets: a long name, four emergency numbers,
+    and an oversight unit (the sheet then also says how to ask for a review)."""
     oversight = unit_create_with_policy(
-        code="OVRL9",
+        code=f"OV{code}",
         name="Commission nationale des droits de l'enfant",
         sector=Unit.Sector.OVERSIGHT,
         default_language="fr",
@@ -73,7 +73,7 @@ def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, lang
     )
     unit = unit_create_with_policy(
         oversight_unit=oversight,
-        code="LONG9",
+        code=code,
         name="Centre de détention et de rééducation pour mineurs en conflit avec la loi "
         "de la région de Saint-Louis",
         sector=Unit.Sector.DEPRIVATION_OF_LIBERTY,
@@ -88,6 +88,15 @@ def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, lang
             {"label": "Centre de guidance infantile et familiale", "number": "+221338234567"},
         ],
     )
+    if whatsapp_number:
+        unit.whatsapp_number = whatsapp_number
+        unit.save()
+    return unit
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, language):
+    unit = longest_sheet_unit("LONG9")
     for kind in KINDS:
         page.goto(f"{live_server.url}/u/{unit.code}/{kind}/?lang={language}")
         assert pdf_pages(print_pdf(page)) == 1, (kind, language)
@@ -97,34 +106,9 @@ def test_a_long_name_and_many_numbers_still_fit_one_page(page, live_server, lang
 def test_a_unit_with_whatsapp_shows_its_link_and_code_and_still_fits_one_page(
     page, live_server, language
 ):
-    """The longest sheet there is (long name, many numbers, a review line) with the
-    WhatsApp block too; both codes scan, on screen and on paper."""
-    oversight = unit_create_with_policy(
-        code="OVRW9",
-        name="Commission",
-        sector=Unit.Sector.OVERSIGHT,
-        default_language="fr",
-        emergency_contacts=[{"label": "Allô 116", "number": "116"}],
-    )
-    unit = unit_create_with_policy(
-        oversight_unit=oversight,
-        code="WAPP9",
-        name="Centre de détention et de rééducation pour mineurs en conflit avec la loi "
-        "de la région de Saint-Louis",
-        sector=Unit.Sector.DEPRIVATION_OF_LIBERTY,
-        default_language="fr",
-        emergency_contacts=[
-            {
-                "label": "Allô 116 (ligne d'aide aux enfants, gratuite, jour et nuit)",
-                "number": "116",
-            },
-            {"label": "Police secours", "number": "17"},
-            {"label": "Sapeurs-pompiers", "number": "18"},
-            {"label": "Centre de guidance infantile et familiale", "number": "+221338234567"},
-        ],
-    )
-    unit.whatsapp_number = "+221770000000"
-    unit.save()
+    """The longest sheet with the WhatsApp block too; both codes scan, on screen and on
+    paper."""
+    unit = longest_sheet_unit("WAPP9", whatsapp_number="+221770000000")
     web = [f"{settings.PUBLIC_BASE_URL}/u/WAPP9/"]
     whatsapp = ["https://wa.me/221770000000?text=WAPP9"]
     for kind in KINDS:
