@@ -25,7 +25,8 @@ class ServerSealedField:
     model: str  # "app_label.ModelName"
     field: str
     # The row's name inside the associated data: `table` and the value of `row_key`.
-    # Both are frozen: changing either would leave every stored value unopenable.
+    # Both are frozen: changing either would leave every stored value unopenable (a
+    # new row_key needs the old one as legacy_row_key, for the rows made before it).
     table: str
     row_key: str
     why: str
