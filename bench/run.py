@@ -334,8 +334,9 @@ def followup_codes(
     for i in range(count):
         status, page, _ = browser.fetch(form_path, {**complaint, "narrative": f"lookup case {i}"})
         assert status == 200, (status, page[:500])
-        reference = re.search(r'id="case-reference"[^>]*>([^<]+)<', page)
-        code = re.search(r'id="followup-code"[^>]*>([^<]+)<', page)
+        # Each value sits in its own left-to-right island (<bdi dir="ltr">).
+        reference = re.search(r'id="case-reference"[^>]*>(?:<bdi[^>]*>)?([^<]+)<', page)
+        code = re.search(r'id="followup-code"[^>]*>(?:<bdi[^>]*>)?([^<]+)<', page)
         codes.append((reference.group(1).strip(), code.group(1).strip()))
     return codes
 

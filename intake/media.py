@@ -144,6 +144,8 @@ def _draft_holds_media(conversation: SmsConversation) -> None:
 def conversation_media_to_case(conversation: SmsConversation, case: Case) -> None:
     """The conversation's draft became (part of) a case: its media go with it, locked
     against a fetch sealing them at the same moment."""
+    if conversation.pk is None:  # filed from its first text: nothing is kept with it yet
+        return
     rows = InboundMedia.objects.select_for_update().filter(conversation=conversation)
     for media in rows:
         media_to_case(media, case)

@@ -220,11 +220,9 @@ def sms_receive(
         # committed first: all of this one rolled back. Retries are rare, so the
         # MessageSid is not looked up before the work.
         existing = InboundSms.objects.filter(message_sid=message_sid).first()
-        if existing:
-            return server_sealed.open_field(existing, "reply")
-    # The same new number texted twice at once and the other text created the
-    # reporter: now it is found.
-    return _receive_new(message_sid, from_number, body, to_number, media)
+        if existing is None:
+            raise
+        return server_sealed.open_field(existing, "reply")
 
 
 @transaction.atomic
@@ -233,11 +231,14 @@ def _receive_new(
 ) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
-    reporter, created = _reporter_for(from_number)
-    _inbound_noted(reporter, to_number)
+    text = clean_text(body)
+    # A first text's language (its greeting, its cry for help, common words) is the
+    # new reporter's; a known number keeps the one it has.
+    reporter, created = SmsReporter.wrote_in(
+        from_number, to_number=to_number, language=language_of(text) or ""
+    )
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
-        text = clean_text(body)
         if media and not text:
             reply = _media_only(reporter, list(media), new_reporter=created)
         else:
@@ -257,17 +258,6 @@ def _receive_new(
     if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
         held_texts_release(reporter)
     return reply
-
-
-def _inbound_noted(reporter: SmsReporter, to_number: str) -> None:
-    """When the child last wrote, and to which of our addresses: WhatsApp's window for
-    free text runs from that message, with that sender."""
-    reporter.last_inbound_at = timezone.now()
-    fields = ["last_inbound_at"]
-    if to_number:
-        reporter.service_address = to_number
-        fields.append("service_address")
-    reporter.save(update_fields=fields)
 
 
 def _channel(reporter: SmsReporter) -> str:
@@ -358,11 +348,6 @@ def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: 
     )
 
 
-def _reporter_for(phone: str) -> tuple[SmsReporter, bool]:
-    """(reporter, created); the same new number twice at once: see sms_receive."""
-    return SmsReporter.for_phone(phone)
-
-
 def _language(reporter: SmsReporter, unit: Unit | None = None) -> str:
     return reporter.language or (unit.default_language if unit else settings.LANGUAGE_CODE)
 
@@ -376,8 +361,6 @@ def _contacts(unit: Unit | None) -> list[dict]:
 def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     # A number seen for the first time has no conversation or case to look up.
     word = keyword(body)
-    if new_reporter and not reporter.language:
-        _learn_language(reporter, body)
     language = _language(reporter)
     reply = _keyword_reply(reporter, word, language)
     if reply is not None:
@@ -385,8 +368,11 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     reply = None if new_reporter else _review_asked(reporter, body, language)
     if reply is not None:
         return reply
-    conversation = None if new_reporter else _active_conversation(reporter)
-    unit, rest = _unit_from_first_word(body)
+    code, rest = _first_word_as_code(body)
+    if new_reporter:
+        conversation, unit = None, _open_unit(code)
+    else:
+        conversation, unit = _active_conversation_and_unit(reporter, code)
     if unit:
         return _unit_named(reporter, conversation, unit, rest)
     if conversation:
@@ -442,8 +428,8 @@ def _outside_conversation(
         if word in DONE_WORDS:  # a DONE after the case was already filed: nothing to add
             return _status(reporter, language)
         return _append(reporter, open_cases[0], body, help_word=word in HELP_WORDS)
-    conversation = SmsConversation.objects.create(reporter=reporter, step=Step.CHOOSE_UNIT)
-    conversation.reporter = reporter
+    # Saved once, with its draft, by whatever the text leads to (_touch or _file).
+    conversation = SmsConversation(reporter=reporter, step=Step.CHOOSE_UNIT)
     if open_cases:
         return _ask_which_case(conversation, open_cases, body, language)
     last_unit = None if new_reporter else _last_unit(reporter)
@@ -485,14 +471,6 @@ def _says_yes(body: str) -> bool:
 
 def _says_no(body: str) -> bool:
     return first_word(body) in NO_ANSWERS
-
-
-def _learn_language(reporter: SmsReporter, body: str) -> None:
-    """A first text's language, from its greeting, its cry for help or common words."""
-    language = language_of(body)
-    if language:
-        reporter.language = language
-        reporter.save(update_fields=["language"])
 
 
 def _keep(conversation: SmsConversation, body: str) -> None:
@@ -562,19 +540,45 @@ def _last_unit(reporter: SmsReporter) -> Unit | None:
     return conversation.unit if conversation else None
 
 
-def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
+def _active_conversations(reporter: SmsReporter):
     since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    conversation = (
+    return (
         SmsConversation.objects.select_for_update(of=("self",))
-        .select_related("unit", "case")
+        .select_related("unit")
         .filter(reporter=reporter, updated_at__gte=since)
         .exclude(step=Step.FINISHED)
         .order_by("-updated_at")
-        .first()
     )
+
+
+def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
+    conversation = _active_conversations(reporter).first()
     if conversation:
         conversation.reporter = reporter  # the same row: no second read
     return conversation
+
+
+def _active_conversation_and_unit(
+    reporter: SmsReporter, code: str
+) -> tuple[SmsConversation | None, Unit | None]:
+    """The conversation going on, and the open unit whose `code` starts the text (see
+    _first_word_as_code): both in one query when there is a conversation, as there is
+    for most texts."""
+    conversations = _active_conversations(reporter)
+    if code:
+        conversations = conversations.annotate(
+            named_unit_id=models.Subquery(_open_units_coded(code).values("pk")[:1])
+        )
+    conversation = conversations.first()
+    if conversation is None:
+        return None, _open_unit(code)
+    conversation.reporter = reporter  # the same row: no second read
+    named = getattr(conversation, "named_unit_id", None)
+    if named is None:
+        return conversation, None
+    if named == conversation.unit_id:
+        return conversation, conversation.unit
+    return conversation, Unit.objects.get(pk=named)
 
 
 def _open_cases(reporter: SmsReporter):
@@ -585,18 +589,32 @@ def _open_cases(reporter: SmsReporter):
     )
 
 
-def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
+def _first_word_as_code(body: str) -> tuple[str, str]:
+    """(the first word as a unit code would be written, the words after it); ("", body)
+    when it cannot be one (no words, longer than a code)."""
     parts = body.split(maxsplit=1)
-    if not parts or len(parts[0]) > 16:
-        return None, body
-    unit = units_open_to_reporters().filter(code=ascii_digits(parts[0]).upper()).first()
-    if unit is None:
-        return None, body
-    return unit, parts[1] if len(parts) > 1 else ""
+    if not parts or len(parts[0]) > Unit._meta.get_field("code").max_length:
+        return "", body
+    return ascii_digits(parts[0]).upper(), parts[1] if len(parts) > 1 else ""
+
+
+def _open_units_coded(code: str):
+    return units_open_to_reporters().filter(code=code)
+
+
+def _open_unit(code: str) -> Unit | None:
+    return _open_units_coded(code).first() if code else None
+
+
+def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
+    code, rest = _first_word_as_code(body)
+    unit = _open_unit(code)
+    return (unit, rest) if unit else (None, body)
 
 
 def _start(reporter: SmsReporter, unit: Unit, rest: str) -> str:
-    conversation = SmsConversation.objects.create(reporter=reporter, step=Step.NARRATIVE, unit=unit)
+    # Saved once, with its draft, by whatever the text leads to (_touch or _file).
+    conversation = SmsConversation(reporter=reporter, step=Step.NARRATIVE, unit=unit)
     return _after_unit_chosen(conversation, unit, rest)
 
 
@@ -643,6 +661,7 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
 
 
 def _touch(conversation: SmsConversation) -> None:
+    """Save the conversation: an UPDATE, or its INSERT if it is new."""
     conversation.updated_at = timezone.now()
     conversation.save()
 

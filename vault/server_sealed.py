@@ -25,12 +25,16 @@ class ServerSealedField:
     model: str  # "app_label.ModelName"
     field: str
     # The row's name inside the associated data: `table` and the value of `row_key`.
-    # Both are frozen: changing either would leave every stored value unopenable.
+    # Both are frozen: changing either would leave every stored value unopenable (a
+    # new row_key needs the old one as legacy_row_key, for the rows made before it).
     table: str
     row_key: str
     why: str
     # Bytes (seal_bytes/open_bytes), not text.
     binary: bool = False
+    # What rows whose `row_key` is NULL (made before it existed) are named by instead.
+    # Frozen too.
+    legacy_row_key: str = ""
 
 
 SERVER_SEALED: tuple[ServerSealedField, ...] = (
@@ -47,7 +51,8 @@ SERVER_SEALED: tuple[ServerSealedField, ...] = (
         "intake.SmsConversation",
         "draft",
         table="sms_conversation",
-        row_key="pk",
+        row_key="seal_id",
+        legacy_row_key="pk",
         why="A story told over several texts, kept only until it is filed (it then "
         "becomes the case's narrative, under the case key) or the conversation expires.",
     ),
@@ -108,7 +113,10 @@ def _entry(instance: models.Model, field_name: str) -> ServerSealedField:
 
 
 def _context(entry: ServerSealedField, instance: models.Model) -> bytes:
-    return crypto.field_context(entry.table, getattr(instance, entry.row_key), entry.field)
+    row = getattr(instance, entry.row_key)
+    if row is None and entry.legacy_row_key:
+        row = getattr(instance, entry.legacy_row_key)
+    return crypto.field_context(entry.table, row, entry.field)
 
 
 def seal(instance: models.Model, field_name: str, plaintext: str) -> None:

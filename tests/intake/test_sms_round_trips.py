@@ -1,0 +1,164 @@
+"""What one inbound text costs in database round trips, and what the shortcuts that
+keep it low must not change: a new number's reporter made in the same statement that
+finds a known one, a new conversation written once with its draft, the unit code found
+in the same query as the conversation going on."""
+
+import re
+import uuid
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from complaints.models import Case
+from intake.models import InboundSms, SmsConversation, SmsReporter
+from tests.conftest import burst, make_unit, sign_twilio, staff_reads
+from vault import crypto, server_sealed
+
+pytestmark = pytest.mark.usefixtures("focal_point")
+
+PHONE = "+221770000001"
+
+
+def statements(queries) -> list[tuple[str, str]]:
+    """(verb, first table) of each statement, without the savepoints of the test's
+    own transaction (in production the webhook's is BEGIN ... COMMIT)."""
+    found = []
+    for query in queries:
+        sql = query["sql"]
+        verb = sql.split(None, 1)[0].upper()
+        if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+            continue
+        # A SELECT names its table first in its columns (a subquery may come before
+        # its FROM).
+        table = re.search(r'(?:^SELECT (?:DISTINCT )?|INTO |^UPDATE )"(\w+)"', sql).group(1)
+        found.append((verb, table))
+    return found
+
+
+def texted(sms, body, phone=PHONE) -> tuple[str, list[tuple[str, str]]]:
+    with CaptureQueriesContext(connection) as queries:
+        reply = sms(body, phone=phone)
+    return reply, statements(queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_a_new_conversation_costs_four_statements(sms, unit):
+    reply, queries = texted(sms, "TST1 the officer at the desk pushed me")
+    assert "DONE" in reply
+    assert queries == [
+        # The reporter: inserted with its sealed number (or, known, noted as having
+        # written), returned whole: INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
+        ("INSERT", "intake_smsreporter"),
+        # Is "TST1" an open unit's code?
+        ("SELECT", "policies_unit"),
+        # The conversation, with its sealed draft, in one INSERT (bound to its seal_id).
+        ("INSERT", "intake_smsconversation"),
+        # The MessageSid and the sealed reply, for a retry of the same text.
+        ("INSERT", "intake_inboundsms"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_follow_up_text_costs_four_statements(sms, unit):
+    sms("TST1 the officer at the desk pushed me")
+    reply, queries = texted(sms, "and then he said it was my fault")
+    assert reply.startswith("Got it. Send more")
+    assert queries == [
+        # The reporter, found and noted as having written, in one upsert.
+        ("INSERT", "intake_smsreporter"),
+        # The conversation going on (locked), its unit, and whether the first word
+        # ("and") is an open unit's code, in one SELECT.
+        ("SELECT", "intake_smsconversation"),
+        # The draft, one text longer.
+        ("UPDATE", "intake_smsconversation"),
+        ("INSERT", "intake_inboundsms"),
+    ]
+    assert SmsConversation.objects.get().read_draft() == (
+        "the officer at the desk pushed me\nand then he said it was my fault"
+    )
+
+
+@pytest.mark.django_db
+def test_another_units_code_in_a_conversation_starts_a_new_complaint_there(sms, unit):
+    other = make_unit("OTH3")
+    sms("TST1 the guard took my phone")
+    assert "DONE" in sms("oth3 and at the other place they hit me")
+    first = Case.objects.get()  # the unfinished story is filed, not dropped
+    assert first.unit == unit and staff_reads(first).narrative == "the guard took my phone"
+    going_on = SmsConversation.objects.exclude(step=SmsConversation.Step.FINISHED).get()
+    assert going_on.unit == other and going_on.read_draft() == "and at the other place they hit me"
+
+
+@pytest.mark.django_db
+def test_the_same_units_code_again_starts_a_new_complaint_and_keeps_the_first(sms, unit):
+    sms("TST1 the guard took my phone")
+    sms("TST1 they locked me in")
+    assert staff_reads(Case.objects.get()).narrative == "the guard took my phone"
+    going_on = SmsConversation.objects.exclude(step=SmsConversation.Step.FINISHED).get()
+    assert going_on.read_draft() == "they locked me in"
+
+
+@pytest.mark.django_db
+def test_a_draft_is_bound_to_its_conversation_and_does_not_open_elsewhere(sms, unit):
+    sms("TST1 the guard took my phone", phone=PHONE)
+    sms("TST1 nothing happened to me", phone="+221770000002")
+    mine, other = SmsConversation.objects.order_by("pk")
+    assert mine.seal_id and other.seal_id and mine.seal_id != other.seal_id
+    SmsConversation.objects.filter(pk=other.pk).update(draft=mine.draft)
+    other.refresh_from_db()
+    with pytest.raises(crypto.CryptoError):
+        other.read_draft()
+
+
+@pytest.mark.django_db
+def test_a_conversation_made_before_seal_id_keeps_its_draft(sms, unit):
+    """Rows from before the column have none: their drafts stay bound to their id."""
+    sms("TST1 placeholder")
+    conversation = SmsConversation.objects.get()
+    SmsConversation.objects.filter(pk=conversation.pk).update(seal_id=None)
+    conversation.refresh_from_db()
+    server_sealed.seal(conversation, "draft", "they kept me all night")
+    conversation.save(update_fields=["draft"])
+    context = crypto.field_context("sms_conversation", conversation.pk, "draft")
+    assert crypto.server_open(bytes(conversation.draft), context=context)
+
+    sms("without food")
+    for text in ("DONE", "2", "2"):
+        sms(text)
+    assert staff_reads(Case.objects.get()).narrative == "they kept me all night\nwithout food"
+
+
+@pytest.mark.django_db
+def test_a_known_number_keeps_its_language_and_sealed_address(sms, unit):
+    sms("FR")
+    reporter = SmsReporter.objects.get()
+    sealed = bytes(reporter.phone)
+    sms("hello, I need help")  # English words: the number keeps French
+    reporter.refresh_from_db()
+    assert reporter.language == "fr" and bytes(reporter.phone) == sealed
+    assert reporter.read_phone() == PHONE and reporter.service_address == "+15005550000"
+    assert SmsReporter.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_texts_from_one_number_at_once_make_one_reporter(unit):
+    def write(i):
+        params = {
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "From": PHONE,
+            "To": "+15005550000",
+            "Body": f"TST1 story number {i}",
+        }
+        signature = sign_twilio(django_settings.PUBLIC_BASE_URL + "/sms/twilio/inbound/", params)
+        return Client().post("/sms/twilio/inbound/", params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    responses = burst(4, write)
+    assert [r.status_code for r in responses] == [200] * 4
+    assert SmsReporter.objects.count() == 1 and InboundSms.objects.count() == 4
+    # Each text was heard: the later ones filed the earlier stories and started anew.
+    drafts = [c.read_draft() for c in SmsConversation.objects.exclude(draft=None)]
+    narratives = [staff_reads(case).narrative for case in Case.objects.all()]
+    assert sorted(drafts + narratives) == [f"story number {i}" for i in range(4)]
