@@ -14,14 +14,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
+import sys
 from pathlib import Path
 
-from harness import (
+sys.path.insert(0, os.path.dirname(__file__))
+
+from harness import (  # noqa: E402
     BENCH,
     PYTHON,
     RECOURSE_PORT,
     VAR,
+    Browser,
     Services,
     gunicorn,
     raw_request,
@@ -36,6 +42,18 @@ VENV = VAR / "helpdesk-venv"
 # ticket and answers 302 to the ticket's public page.
 SUBMIT_PATH = "/tickets/submit/"
 SUBMITTED_STATUS = 302
+
+
+def pinned(package: str, requirements: Path = REQUIREMENTS) -> str:
+    """The exact version the requirements file pins `package` to."""
+    for line in requirements.read_text().splitlines():
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^]]*\])?==(\S+)", line.strip())
+        if match and match.group(1).lower() == package.lower():
+            return match.group(3)
+    raise SystemExit(f"{requirements} pins no exact {package}")
+
+
+PEER_VERSION = f"django-helpdesk {pinned('django-helpdesk')}"
 
 
 def requirements_digest(requirements: Path = REQUIREMENTS) -> str:
@@ -104,12 +122,14 @@ def probe(env: dict, name: str):
     return json.loads(out.rsplit("JSON ", 1)[1])
 
 
-def prepare(recourse_url: str) -> tuple[dict, int]:
-    """Its environment, database and migrations, and the public queue tickets go to."""
+def prepare(recourse_url: str) -> dict:
+    """Its virtual environment, database and migrations, and the public queue the
+    submissions go to; returns its environment."""
     ensure_venv()
     env = helpdesk_env(database_url(recourse_url))
     run([str(venv_python()), "-m", "django", "migrate", "--noinput", "-v0"], env=env, cwd=PEER)
-    return env, probe(env, "queue")
+    probe(env, "queue")
+    return env
 
 
 def start(services: Services, env: dict):
@@ -138,19 +158,64 @@ def ticket_form(queue: int, token: str, i: int, description: str) -> dict:
     }
 
 
+def multipart(fields: dict, boundary: str) -> bytes:
+    """The body a browser sends for its form (enctype multipart/form-data), the file
+    input left empty as a browser sends it."""
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="attachment"; filename=""\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n\r\n"
+    )
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
+
+
 def ticket_requests(
     queue: int, token: str, cookie: str, descriptions: list[str], count: int
 ) -> list[bytes]:
     """`count` submissions, each its own ticket, carrying the CSRF cookie and token a
     browser got with the form."""
-    headers = {"Cookie": cookie, "Referer": f"http://127.0.0.1:{HELPDESK_PORT}{SUBMIT_PATH}"}
-    return [
-        raw_request(
+    boundary = "----RecourseBench" + secrets.token_hex(8)
+    requests = []
+    for i in range(count):
+        body = multipart(
+            ticket_form(queue, token, i, descriptions[i % len(descriptions)]), boundary
+        )
+        head = raw_request(
             "POST",
             HELPDESK_PORT,
             SUBMIT_PATH,
-            form=ticket_form(queue, token, i, descriptions[i % len(descriptions)]),
-            headers=headers,
+            headers={
+                "Cookie": cookie,
+                # gunicorn trusts X-Forwarded-Proto from loopback: the request is
+                # HTTPS to Django, whose CSRF check then wants an HTTPS Referer.
+                "Referer": f"https://127.0.0.1:{HELPDESK_PORT}{SUBMIT_PATH}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(len(body)),
+            },
         )
-        for i in range(count)
-    ]
+        requests.append(head + body)
+    return requests
+
+
+def public_form(page: str) -> tuple[str, int]:
+    """The CSRF token and the public queue's id, read from the form as a browser has it."""
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    select = re.search(r'<select name="queue".*?</select>', page, re.S)
+    queues = re.findall(r'<option value="(\d+)"', select.group(0)) if select else []
+    if not token or len(queues) != 1:
+        raise SystemExit("helpdesk's public form has no CSRF token or not one public queue")
+    return token.group(1), int(queues[0])
+
+
+def submissions(count: int, descriptions: list[str]) -> list[bytes]:
+    """GET the public form once (its CSRF cookie and token, the queue offered), then
+    `count` submissions of it."""
+    browser = Browser(HELPDESK_PORT)
+    status, page, _ = browser.fetch(SUBMIT_PATH)
+    if status != 200:
+        raise SystemExit(f"helpdesk's public form answered {status}")
+    token, queue = public_form(page)
+    return ticket_requests(queue, token, browser.cookie_header(), descriptions, count)
