@@ -120,8 +120,8 @@ def main():
         if options.only:
             names = set(options.only.split(","))
             names |= {s.baseline for s in chosen if s.name in names and s.baseline}
-            names |= {s.peer for s in chosen if s.name in names and s.peer}
             names |= {"sms_new"} if "sms_follow" in names else set()
+            names |= {s.peer for s in chosen if s.name in names and s.peer}
             chosen = [s for s in chosen if s.name in names]
         servers = {RECOURSE_PORT: (web, worker, env), BASELINE_PORT: (baseline, None, env)}
         if any(s.port == helpdesk.HELPDESK_PORT for s in chosen):
@@ -271,7 +271,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
         # The peer: what a unit might run instead of Recourse's web and SMS intake.
         Scenario(
             PEER_SCENARIO,
-            "peer: django-helpdesk ticket submit",
+            "peer: django-helpdesk submit",
             helpdesk.HELPDESK_PORT,
             lambda: helpdesk.submissions(volume // 4, NARRATIVES),
             helpdesk.SUBMITTED_STATUS,
