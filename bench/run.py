@@ -358,10 +358,21 @@ def followup_codes(
     for i in range(count):
         status, page, _ = browser.fetch(form_path, {**complaint, "narrative": f"lookup case {i}"})
         assert status == 200, (status, page[:500])
-        reference = re.search(r'id="case-reference"[^>]*>([^<]+)<', page)
-        code = re.search(r'id="followup-code"[^>]*>([^<]+)<', page)
-        codes.append((reference.group(1).strip(), code.group(1).strip()))
+        codes.append(receipt(page))
     return codes
+
+
+def receipt(page: str) -> tuple[str, str]:
+    """The reference and follow-up code the confirmation page shows, each in its own
+    left-to-right island (<bdi dir="ltr">, intake's |ltr) since Arabic came."""
+
+    def shown(element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>\s*(?:<bdi[^>]*>)?([^<]+)<', page)
+        if not match:
+            raise SystemExit(f"the confirmation page shows no {element_id}:\n{page[:500]}")
+        return match.group(1).strip()
+
+    return shown("case-reference"), shown("followup-code")
 
 
 def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measured:
