@@ -288,11 +288,13 @@ def wait_for_port(port: int, service: Service, seconds: float = 30):
     raise SystemExit(f"{service.name} did not listen on {port}")
 
 
-def gunicorn(services: Services, name: str, app: str, port: int, env: dict, cwd=ROOT) -> Service:
+def gunicorn(
+    services: Services, name: str, app: str, port: int, env: dict, cwd=ROOT, python=PYTHON
+) -> Service:
     # The access log (status, method, path: no query, no client) is how a run counts the
     # responses the server accepted, including those in flight when wrk stopped.
     command = [
-        PYTHON,
+        python,
         "-m",
         "gunicorn",
         app,

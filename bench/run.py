@@ -4,7 +4,11 @@ Both are served by gunicorn (same worker count, same database server); Recourse 
 its production settings with the django-q2 worker consuming. wrk, on 127.0.0.1 in a
 second process, replays pre-built requests (each SMS has its own MessageSid and a real
 Twilio signature), and every figure is printed beside its baseline. After each run the
-stored complaints and messages are counted against the accepted responses."""
+stored complaints and messages are counted against the accepted responses.
+
+Its peer, django-helpdesk's public ticket submission (bench/helpdesk_peer.py), is
+served the same way in the same run: the web complaint and the SMS new conversation are
+also printed as a ratio to it."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(__file__))
 
+import helpdesk_peer as helpdesk  # noqa: E402
 from harness import (  # noqa: E402
     BASELINE_PORT,
     RECOURSE_PORT,
@@ -48,6 +53,9 @@ NARRATIVES = [
 ]
 
 
+PEER_SCENARIO = "helpdesk_submit"
+
+
 @dataclass
 class Scenario:
     name: str
@@ -60,6 +68,7 @@ class Scenario:
     baseline: str | None = None
     connections: int = 8
     target: str = ""
+    peer: str | None = None  # the peer scenario its req/s is also divided by
 
 
 @dataclass
@@ -112,12 +121,14 @@ def main():
             names = set(options.only.split(","))
             names |= {s.baseline for s in chosen if s.name in names and s.baseline}
             names |= {"sms_new"} if "sms_follow" in names else set()
+            names |= {s.peer for s in chosen if s.name in names and s.peer}
             chosen = [s for s in chosen if s.name in names]
+        servers = {RECOURSE_PORT: (web, worker, env), BASELINE_PORT: (baseline, None, env)}
+        if any(s.port == helpdesk.HELPDESK_PORT for s in chosen):
+            peer_env = helpdesk.prepare(recourse_url)
+            servers[helpdesk.HELPDESK_PORT] = (helpdesk.start(services, peer_env), None, peer_env)
         for scenario in chosen:
-            ours = scenario.port == RECOURSE_PORT
-            results[scenario.name] = measure(
-                scenario, options.seconds, web if ours else baseline, worker if ours else None, env
-            )
+            results[scenario.name] = measure(scenario, options.seconds, *servers[scenario.port])
         print_table(results, kdf_ms)
         problems = check(results)
     finally:
@@ -202,6 +213,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             sms_path,
             baseline="baseline_webhook",
             target=">= 50% of baseline, p99 < 50 ms",
+            peer=PEER_SCENARIO,
         ),
         Scenario(
             "sms_follow",
@@ -254,6 +266,18 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             form_path,
             baseline="baseline_form_post",
             target=">= 20 complaints/s",
+            peer=PEER_SCENARIO,
+        ),
+        # The peer: what a unit might run instead of Recourse's web and SMS intake.
+        Scenario(
+            PEER_SCENARIO,
+            "peer: django-helpdesk submit",
+            helpdesk.HELPDESK_PORT,
+            lambda: helpdesk.submissions(volume // 4, NARRATIVES),
+            helpdesk.SUBMITTED_STATUS,
+            "POST",
+            helpdesk.SUBMIT_PATH,
+            baseline="baseline_form_post",
         ),
         Scenario(
             "followup_lookup",
@@ -334,16 +358,26 @@ def followup_codes(
     for i in range(count):
         status, page, _ = browser.fetch(form_path, {**complaint, "narrative": f"lookup case {i}"})
         assert status == 200, (status, page[:500])
-        # Each value sits in its own left-to-right island (<bdi dir="ltr">).
-        reference = re.search(r'id="case-reference"[^>]*>(?:<bdi[^>]*>)?([^<]+)<', page)
-        code = re.search(r'id="followup-code"[^>]*>(?:<bdi[^>]*>)?([^<]+)<', page)
-        codes.append((reference.group(1).strip(), code.group(1).strip()))
+        codes.append(receipt(page))
     return codes
+
+
+def receipt(page: str) -> tuple[str, str]:
+    """The reference and follow-up code the confirmation page shows, each in its own
+    left-to-right island (<bdi dir="ltr">, intake's |ltr) since Arabic came."""
+
+    def shown(element_id: str) -> str:
+        match = re.search(rf'id="{element_id}"[^>]*>\s*(?:<bdi[^>]*>)?([^<]+)<', page)
+        if not match:
+            raise SystemExit(f"the confirmation page shows no {element_id}:\n{page[:500]}")
+        return match.group(1).strip()
+
+    return shown("case-reference"), shown("followup-code")
 
 
 def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measured:
     path = write_requests(scenario.name, scenario.build())
-    before = probe(env, "counts") if web.name == "recourse-web" else None
+    before = counted(web.name, env)
     log_offset = access_log(web.name).stat().st_size
     web_cpu, worker_cpu = web.cpu_seconds(), worker.cpu_seconds() if worker else 0
     result = wrk(scenario.port, path, seconds=seconds, connections=scenario.connections)
@@ -358,12 +392,21 @@ def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measure
     accepted_line = f"{scenario.accepted} {scenario.method} {scenario.path}"
     result["served"] = logged_since(web.name, log_offset).count(accepted_line)
     if before is not None:
-        result["stored"] = stored(scenario.name, before, probe(env, "counts"))
+        result["stored"] = stored(scenario.name, before, counted(web.name, env))
     print(
         f"  {scenario.label}: {result['rate']:.0f} req/s, p99 {result['p99_us'] / 1000:.1f} ms",
         flush=True,
     )
     return measured
+
+
+def counted(server: str, env: dict) -> dict | None:
+    """What the server's database holds, for the servers whose runs are checked."""
+    if server == "recourse-web":
+        return probe(env, "counts")
+    if server == "helpdesk-web":
+        return {"tickets": helpdesk.probe(env, "tickets")}
+    return None
 
 
 def stored(name: str, before: dict, after: dict) -> int | None:
@@ -373,13 +416,15 @@ def stored(name: str, before: dict, after: dict) -> int | None:
         return delta["inbound_sms"]
     if name == "web_submit":
         return delta["web_cases"]
+    if name == PEER_SCENARIO:
+        return delta["tickets"]
     return None
 
 
 def print_table(results: dict, kdf_ms: float):
     header = (
         f"{'':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/req':>11} {'+worker':>8} "
-        f"{'ratio':>7}  target"
+        f"{'ratio':>7} {'÷helpdesk':>9}  target"
     )
     print("\n" + header + "\n" + "-" * len(header))
     for m in results.values():
@@ -387,17 +432,29 @@ def print_table(results: dict, kdf_ms: float):
         ratio = f"{m.result['rate'] / base.result['rate']:.0%}" if base else ""
         print(
             f"{m.scenario.label:34} {m.result['rate']:8.0f} {m.result['p50_us'] / 1000:8.1f} "
-            f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {ratio:>7}  "
-            f"{m.scenario.target}"
+            f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {ratio:>7} "
+            f"{peer_ratio(results, m):>9}  {m.scenario.target}"
         )
     print(
         f"\nFollow-up code KDF (Argon2id, production cost): {kdf_ms:.0f} ms per derivation; a web "
         "submission pays it once, a follow-up lookup once."
     )
     print(
+        "÷helpdesk: req/s over django-helpdesk's public ticket submission in the same run "
+        f"({helpdesk.PEER_VERSION}, its own virtual environment, same gunicorn settings)."
+    )
+    print(
         "CPU ms/req: the gunicorn master and workers, from /proc; +worker: the django-q2 "
         "worker in the same run (notifications, sweeps); the database server's CPU is not counted."
     )
+
+
+def peer_ratio(results: dict, m: Measured) -> str:
+    """Recourse's req/s over its peer's (1.50x: half as fast again as helpdesk)."""
+    peer = results.get(m.scenario.peer) if m.scenario.peer else None
+    if not peer or not peer.result["rate"]:
+        return ""
+    return f"{m.result['rate'] / peer.result['rate']:.2f}x"
 
 
 def check(results: dict) -> list[str]:
