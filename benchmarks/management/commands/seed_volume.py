@@ -11,8 +11,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from complaints.escalation import OVERSIGHT
 from complaints.models import Case, Message
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
@@ -120,17 +122,19 @@ class Command(BaseCommand):
             drawn = rng.choices(mixes, cum_weights=cum_weights, k=size)
             cases = [
                 (mix.case(rng, n), f"Synthetic case {n}.")
-                for mix, n in zip(drawn, range(offset + created, offset + created + size))
+                for mix, n in zip(
+                    drawn, range(offset + created, offset + created + size), strict=True
+                )
             ]
             keys, epochs = [], []
             for mix in set(drawn):
-                own = [pair for pair, m in zip(cases, drawn) if m is mix]
+                own = [pair for pair, m in zip(cases, drawn, strict=True) if m is mix]
                 k, e = synthetic_cases_seal(own, reader_public_keys=mix.reader_keys)
                 keys += k
                 epochs += e
             expired = [
                 c
-                for (c, _), mix in zip(cases, drawn)
+                for (c, _), mix in zip(cases, drawn, strict=True)
                 if c.closed_at and c.closed_at < mix.expired_before
             ]
             with transaction.atomic():
@@ -149,8 +153,25 @@ class Command(BaseCommand):
             created += size
             self.stdout.write(f"\r{created} cases", ending="")
             self.stdout.flush()
+        escalations_settle(timezone.now())
         where = units[0].code if len(units) == 1 else f"{len(units)} units"
         self.stdout.write(self.style.SUCCESS(f"\nSeeded {created} cases into {where}."))
+
+
+# Past this, the escalation chain (backup, manager, oversight: each after at least the
+# acknowledge window) has run its course for a case left open past its deadline.
+CHAIN_RUN = timedelta(days=3)
+
+
+def escalations_settle(now) -> int:
+    """What a deployment's minute sweep left behind: open cases overdue for longer than
+    CHAIN_RUN reached the oversight unit then. Without this, a seeded backlog of years
+    would be escalated 500 steps a minute, a catch-up no running deployment has."""
+    return Case.objects.filter(
+        status__in=Case.OPEN_STATUSES,
+        next_due_at__lt=now - CHAIN_RUN,
+        escalation_level__lt=OVERSIGHT,
+    ).update(escalation_level=OVERSIGHT, escalated_at=F("next_due_at") + CHAIN_RUN)
 
 
 def extra_units_ensure(units: list[Unit], count: int) -> list[Unit]:
