@@ -224,6 +224,39 @@ class Case(models.Model):
                 name="case_assignee_open_idx",
             ),
             models.Index(fields=["assignee", "received_at"], name="case_assignee_received_idx"),
+            # The escalation sweep: open cases below the last step, by deadline.
+            models.Index(
+                fields=["next_due_at"],
+                condition=models.Q(
+                    status__in=["received", "acknowledged", "assessing", "investigating"],
+                    escalation_level__lt=3,
+                ),
+                name="case_escalation_due_idx",
+            ),
+            # The compliance summary's sweep: undecided cases whose deadline just passed.
+            models.Index(
+                fields=["acknowledge_due_at"],
+                condition=models.Q(decided_at__isnull=True),
+                name="case_undecided_ack_due_idx",
+            ),
+            models.Index(
+                fields=["resolve_due_at"],
+                condition=models.Q(decided_at__isnull=True),
+                name="case_undecided_resolve_due_idx",
+            ),
+            models.Index(
+                fields=["next_due_at"],
+                condition=models.Q(
+                    status__in=["received", "acknowledged", "assessing", "investigating"]
+                ),
+                name="case_open_next_due_idx",
+            ),
+            # The compliance review's reviews table: the few reviews in a period.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(review_of__isnull=False),
+                name="case_review_received_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -244,7 +244,8 @@ def _sum_changed_days(*, since: datetime, now: datetime) -> int:
     passed = (
         Q(decided_at__isnull=True, acknowledge_due_at__gt=since, acknowledge_due_at__lte=now)
         | Q(decided_at__isnull=True, resolve_due_at__gt=since, resolve_due_at__lte=now)
-        | Q(next_due_at__gt=since, next_due_at__lte=now)
+        # Only open cases have a next deadline (case_open_next_due_idx).
+        | Q(status__in=Case.OPEN_STATUSES, next_due_at__gt=since, next_due_at__lte=now)
     )
     pairs |= {
         (unit_id, _utc_day(received))
