@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from complaints.escalation import OVERSIGHT
+from complaints.escalation import OVERSIGHT, step_gap
 from complaints.models import Case, Message
 from complaints.services import REFERENCE_ALPHABET
 from policies.categories import policy_category_codes
@@ -160,18 +160,28 @@ class Command(BaseCommand):
 
 # Past this, the escalation chain (backup, manager, oversight: each after at least the
 # acknowledge window) has run its course for a case left open past its deadline.
-CHAIN_RUN = timedelta(days=3)
+CHAIN_RUN = timedelta(days=7)
 
 
 def escalations_settle(now) -> int:
-    """What a deployment's minute sweep left behind: open cases overdue for longer than
-    CHAIN_RUN reached the oversight unit then. Without this, a seeded backlog of years
-    would be escalated 500 steps a minute, a catch-up no running deployment has."""
-    return Case.objects.filter(
-        status__in=Case.OPEN_STATUSES,
-        next_due_at__lt=now - CHAIN_RUN,
-        escalation_level__lt=OVERSIGHT,
-    ).update(escalation_level=OVERSIGHT, escalated_at=F("next_due_at") + CHAIN_RUN)
+    """What a deployment's minute sweep left behind: each open case past its deadline
+    has taken the steps due by now (one when overdue, the next after each step's gap),
+    the oldest all of them. Without this, a seeded backlog of years would be escalated
+    500 steps a minute, a catch-up no running deployment has."""
+    overdue = Case.objects.filter(
+        status__in=Case.OPEN_STATUSES, next_due_at__lt=now, escalation_level__lt=OVERSIGHT
+    )
+    settled = overdue.filter(next_due_at__lt=now - CHAIN_RUN).update(
+        escalation_level=OVERSIGHT, escalated_at=F("next_due_at") + CHAIN_RUN
+    )
+    recent = list(overdue.select_related("policy"))
+    for case in recent:
+        gap = step_gap(case)
+        steps = min(OVERSIGHT, 1 + int((now - case.next_due_at) / gap))
+        case.escalation_level = steps
+        case.escalated_at = case.next_due_at + (steps - 1) * gap
+    Case.objects.bulk_update(recent, ["escalation_level", "escalated_at"], batch_size=1000)
+    return settled + len(recent)
 
 
 def extra_units_ensure(units: list[Unit], count: int) -> list[Unit]:
