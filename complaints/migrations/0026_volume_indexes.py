@@ -77,6 +77,14 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="case",
             index=models.Index(
+                condition=models.Q(("closed_at__isnull", False)),
+                fields=["id"],
+                name="case_closed_id_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="case",
+            index=models.Index(
                 condition=models.Q(("review_of__isnull", False)),
                 fields=["received_at"],
                 name="case_review_received_idx",
