@@ -251,6 +251,26 @@ class Case(models.Model):
                 ),
                 name="case_open_next_due_idx",
             ),
+            # The queue's count (its "of N"): the cases to handle of a unit, each one's id
+            # for the exclusions, read from the index alone.
+            models.Index(
+                fields=["handling_unit", "id"],
+                condition=models.Q(
+                    status__in=[
+                        "received",
+                        "acknowledged",
+                        "assessing",
+                        "investigating",
+                        "substantiated",
+                        "unsubstantiated",
+                        "referred",
+                        "withdrawn",
+                        "upheld",
+                        "changed",
+                    ]
+                ),
+                name="case_to_handle_count_idx",
+            ),
             # The key epochs sweep looks up closed cases among those under an open epoch
             # (vault.epochs._cases_to_move): most cases are closed, and this index
             # answers without reading them.

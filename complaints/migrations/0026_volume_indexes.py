@@ -77,6 +77,30 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="case",
             index=models.Index(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "received",
+                            "acknowledged",
+                            "assessing",
+                            "investigating",
+                            "substantiated",
+                            "unsubstantiated",
+                            "referred",
+                            "withdrawn",
+                            "upheld",
+                            "changed",
+                        ],
+                    )
+                ),
+                fields=["handling_unit", "id"],
+                name="case_to_handle_count_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="case",
+            index=models.Index(
                 condition=models.Q(("closed_at__isnull", False)),
                 fields=["id"],
                 name="case_closed_id_idx",
