@@ -271,6 +271,14 @@ class Case(models.Model):
                 ),
                 name="case_to_handle_count_idx",
             ),
+            # The review's time to acknowledge (median, 90th percentile) over a period,
+            # read from the index alone on PostgreSQL (INCLUDE: ignored elsewhere).
+            models.Index(
+                fields=["unit", "received_at"],
+                include=["acknowledged_at"],
+                condition=models.Q(acknowledged_at__isnull=False),
+                name="case_acknowledged_received_idx",
+            ),
             # The key epochs sweep looks up closed cases among those under an open epoch
             # (vault.epochs._cases_to_move): most cases are closed, and this index
             # answers without reading them.

@@ -101,6 +101,15 @@ class Migration(migrations.Migration):
         AddIndexConcurrentlyOnPostgres(
             model_name="case",
             index=models.Index(
+                condition=models.Q(("acknowledged_at__isnull", False)),
+                fields=["unit", "received_at"],
+                include=("acknowledged_at",),
+                name="case_acknowledged_received_idx",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="case",
+            index=models.Index(
                 condition=models.Q(("closed_at__isnull", False)),
                 fields=["id"],
                 name="case_closed_id_idx",
