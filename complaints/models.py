@@ -281,9 +281,10 @@ class Case(models.Model):
             ),
             # The key epochs sweep looks up closed cases among those under an open epoch
             # (vault.epochs._cases_to_move): most cases are closed, and this index
-            # answers without reading them.
+            # answers without reading them (merged with case_epoch_open_current_idx).
             models.Index(
                 fields=["id"],
+                include=["closed_at"],
                 condition=models.Q(closed_at__isnull=False),
                 name="case_closed_id_idx",
             ),

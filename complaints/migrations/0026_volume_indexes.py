@@ -112,6 +112,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("closed_at__isnull", False)),
                 fields=["id"],
+                include=("closed_at",),
                 name="case_closed_id_idx",
             ),
         ),
