@@ -195,6 +195,8 @@ def extra_units_ensure(units: list[Unit], count: int) -> list[Unit]:
         template = Membership.objects.filter(unit=units[0], role="focal_point").first()
         key = StaffKey.objects.get(user=template.user)
         password = template.user.password
+        # The first unit's numbers (demo data): no helpline number written in code.
+        contacts = unit_current_policy(units[0]).emergency_contacts
         User = get_user_model()
         with transaction.atomic():
             for n in range(len(existing) + 1, len(existing) + missing + 1):
@@ -203,7 +205,7 @@ def extra_units_ensure(units: list[Unit], count: int) -> list[Unit]:
                     name=f"Volume unit {n}",
                     sector=units[n % len(units)].sector,
                     default_language="en",
-                    emergency_contacts=[{"label": "Emergency services", "number": "112"}],
+                    emergency_contacts=contacts,
                     oversight_unit=oversight,
                 )
                 people = User.objects.bulk_create(
