@@ -34,7 +34,7 @@ def overdue_cases(now: datetime):
     )
 
 
-def _step_gap(case: Case) -> timedelta:
+def step_gap(case: Case) -> timedelta:
     """Time the previous step gets before the next: the urgency's acknowledge window."""
     hours = case.policy.deadline_hours(case.urgency, "acknowledge")
     return max(timedelta(hours=hours or 0), MIN_STEP_GAP)
@@ -59,7 +59,7 @@ def escalation_sweep(*, now: datetime | None = None) -> int:
     for case in candidates.iterator(chunk_size=STEPS_PER_SWEEP):
         if taken >= STEPS_PER_SWEEP:
             break
-        if case.escalated_at and now - case.escalated_at < _step_gap(case):
+        if case.escalated_at and now - case.escalated_at < step_gap(case):
             continue
         if _escalate(case, now):
             taken += 1
@@ -119,4 +119,4 @@ def _recipients(case: Case, level: int) -> list[int]:
 
 
 def _tell_child_we_are_late(case: Case, now: datetime) -> None:
-    child_tell(case=case, notice="late", date=now + _step_gap(case))
+    child_tell(case=case, notice="late", date=now + step_gap(case))

@@ -224,6 +224,76 @@ class Case(models.Model):
                 name="case_assignee_open_idx",
             ),
             models.Index(fields=["assignee", "received_at"], name="case_assignee_received_idx"),
+            # The escalation sweep: open cases below the last step, by deadline.
+            models.Index(
+                fields=["next_due_at"],
+                condition=models.Q(
+                    status__in=["received", "acknowledged", "assessing", "investigating"],
+                    escalation_level__lt=3,
+                ),
+                name="case_escalation_due_idx",
+            ),
+            # The compliance summary's sweep: undecided cases whose deadline just passed.
+            models.Index(
+                fields=["acknowledge_due_at"],
+                condition=models.Q(decided_at__isnull=True),
+                name="case_undecided_ack_due_idx",
+            ),
+            models.Index(
+                fields=["resolve_due_at"],
+                condition=models.Q(decided_at__isnull=True),
+                name="case_undecided_resolve_due_idx",
+            ),
+            models.Index(
+                fields=["next_due_at"],
+                condition=models.Q(
+                    status__in=["received", "acknowledged", "assessing", "investigating"]
+                ),
+                name="case_open_next_due_idx",
+            ),
+            # The queue's count (its "of N"): the cases to handle of a unit, each one's id
+            # for the exclusions, read from the index alone.
+            models.Index(
+                fields=["handling_unit", "id"],
+                condition=models.Q(
+                    status__in=[
+                        "received",
+                        "acknowledged",
+                        "assessing",
+                        "investigating",
+                        "substantiated",
+                        "unsubstantiated",
+                        "referred",
+                        "withdrawn",
+                        "upheld",
+                        "changed",
+                    ]
+                ),
+                name="case_to_handle_count_idx",
+            ),
+            # The review's time to acknowledge (median, 90th percentile) over a period,
+            # read from the index alone on PostgreSQL (INCLUDE: ignored elsewhere).
+            models.Index(
+                fields=["unit", "received_at"],
+                include=["acknowledged_at"],
+                condition=models.Q(acknowledged_at__isnull=False),
+                name="case_acknowledged_received_idx",
+            ),
+            # The key epochs sweep looks up closed cases among those under an open epoch
+            # (vault.epochs._cases_to_move): most cases are closed, and this index
+            # answers without reading them (merged with case_epoch_open_current_idx).
+            models.Index(
+                fields=["id"],
+                include=["closed_at"],
+                condition=models.Q(closed_at__isnull=False),
+                name="case_closed_id_idx",
+            ),
+            # The compliance review's reviews table: the few reviews in a period.
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(review_of__isnull=False),
+                name="case_review_received_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -50,6 +50,8 @@ PERIODIC_JOBS = (
     ),
     # Key copies move under the epoch they belong to (vault/epochs.py).
     PeriodicJob("recourse-key-epochs", "vault.tasks.move_copies_to_their_epochs", MINUTES, 1),
+    # The compliance review's summary catches up with the cases changed (oversight/summary.py).
+    PeriodicJob("recourse-compliance-summary", "oversight.tasks.sum_changed_days", MINUTES, 1),
     # The audit chain's head is anchored outside the table (complaints/audit.py).
     PeriodicJob("recourse-audit-anchor", "complaints.tasks.anchor_audit_head", DAILY),
     # Closed cases past their policy's retention lose their content (legal holds kept).

@@ -23,6 +23,9 @@ from django.utils.translation import gettext_noop
 
 from competencies.models import RetrainingAssignment
 from complaints.models import Case
+
+# The figures' definitions live with the summary that keeps them (oversight/summary.py).
+from oversight.summary import ESCALATED, overdue_now, review_figures
 from policies.models import ChildProtectionPolicy, Membership, Unit, Urgency
 from policies.selectors import unit_time_zone
 from policies.services import policy_problems
@@ -156,7 +159,10 @@ def _percentiles(cases) -> dict[int, tuple[float | None, float | None, int]]:
     if connection.vendor == "postgresql":
         seconds = Extract(F("acknowledged_at") - F("received_at"), "epoch")
         rows = acknowledged.values("unit_id").annotate(
-            p50=PercentileCont(seconds, 0.5), p90=PercentileCont(seconds, 0.9), n=Count("id")
+            # COUNT(*): case_acknowledged_received_idx answers alone (no id in it).
+            p50=PercentileCont(seconds, 0.5),
+            p90=PercentileCont(seconds, 0.9),
+            n=Count("*"),
         )
         return {r["unit_id"]: (r["p50"] / 3600, r["p90"] / 3600, r["n"]) for r in rows}
     # SQLite (development) has no ordered-set aggregates: one query, computed here.
@@ -235,23 +241,19 @@ def compliance_report(
 
 def _deadlines_met(review: _Review) -> dict[tuple[int, str], dict]:
     """Per (unit, urgency): cases, and how many met each deadline out of how many it
-    counts for. Acknowledge: the cases whose deadline counts (`ack_due`). Resolve: a
-    withdrawn case was not resolved by the unit, so it is on neither side."""
-    res_eligible = Q(decided_at__isnull=False) | Q(resolve_due_at__lt=review.now)
-    rows = (
-        review.cases_received()
-        .values("unit_id", "urgency")
-        .annotate(
-            total=Count("id"),
-            ack_eligible=Count("id", filter=ack_due(review.now)),
-            ack_met=Count("id", filter=ACK_MET),
-            res_eligible=Count(
-                "id", filter=res_eligible & Q(resolve_due_at__isnull=False) & ~WITHDRAWN
-            ),
-            res_met=Count("id", filter=Q(decided_at__lte=F("resolve_due_at")) & ~WITHDRAWN),
-        )
+    counts for (oversight.summary.figure_aggregates). Acknowledge: the cases whose
+    deadline counts (`ack_due`). Resolve: a withdrawn case was not resolved by the unit,
+    so it is on neither side."""
+    figures = review_figures(
+        unit_ids=review.unit_ids,
+        ranges=[("", review.period.start, review.period.end)],
+        now=review.now,
+        by=("unit_id", "urgency"),
     )
-    return {(r["unit_id"], r["urgency"]): r for r in rows}
+    return {
+        (unit_id, urgency): {**r, "total": r["received"]}
+        for (_key, unit_id, urgency), r in figures.items()
+    }
 
 
 def _deadlines_table(review: _Review, deadlines_met: dict[tuple[int, str], dict]) -> Table:
@@ -369,17 +371,13 @@ def _outcome_counts(review: _Review) -> dict[int, dict]:
     """Per unit: cases decided, each outcome, and children told the decision. The child
     withdrawing is no decision of the unit: counted in its own column, not as decided,
     nor in the share of children told a decision."""
-    decided = ~Q(outcome="") & ~WITHDRAWN
-    return {
-        r["unit_id"]: r
-        for r in review.cases_received()
-        .values("unit_id")
-        .annotate(
-            decided=Count("id", filter=decided),
-            told=Count("id", filter=decided & Q(outcome_told_at__isnull=False)),
-            **{o: Count("id", filter=Q(outcome=o)) for o in OUTCOMES},
-        )
-    }
+    figures = review_figures(
+        unit_ids=review.unit_ids,
+        ranges=[("", review.period.start, review.period.end)],
+        now=review.now,
+        by=("unit_id",),
+    )
+    return {unit_id: r for (_key, unit_id), r in figures.items()}
 
 
 def _outcomes_table(review: _Review) -> Table:
@@ -473,15 +471,15 @@ def _mix_table(review: _Review) -> Table:
     table = Table(
         "mix", _("Channel and language"), [_("Unit"), _("Channel"), _("Language"), _("Cases")]
     )
-    for r in (
-        review.cases_received()
-        .values("unit_id", "channel", "language")
-        .annotate(n=Count("id"))
-        .order_by("unit_id", "channel", "language")
-    ):
-        table.rows.append(
-            [codes[r["unit_id"]], r["channel"], r["language"], review.cell.count(r["n"])]
-        )
+    figures = review_figures(
+        unit_ids=review.unit_ids,
+        ranges=[("", review.period.start, review.period.end)],
+        now=review.now,
+        by=("unit_id", "channel", "language"),
+    )
+    for (_key, unit_id, channel, language), r in sorted(figures.items()):
+        if r["received"]:
+            table.rows.append([codes[unit_id], channel, language, review.cell.count(r["received"])])
     return table
 
 
@@ -569,31 +567,6 @@ def _repeated_table(review: _Review) -> Table:
             [r["staff_member__name"], r["staff_member__unit__code"], review.cell.count(r["cases"])]
         )
     return table
-
-
-ESCALATED = Q(escalation_level__gt=0)
-# Outcome is kept once the case closes (its status then says "closed").
-WITHDRAWN = Q(outcome=Case.Status.WITHDRAWN)
-ACK_MET = Q(acknowledged_at__lte=F("acknowledge_due_at"))
-
-
-def ack_due(now: datetime) -> Q:
-    """Cases whose acknowledge deadline counts: acknowledged (in time or not), or past
-    the deadline unacknowledged, while still open or before the child withdrew. A
-    withdrawal does not erase a deadline already missed, nor miss one not yet due."""
-    return Q(acknowledge_due_at__isnull=False) & (
-        Q(acknowledged_at__isnull=False)
-        | Q(decided_at__isnull=True, acknowledge_due_at__lt=now)
-        | Q(acknowledge_due_at__lt=F("decided_at"))
-    )
-
-
-def overdue_now(now: datetime) -> Q:
-    """An open case past the deadline of the step it is at (acknowledge, assess or
-    resolve: `Case.current_next_due()`, kept in `next_due_at`), exactly as the focal
-    point's "overdue" queue filter and the escalation sweep read it. Apply it to open
-    cases: a decided case has no next deadline."""
-    return Q(status__in=Case.OPEN_STATUSES, next_due_at__lt=now)
 
 
 DRILL_DOWNS = {"overdue": overdue_now, "escalated": lambda now: ESCALATED}

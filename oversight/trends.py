@@ -9,22 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, F, OuterRef, Q
-from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from complaints.models import Case, CaseEvent
-from oversight.selectors import (
-    ACK_MET,
-    ESCALATED,
-    WITHDRAWN,
-    Cell,
-    Period,
-    Table,
-    ack_due,
-    overdue_now,
-)
+from oversight.selectors import Cell, Period, Table
+from oversight.summary import review_figures
 from policies.models import Unit
 
 TREND_MONTHS = 12
@@ -127,52 +116,27 @@ def compliance_trends(
 ) -> list[TrendRow]:
     """Per month of receipt: cases received, acknowledged within the deadline, overdue
     (a deadline missed: acknowledged, assessed or decided late, or open past its next
-    deadline now) and escalated. One grouped query, whatever the number of cases."""
-    late = (
-        Q(acknowledged_at__gt=F("acknowledge_due_at"))
-        # Withdrawn unacknowledged, after the acknowledge deadline had passed.
-        | Q(acknowledged_at__isnull=True, acknowledge_due_at__lt=F("decided_at"))
-        | Q(Exists(_assessed_late()))
-        # A withdrawal is no decision: only the unit's own decision can be late.
-        | (Q(decided_at__gt=F("resolve_due_at")) & ~WITHDRAWN)
-        | overdue_now(now)
+    deadline now) and escalated. Two queries (oversight.summary), whatever the number
+    of cases."""
+    figures = review_figures(
+        unit_ids=[u.pk for u in units],
+        ranges=[(m.key, m.start, m.end) for m in months],
+        now=now,
+        by=(),
     )
-    rows = (
-        Case.objects.filter(
-            unit__in=units, received_at__gte=months[0].start, received_at__lt=months[-1].end
-        )
-        .annotate(month=TruncMonth("received_at", tzinfo=tz))
-        .values("month")
-        .annotate(
-            received=Count("id"),
-            on_time=Count("id", filter=ACK_MET),
-            ack_eligible=Count("id", filter=ack_due(now)),
-            overdue=Count("id", filter=late),
-            escalated=Count("id", filter=ESCALATED),
-        )
-    )
-    by_month = {r["month"].astimezone(tz).strftime("%Y-%m"): r for r in rows}
+    by_month = {key: r for (key,), r in figures.items()}
     trends = []
     for month in months:
         r = by_month.get(month.key, {})
-        on_time, eligible = r.get("on_time", 0), r.get("ack_eligible", 0)
+        on_time, eligible = r.get("ack_met", 0), r.get("ack_eligible", 0)
         trends.append(
             TrendRow(
                 month=month,
                 received=cell.count(r.get("received", 0)),
                 on_time=cell.count(on_time),
                 on_time_share=cell.share(on_time, eligible),
-                overdue=cell.count(r.get("overdue", 0)),
+                overdue=cell.count(r.get("late", 0)),
                 escalated=cell.count(r.get("escalated", 0)),
             )
         )
     return trends
-
-
-def _assessed_late():
-    """The case left "acknowledged" (the step the assess deadline is for) after that
-    deadline: assessed late, or withdrawn with the deadline already missed. A case still
-    acknowledged past it is open past its next deadline (`overdue_now`)."""
-    return CaseEvent.objects.filter(
-        case=OuterRef("pk"), from_status=Case.Status.ACKNOWLEDGED, at__gt=OuterRef("assess_due_at")
-    )

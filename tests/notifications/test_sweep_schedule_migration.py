@@ -39,6 +39,7 @@ def test_the_old_sweep_row_becomes_one_row_per_domain():
             # Added since, by config/schedule.py (the migration syncs with its list).
             "recourse-key-epochs": "vault.tasks.move_copies_to_their_epochs",
             "recourse-media-fetch": "intake.tasks.requeue_due_media",
+            "recourse-compliance-summary": "oversight.tasks.sum_changed_days",
         }
         for func in minute_jobs.values():
             assert callable(import_string(func))
