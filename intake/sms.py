@@ -76,6 +76,7 @@ from policies.categories import policy_category_codes, sms_label
 from policies.models import Unit
 from policies.selectors import (
     emergency_contacts_everywhere,
+    unit_codes_known,
     unit_current_policy,
     unit_emergency_contacts,
     units_open_to_reporters,
@@ -352,6 +353,11 @@ def _language(reporter: SmsReporter, unit: Unit | None = None) -> str:
     return reporter.language or (unit.default_language if unit else settings.LANGUAGE_CODE)
 
 
+def _conversation_language(conversation: SmsConversation) -> str:
+    """_language, reading the conversation's unit only when the reporter has no language."""
+    return conversation.reporter.language or _language(conversation.reporter, conversation.unit)
+
+
 def _contacts(unit: Unit | None) -> list[dict]:
     """The emergency numbers a reply leads with: the unit's policy in force, or, before
     a unit is known, those every unit gives."""
@@ -369,10 +375,8 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     if reply is not None:
         return reply
     code, rest = _first_word_as_code(body)
-    if new_reporter:
-        conversation, unit = None, _open_unit(code)
-    else:
-        conversation, unit = _active_conversation_and_unit(reporter, code)
+    conversation = None if new_reporter else _active_conversation(reporter)
+    unit = _open_unit(code)
     if unit:
         return _unit_named(reporter, conversation, unit, rest)
     if conversation:
@@ -540,45 +544,9 @@ def _last_unit(reporter: SmsReporter) -> Unit | None:
     return conversation.unit if conversation else None
 
 
-def _active_conversations(reporter: SmsReporter):
-    since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    return (
-        SmsConversation.objects.select_for_update(of=("self",))
-        .select_related("unit")
-        .filter(reporter=reporter, updated_at__gte=since)
-        .exclude(step=Step.FINISHED)
-        .order_by("-updated_at")
-    )
-
-
 def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
-    conversation = _active_conversations(reporter).first()
-    if conversation:
-        conversation.reporter = reporter  # the same row: no second read
-    return conversation
-
-
-def _active_conversation_and_unit(
-    reporter: SmsReporter, code: str
-) -> tuple[SmsConversation | None, Unit | None]:
-    """The conversation going on, and the open unit whose `code` starts the text (see
-    _first_word_as_code): both in one query when there is a conversation, as there is
-    for most texts."""
-    conversations = _active_conversations(reporter)
-    if code:
-        conversations = conversations.annotate(
-            named_unit_id=models.Subquery(_open_units_coded(code).values("pk")[:1])
-        )
-    conversation = conversations.first()
-    if conversation is None:
-        return None, _open_unit(code)
-    conversation.reporter = reporter  # the same row: no second read
-    named = getattr(conversation, "named_unit_id", None)
-    if named is None:
-        return conversation, None
-    if named == conversation.unit_id:
-        return conversation, conversation.unit
-    return conversation, Unit.objects.get(pk=named)
+    since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
+    return SmsConversation.going_on(reporter, since=since)
 
 
 def _open_cases(reporter: SmsReporter):
@@ -590,12 +558,13 @@ def _open_cases(reporter: SmsReporter):
 
 
 def _first_word_as_code(body: str) -> tuple[str, str]:
-    """(the first word as a unit code would be written, the words after it); ("", body)
-    when it cannot be one (no words, longer than a code)."""
+    """(the first word, as a unit's code, the words after it); ("", body) when it is no
+    unit's code ("and", "he", "bonjour"): most texts, which then cost no look-up."""
     parts = body.split(maxsplit=1)
-    if not parts or len(parts[0]) > Unit._meta.get_field("code").max_length:
+    code = ascii_digits(parts[0]).upper() if parts else ""
+    if code not in unit_codes_known():
         return "", body
-    return ascii_digits(parts[0]).upper(), parts[1] if len(parts) > 1 else ""
+    return code, parts[1] if len(parts) > 1 else ""
 
 
 def _open_units_coded(code: str):
@@ -669,7 +638,7 @@ def _touch(conversation: SmsConversation) -> None:
 def _continue(conversation: SmsConversation, body: str, word: str) -> str:
     """A text inside a conversation: the answer to the question it is at, or more of
     the story."""
-    language = _language(conversation.reporter, conversation.unit)
+    language = _conversation_language(conversation)
     if conversation.step == Step.DANGER_CHECK:
         return _danger_answer(conversation, body, word, language)
     if conversation.step == Step.WITHDRAW_CHECK:

@@ -1,4 +1,5 @@
 import re
+import time
 import zoneinfo
 from dataclasses import dataclass
 
@@ -123,6 +124,31 @@ def unit_time_zone(unit: Unit) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(unit.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+# Every unit's code, as this process last read them: (monotonic time read, codes).
+_unit_codes: tuple[float, frozenset[str]] = (float("-inf"), frozenset())
+UNIT_CODES_KEPT_SECONDS = 30
+
+
+def unit_codes_known() -> frozenset[str]:
+    """Every unit's code, open or not. Read at most every UNIT_CODES_KEPT_SECONDS in a
+    process and forgotten when this process saves or deletes a unit (policies.apps), so
+    an inbound text's first word costs a look-up only when it is a code: most texts'
+    first words are not. A unit added by another process is known here within 30 s,
+    well before its poster is on a wall."""
+    global _unit_codes
+    read_at, codes = _unit_codes
+    now = time.monotonic()
+    if now - read_at > UNIT_CODES_KEPT_SECONDS:
+        codes = frozenset(Unit.objects.values_list("code", flat=True))
+        _unit_codes = (now, codes)
+    return codes
+
+
+def unit_codes_forget(**_signal) -> None:
+    global _unit_codes
+    _unit_codes = (float("-inf"), frozenset())
 
 
 def units_open_to_reporters() -> QuerySet[Unit]:
