@@ -194,7 +194,8 @@ class SmsConversation(models.Model):
         )
         since = connection.ops.adapt_datetimefield_value(since)
         found = next(
-            iter(cls.objects.using(db).raw(sql, [reporter.pk, since, cls.Step.FINISHED.value])), None
+            iter(cls.objects.using(db).raw(sql, [reporter.pk, since, cls.Step.FINISHED.value])),
+            None,
         )
         if found is not None:
             found.reporter = reporter  # the same row: no second read

@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -79,6 +80,7 @@ from policies.selectors import (
     unit_codes_known,
     unit_current_policy,
     unit_emergency_contacts,
+    unit_open_coded,
     units_open_to_reporters,
 )
 from vault import server_sealed
@@ -161,10 +163,19 @@ def keyword(body: str) -> str:
 def language_of_keyword(word: str) -> str | None:
     """EN, FR, WO...: a language's code, or its name (English, Francais, عربي), as a
     keyword; None when the word names no language the service has."""
-    codes = {code.upper(): code for code, _name in settings.LANGUAGES}
-    names = {keyword(str(name)): code for code, name in settings.LANGUAGES}
-    code = codes.get(word) or LANGUAGE_NAMES.get(word) or names.get(word)
-    return code if code in codes.values() else None
+    # The names are translated: as the active language gives them.
+    code = _language_keywords(tuple(settings.LANGUAGES), translation.get_language()).get(word)
+    return code if code in dict(settings.LANGUAGES) else None
+
+
+@lru_cache(maxsize=4)
+def _language_keywords(languages: tuple, active_language: str | None) -> dict[str, str]:
+    """Keyword → code: a code wins over a known name, which wins over a language's name
+    in the active language. Built once per LANGUAGES and active language, not per text."""
+    keywords = {keyword(str(name)): code for code, name in languages}
+    keywords.update(LANGUAGE_NAMES)
+    keywords.update({code.upper(): code for code, _name in languages})
+    return keywords
 
 
 def language_menu(unit: Unit | None) -> list[tuple[str, str, str]]:
@@ -567,12 +578,8 @@ def _first_word_as_code(body: str) -> tuple[str, str]:
     return code, parts[1] if len(parts) > 1 else ""
 
 
-def _open_units_coded(code: str):
-    return units_open_to_reporters().filter(code=code)
-
-
 def _open_unit(code: str) -> Unit | None:
-    return _open_units_coded(code).first() if code else None
+    return unit_open_coded(code) if code else None
 
 
 def _unit_from_first_word(body: str) -> tuple[Unit | None, str]:
@@ -611,7 +618,7 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
             "narrative_received",
             reporter.language,
             offer_language=first_contact,
-            languages=language_menu(unit),
+            languages=language_menu(unit) if first_contact else [],
             emergency_contacts=contacts,
         )
     if first_contact:
@@ -1017,7 +1024,7 @@ def _unit_from_menu(word: str) -> Unit | None:
         units = list(units_open_to_reporters()[: settings.SMS_UNIT_MENU_MAX])
         index = int(word) - 1
         return units[index] if 0 <= index < len(units) else None
-    return units_open_to_reporters().filter(code=word).first() if word else None
+    return _open_unit(word)
 
 
 def _categories(unit: Unit) -> list[str]:
