@@ -7,9 +7,10 @@ class PoliciesConfig(AppConfig):
     verbose_name = "Units and policies"
 
     def ready(self) -> None:
-        # Not at the top: selectors imports models, which need the app registry ready.
-        from policies.models import Unit
-        from policies.selectors import unit_codes_forget
+        # Not at the top: models cannot be imported before the app registry is ready
+        # (a cycle with app loading).
+        from policies import models, selectors
 
-        post_save.connect(unit_codes_forget, sender=Unit, dispatch_uid="unit-codes-forget")
-        post_delete.connect(unit_codes_forget, sender=Unit, dispatch_uid="unit-codes-forget-d")
+        forget, unit = selectors.unit_codes_forget, models.Unit
+        post_save.connect(forget, sender=unit, dispatch_uid="unit-codes-forget")
+        post_delete.connect(forget, sender=unit, dispatch_uid="unit-codes-forget-delete")

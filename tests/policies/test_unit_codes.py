@@ -7,6 +7,7 @@ import time
 import pytest
 from django.utils import timezone
 
+from policies import selectors
 from policies.models import ChildProtectionPolicy, Unit
 from policies.selectors import unit_codes_known, unit_open_coded, units_open_to_reporters
 from tests.conftest import make_unit
@@ -36,8 +37,6 @@ def test_a_unit_added_elsewhere_is_known_here_within_half_a_minute(sms, unit, mo
     """Codes are read by each process at most every 30 s. A unit saved in this process
     is known at once; one written by another process (here: an UPDATE, which sends no
     signal) within 30 s."""
-    from policies import selectors
-
     assert "TST1" in unit_codes_known()
     Unit.objects.filter(pk=unit.pk).update(code="NEW9")
     assert "DONE" not in sms("NEW9 they hit me")  # not yet known: heard as the story
