@@ -12,7 +12,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # axe-core for the accessibility tests (tests/browser/axe.py), pinned by package-lock.json.
 AXE := node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint check chromium npm nginx wrk bench soak drill totp messages clean
+.PHONY: run test suite lint check chromium npm nginx wrk bench soak drill totp messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,11 +48,19 @@ run: $(RUN_STAMP)
 	trap 'kill $$QPID 2>/dev/null; wait $$QPID 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(ADDR)
 
+# Every core runs tests (pytest-xdist; each worker has its own test database), and tests
+# go out one at a time: in bigger batches, a worker busy with a long test (a real
+# qcluster, a backup drill) sat on a queue of short ones while the other had none left.
+XDIST := -n auto --maxschedchunk 1
+
 # Lint, then the whole suite, browser tests included (Debian's chromium and npm,
 # installed if missing; axe-core from package-lock.json; Debian's nginx for the
 # deployment tests, tests/deploy/).
-test: lint chromium nginx $(AXE)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: lint suite
+
+# The whole suite without the lint (.ci/run lints once, then runs two of these at once).
+suite: $(TEST_STAMP) chromium nginx $(AXE)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # ruff's rules and format ([tool.ruff]), then mypy, strict, over vault/ ([tool.mypy]).
 lint: $(TEST_STAMP)
@@ -60,12 +68,9 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Lint, then the suite without the browser tests, on every core (pytest-xdist; each
-# worker has its own test database). Tests go out one at a time: in bigger batches, a
-# worker busy with a long test (a real qcluster, seconds) sat on a queue of short ones
-# while the other worker had nothing left to do.
+# Lint, then the suite without the browser tests.
 check: lint nginx
-	$(BIN)/python -m pytest -m "not browser" -n auto --maxschedchunk 1 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" $(XDIST) $(PYTEST_ARGS)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
