@@ -3,6 +3,7 @@ import uuid
 from django.db import connections, models, router
 from django.utils import timezone
 
+from intake.rows import row_select
 from notifications.models import Delivery
 from vault import server_sealed
 
@@ -115,7 +116,7 @@ class SmsReporter(models.Model):
             f"RETURNING {', '.join(returned)}"
         )
         params = [f.get_db_prep_save(getattr(reporter, f.attname), connections[db]) for f in fields]
-        found = next(iter(cls.objects.using(db).raw(sql, params)))
+        found = row_select(cls, sql, params, alias=db)
         # The sealed address has a fresh random nonce: it came back only if inserted.
         return found, bytes(found.phone) == bytes(reporter.phone)
 
@@ -193,10 +194,7 @@ class SmsConversation(models.Model):
             f"ORDER BY {quote('updated_at')} DESC LIMIT 1{locking}"
         )
         since = connection.ops.adapt_datetimefield_value(since)
-        found = next(
-            iter(cls.objects.using(db).raw(sql, [reporter.pk, since, cls.Step.FINISHED.value])),
-            None,
-        )
+        found = row_select(cls, sql, [reporter.pk, since, cls.Step.FINISHED.value], alias=db)
         if found is not None:
             found.reporter = reporter  # the same row: no second read
         return found

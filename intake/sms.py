@@ -62,6 +62,7 @@ from intake.media import (
     media_refused_text,
 )
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
+from intake.rows import row_insert, row_save
 from intake.wording import status_for_child
 from notifications.gsm import is_gsm, segments
 from notifications.models import Notification
@@ -266,7 +267,7 @@ def _receive_new(
     if reply:
         kept = getattr(reply, "kept", reply)
         server_sealed.seal(inbound, "reply", kept)
-    inbound.save(force_insert=True)
+    row_insert(inbound)
     if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
         held_texts_release(reporter)
     return reply
@@ -639,7 +640,7 @@ def _after_unit_chosen(conversation: SmsConversation, unit: Unit, rest: str) -> 
 def _touch(conversation: SmsConversation) -> None:
     """Save the conversation: an UPDATE, or its INSERT if it is new."""
     conversation.updated_at = timezone.now()
-    conversation.save()
+    row_save(conversation)
 
 
 def _continue(conversation: SmsConversation, body: str, word: str) -> str:
