@@ -3,7 +3,7 @@ import uuid
 from django.db import connections, models, router
 from django.utils import timezone
 
-from intake.rows import row_select
+from config.rows import row_select
 from notifications.models import Delivery
 from vault import server_sealed
 

@@ -53,6 +53,7 @@ from complaints.services import (
     followup_add_message,
     message_create,
 )
+from config.rows import row_insert, row_save
 from intake.language import is_greeting_only, language_of, offered_languages
 from intake.media import (
     REFUSED_TYPE,
@@ -62,7 +63,6 @@ from intake.media import (
     media_refused_text,
 )
 from intake.models import InboundSms, SmsCodePickup, SmsConversation, SmsReporter
-from intake.rows import row_insert, row_save
 from intake.wording import status_for_child
 from notifications.gsm import is_gsm, segments
 from notifications.models import Notification

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from complaints.models import Case
+from config.rows import row_select
 from policies.models import ChildProtectionPolicy, Membership, PosterPrint, Unit, Urgency
 from policies.routing import FocalPoint, StaffSnapshot
 
@@ -172,7 +173,7 @@ def unit_open_coded(code: str) -> Unit | None:
         f"WHERE {policy}.{quote('unit_id')} = {unit}.{quote('id')} "
         f"AND {policy}.{quote('published_at')} IS NOT NULL)"
     )
-    return next(iter(Unit.objects.raw(sql, [code, True])), None)
+    return row_select(Unit, sql, [code, True], alias=connection.alias)
 
 
 def focal_point_unit_ids(user) -> list[int]:

@@ -1,4 +1,4 @@
-"""intake.rows writes and reads what the ORM writes and reads: every field of an SMS
+"""config.rows writes and reads what the ORM writes and reads: every field of an SMS
 conversation (a sealed draft, a JSON menu, times, foreign keys) and of an inbound
 row, on SQLite and PostgreSQL alike; and no save signal is missed, because none
 listens to the models it writes."""
@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
+from config.rows import row_insert, row_save, row_select
 from intake.models import InboundSms, SmsConversation, SmsReporter
-from intake.rows import row_insert, row_save, row_select
 from vault import server_sealed
 
 pytestmark = pytest.mark.django_db
@@ -127,7 +127,7 @@ def test_row_select_gives_what_the_orm_reads(reporter, unit):
     assert row_select(SmsConversation, sql, [conversation.pk + 1000], alias="default") is None
 
 
-def test_nothing_listens_to_the_saves_that_intake_rows_writes_without_signals():
+def test_nothing_listens_to_the_saves_that_config_rows_writes_without_signals():
     for model in WRITTEN_BY_ROWS:
         assert not pre_save.has_listeners(model), model
         assert not post_save.has_listeners(model), model
