@@ -89,12 +89,38 @@ def row_select(model: type[Model], sql: str, params: list, *, alias: str):
     """The first row of `sql`, which selects every concrete field of `model` in
     _meta.concrete_fields order, as an instance; None for no row. What
     Model.objects.raw() gives, without its per-query work of matching columns to fields."""
+    return rows_select([(model, sql, params)], alias=alias)[0]
+
+
+def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) -> list:
+    """row_select for each (model, sql, params), run in order. On PostgreSQL they go
+    out together in one round trip (psycopg's pipeline mode), with the BEGIN of a
+    transaction that starts with them: each is still its own statement, seeing what
+    the ones before it wrote and what other transactions committed before it ran."""
     connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
+    connection.ensure_connection()
+    cursors = [connection.cursor() for _ in statements]
+    try:
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            # Errors come when the pipeline ends: Django's own classes, as for execute().
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
+                    cursor.execute(sql, params)
+        else:
+            for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
+                cursor.execute(sql, params)
+        rows = [cursor.fetchone() for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return [
+        None if row is None else _instance(model, row, alias)
+        for (model, _, _), row in zip(statements, rows, strict=True)
+    ]
+
+
+def _instance(model: type[Model], row: tuple, alias: str) -> Model:
+    connection = connections[alias]
     values = list(row)
     for position, converters in _converters(model, alias):
         for converter, column in converters:

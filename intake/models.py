@@ -3,7 +3,7 @@ import uuid
 from django.db import connections, models, router
 from django.utils import timezone
 
-from config.rows import row_select
+from config.rows import row_select, rows_select
 from notifications.models import Delivery
 from vault import server_sealed
 
@@ -78,14 +78,18 @@ class SmsReporter(models.Model):
         return reporter, True
 
     @classmethod
-    def wrote_in(cls, phone: str, *, to_number: str, language: str) -> tuple["SmsReporter", bool]:
+    def wrote_in(
+        cls, phone: str, *, to_number: str, language: str, since
+    ) -> tuple["SmsReporter", bool, "SmsConversation | None"]:
         """The reporter of the sender of an inbound text, noted as having written just
         now (to our `to_number`, when given: WhatsApp's window runs from that message,
-        with that sender), in one round trip: (reporter, created). A new number is
-        inserted with its address sealed and `language` (what its first text was
-        written in, "" if unknown); a known one keeps its address and language. Two
-        first texts at once: the second waits for the first's transaction, then
-        updates the row it inserted."""
+        with that sender), and its conversation going on (SmsConversation.going_on),
+        in one round trip on PostgreSQL: (reporter, created, conversation). A new
+        number is inserted with its address sealed and `language` (what its first
+        text was written in, "" if unknown); a known one keeps its address and
+        language. Two first texts at once: the second waits for the first's
+        transaction, then updates the row it inserted; then, as its own statement,
+        finds the conversation the first one started."""
         now = timezone.now()
         reporter = cls(
             phone_index=cls.index_for(phone),
@@ -106,7 +110,7 @@ class SmsReporter(models.Model):
         # An upsert returning the row: Django's ORM returns no more than the primary
         # key from an INSERT ... ON CONFLICT, and a SELECT then an INSERT or UPDATE
         # costs the webhook two round trips (PostgreSQL and SQLite 3.35+ both run it).
-        sql = (
+        upsert = (
             f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "
             f"VALUES ({', '.join(['%s'] * len(fields))}) "
             "ON CONFLICT (phone_index) DO UPDATE SET "
@@ -116,9 +120,20 @@ class SmsReporter(models.Model):
             f"RETURNING {', '.join(returned)}"
         )
         params = [f.get_db_prep_save(getattr(reporter, f.attname), connections[db]) for f in fields]
-        found = row_select(cls, sql, params, alias=db)
+        # The conversation is looked up by the number's index, not the id the upsert
+        # returns, so both go out at once. A separate statement, not a CTE: it must
+        # see a conversation committed by a concurrent text while this one waited.
+        number = f"(SELECT {quote('id')} FROM {table} WHERE {quote('phone_index')} = %s)"
+        going_on, going_on_params = SmsConversation.going_on_statement(
+            db, number, reporter.phone_index, since
+        )
+        found, conversation = rows_select(
+            [(cls, upsert, params), (SmsConversation, going_on, going_on_params)], alias=db
+        )
+        if conversation is not None:
+            conversation.reporter = found  # the same row: no second read
         # The sealed address has a fresh random nonce: it came back only if inserted.
-        return found, bytes(found.phone) == bytes(reporter.phone)
+        return found, bytes(found.phone) == bytes(reporter.phone), conversation
 
 
 class SmsConversation(models.Model):
@@ -178,10 +193,20 @@ class SmsConversation(models.Model):
         """The reporter's conversation going on: the newest one not finished and written
         to since `since`, locked until the transaction ends (SELECT ... FOR UPDATE, so
         two texts at once take turns). Its unit is read only if used. Written as SQL
-        because every inbound text asks it: the ORM spent more CPU building this
-        statement than the database spent running it (issue 20). Its equivalence with
-        the ORM's form is tested (tests/intake/test_sms_round_trips.py)."""
+        because every inbound text asks it (with SmsReporter.wrote_in): the ORM spent
+        more CPU building this statement than the database spent running it (issue
+        20). Its equivalence with the ORM's form is tested
+        (tests/intake/test_sms_round_trips.py)."""
         db = router.db_for_write(cls)
+        sql, params = cls.going_on_statement(db, "%s", reporter.pk, since)
+        found = row_select(cls, sql, params, alias=db)
+        if found is not None:
+            found.reporter = reporter  # the same row: no second read
+        return found
+
+    @classmethod
+    def going_on_statement(cls, db: str, reporter_sql: str, reporter_param, since):
+        """(sql, params) of going_on, the reporter's id given by `reporter_sql`."""
         connection = connections[db]
         quote = connection.ops.quote_name
         table = quote(cls._meta.db_table)
@@ -189,15 +214,12 @@ class SmsConversation(models.Model):
         locking = " FOR UPDATE" if connection.features.has_select_for_update else ""
         sql = (
             f"SELECT {columns} FROM {table} "
-            f"WHERE {quote('reporter_id')} = %s AND {quote('updated_at')} >= %s "
+            f"WHERE {quote('reporter_id')} = {reporter_sql} AND {quote('updated_at')} >= %s "
             f"AND {quote('step')} <> %s "
             f"ORDER BY {quote('updated_at')} DESC LIMIT 1{locking}"
         )
         since = connection.ops.adapt_datetimefield_value(since)
-        found = row_select(cls, sql, [reporter.pk, since, cls.Step.FINISHED.value], alias=db)
-        if found is not None:
-            found.reporter = reporter  # the same row: no second read
-        return found
+        return sql, [reporter_param, since, cls.Step.FINISHED.value]
 
     def read_draft(self) -> str:
         return server_sealed.open_field(self, "draft")

@@ -247,8 +247,11 @@ def _receive_new(
     text = clean_text(body)
     # A first text's language (its greeting, its cry for help, common words) is the
     # new reporter's; a known number keeps the one it has.
-    reporter, created = SmsReporter.wrote_in(
-        from_number, to_number=to_number, language=language_of(text) or ""
+    reporter, created, conversation = SmsReporter.wrote_in(
+        from_number,
+        to_number=to_number,
+        language=language_of(text) or "",
+        since=_conversation_since(),
     )
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
@@ -256,7 +259,7 @@ def _receive_new(
             reply = _media_only(reporter, list(media), new_reporter=created)
         else:
             started = timezone.now()
-            reply = _respond(reporter, text, new_reporter=created)
+            reply = _respond(reporter, text, conversation, new_reporter=created)
             if media:
                 reply = _media_with_text(reporter, list(media), reply, since=started)
     if was_opted_out and reporter.opted_out:
@@ -345,7 +348,7 @@ def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: 
     conversation, case = (None, None) if new_reporter else _media_home(reporter)
     if conversation is None and case is None:
         started = timezone.now()
-        reply = _respond(reporter, "", new_reporter=new_reporter)
+        reply = _respond(reporter, "", conversation, new_reporter=new_reporter)
         return _media_with_text(reporter, media, reply, since=started)
     rows = media_record(reporter, media, conversation=conversation, case=case)
     kept = [row.kind for row in rows if row.kind]
@@ -376,7 +379,15 @@ def _contacts(unit: Unit | None) -> list[dict]:
     return unit_emergency_contacts(unit) if unit else emergency_contacts_everywhere()
 
 
-def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
+def _respond(
+    reporter: SmsReporter,
+    body: str,
+    conversation: SmsConversation | None,
+    *,
+    new_reporter: bool,
+) -> str:
+    """The reply to a text with words; `conversation` is the one going on (read, and
+    locked, with the reporter)."""
     # A number seen for the first time has no conversation or case to look up.
     word = keyword(body)
     language = _language(reporter)
@@ -387,7 +398,6 @@ def _respond(reporter: SmsReporter, body: str, *, new_reporter: bool) -> str:
     if reply is not None:
         return reply
     code, rest = _first_word_as_code(body)
-    conversation = None if new_reporter else _active_conversation(reporter)
     unit = _open_unit(code)
     if unit:
         return _unit_named(reporter, conversation, unit, rest)
@@ -556,9 +566,13 @@ def _last_unit(reporter: SmsReporter) -> Unit | None:
     return conversation.unit if conversation else None
 
 
+def _conversation_since() -> datetime:
+    """A conversation not written to since then has expired."""
+    return timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
+
+
 def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
-    since = timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-    return SmsConversation.going_on(reporter, since=since)
+    return SmsConversation.going_on(reporter, since=_conversation_since())
 
 
 def _open_cases(reporter: SmsReporter):

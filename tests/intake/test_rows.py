@@ -34,7 +34,9 @@ def reread(instance):
 
 @pytest.fixture
 def reporter():
-    return SmsReporter.wrote_in("+221770000099", to_number="", language="fr")[0]
+    return SmsReporter.wrote_in("+221770000099", to_number="", language="fr", since=timezone.now())[
+        0
+    ]
 
 
 WHEN = timezone.now().replace(microsecond=123456)
