@@ -79,12 +79,13 @@ class SmsReporter(models.Model):
 
     @classmethod
     def wrote_in(
-        cls, phone: str, *, to_number: str, language: str, since
-    ) -> tuple["SmsReporter", bool, "SmsConversation | None"]:
+        cls, phone: str, *, to_number: str, language: str, since, also: tuple | None = None
+    ) -> tuple["SmsReporter", bool, "SmsConversation | None", object]:
         """The reporter of the sender of an inbound text, noted as having written just
         now (to our `to_number`, when given: WhatsApp's window runs from that message,
         with that sender), and its conversation going on (SmsConversation.going_on),
-        in one round trip on PostgreSQL: (reporter, created, conversation). A new
+        in one round trip on PostgreSQL, with the row of `also`, a (model, sql, params)
+        that the text needs too: (reporter, created, conversation, that row). A new
         number is inserted with its address sealed and `language` (what its first
         text was written in, "" if unknown); a known one keeps its address and
         language. Two first texts at once: the second waits for the first's
@@ -127,13 +128,15 @@ class SmsReporter(models.Model):
         going_on, going_on_params = SmsConversation.going_on_statement(
             db, number, reporter.phone_index, since
         )
-        found, conversation = rows_select(
-            [(cls, upsert, params), (SmsConversation, going_on, going_on_params)], alias=db
+        statements = [(cls, upsert, params), (SmsConversation, going_on, going_on_params)]
+        found, conversation, *also_found = rows_select(
+            statements + ([also] if also else []), alias=db
         )
         if conversation is not None:
             conversation.reporter = found  # the same row: no second read
         # The sealed address has a fresh random nonce: it came back only if inserted.
-        return found, bytes(found.phone) == bytes(reporter.phone), conversation
+        created = bytes(found.phone) == bytes(reporter.phone)
+        return found, created, conversation, also_found[0] if also_found else None
 
 
 class SmsConversation(models.Model):

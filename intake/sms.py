@@ -82,6 +82,7 @@ from policies.selectors import (
     unit_current_policy,
     unit_emergency_contacts,
     unit_open_coded,
+    unit_open_coded_statement,
     units_open_to_reporters,
 )
 from vault import server_sealed
@@ -247,11 +248,14 @@ def _receive_new(
     text = clean_text(body)
     # A first text's language (its greeting, its cry for help, common words) is the
     # new reporter's; a known number keeps the one it has.
-    reporter, created, conversation = SmsReporter.wrote_in(
+    # The unit a first word names is read with the reporter and the conversation.
+    code, rest = _first_word_as_code(text)
+    reporter, created, conversation, named_unit = SmsReporter.wrote_in(
         from_number,
         to_number=to_number,
         language=language_of(text) or "",
         since=_conversation_since(),
+        also=unit_open_coded_statement(code) if code else None,
     )
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
@@ -259,7 +263,7 @@ def _receive_new(
             reply = _media_only(reporter, list(media), new_reporter=created)
         else:
             started = timezone.now()
-            reply = _respond(reporter, text, conversation, new_reporter=created)
+            reply = _respond(reporter, text, conversation, (named_unit, rest), new_reporter=created)
             if media:
                 reply = _media_with_text(reporter, list(media), reply, since=started)
     if was_opted_out and reporter.opted_out:
@@ -348,7 +352,7 @@ def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: 
     conversation, case = (None, None) if new_reporter else _media_home(reporter)
     if conversation is None and case is None:
         started = timezone.now()
-        reply = _respond(reporter, "", conversation, new_reporter=new_reporter)
+        reply = _respond(reporter, "", conversation, (None, ""), new_reporter=new_reporter)
         return _media_with_text(reporter, media, reply, since=started)
     rows = media_record(reporter, media, conversation=conversation, case=case)
     kept = [row.kind for row in rows if row.kind]
@@ -383,11 +387,13 @@ def _respond(
     reporter: SmsReporter,
     body: str,
     conversation: SmsConversation | None,
+    named: tuple[Unit | None, str],
     *,
     new_reporter: bool,
 ) -> str:
-    """The reply to a text with words; `conversation` is the one going on (read, and
-    locked, with the reporter)."""
+    """The reply to a text with words. `conversation` is the one going on (read, and
+    locked, with the reporter); `named` is (the open unit whose code is the first
+    word, the words after it), or (None, ...) when the first word is no such code."""
     # A number seen for the first time has no conversation or case to look up.
     word = keyword(body)
     language = _language(reporter)
@@ -397,8 +403,7 @@ def _respond(
     reply = None if new_reporter else _review_asked(reporter, body, language)
     if reply is not None:
         return reply
-    code, rest = _first_word_as_code(body)
-    unit = _open_unit(code)
+    unit, rest = named
     if unit:
         return _unit_named(reporter, conversation, unit, rest)
     if conversation:

@@ -164,6 +164,12 @@ def unit_open_coded(code: str) -> Unit | None:
     hand: a text that starts with a unit's code asks it, and the ORM spent twice as
     much CPU building this statement as running it (issue 20). Tested to find what
     units_open_to_reporters() finds (tests/policies/test_unit_codes.py)."""
+    return row_select(*unit_open_coded_statement(code), alias=connection.alias)
+
+
+def unit_open_coded_statement(code: str) -> tuple[type[Unit], str, list]:
+    """unit_open_coded's (model, sql, params), for config.rows: an inbound text sends
+    it with its other reads, in one round trip."""
     quote = connection.ops.quote_name
     unit, policy = quote(Unit._meta.db_table), quote(ChildProtectionPolicy._meta.db_table)
     columns = ", ".join(f"{unit}.{quote(f.column)}" for f in Unit._meta.concrete_fields)
@@ -173,7 +179,7 @@ def unit_open_coded(code: str) -> Unit | None:
         f"WHERE {policy}.{quote('unit_id')} = {unit}.{quote('id')} "
         f"AND {policy}.{quote('published_at')} IS NOT NULL)"
     )
-    return row_select(Unit, sql, [code, True], alias=connection.alias)
+    return Unit, sql, [code, True]
 
 
 def focal_point_unit_ids(user) -> list[int]:

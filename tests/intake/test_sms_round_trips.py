@@ -63,17 +63,17 @@ def first_trip(verb: str) -> str:
 
 
 @pytest.mark.django_db
-def test_a_new_conversation_costs_four_round_trips(sms, unit):
+def test_a_new_conversation_costs_three_round_trips_then_the_commit(sms, unit):
     reply, queries = texted(sms, "TST1 the officer at the desk pushed me")
     assert "DONE" in reply
     assert queries == [
         # The reporter: inserted with its sealed number (or, known, noted as having
         # written), returned whole: INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
         ("INSERT", "intake_smsreporter"),
-        # With it, the number's conversation going on (none for a new number).
+        # With it, the number's conversation going on (none for a new number),
         (first_trip("SELECT"), "intake_smsconversation"),
-        # Is "TST1" an open unit's code?
-        ("SELECT", "policies_unit"),
+        # and the open unit whose code is "TST1".
+        (first_trip("SELECT"), "policies_unit"),
         # The conversation, with its sealed draft, in one INSERT (bound to its seal_id).
         ("INSERT", "intake_smsconversation"),
         # The MessageSid and the sealed reply, for a retry of the same text.
@@ -82,7 +82,7 @@ def test_a_new_conversation_costs_four_round_trips(sms, unit):
 
 
 @pytest.mark.django_db
-def test_a_follow_up_text_costs_three_round_trips(sms, unit):
+def test_a_follow_up_text_costs_three_round_trips_then_the_commit(sms, unit):
     sms("TST1 the officer at the desk pushed me")
     reply, queries = texted(sms, "and then he said it was my fault")
     assert reply.startswith("Got it. Send more")
