@@ -22,7 +22,7 @@ class SmsReporter(models.Model):
         SMS = "sms", "SMS"
         WHATSAPP = "whatsapp", "WhatsApp"
 
-    phone_index = models.CharField(max_length=64, unique=True)
+    phone_index = models.CharField(max_length=64)
     phone = models.BinaryField(editable=False)
     # db_default, as for the fields below: rows written by code that predates them.
     channel = models.CharField(
@@ -37,6 +37,11 @@ class SmsReporter(models.Model):
     # The service's own address the child last wrote to ("whatsapp:+..."): WhatsApp's
     # window is open with that sender only. Ours, not the child's: not sealed.
     service_address = models.CharField(max_length=64, blank=True, db_default="")
+
+    class Meta:
+        # A constraint, not unique=True: on PostgreSQL that also makes a LIKE index
+        # (varchar_pattern_ops) that nothing reads and every new number writes.
+        constraints = [models.UniqueConstraint(fields=["phone_index"], name="sms_reporter_once")]
 
     def __str__(self) -> str:
         return f"SMS reporter #{self.pk}"
@@ -238,11 +243,16 @@ class InboundSms(models.Model):
     """One webhook delivery, kept by MessageSid so retries and replays count once. The
     text itself is not kept here: it went into a draft, a case or a message."""
 
-    message_sid = models.CharField(max_length=64, unique=True)
+    message_sid = models.CharField(max_length=64)
     reporter = models.ForeignKey(SmsReporter, null=True, on_delete=models.CASCADE)
     # The TwiML reply, sealed: a retry of the same MessageSid gets the same answer.
     reply = models.BinaryField(null=True, editable=False)
     received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Every text inserts a row: one unique index, without the LIKE index that
+        # unique=True adds on PostgreSQL (SmsReporter's Meta).
+        constraints = [models.UniqueConstraint(fields=["message_sid"], name="inbound_sms_once")]
 
 
 class SmsCodePickup(models.Model):

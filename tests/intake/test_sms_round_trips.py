@@ -230,3 +230,23 @@ def test_the_conversation_going_on_is_the_one_the_orm_finds():
     edge = conversation(me, Step.NARRATIVE, 24)  # exactly at the limit: still going on
     SmsConversation.objects.exclude(pk=edge.pk).filter(reporter=me).delete()
     assert both_find(me) == edge
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's own indexes")
+def test_each_text_writes_no_index_that_nothing_reads():
+    """Django's unique=True adds a LIKE index (varchar_pattern_ops) on PostgreSQL: the
+    MessageSid and the phone index are unique by constraints, which do not."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename IN (%s, %s)",
+            [InboundSms._meta.db_table, SmsReporter._meta.db_table],
+        )
+        indexes = cursor.fetchall()
+    assert not [i for i in indexes if "pattern_ops" in i[1]]
+    unique = {
+        table
+        for table, definition in indexes
+        if "UNIQUE" in definition and not definition.endswith("(id)")
+    }
+    assert unique == {InboundSms._meta.db_table, SmsReporter._meta.db_table}
