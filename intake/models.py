@@ -3,7 +3,7 @@ import uuid
 from django.db import connections, models, router
 from django.utils import timezone
 
-from config.rows import row_select, rows_select
+from config.rows import rows_select
 from notifications.models import Delivery
 from vault import server_sealed
 
@@ -88,7 +88,7 @@ class SmsReporter(models.Model):
     ) -> tuple["SmsReporter", bool, "SmsConversation | None", object]:
         """The reporter of the sender of an inbound text, noted as having written just
         now (to our `to_number`, when given: WhatsApp's window runs from that message,
-        with that sender), and its conversation going on (SmsConversation.going_on),
+        with that sender), and its conversation going on (going_on_statement),
         in one round trip on PostgreSQL, with the row of `also`, a (model, sql, params)
         that the text needs too: (reporter, created, conversation, that row). A new
         number is inserted with its address sealed and `language` (what its first
@@ -197,24 +197,14 @@ class SmsConversation(models.Model):
         indexes = [models.Index(fields=["step", "updated_at"])]
 
     @classmethod
-    def going_on(cls, reporter: SmsReporter, *, since) -> "SmsConversation | None":
-        """The reporter's conversation going on: the newest one not finished and written
-        to since `since`, locked until the transaction ends (SELECT ... FOR UPDATE, so
-        two texts at once take turns). Its unit is read only if used. Written as SQL
-        because every inbound text asks it (with SmsReporter.wrote_in): the ORM spent
-        more CPU building this statement than the database spent running it (issue
-        20). Its equivalence with the ORM's form is tested
-        (tests/intake/test_sms_round_trips.py)."""
-        db = router.db_for_write(cls)
-        sql, params = cls.going_on_statement(db, "%s", reporter.pk, since)
-        found = row_select(cls, sql, params, alias=db)
-        if found is not None:
-            found.reporter = reporter  # the same row: no second read
-        return found
-
-    @classmethod
     def going_on_statement(cls, db: str, reporter_sql: str, reporter_param, since):
-        """(sql, params) of going_on, the reporter's id given by `reporter_sql`."""
+        """(sql, params) of the reporter's conversation going on: the newest one not
+        finished and written to since `since`, locked until the transaction ends
+        (SELECT ... FOR UPDATE, so two texts at once take turns); the reporter's id is
+        given by `reporter_sql`. Its unit is read only if used. Written as SQL because
+        every inbound text asks it (SmsReporter.wrote_in): the ORM spent more CPU
+        building this statement than the database spent running it (issue 20). Its
+        equivalence with the ORM's form is tested (tests/intake/test_sms_round_trips.py)."""
         connection = connections[db]
         quote = connection.ops.quote_name
         table = quote(cls._meta.db_table)

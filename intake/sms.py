@@ -260,7 +260,7 @@ def _receive_new(
     was_opted_out = reporter.opted_out
     with whatsapp_replies(reporter.on_whatsapp):
         if media and not text:
-            reply = _media_only(reporter, list(media), new_reporter=created)
+            reply = _media_only(reporter, list(media), conversation, new_reporter=created)
         else:
             started = timezone.now()
             reply = _respond(reporter, text, conversation, (named_unit, rest), new_reporter=created)
@@ -289,15 +289,18 @@ def _channel(reporter: SmsReporter) -> str:
 
 
 def _media_home(
-    reporter: SmsReporter, *, since: datetime | None = None
+    reporter: SmsReporter,
+    *,
+    since: datetime | None = None,
+    going_on: SmsConversation | None = None,
 ) -> tuple[SmsConversation | None, Case | None]:
     """Where the photos and voice messages of a message belong: where its words went
     (the conversation the text moved on since `since`: its draft until the case is
     filed, or the case it filed or chose), else the child's one open case. With no
-    words (`since` None), the conversation going on. (None, None): nowhere yet, or
-    several open cases to choose from."""
+    words (`since` None), the conversation going on (`going_on`, read with the
+    reporter). (None, None): nowhere yet, or several open cases to choose from."""
     if since is None:
-        conversation = _active_conversation(reporter)
+        conversation = going_on
     else:
         conversation = (
             SmsConversation.objects.filter(reporter=reporter, updated_at__gte=since)
@@ -344,15 +347,21 @@ def _media_with_text(
     return reply
 
 
-def _media_only(reporter: SmsReporter, media: list[MediaItem], *, new_reporter: bool) -> str:
+def _media_only(
+    reporter: SmsReporter,
+    media: list[MediaItem],
+    going_on: SmsConversation | None,
+    *,
+    new_reporter: bool,
+) -> str:
     """A photo or voice message with no words: kept with the story being told or the
     open case, and acknowledged ("We got your photo", with the complaint's reference).
     Otherwise it is answered as a text with no words would be, and waits where that
     leads: a new conversation asking which place, or which of several cases."""
-    conversation, case = (None, None) if new_reporter else _media_home(reporter)
+    conversation, case = (None, None) if new_reporter else _media_home(reporter, going_on=going_on)
     if conversation is None and case is None:
         started = timezone.now()
-        reply = _respond(reporter, "", conversation, (None, ""), new_reporter=new_reporter)
+        reply = _respond(reporter, "", None, (None, ""), new_reporter=new_reporter)
         return _media_with_text(reporter, media, reply, since=started)
     rows = media_record(reporter, media, conversation=conversation, case=case)
     kept = [row.kind for row in rows if row.kind]
@@ -394,7 +403,7 @@ def _respond(
     """The reply to a text with words. `conversation` is the one going on (read, and
     locked, with the reporter); `named` is (the open unit whose code is the first
     word, the words after it), or (None, ...) when the first word is no such code."""
-    # A number seen for the first time has no conversation or case to look up.
+    # A number seen for the first time has no case to look up for a review.
     word = keyword(body)
     language = _language(reporter)
     reply = _keyword_reply(reporter, word, language)
@@ -574,10 +583,6 @@ def _last_unit(reporter: SmsReporter) -> Unit | None:
 def _conversation_since() -> datetime:
     """A conversation not written to since then has expired."""
     return timezone.now() - timedelta(hours=settings.SMS_CONVERSATION_EXPIRY_HOURS)
-
-
-def _active_conversation(reporter: SmsReporter) -> SmsConversation | None:
-    return SmsConversation.going_on(reporter, since=_conversation_since())
 
 
 def _open_cases(reporter: SmsReporter):

@@ -196,14 +196,17 @@ def _orm_going_on(reporter, since):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_conversation_going_on_is_the_one_the_orm_finds():
-    """SmsConversation.going_on is SQL written by hand: whatever the rows, it finds
-    what the ORM's form finds (on SQLite and PostgreSQL, with their time formats)."""
+    """The conversation going on, as SmsReporter.wrote_in reads it with the reporter,
+    is SQL written by hand: whatever the rows, it finds what the ORM's form finds (on
+    SQLite and PostgreSQL, with their time formats)."""
     now = timezone.now()
     since = now - timedelta(hours=24)
-    me, other = (
-        SmsReporter.objects.create(phone_index=f"idx-{i}", phone=b"x", language="en")
-        for i in range(2)
-    )
+    phones = ["+221770000101", "+221770000102"]
+
+    def wrote_in(phone):
+        return SmsReporter.wrote_in(phone, to_number="", language="en", since=since)
+
+    me, other = (wrote_in(phone)[0] for phone in phones)
     Step = SmsConversation.Step
 
     def conversation(reporter, step, hours_ago):
@@ -212,7 +215,7 @@ def test_the_conversation_going_on_is_the_one_the_orm_finds():
         )
 
     def both_find(reporter):
-        found = SmsConversation.going_on(reporter, since=since)
+        found = wrote_in(reporter.read_phone())[2]
         assert found == _orm_going_on(reporter, since)
         return found
 
@@ -226,7 +229,9 @@ def test_the_conversation_going_on_is_the_one_the_orm_finds():
     newer = conversation(me, Step.DANGER_CHECK, 2)
     found = both_find(me)
     assert found == newer and found.step == Step.DANGER_CHECK
-    assert found.reporter is me and found.updated_at == newer.updated_at
+    assert found.updated_at == newer.updated_at
+    reporter, _, found, _ = wrote_in(phones[0])
+    assert found.reporter is reporter  # the row the upsert returned: no second read
     edge = conversation(me, Step.NARRATIVE, 24)  # exactly at the limit: still going on
     SmsConversation.objects.exclude(pk=edge.pk).filter(reporter=me).delete()
     assert both_find(me) == edge
