@@ -6,6 +6,11 @@ second process, replays pre-built requests (each SMS has its own MessageSid and 
 Twilio signature), and every figure is printed beside its baseline. After each run the
 stored complaints and messages are counted against the accepted responses.
 
+The scenarios run in rounds (BENCH_ROUNDS, 3), each round every scenario in turn, so a
+scenario and its baseline are measured minutes apart at most and the machine's load
+changes land on both: a ratio is the median of its rounds' ratios, and latencies are
+percentiles of all the rounds' requests pooled.
+
 Its peer, django-helpdesk's public ticket submission (bench/helpdesk_peer.py), is
 served the same way in the same run: the web complaint and the SMS new conversation are
 also printed as a ratio to it."""
@@ -16,9 +21,10 @@ import argparse
 import os
 import re
 import secrets
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -61,7 +67,7 @@ class Scenario:
     name: str
     label: str
     port: int
-    build: object  # () -> list[bytes], called just before the run
+    build: object  # (round) -> list[bytes], called just before each round's run
     accepted: int  # the status a response counts as accepted with
     method: str  # and the request line it answers, as the access log has it
     path: str  # the status a request counts as accepted with
@@ -77,6 +83,7 @@ class Measured:
     result: dict
     cpu_ms: float  # the web server's, per request
     worker_ms: float  # the django-q2 worker's, per request
+    rounds: list[Measured] = field(default_factory=list)  # when pooled from rounds
 
     @property
     def accepted(self) -> int:
@@ -94,6 +101,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", "10")))
     parser.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", "100000")))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")))
     parser.add_argument(
         "--only",
         default=os.environ.get("BENCH_ONLY", ""),
@@ -112,11 +120,12 @@ def main():
         baseline = start_baseline(services, baseline_url)
         print(
             f"Database: {engine}; {facts['cases']:,} cases; gunicorn: "
-            f"{os.environ.get('BENCH_WORKERS', '2')} sync workers each; {options.seconds} s per run",
+            f"{os.environ.get('BENCH_WORKERS', '2')} sync workers each; {options.rounds} rounds "
+            f"of {options.seconds} s per scenario",
             flush=True,
         )
-        results = {}
-        chosen = scenarios(facts, options.seconds, env, results)
+        rounds = {}  # scenario name -> its rounds so far
+        chosen = scenarios(facts, options.seconds, env, rounds)
         if options.only:
             names = set(options.only.split(","))
             names |= {s.baseline for s in chosen if s.name in names and s.baseline}
@@ -127,8 +136,12 @@ def main():
         if any(s.port == helpdesk.HELPDESK_PORT for s in chosen):
             peer_env = helpdesk.prepare(recourse_url)
             servers[helpdesk.HELPDESK_PORT] = (helpdesk.start(services, peer_env), None, peer_env)
-        for scenario in chosen:
-            results[scenario.name] = measure(scenario, options.seconds, *servers[scenario.port])
+        for round_no in range(options.rounds):
+            print(f"Round {round_no + 1} of {options.rounds}", flush=True)
+            for scenario in chosen:
+                measured = measure(scenario, round_no, options.seconds, *servers[scenario.port])
+                rounds.setdefault(scenario.name, []).append(measured)
+        results = {name: pooled(measured) for name, measured in rounds.items()}
         print_table(results, kdf_ms)
         problems = check(results)
     finally:
@@ -138,11 +151,12 @@ def main():
         raise SystemExit(1)
 
 
-def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scenario]:
-    """Every request is built before its run: nothing is signed or encoded while wrk runs."""
+def scenarios(facts: dict, seconds: int, env: dict, rounds: dict) -> list[Scenario]:
+    """Every request is built before its run: nothing is signed or encoded while wrk runs.
+    Each round's texts come from numbers and carry MessageSids of their own."""
     unit = facts["unit"]
     volume = max(20_000, seconds * 2_500)  # more than the fastest run can send
-    run_id = secrets.token_hex(3)
+    run_id = secrets.token_hex(4)
     browser = Browser(RECOURSE_PORT)
     form_path = f"/u/{unit}/"
     token = browser.csrf(form_path)
@@ -167,23 +181,31 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
     queue_cookie = {"Cookie": f"sessionid={staff_cookie(env, facts['focal'])}"}
     manager_cookie = {"Cookie": f"sessionid={staff_cookie(env, facts['manager'])}"}
 
-    def sender(i: int) -> str:
-        return f"+2217{int(run_id, 16) % 100:02d}{i:06d}"
+    def sender(round_no: int, i: int) -> str:
+        # 15 digits, E.164's most: 4 of the run's own, so runs on one database don't
+        # share numbers (a number that wrote before would make a "new" text a follow-up).
+        return f"+2217{int(run_id, 16) % 10_000:04d}{round_no * volume + i:07d}"
 
-    def sms(port, path, i, body, kind="n"):
-        return twilio_sms(port, path, sid=f"SM{run_id}{kind}{i:025d}", sender=sender(i), body=body)
+    def sms(port, path, round_no, i, body, kind="n"):
+        return twilio_sms(
+            port,
+            path,
+            sid=f"SM{run_id}{kind}{round_no:02d}{i:022d}",
+            sender=sender(round_no, i),
+            body=body,
+        )
 
-    def follow_ups():
-        # Second texts from numbers that opened a conversation in sms_new. wrk's two
-        # threads take alternate requests, so the first 80% of the accepted count is
-        # safely among those sent.
-        opened = max(1, int(results["sms_new"].accepted * 0.8))
+    def follow_ups(round_no):
+        # Second texts from numbers that opened a conversation in this round's sms_new.
+        # wrk's two threads take alternate requests, so the first 80% of the accepted
+        # count is safely among those sent.
+        opened = max(1, int(rounds["sms_new"][round_no].accepted * 0.8))
         return [
             twilio_sms(
                 RECOURSE_PORT,
                 sms_path,
-                sid=f"SM{run_id}f{i:025d}",
-                sender=sender(i % opened),
+                sid=f"SM{run_id}f{round_no:02d}{i:022d}",
+                sender=sender(round_no, i % opened),
                 body="and then he said it was my fault",
             )
             for i in range(volume)
@@ -195,7 +217,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "baseline_webhook",
             "baseline: signed webhook + insert",
             BASELINE_PORT,
-            lambda: [sms(BASELINE_PORT, "/sms/", i, NARRATIVES[i % 4]) for i in range(volume)],
+            lambda r: [sms(BASELINE_PORT, "/sms/", r, i, NARRATIVES[i % 4]) for i in range(volume)],
             200,
             "POST",
             "/sms/",
@@ -204,8 +226,8 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "sms_new",
             "SMS webhook, new conversation",
             RECOURSE_PORT,
-            lambda: [
-                sms(RECOURSE_PORT, sms_path, i, f"{unit} {NARRATIVES[i % 4]}")
+            lambda r: [
+                sms(RECOURSE_PORT, sms_path, r, i, f"{unit} {NARRATIVES[i % 4]}")
                 for i in range(volume)
             ],
             200,
@@ -230,7 +252,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "baseline_form_post",
             "baseline: 3-field form + insert",
             BASELINE_PORT,
-            lambda: [
+            lambda _: [
                 raw_request(
                     "POST",
                     BASELINE_PORT,
@@ -251,7 +273,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "web_submit",
             "web complaint submission",
             RECOURSE_PORT,
-            lambda: [
+            lambda _: [
                 raw_request(
                     "POST",
                     RECOURSE_PORT,
@@ -273,7 +295,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             PEER_SCENARIO,
             "peer: django-helpdesk submit",
             helpdesk.HELPDESK_PORT,
-            lambda: helpdesk.submissions(volume // 4, NARRATIVES),
+            lambda _: helpdesk.submissions(volume // 4, NARRATIVES),
             helpdesk.SUBMITTED_STATUS,
             "POST",
             helpdesk.SUBMIT_PATH,
@@ -283,7 +305,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "followup_lookup",
             "follow-up page lookup",
             RECOURSE_PORT,
-            lambda: [
+            lambda _: [
                 raw_request(
                     "POST",
                     RECOURSE_PORT,
@@ -303,7 +325,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "baseline_form_get",
             "baseline: render the form",
             BASELINE_PORT,
-            lambda: [raw_request("GET", BASELINE_PORT, "/form/")] * volume,
+            lambda _: [raw_request("GET", BASELINE_PORT, "/form/")] * volume,
             200,
             "GET",
             "/form/",
@@ -312,7 +334,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "start_page",
             "reporter start page",
             RECOURSE_PORT,
-            lambda: [raw_request("GET", RECOURSE_PORT, "/")] * volume,
+            lambda _: [raw_request("GET", RECOURSE_PORT, "/")] * volume,
             200,
             "GET",
             "/",
@@ -324,7 +346,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "staff_queue",
             "staff queue page (2 conns)",
             RECOURSE_PORT,
-            lambda: [raw_request("GET", RECOURSE_PORT, "/staff/", headers=queue_cookie)] * volume,
+            lambda _: [raw_request("GET", RECOURSE_PORT, "/staff/", headers=queue_cookie)] * volume,
             200,
             "GET",
             "/staff/",
@@ -336,7 +358,7 @@ def scenarios(facts: dict, seconds: int, env: dict, results: dict) -> list[Scena
             "compliance",
             "compliance dashboard (2 conns)",
             RECOURSE_PORT,
-            lambda: (
+            lambda _: (
                 [raw_request("GET", RECOURSE_PORT, "/staff/compliance/", headers=manager_cookie)]
                 * volume
             ),
@@ -375,8 +397,8 @@ def receipt(page: str) -> tuple[str, str]:
     return shown("case-reference"), shown("followup-code")
 
 
-def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measured:
-    path = write_requests(scenario.name, scenario.build())
+def measure(scenario: Scenario, round_no: int, seconds: int, web, worker, env: dict) -> Measured:
+    path = write_requests(scenario.name, scenario.build(round_no))
     before = counted(web.name, env)
     log_offset = access_log(web.name).stat().st_size
     web_cpu, worker_cpu = web.cpu_seconds(), worker.cpu_seconds() if worker else 0
@@ -398,6 +420,65 @@ def measure(scenario: Scenario, seconds: int, web, worker, env: dict) -> Measure
         flush=True,
     )
     return measured
+
+
+def pooled(rounds: list[Measured]) -> Measured:
+    """One scenario's rounds as one: the median round's rate and CPU, the latency
+    percentiles of every request of every round, the statuses and counts summed."""
+    if len(rounds) == 1:
+        return rounds[0]
+    results = [m.result for m in rounds]
+    statuses = {}
+    for result in results:
+        for status, n in result["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    stored_counts = [result.get("stored") for result in results]
+    result = {
+        "rate": statistics.median(r["rate"] for r in results),
+        "requests": sum(r["requests"] for r in results),
+        "p50_us": pooled_percentile(results, 50),
+        "p99_us": pooled_percentile(results, 99),
+        "errors": sum(r["errors"] for r in results),
+        "wrapped": max(r["wrapped"] for r in results),
+        "statuses": statuses,
+        "served": sum(r["served"] for r in results),
+    }
+    if None not in stored_counts:
+        result["stored"] = sum(stored_counts)
+    return Measured(
+        rounds[0].scenario,
+        result,
+        statistics.median(m.cpu_ms for m in rounds),
+        statistics.median(m.worker_ms for m in rounds),
+        rounds,
+    )
+
+
+def pooled_percentile(results: list[dict], percent: float) -> float:
+    """The latency under which `percent` of all the rounds' requests were answered, from
+    each round's latency at every tenth of a percent (replay.lua), weighted by its count."""
+    points = sorted(
+        (latency, result["requests"] / len(result["permille_us"]))
+        for result in results
+        for latency in result["permille_us"]
+    )
+    wanted = sum(r["requests"] for r in results) * percent / 100
+    reached = 0.0
+    for latency, weight in points:
+        reached += weight
+        if reached >= wanted - 1e-9:
+            return latency
+    return points[-1][0]
+
+
+def ratio(m: Measured, base: Measured) -> float:
+    """The scenario's rate over its baseline's: the median of the rounds' ratios, each
+    round's pair measured minutes apart, so the machine's drift cancels."""
+    if m.rounds and len(m.rounds) == len(base.rounds):
+        return statistics.median(
+            a.result["rate"] / b.result["rate"] for a, b in zip(m.rounds, base.rounds, strict=True)
+        )
+    return m.result["rate"] / base.result["rate"]
 
 
 def counted(server: str, env: dict) -> dict | None:
@@ -429,12 +510,13 @@ def print_table(results: dict, kdf_ms: float):
     print("\n" + header + "\n" + "-" * len(header))
     for m in results.values():
         base = results.get(m.scenario.baseline) if m.scenario.baseline else None
-        ratio = f"{m.result['rate'] / base.result['rate']:.0%}" if base else ""
+        shown = f"{ratio(m, base):.0%}" if base else ""
         print(
             f"{m.scenario.label:34} {m.result['rate']:8.0f} {m.result['p50_us'] / 1000:8.1f} "
-            f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {ratio:>7} "
+            f"{m.result['p99_us'] / 1000:8.1f} {m.cpu_ms:11.2f} {m.worker_ms:8.2f} {shown:>7} "
             f"{peer_ratio(results, m):>9}  {m.scenario.target}"
         )
+    print_rounds(results)
     print(
         f"\nFollow-up code KDF (Argon2id, production cost): {kdf_ms:.0f} ms per derivation; a web "
         "submission pays it once, a follow-up lookup once."
@@ -449,12 +531,30 @@ def print_table(results: dict, kdf_ms: float):
     )
 
 
+def print_rounds(results: dict):
+    """Each round's ratio and p99, so the spread behind a median is in view."""
+    lines = []
+    for m in results.values():
+        base = results.get(m.scenario.baseline) if m.scenario.baseline else None
+        if not m.rounds:
+            continue
+        each = ", ".join(
+            (f"{a.result['rate'] / b.result['rate']:.0%} " if base else "")
+            + f"p99 {a.result['p99_us'] / 1000:.1f} ms"
+            for a, b in zip(m.rounds, base.rounds if base else m.rounds, strict=True)
+        )
+        lines.append(f"  {m.scenario.label:34} {each}")
+    if lines:
+        print("\nBy round (ratio to the baseline in the same round; p99):")
+        print("\n".join(lines))
+
+
 def peer_ratio(results: dict, m: Measured) -> str:
     """Recourse's req/s over its peer's (1.50x: half as fast again as helpdesk)."""
     peer = results.get(m.scenario.peer) if m.scenario.peer else None
     if not peer or not peer.result["rate"]:
         return ""
-    return f"{m.result['rate'] / peer.result['rate']:.2f}x"
+    return f"{ratio(m, peer):.2f}x"
 
 
 def check(results: dict) -> list[str]:
@@ -469,18 +569,22 @@ def check(results: dict) -> list[str]:
             problems.append(f"{name}: {m.result['errors']} socket errors/timeouts")
         if m.unexpected:
             problems.append(f"{name}: unexpected statuses {m.unexpected}")
+        for number, one in enumerate(m.rounds or [m], 1):
+            which = f"{name}, round {number}" if m.rounds else name
+            served_one, stored_one = one.result["served"], one.result.get("stored")
+            # Requests in flight when wrk stopped were served but not seen by wrk.
+            if not one.accepted <= served_one <= one.accepted + m.scenario.connections:
+                problems.append(
+                    f"{which}: wrk saw {one.accepted} accepted, the server logged {served_one}"
+                )
+            if stored_one is not None and stored_one != served_one:
+                problems.append(f"{which}: {served_one} accepted but {stored_one} stored")
         served_count, stored_count = m.result["served"], m.result.get("stored")
-        if not m.accepted <= served_count <= m.accepted + m.scenario.connections:
-            problems.append(
-                f"{name}: wrk saw {m.accepted} accepted, the server logged {served_count}"
-            )
         if stored_count is not None:
             print(
                 f"{m.scenario.label}: {served_count} accepted by the server "
                 f"({m.accepted} answered before wrk stopped), {stored_count} stored"
             )
-            if stored_count != served_count:
-                problems.append(f"{name}: {served_count} accepted but {stored_count} stored")
     return problems
 
 

@@ -50,10 +50,16 @@ function done(summary, latency, requests)
   for status, n in pairs(merged) do
     table.insert(parts, string.format('"%s": %d', status, n))
   end
+  -- The latency at every tenth of a percent, so that rounds of one scenario can be
+  -- pooled into one distribution (bench/run.py, pooled_percentile).
+  local permille = {}
+  for i = 1, 1000 do
+    table.insert(permille, string.format("%d", latency:percentile(i / 10)))
+  end
   io.write(string.format(
     'RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
-    '"errors": %d, "wrapped": %d, "statuses": {%s}}\n',
+    '"errors": %d, "wrapped": %d, "statuses": {%s}, "permille_us": [%s]}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    wrapped, table.concat(parts, ", ")))
+    wrapped, table.concat(parts, ", "), table.concat(permille, ", ")))
 end
