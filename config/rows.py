@@ -6,14 +6,21 @@ more CPU compiling those two statements than the database spent running them (is
 own pre_save and database preparation), so they are only for models whose save() is
 not overridden and that no pre_save or post_save receiver listens to: no signal is
 sent. tests/intake/test_rows.py holds them to the ORM's rows.
+
+Round trips cost the webhook more than the statements in them, so, on PostgreSQL,
+statements that need no answer in between go out together (psycopg's pipeline mode):
+rows_select's reads, and deferred_updates' last writes with their COMMIT.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.models import Model
+from psycopg import pq
 
 
 @cache
@@ -51,19 +58,34 @@ def row_insert(instance: Model) -> None:
     insert, fields, _, _ = _statements(type(instance), alias)
     with connections[alias].cursor() as cursor:
         cursor.execute(insert, _values(instance, fields, alias, add=True))
-        instance.pk = cursor.fetchone()[0]
+        _inserted(instance, cursor.fetchone()[0], alias)
+    deferred = _deferred.get()
+    if deferred is not None and deferred.alias == alias:
+        deferred.row_locked(instance)
+
+
+def _inserted(instance: Model, pk, alias: str) -> None:
+    instance.pk = pk
     instance._state.adding = False
     instance._state.db = alias
 
 
 def row_save(instance: Model) -> None:
     """save(): an UPDATE of every field by pk, or an INSERT when the row is new (no pk;
-    or no row with it any more, rare enough to leave to the ORM)."""
+    or no row with it any more, rare enough to leave to the ORM). Inside
+    deferred_updates(), the UPDATE of a row the transaction locked or inserted is
+    deferred (DeferredUpdates)."""
     if instance.pk is None:
         row_insert(instance)
         return
     alias = router.db_for_write(type(instance), instance=instance)
     _, _, update, fields = _statements(type(instance), alias)
+    deferred = _deferred.get()
+    if deferred is not None and deferred.alias == alias and deferred.defers(instance):
+        deferred.defer(
+            instance, update, [*_values(instance, fields, alias, add=False), instance.pk]
+        )
+        return
     with connections[alias].cursor() as cursor:
         cursor.execute(update, [*_values(instance, fields, alias, add=False), instance.pk])
         updated = cursor.rowcount
@@ -95,15 +117,20 @@ def row_select(model: type[Model], sql: str, params: list, *, alias: str):
 def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) -> list:
     """row_select for each (model, sql, params), run in order. On PostgreSQL they go
     out together in one round trip (psycopg's pipeline mode), with the BEGIN of a
-    transaction that starts with them: each is still its own statement, seeing what
-    the ones before it wrote and what other transactions committed before it ran."""
+    transaction that starts with them (_begin_with_them): each is still its own
+    statement, seeing what the ones before it wrote and what other transactions
+    committed before it ran."""
     connection = connections[alias]
     connection.ensure_connection()
     cursors = [connection.cursor() for _ in statements]
     try:
         if connection.vendor == "postgresql" and len(statements) > 1:
+            begin = _begin_with_them(connection)
             # Errors come when the pipeline ends: Django's own classes, as for execute().
             with connection.wrap_database_errors, connection.connection.pipeline():
+                if begin:
+                    with connection.connection.cursor() as raw:
+                        raw.execute("BEGIN", prepare=False)
                 for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
                     cursor.execute(sql, params)
         else:
@@ -119,6 +146,28 @@ def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) 
     ]
 
 
+def _begin_with_them(connection) -> bool:
+    """Whether the transaction of the atomic block just entered has yet to begin, so
+    that its BEGIN can go out with the statements that follow. psycopg would send its
+    own BEGIN in a round trip of its own (in pipeline mode, with a Sync after it, as
+    without). If so, psycopg is told to send none, with autocommit, as the block's own
+    exit does anyway: the transaction is the explicit BEGIN's, which the block's
+    COMMIT or ROLLBACK ends as it would have ended psycopg's."""
+    raw = connection.connection
+    begins = (
+        connection.in_atomic_block
+        and not raw.autocommit
+        and raw.info.transaction_status == pq.TransactionStatus.IDLE
+        # psycopg's BEGIN would say more than BEGIN: leave it to psycopg.
+        and raw.isolation_level is None
+        and raw.read_only is None
+        and raw.deferrable is None
+    )
+    if begins:
+        raw.autocommit = True
+    return begins
+
+
 def _instance(model: type[Model], row: tuple, alias: str) -> Model:
     connection = connections[alias]
     values = list(row)
@@ -126,3 +175,114 @@ def _instance(model: type[Model], row: tuple, alias: str) -> Model:
         for converter, column in converters:
             values[position] = converter(values[position], column, connection)
     return model.from_db(alias, None, values)
+
+
+_deferred: ContextVar[DeferredUpdates | None] = ContextVar("deferred_updates", default=None)
+
+
+class DeferredUpdates:
+    """The UPDATEs of rows this transaction has locked (SELECT ... FOR UPDATE) or
+    inserted, deferred by row_save() so that they go out with a later statement
+    instead of in a round trip of their own: before any other statement runs (so what
+    runs next, a read included, sees them), or with the transaction's last INSERT and
+    its COMMIT (finish). No other transaction can change or delete such a row before
+    this one ends, so a deferred UPDATE finds its row as surely as it would have when
+    it was deferred; and it writes the values the row had then."""
+
+    def __init__(self, alias: str):
+        self.alias = alias
+        self._rows: dict[int, Model] = {}  # rows whose UPDATEs may be deferred, by id()
+        self._updates: dict[int, tuple[str, list]] = {}  # deferred: the latest per row
+
+    def row_locked(self, instance: Model) -> None:
+        """`instance`'s row is locked by this transaction, or was inserted by it."""
+        self._rows[id(instance)] = instance
+
+    def defers(self, instance: Model) -> bool:
+        return self._rows.get(id(instance)) is instance
+
+    def defer(self, instance: Model, sql: str, params: list) -> None:
+        self._updates.pop(id(instance), None)  # in the order of each row's last write
+        self._updates[id(instance)] = (sql, params)
+
+    def _take(self) -> list[tuple[str, list]]:
+        updates, self._updates = list(self._updates.values()), {}
+        return updates
+
+    def flush(self) -> None:
+        """Run the deferred UPDATEs now."""
+        connection = connections[self.alias]
+        for update, params in self._take():
+            with connection.cursor() as cursor:
+                cursor.execute(update, params)
+                if not _pipelined(connection):  # else its count comes with the others'
+                    _found_its_row(cursor)
+
+    def _before_statement(self, execute, sql, params, many, context):
+        """Django's execute wrapper: the deferred UPDATEs run before any other statement."""
+        if self._updates:
+            self.flush()
+        return execute(sql, params, many, context)
+
+    def finish(self, last: Model) -> None:
+        """INSERT `last` (giving it its pk) after the deferred UPDATEs: on PostgreSQL all
+        in one round trip and, when the transaction is the one atomic block open (not
+        a block nested in another, as a test's is), the COMMIT with them; the block's
+        own exit then finds the transaction committed and sends nothing. Call it last
+        in the block: an error in any of them raises here, and the block rolls back."""
+        connection = connections[self.alias]
+        insert, fields, _, _ = _statements(type(last), self.alias)
+        values = _values(last, fields, self.alias, add=True)
+        if connection.vendor != "postgresql":
+            with connection.cursor() as cursor:  # the deferred UPDATEs run first
+                cursor.execute(insert, values)
+                _inserted(last, cursor.fetchone()[0], self.alias)
+            return
+        commit = (
+            connection.in_atomic_block
+            and len(connection.atomic_blocks) == 1
+            and not connection.needs_rollback
+        )
+        updates = self._take()
+        cursors = [connection.cursor() for _ in range(len(updates) + 1)]
+        try:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for cursor, (update, params) in zip(cursors[:-1], updates, strict=True):
+                    cursor.execute(update, params)
+                cursors[-1].execute(insert, values)
+                if commit:
+                    with connection.connection.cursor() as raw:
+                        raw.execute("COMMIT", prepare=False)
+            for cursor in cursors[:-1]:
+                _found_its_row(cursor)
+            _inserted(last, cursors[-1].fetchone()[0], self.alias)
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+
+def _found_its_row(cursor) -> None:
+    """A deferred UPDATE's row is locked by its transaction: that it is gone cannot
+    be, and does not pass unnoticed."""
+    if cursor.rowcount != 1:
+        raise DatabaseError("a deferred UPDATE found no row")
+
+
+def _pipelined(connection) -> bool:
+    pgconn = getattr(connection.connection, "pgconn", None)
+    return bool(pgconn is not None and pgconn.pipeline_status)
+
+
+@contextmanager
+def deferred_updates(alias: str = "default"):
+    """A block, inside a transaction, in which row_save() defers the UPDATEs of rows
+    the transaction locked or inserted (DeferredUpdates, given to the block). Those
+    still deferred when the block ends run then."""
+    deferred = DeferredUpdates(alias)
+    token = _deferred.set(deferred)
+    try:
+        with connections[alias].execute_wrapper(deferred._before_statement):
+            yield deferred
+            deferred.flush()
+    finally:
+        _deferred.reset(token)

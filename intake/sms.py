@@ -53,7 +53,7 @@ from complaints.services import (
     followup_add_message,
     message_create,
 )
-from config.rows import row_insert, row_save
+from config.rows import deferred_updates, row_insert, row_save
 from intake.language import is_greeting_only, language_of, offered_languages
 from intake.media import (
     REFUSED_TYPE,
@@ -239,44 +239,51 @@ def sms_receive(
         return server_sealed.open_field(existing, "reply")
 
 
-@transaction.atomic
 def _receive_new(
     message_sid: str, from_number: str, body: str, to_number: str, media: Sequence[MediaItem]
 ) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
-    text = clean_text(body)
-    # A first text's language (its greeting, its cry for help, common words) is the
-    # new reporter's; a known number keeps the one it has.
-    # The unit a first word names is read with the reporter and the conversation.
-    code, rest = _first_word_as_code(text)
-    reporter, created, conversation, named_unit = SmsReporter.wrote_in(
-        from_number,
-        to_number=to_number,
-        language=language_of(text) or "",
-        since=_conversation_since(),
-        also=unit_open_coded_statement(code) if code else None,
-    )
-    was_opted_out = reporter.opted_out
-    with whatsapp_replies(reporter.on_whatsapp):
-        if media and not text:
-            reply = _media_only(reporter, list(media), conversation, new_reporter=created)
+    # The conversation's UPDATE waits to go out with it and the COMMIT, in one round
+    # trip on PostgreSQL (config.rows.deferred_updates).
+    with transaction.atomic(), deferred_updates() as deferred:
+        text = clean_text(body)
+        # A first text's language (its greeting, its cry for help, common words) is the
+        # new reporter's; a known number keeps the one it has.
+        # The unit a first word names is read with the reporter and the conversation.
+        code, rest = _first_word_as_code(text)
+        reporter, created, conversation, named_unit = SmsReporter.wrote_in(
+            from_number,
+            to_number=to_number,
+            language=language_of(text) or "",
+            since=_conversation_since(),
+            also=unit_open_coded_statement(code) if code else None,
+        )
+        if conversation is not None:
+            deferred.row_locked(conversation)  # read FOR UPDATE
+        was_opted_out = reporter.opted_out
+        with whatsapp_replies(reporter.on_whatsapp):
+            if media and not text:
+                reply = _media_only(reporter, list(media), conversation, new_reporter=created)
+            else:
+                started = timezone.now()
+                named = (named_unit, rest)
+                reply = _respond(reporter, text, conversation, named, new_reporter=created)
+                if media:
+                    reply = _media_with_text(reporter, list(media), reply, since=started)
+        if was_opted_out and reporter.opted_out:
+            # STOP means no outbound text of any kind until START. What they wrote is
+            # still kept, and a danger text still alerts staff.
+            reply = ""
+        inbound = InboundSms(message_sid=message_sid, reporter=reporter)
+        if reply:
+            kept = getattr(reply, "kept", reply)
+            server_sealed.seal(inbound, "reply", kept)
+        if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
+            row_insert(inbound)
+            held_texts_release(reporter)
         else:
-            started = timezone.now()
-            reply = _respond(reporter, text, conversation, (named_unit, rest), new_reporter=created)
-            if media:
-                reply = _media_with_text(reporter, list(media), reply, since=started)
-    if was_opted_out and reporter.opted_out:
-        # STOP means no outbound text of any kind until START. What they wrote is
-        # still kept, and a danger text still alerts staff.
-        reply = ""
-    inbound = InboundSms(message_sid=message_sid, reporter=reporter)
-    if reply:
-        kept = getattr(reply, "kept", reply)
-        server_sealed.seal(inbound, "reply", kept)
-    row_insert(inbound)
-    if reporter.on_whatsapp:  # its window is open again: held texts go, after this reply
-        held_texts_release(reporter)
+            deferred.finish(inbound)
     return reply
 
 

@@ -1,3 +1,4 @@
+import tempfile
 import threading
 
 import pytest
@@ -8,6 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from psycopg import pq
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 from policies.models import Membership, Unit
@@ -377,3 +379,25 @@ def burst(count: int, request) -> list:
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def protocol_messages(raw, run) -> list[tuple[str, str, str]]:
+    """(F or B, message type, the rest) of every message between a psycopg connection
+    and PostgreSQL while `run()` runs: libpq's own trace of the wire protocol. From
+    the client is F, from the server B."""
+    with tempfile.TemporaryFile("w+") as trace:
+        raw.pgconn.trace(trace.fileno())
+        raw.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            raw.pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().splitlines()
+    return [tuple((line.split("\t") + ["", ""])[i] for i in (0, 2, 3)) for line in lines]
+
+
+def round_trips(messages) -> int:
+    """How many times the client sent and then waited for the server's answer."""
+    sides = "".join(side for side, _, _ in messages)
+    return sides.count("FB")

@@ -7,6 +7,7 @@ written by hand that must find what the ORM's form of it finds."""
 import re
 import uuid
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.conf import settings as django_settings
@@ -18,7 +19,14 @@ from django.utils import timezone
 from complaints.models import Case
 from intake.models import InboundSms, SmsConversation, SmsReporter
 from policies.selectors import unit_codes_known
-from tests.conftest import burst, make_unit, sign_twilio, staff_reads
+from tests.conftest import (
+    burst,
+    make_unit,
+    protocol_messages,
+    round_trips,
+    sign_twilio,
+    staff_reads,
+)
 from vault import crypto, server_sealed
 
 pytestmark = pytest.mark.usefixtures("focal_point")
@@ -26,44 +34,50 @@ pytestmark = pytest.mark.usefixtures("focal_point")
 PHONE = "+221770000001"
 
 
-def statements(queries, piped) -> list[tuple[str, str]]:
+def statements(queries, pipelines) -> list[tuple[str, str]]:
     """(verb, first table) of each statement, without the savepoints of the test's
     own transaction (in production the webhook's is BEGIN ... COMMIT); with "+" before
-    the verb of one that went out in the same round trip as the one before it."""
+    the verb of one that went out in the same round trip as the one before it (in the
+    same psycopg pipeline)."""
     found = []
-    for query, in_pipeline in zip(queries, piped, strict=True):
+    previous = None
+    for query, pipeline in zip(queries, pipelines, strict=True):
         sql = query["sql"]
         verb = sql.split(None, 1)[0].upper()
         if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
             continue
         table = re.search(r'(?: FROM |INTO |^UPDATE )"(\w+)"', sql).group(1)
-        joined = in_pipeline and found and found[-1][0].startswith(("+", "|"))
-        found.append(("+" + verb if joined else ("|" + verb if in_pipeline else verb), table))
-    return [(verb.lstrip("|"), table) for verb, table in found]
+        joined = pipeline is not None and pipeline is previous
+        found.append(("+" + verb if joined else verb, table))
+        previous = pipeline
+    return found
+
+
+def pipeline_of(execute, sql, params, many, context, *, noted):
+    """An execute wrapper noting the psycopg pipeline each statement is sent in (None
+    for none: a round trip of its own). psycopg keeps it in a private attribute."""
+    noted.append(getattr(context["connection"].connection, "_pipeline", None))
+    return execute(sql, params, many, context)
 
 
 def texted(sms, body, phone=PHONE) -> tuple[str, list[tuple[str, str]]]:
     unit_codes_known()  # read by a process at most every 30 s: not the cost of one text
     piped = []
-
-    def note_pipeline(execute, sql, params, many, context):
-        pgconn = getattr(connection.connection, "pgconn", None)
-        piped.append(bool(pgconn is not None and pgconn.pipeline_status))
-        return execute(sql, params, many, context)
+    note_pipeline = partial(pipeline_of, noted=piped)
 
     with CaptureQueriesContext(connection) as queries, connection.execute_wrapper(note_pipeline):
         reply = sms(body, phone=phone)
     return reply, statements(queries.captured_queries, piped)
 
 
-def first_trip(verb: str) -> str:
-    """The second statement of the webhook's first round trip: sent with the first on
-    PostgreSQL (pipeline mode), on its own on SQLite."""
+def same_trip(verb: str) -> str:
+    """A statement sent with the one before it on PostgreSQL (pipeline mode), in a
+    round trip of its own on SQLite."""
     return f"+{verb}" if connection.vendor == "postgresql" else verb
 
 
 @pytest.mark.django_db
-def test_a_new_conversation_costs_three_round_trips_then_the_commit(sms, unit):
+def test_a_new_conversation_costs_three_round_trips_with_the_commit(sms, unit):
     reply, queries = texted(sms, "TST1 the officer at the desk pushed me")
     assert "DONE" in reply
     assert queries == [
@@ -71,18 +85,19 @@ def test_a_new_conversation_costs_three_round_trips_then_the_commit(sms, unit):
         # written), returned whole: INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
         ("INSERT", "intake_smsreporter"),
         # With it, the number's conversation going on (none for a new number),
-        (first_trip("SELECT"), "intake_smsconversation"),
+        (same_trip("SELECT"), "intake_smsconversation"),
         # and the open unit whose code is "TST1".
-        (first_trip("SELECT"), "policies_unit"),
+        (same_trip("SELECT"), "policies_unit"),
         # The conversation, with its sealed draft, in one INSERT (bound to its seal_id).
         ("INSERT", "intake_smsconversation"),
-        # The MessageSid and the sealed reply, for a retry of the same text.
+        # The MessageSid and the sealed reply, for a retry of the same text; the COMMIT
+        # goes with it (test_the_last_writes_and_the_commit_are_one_round_trip).
         ("INSERT", "intake_inboundsms"),
     ]
 
 
 @pytest.mark.django_db
-def test_a_follow_up_text_costs_three_round_trips_then_the_commit(sms, unit):
+def test_a_follow_up_text_costs_two_round_trips_with_the_commit(sms, unit):
     sms("TST1 the officer at the desk pushed me")
     reply, queries = texted(sms, "and then he said it was my fault")
     assert reply.startswith("Got it. Send more")
@@ -91,14 +106,33 @@ def test_a_follow_up_text_costs_three_round_trips_then_the_commit(sms, unit):
         ("INSERT", "intake_smsreporter"),
         # With it, the conversation going on, locked; not its unit, which this text
         # does not need. "and" is no unit's code: it is not looked up.
-        (first_trip("SELECT"), "intake_smsconversation"),
-        # The draft, one text longer.
+        (same_trip("SELECT"), "intake_smsconversation"),
+        # The draft, one text longer, written with the MessageSid and sealed reply
+        # (and the COMMIT): the UPDATE waits for them (config.rows.deferred_updates).
         ("UPDATE", "intake_smsconversation"),
-        ("INSERT", "intake_inboundsms"),
+        (same_trip("INSERT"), "intake_inboundsms"),
     ]
     assert SmsConversation.objects.get().read_draft() == (
         "the officer at the desk pushed me\nand then he said it was my fault"
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_wire_a_new_text_is_three_round_trips_and_a_follow_up_two(sms, unit):
+    """Counted in PostgreSQL's protocol, on the webhook's own transaction: every
+    statement above, its BEGIN and its COMMIT, and nothing else."""
+    if connection.vendor != "postgresql":
+        pytest.skip("round trips to a database server: SQLite runs in the process")
+    unit_codes_known()
+    sms("hello", phone="+221770000002")  # the connection is open before counting
+    replies = []
+    for body in ("TST1 the officer at the desk pushed me", "and then he said it was my fault"):
+        raw = connection.connection
+        messages = protocol_messages(raw, lambda body=body: replies.append(sms(body, phone=PHONE)))
+        replies.append(round_trips(messages))
+        assert messages[-1][1:] == ("ReadyForQuery", " I")  # committed, nothing left open
+    assert "DONE" in replies[0] and replies[1] == 3
+    assert replies[2].startswith("Got it. Send more") and replies[3] == 2
 
 
 @pytest.mark.django_db
