@@ -9,7 +9,7 @@ sent. tests/intake/test_rows.py holds them to the ORM's rows.
 
 Round trips cost the webhook more than the statements in them, so, on PostgreSQL,
 statements that need no answer in between go out together (psycopg's pipeline mode):
-rows_select's reads, and deferred_updates' last writes with their COMMIT.
+rows_select's reads, and deferred_writes' last writes with their COMMIT.
 """
 
 from __future__ import annotations
@@ -73,19 +73,17 @@ def _inserted(instance: Model, pk, alias: str) -> None:
 def row_save(instance: Model) -> None:
     """save(): an UPDATE of every field by pk, or an INSERT when the row is new (no pk;
     or no row with it any more, rare enough to leave to the ORM). Inside
-    deferred_updates(), the UPDATE of a row the transaction locked or inserted is
-    deferred (DeferredUpdates)."""
+    deferred_writes(), the INSERT, or the UPDATE of a row the transaction locked or
+    inserted, is deferred (DeferredWrites)."""
+    alias = router.db_for_write(type(instance), instance=instance)
+    deferred = _deferred.get()
+    if deferred is not None and deferred.alias == alias and deferred.defers(instance):
+        deferred.defer(instance)
+        return
     if instance.pk is None:
         row_insert(instance)
         return
-    alias = router.db_for_write(type(instance), instance=instance)
     _, _, update, fields = _statements(type(instance), alias)
-    deferred = _deferred.get()
-    if deferred is not None and deferred.alias == alias and deferred.defers(instance):
-        deferred.defer(
-            instance, update, [*_values(instance, fields, alias, add=False), instance.pk]
-        )
-        return
     with connections[alias].cursor() as cursor:
         cursor.execute(update, [*_values(instance, fields, alias, add=False), instance.pk])
         updated = cursor.rowcount
@@ -125,6 +123,9 @@ def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) 
     cursors = [connection.cursor() for _ in statements]
     try:
         if connection.vendor == "postgresql" and len(statements) > 1:
+            deferred = _deferred.get()
+            if deferred is not None and deferred.alias == alias:
+                deferred.flush()  # not inside the pipeline, where their answers come late
             begin = _begin_with_them(connection)
             # Errors come when the pipeline ends: Django's own classes, as for execute().
             with connection.wrap_database_errors, connection.connection.pipeline():
@@ -177,108 +178,113 @@ def _instance(model: type[Model], row: tuple, alias: str) -> Model:
     return model.from_db(alias, None, values)
 
 
-_deferred: ContextVar[DeferredUpdates | None] = ContextVar("deferred_updates", default=None)
+_deferred: ContextVar[DeferredWrites | None] = ContextVar("deferred_writes", default=None)
 
 
-class DeferredUpdates:
-    """The UPDATEs of rows this transaction has locked (SELECT ... FOR UPDATE) or
-    inserted, deferred by row_save() so that they go out with a later statement
-    instead of in a round trip of their own: before any other statement runs (so what
-    runs next, a read included, sees them), or with the transaction's last INSERT and
-    its COMMIT (finish). No other transaction can change or delete such a row before
-    this one ends, so a deferred UPDATE finds its row as surely as it would have when
-    it was deferred; and it writes the values the row had then."""
+class DeferredWrites:
+    """Writes that row_save() defers so that they go out with a later statement instead
+    of in a round trip of their own: the INSERT of a new row, and the UPDATE of a row
+    this transaction has locked (SELECT ... FOR UPDATE) or inserted. They run before
+    any other statement runs (so what runs next, a read included, sees them, and a new
+    row has its pk by then), or with the transaction's last INSERT and its COMMIT
+    (finish). No other transaction can change or delete such a row before this one
+    ends, so a deferred UPDATE finds its row as surely as it would have when it was
+    deferred. Each writes the values the row had when it was deferred.
+
+    Until its INSERT runs, a new row has no pk: code that reads a pk without running a
+    statement first sees None (saving a row that refers to it, or filtering by it,
+    raises in Django rather than writing a NULL)."""
 
     def __init__(self, alias: str):
         self.alias = alias
         self._rows: dict[int, Model] = {}  # rows whose UPDATEs may be deferred, by id()
-        self._updates: dict[int, tuple[str, list]] = {}  # deferred: the latest per row
+        # Deferred, by id() of the instance: (instance, SQL, params), the latest of each.
+        self._writes: dict[int, tuple[Model, str, list]] = {}
 
     def row_locked(self, instance: Model) -> None:
         """`instance`'s row is locked by this transaction, or was inserted by it."""
         self._rows[id(instance)] = instance
 
     def defers(self, instance: Model) -> bool:
-        return self._rows.get(id(instance)) is instance
+        return instance.pk is None or self._rows.get(id(instance)) is instance
 
-    def defer(self, instance: Model, sql: str, params: list) -> None:
-        self._updates.pop(id(instance), None)  # in the order of each row's last write
-        self._updates[id(instance)] = (sql, params)
+    def defer(self, instance: Model) -> None:
+        """Defer the row's INSERT (no pk yet) or UPDATE, with its values as they are now."""
+        insert, inserted, update, updated = _statements(type(instance), self.alias)
+        if instance.pk is None:
+            write = (instance, insert, _values(instance, inserted, self.alias, add=True))
+        else:
+            values = _values(instance, updated, self.alias, add=False)
+            write = (instance, update, [*values, instance.pk])
+        self._writes.pop(id(instance), None)  # in the order of each row's last write
+        self._writes[id(instance)] = write
 
-    def _take(self) -> list[tuple[str, list]]:
-        updates, self._updates = list(self._updates.values()), {}
-        return updates
+    def _take(self) -> list[tuple[Model, str, list]]:
+        writes, self._writes = list(self._writes.values()), {}
+        return writes
 
     def flush(self) -> None:
-        """Run the deferred UPDATEs now."""
+        """Run the deferred writes now."""
         connection = connections[self.alias]
-        for update, params in self._take():
+        for instance, sql, params in self._take():
             with connection.cursor() as cursor:
-                cursor.execute(update, params)
-                if not _pipelined(connection):  # else its count comes with the others'
-                    _found_its_row(cursor)
+                cursor.execute(sql, params)
+                self._written(instance, cursor)
+
+    def _written(self, instance: Model, cursor) -> None:
+        if instance.pk is None:
+            _inserted(instance, cursor.fetchone()[0], self.alias)
+            self.row_locked(instance)
+        elif cursor.rowcount != 1:
+            # Its row is locked by this transaction: that it is gone cannot be, and
+            # does not pass unnoticed.
+            raise DatabaseError("a deferred UPDATE found no row")
 
     def _before_statement(self, execute, sql, params, many, context):
-        """Django's execute wrapper: the deferred UPDATEs run before any other statement."""
-        if self._updates:
+        """Django's execute wrapper: the deferred writes run before any other statement."""
+        if self._writes:
             self.flush()
         return execute(sql, params, many, context)
 
     def finish(self, last: Model) -> None:
-        """INSERT `last` (giving it its pk) after the deferred UPDATEs: on PostgreSQL all
+        """INSERT `last` (giving it its pk) after the deferred writes: on PostgreSQL all
         in one round trip and, when the transaction is the one atomic block open (not
         a block nested in another, as a test's is), the COMMIT with them; the block's
         own exit then finds the transaction committed and sends nothing. Call it last
         in the block: an error in any of them raises here, and the block rolls back."""
         connection = connections[self.alias]
-        insert, fields, _, _ = _statements(type(last), self.alias)
-        values = _values(last, fields, self.alias, add=True)
         if connection.vendor != "postgresql":
-            with connection.cursor() as cursor:  # the deferred UPDATEs run first
-                cursor.execute(insert, values)
-                _inserted(last, cursor.fetchone()[0], self.alias)
+            self.flush()
+            row_insert(last)
             return
         commit = (
             connection.in_atomic_block
             and len(connection.atomic_blocks) == 1
             and not connection.needs_rollback
         )
-        updates = self._take()
-        cursors = [connection.cursor() for _ in range(len(updates) + 1)]
+        insert, fields, _, _ = _statements(type(last), self.alias)
+        writes = [*self._take(), (last, insert, _values(last, fields, self.alias, add=True))]
+        cursors = [connection.cursor() for _ in writes]
         try:
             with connection.wrap_database_errors, connection.connection.pipeline():
-                for cursor, (update, params) in zip(cursors[:-1], updates, strict=True):
-                    cursor.execute(update, params)
-                cursors[-1].execute(insert, values)
+                for cursor, (_, sql, params) in zip(cursors, writes, strict=True):
+                    cursor.execute(sql, params)
                 if commit:
                     with connection.connection.cursor() as raw:
                         raw.execute("COMMIT", prepare=False)
-            for cursor in cursors[:-1]:
-                _found_its_row(cursor)
-            _inserted(last, cursors[-1].fetchone()[0], self.alias)
+            for cursor, (instance, _, _) in zip(cursors, writes, strict=True):
+                self._written(instance, cursor)
         finally:
             for cursor in cursors:
                 cursor.close()
 
 
-def _found_its_row(cursor) -> None:
-    """A deferred UPDATE's row is locked by its transaction: that it is gone cannot
-    be, and does not pass unnoticed."""
-    if cursor.rowcount != 1:
-        raise DatabaseError("a deferred UPDATE found no row")
-
-
-def _pipelined(connection) -> bool:
-    pgconn = getattr(connection.connection, "pgconn", None)
-    return bool(pgconn is not None and pgconn.pipeline_status)
-
-
 @contextmanager
-def deferred_updates(alias: str = "default"):
-    """A block, inside a transaction, in which row_save() defers the UPDATEs of rows
-    the transaction locked or inserted (DeferredUpdates, given to the block). Those
-    still deferred when the block ends run then."""
-    deferred = DeferredUpdates(alias)
+def deferred_writes(alias: str = "default"):
+    """A block, inside a transaction, in which row_save() defers the INSERTs of new
+    rows and the UPDATEs of rows the transaction locked or inserted (DeferredWrites,
+    given to the block). Those still deferred when the block ends run then."""
+    deferred = DeferredWrites(alias)
     token = _deferred.set(deferred)
     try:
         with connections[alias].execute_wrapper(deferred._before_statement):

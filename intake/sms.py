@@ -53,7 +53,7 @@ from complaints.services import (
     followup_add_message,
     message_create,
 )
-from config.rows import deferred_updates, row_insert, row_save
+from config.rows import deferred_writes, row_insert, row_save
 from intake.language import is_greeting_only, language_of, offered_languages
 from intake.media import (
     REFUSED_TYPE,
@@ -244,9 +244,9 @@ def _receive_new(
 ) -> str:
     # The InboundSms row is written last, with the reply, in the same transaction: its
     # unique MessageSid makes a concurrent duplicate fail and roll back as a whole.
-    # The conversation's UPDATE waits to go out with it and the COMMIT, in one round
-    # trip on PostgreSQL (config.rows.deferred_updates).
-    with transaction.atomic(), deferred_updates() as deferred:
+    # The conversation's INSERT or UPDATE waits to go out with it and the COMMIT, in
+    # one round trip on PostgreSQL (config.rows.deferred_writes).
+    with transaction.atomic(), deferred_writes() as deferred:
         text = clean_text(body)
         # A first text's language (its greeting, its cry for help, common words) is the
         # new reporter's; a known number keeps the one it has.

@@ -77,22 +77,24 @@ def same_trip(verb: str) -> str:
 
 
 @pytest.mark.django_db
-def test_a_new_conversation_costs_three_round_trips_with_the_commit(sms, unit):
+def test_a_new_conversation_costs_two_round_trips_with_the_commit(sms, unit):
     reply, queries = texted(sms, "TST1 the officer at the desk pushed me")
     assert "DONE" in reply
     assert queries == [
         # The reporter: inserted with its sealed number (or, known, noted as having
-        # written), returned whole: INSERT ... ON CONFLICT DO UPDATE ... RETURNING.
+        # written), returned whole: INSERT ... ON CONFLICT DO UPDATE ... RETURNING;
+        # on PostgreSQL, with the transaction's BEGIN.
         ("INSERT", "intake_smsreporter"),
         # With it, the number's conversation going on (none for a new number),
         (same_trip("SELECT"), "intake_smsconversation"),
         # and the open unit whose code is "TST1".
         (same_trip("SELECT"), "policies_unit"),
-        # The conversation, with its sealed draft, in one INSERT (bound to its seal_id).
+        # The conversation, with its sealed draft, in one INSERT (bound to its seal_id),
+        # which waits (config.rows.deferred_writes) to go out with
         ("INSERT", "intake_smsconversation"),
-        # The MessageSid and the sealed reply, for a retry of the same text; the COMMIT
-        # goes with it (test_the_last_writes_and_the_commit_are_one_round_trip).
-        ("INSERT", "intake_inboundsms"),
+        # the MessageSid and the sealed reply, for a retry of the same text, and the
+        # COMMIT (test_on_the_wire_a_text_is_two_round_trips).
+        (same_trip("INSERT"), "intake_inboundsms"),
     ]
 
 
@@ -108,7 +110,7 @@ def test_a_follow_up_text_costs_two_round_trips_with_the_commit(sms, unit):
         # does not need. "and" is no unit's code: it is not looked up.
         (same_trip("SELECT"), "intake_smsconversation"),
         # The draft, one text longer, written with the MessageSid and sealed reply
-        # (and the COMMIT): the UPDATE waits for them (config.rows.deferred_updates).
+        # (and the COMMIT): the UPDATE waits for them (config.rows.deferred_writes).
         ("UPDATE", "intake_smsconversation"),
         (same_trip("INSERT"), "intake_inboundsms"),
     ]
@@ -118,7 +120,7 @@ def test_a_follow_up_text_costs_two_round_trips_with_the_commit(sms, unit):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_the_wire_a_new_text_is_three_round_trips_and_a_follow_up_two(sms, unit):
+def test_on_the_wire_a_text_is_two_round_trips(sms, unit):
     """Counted in PostgreSQL's protocol, on the webhook's own transaction: every
     statement above, its BEGIN and its COMMIT, and nothing else."""
     if connection.vendor != "postgresql":
@@ -131,7 +133,7 @@ def test_on_the_wire_a_new_text_is_three_round_trips_and_a_follow_up_two(sms, un
         messages = protocol_messages(raw, lambda body=body: replies.append(sms(body, phone=PHONE)))
         replies.append(round_trips(messages))
         assert messages[-1][1:] == ("ReadyForQuery", " I")  # committed, nothing left open
-    assert "DONE" in replies[0] and replies[1] == 3
+    assert "DONE" in replies[0] and replies[1] == 2
     assert replies[2].startswith("Got it. Send more") and replies[3] == 2
 
 

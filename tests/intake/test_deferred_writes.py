@@ -1,8 +1,8 @@
-"""config.rows.deferred_updates: an inbound text's conversation UPDATE waits to go out
-with its InboundSms INSERT and, on PostgreSQL, the COMMIT, in one round trip. What
-must not change: whatever runs in between sees the UPDATE, nothing deferred is ever
-left unwritten, a failure rolls all of it back, and a row this transaction did not
-lock or insert is written at once."""
+"""config.rows.deferred_writes: an inbound text's conversation INSERT or UPDATE waits
+to go out with its InboundSms INSERT and, on PostgreSQL, the COMMIT, in one round
+trip. What must not change: whatever runs in between sees the write (and a new row
+has its pk by then), nothing deferred is ever left unwritten, a failure rolls all of
+it back, and a row this transaction did not lock or insert is written at once."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg import pq
 
-from config.rows import deferred_updates, row_insert, row_save
-from intake.models import InboundSms, SmsConversation, SmsReporter
-from tests.conftest import protocol_messages
+from config.rows import deferred_writes, row_insert, row_save
+from intake.models import InboundMedia, InboundSms, SmsConversation, SmsReporter
+from tests.conftest import protocol_messages, round_trips
 from vault import server_sealed
 
 PHONE = "+221770000001"
@@ -49,7 +49,7 @@ def statements(queries) -> list[str]:
 @pytest.mark.django_db
 def test_a_read_after_a_deferred_update_sees_it(unit):
     _, conversation = a_conversation(unit)
-    with transaction.atomic(), deferred_updates() as deferred:
+    with transaction.atomic(), deferred_writes() as deferred:
         mine = locked(conversation)
         deferred.row_locked(mine)
         with CaptureQueriesContext(connection) as queries:
@@ -64,7 +64,7 @@ def test_a_read_after_a_deferred_update_sees_it(unit):
 @pytest.mark.django_db
 def test_an_update_deferred_twice_is_written_once_with_its_last_values(unit):
     reporter, conversation = a_conversation(unit)
-    with transaction.atomic(), deferred_updates() as deferred:
+    with transaction.atomic(), deferred_writes() as deferred:
         mine = locked(conversation)
         deferred.row_locked(mine)
         told(mine, "and laughed")
@@ -82,7 +82,7 @@ def test_an_update_deferred_twice_is_written_once_with_its_last_values(unit):
 @pytest.mark.django_db
 def test_an_update_still_deferred_when_the_block_ends_is_written(unit):
     _, conversation = a_conversation(unit)
-    with transaction.atomic(), deferred_updates() as deferred:
+    with transaction.atomic(), deferred_writes() as deferred:
         mine = locked(conversation)
         deferred.row_locked(mine)
         told(mine, "and laughed")
@@ -92,7 +92,7 @@ def test_an_update_still_deferred_when_the_block_ends_is_written(unit):
 @pytest.mark.django_db
 def test_a_row_the_transaction_did_not_lock_is_written_at_once(unit):
     _, conversation = a_conversation(unit)
-    with transaction.atomic(), deferred_updates():
+    with transaction.atomic(), deferred_writes():
         unlocked = SmsConversation.objects.get(pk=conversation.pk)
         with CaptureQueriesContext(connection) as queries:
             told(unlocked, "and laughed")
@@ -102,7 +102,7 @@ def test_a_row_the_transaction_did_not_lock_is_written_at_once(unit):
 @pytest.mark.django_db
 def test_a_row_inserted_in_the_block_has_its_updates_deferred(unit):
     reporter, _ = a_conversation(unit)
-    with transaction.atomic(), deferred_updates():
+    with transaction.atomic(), deferred_writes():
         new = SmsConversation(reporter=reporter, step=SmsConversation.Step.NARRATIVE, unit=unit)
         server_sealed.seal(new, "draft", "first")
         row_insert(new)
@@ -110,6 +110,61 @@ def test_a_row_inserted_in_the_block_has_its_updates_deferred(unit):
             told(new, "second")
         assert queries.captured_queries == []
     assert SmsConversation.objects.get(pk=new.pk).read_draft() == "first\nsecond"
+
+
+def new_conversation(reporter, unit) -> SmsConversation:
+    new = SmsConversation(reporter=reporter, step=SmsConversation.Step.NARRATIVE, unit=unit)
+    server_sealed.seal(new, "draft", "they locked me in")
+    new.updated_at = timezone.now()
+    return new
+
+
+@pytest.mark.django_db
+def test_a_new_rows_insert_waits_for_the_next_statement_which_sees_it(unit):
+    reporter, _ = a_conversation(unit)
+    with transaction.atomic(), deferred_writes():
+        new = new_conversation(reporter, unit)
+        with CaptureQueriesContext(connection) as queries:
+            row_save(new)
+        assert queries.captured_queries == [] and new.pk is None
+        with CaptureQueriesContext(connection) as queries:
+            found = SmsConversation.objects.filter(reporter=reporter).order_by("-pk").first()
+        assert [s.split()[0] for s in statements(queries)] == ["INSERT", "SELECT"]
+        assert new.pk is not None and found.pk == new.pk  # the pk came with the INSERT
+        assert found.read_draft() == "they locked me in"
+        with CaptureQueriesContext(connection) as queries:
+            told(new, "all night")  # now a row this transaction inserted: deferred
+        assert queries.captured_queries == []
+    assert SmsConversation.objects.get(pk=new.pk).read_draft() == "they locked me in\nall night"
+
+
+@pytest.mark.django_db
+def test_a_new_row_saved_twice_is_inserted_once_with_its_last_values(unit):
+    reporter, _ = a_conversation(unit)
+    with transaction.atomic(), deferred_writes() as deferred:
+        new = new_conversation(reporter, unit)
+        row_save(new)
+        new.category = "rough"
+        row_save(new)
+        with CaptureQueriesContext(connection) as queries:
+            deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
+        assert [s.split()[0] for s in statements(queries)] == ["INSERT", "INSERT"]
+    assert SmsConversation.objects.get(pk=new.pk).category == "rough"
+    assert SmsConversation.objects.filter(reporter=reporter).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_row_refering_to_a_new_row_not_yet_inserted_is_refused_not_written_null(unit):
+    """Django refuses to save a row whose foreign key points at a row with no pk: a
+    deferred INSERT cannot turn into a NULL."""
+    reporter, _ = a_conversation(unit)
+    with transaction.atomic(), deferred_writes():
+        new = new_conversation(reporter, unit)
+        row_save(new)
+        with pytest.raises(ValueError, match="unsaved related object"):
+            InboundMedia.objects.create(
+                reporter=reporter, conversation=new, message_sid="SM1", media_sid="ME1"
+            )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -120,7 +175,7 @@ def test_a_failed_insert_rolls_the_deferred_update_back(unit):
     reporter, conversation = a_conversation(unit)
     InboundSms.objects.create(message_sid="SM1", reporter=reporter)
     with pytest.raises(IntegrityError):
-        with transaction.atomic(), deferred_updates() as deferred:
+        with transaction.atomic(), deferred_writes() as deferred:
             mine = locked(conversation)
             deferred.row_locked(mine)
             told(mine, "and laughed")
@@ -130,12 +185,17 @@ def test_a_failed_insert_rolls_the_deferred_update_back(unit):
     assert not connection.in_atomic_block and connection.is_usable()
 
 
+def parsed(messages) -> list[str]:
+    """The first word of each statement the client sent."""
+    return [rest.split('"')[3].split()[0] for side, kind, rest in messages if kind == "Parse"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_last_writes_and_the_commit_are_one_round_trip(unit):
     if connection.vendor != "postgresql":
         pytest.skip("pipeline mode is PostgreSQL's; SQLite has no round trips to save")
     reporter, conversation = a_conversation(unit)
-    with transaction.atomic(), deferred_updates() as deferred:
+    with transaction.atomic(), deferred_writes() as deferred:
         mine = locked(conversation)
         deferred.row_locked(mine)
         told(mine, "and laughed")
@@ -144,14 +204,10 @@ def test_the_last_writes_and_the_commit_are_one_round_trip(unit):
         messages = protocol_messages(raw, lambda: deferred.finish(inbound))
         # Committed already: no transaction is open on the connection.
         assert raw.info.transaction_status == pq.TransactionStatus.IDLE
-    sent = [(kind, rest) for side, kind, rest in messages if side == "F"]
-    statements = [rest.split('"')[3].split()[0] for kind, rest in sent if kind == "Parse"]
-    assert statements == ["UPDATE", "INSERT", "COMMIT"]
-    # One round trip: all of it, and one Sync, sent before the server's first answer;
-    # its last answer says no transaction is open.
-    sides = [side for side, _, _ in messages]
-    assert sides == sorted(sides, key="FB".index)
-    assert [kind for kind, _ in sent].count("Sync") == 1
+    assert parsed(messages) == ["UPDATE", "INSERT", "COMMIT"]
+    # One round trip: all of it sent before the server's first answer; its last
+    # answer says no transaction is open.
+    assert round_trips(messages) == 1
     assert messages[-1][1:] == ("ReadyForQuery", " I")
     assert inbound.pk == InboundSms.objects.get(message_sid="SM1").pk
     assert SmsConversation.objects.get(pk=conversation.pk).read_draft().endswith("and laughed")
@@ -167,3 +223,19 @@ def test_a_text_and_its_retry_on_the_real_transaction(sms, unit):
     going_on = SmsConversation.objects.get()
     assert going_on.read_draft() == "the guard took my phone\nand laughed"
     assert InboundSms.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_rows_insert_goes_with_the_last_and_the_commit(unit):
+    if connection.vendor != "postgresql":
+        pytest.skip("pipeline mode is PostgreSQL's; SQLite has no round trips to save")
+    reporter, _ = a_conversation(unit)
+    with transaction.atomic(), deferred_writes() as deferred:
+        SmsReporter.objects.select_for_update().get(pk=reporter.pk)  # the transaction begins
+        new = new_conversation(reporter, unit)
+        row_save(new)
+        inbound = InboundSms(message_sid="SM1", reporter=reporter)
+        messages = protocol_messages(connection.connection, lambda: deferred.finish(inbound))
+    assert parsed(messages) == ["INSERT", "INSERT", "COMMIT"] and round_trips(messages) == 1
+    assert new.pk and inbound.pk
+    assert SmsConversation.objects.get(pk=new.pk).read_draft() == "they locked me in"
