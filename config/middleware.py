@@ -1,6 +1,10 @@
-"""Headers that keep a complaint off a shared phone and out of other sites' hands."""
+"""Headers that keep a complaint off a shared phone and out of other sites' hands; the
+provider webhooks' short way through."""
+
+from functools import cached_property
 
 from django.conf import settings
+from django.urls import resolve, reverse
 
 from policies.staff_locale import staff_locale_for, staff_locale_override
 
@@ -29,6 +33,33 @@ class PrivacyHeadersMiddleware:
         else:
             response.setdefault("Content-Security-Policy", CSP)
         return response
+
+
+class ProviderWebhookMiddleware:
+    """Twilio's webhooks skip the middleware after this one and go straight to their
+    view. Sessions, the page language, CSRF tokens, the signed-in user, messages and
+    frame options are for pages people use; a webhook is signed by its provider
+    instead (intake.sms_views.twilio_signed) and uses none of them, while running them
+    cost an inbound text a tenth of its CPU (issue 20). What comes before this one
+    still applies: the request log, HTTPS, and the privacy headers. The view is
+    resolved and called as Django's handler calls it; an error in it reaches the
+    handler's error page and log as any other view's."""
+
+    WEBHOOKS = ("intake:twilio_inbound", "intake:twilio_status")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @cached_property
+    def paths(self) -> frozenset[str]:
+        return frozenset(reverse(name) for name in self.WEBHOOKS)  # URLs load by the 1st call
+
+    def __call__(self, request):
+        if request.path_info not in self.paths:
+            return self.get_response(request)
+        match = resolve(request.path_info)
+        request.resolver_match = match
+        return match.func(request, *match.args, **match.kwargs)
 
 
 def client_address(request) -> str:

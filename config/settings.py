@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.PrivacyHeadersMiddleware",
+    # Twilio's signed webhooks skip everything below: it is for pages people use.
+    "config.middleware.ProviderWebhookMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
