@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -78,6 +79,21 @@ def render_sms(name: str, language: str, **context) -> str:
     Dates and times read in the unit's own time zone (the case's unit, else `unit`).
     For WhatsApp (a reply while whatsapp_replies() is on, or a text about a case filed
     by WhatsApp) the text keeps its accents and its length."""
+    if all(value is None or isinstance(value, bool) for value in context.values()):
+        # Nothing of anyone's in it ("Got it. Send more..."): the same text every time,
+        # rendered once per process (a follow-up text's reply, issue 20).
+        flags = tuple(sorted(context.items()))
+        return _render_fixed(name, language, _whatsapp_replies.get(), flags)
+    return _render(name, language, **context)
+
+
+@lru_cache(maxsize=512)
+def _render_fixed(name: str, language: str, whatsapp: bool, flags: tuple) -> str:
+    with whatsapp_replies(whatsapp):
+        return _render(name, language, **dict(flags))
+
+
+def _render(name: str, language: str, **context) -> str:
     case, unit = context.get("case"), context.get("unit")
     if case is not None and case.unit_id:
         unit = case.unit

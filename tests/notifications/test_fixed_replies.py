@@ -1,0 +1,42 @@
+"""A reply with nothing of anyone's in it ("Got it. Send more, or DONE when you have
+finished.") is rendered once per process and reused (notifications.sms.render_sms):
+the same text in each language and channel, and nothing a child wrote or was given
+(a reference, a code) is ever kept in that cache."""
+
+import pytest
+
+from notifications import sms
+from notifications.sms import render_sms, whatsapp_replies
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    sms._render_fixed.cache_clear()
+    yield
+    sms._render_fixed.cache_clear()
+
+
+def test_a_fixed_reply_is_rendered_once_and_is_the_same_each_time():
+    first = render_sms("narrative_received", "en", offer_language=False)
+    assert first == "Got it. Send more, or DONE when you have finished."
+    assert render_sms("narrative_received", "en", offer_language=False) == first
+    info = sms._render_fixed.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+
+
+def test_each_language_and_channel_has_its_own_text():
+    french = render_sms("narrative_received", "fr", offer_language=False)
+    spanish = render_sms("narrative_received", "es", offer_language=False)
+    assert len({french, spanish, render_sms("narrative_received", "en")}) == 3
+    with whatsapp_replies():
+        on_whatsapp = render_sms("narrative_received", "fr", offer_language=False)
+    # An SMS is written in the GSM alphabet (no accents); WhatsApp keeps them.
+    assert on_whatsapp != french and on_whatsapp.encode("ascii", "ignore") != on_whatsapp.encode()
+    assert render_sms("narrative_received", "fr", offer_language=False) == french
+
+
+def test_a_reply_carrying_a_reference_or_code_is_never_cached():
+    render_sms("narrative_received", "en", offer_language=False)
+    text = render_sms("code", "en", code="K7P2 M9Q4 X3R8")
+    assert "K7P2 M9Q4 X3R8" in text
+    assert sms._render_fixed.cache_info().currsize == 1
