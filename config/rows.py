@@ -126,14 +126,8 @@ def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) 
             deferred = _deferred.get()
             if deferred is not None and deferred.alias == alias:
                 deferred.flush()  # not inside the pipeline, where their answers come late
-            begin = _begin_with_them(connection)
-            # Errors come when the pipeline ends: Django's own classes, as for execute().
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                if begin:
-                    with connection.connection.cursor() as raw:
-                        raw.execute("BEGIN", prepare=False)
-                for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
-                    cursor.execute(sql, params)
+            begin = "BEGIN" if _begin_with_them(connection) else None
+            _together(connection, cursors, statements, first=begin)
         else:
             for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
                 cursor.execute(sql, params)
@@ -145,6 +139,23 @@ def rows_select(statements: list[tuple[type[Model], str, list]], *, alias: str) 
         None if row is None else _instance(model, row, alias)
         for (model, _, _), row in zip(statements, rows, strict=True)
     ]
+
+
+def _together(connection, cursors, statements, *, first=None, last=None) -> None:
+    """Run each (_, sql, params) of `statements` on its cursor, all in one round trip
+    (psycopg's pipeline mode), after the command `first` and before `last` (BEGIN,
+    COMMIT: psycopg's own would each take a round trip). Errors come when the
+    pipeline ends, as Django's own classes, as they do from execute()."""
+    raw_connection = connection.connection
+    with connection.wrap_database_errors, raw_connection.pipeline():
+        if first:
+            with raw_connection.cursor() as raw:
+                raw.execute(first, prepare=False)
+        for cursor, (_, sql, params) in zip(cursors, statements, strict=True):
+            cursor.execute(sql, params)
+        if last:
+            with raw_connection.cursor() as raw:
+                raw.execute(last, prepare=False)
 
 
 def _begin_with_them(connection) -> bool:
@@ -266,12 +277,7 @@ class DeferredWrites:
         writes = [*self._take(), (last, insert, _values(last, fields, self.alias, add=True))]
         cursors = [connection.cursor() for _ in writes]
         try:
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                for cursor, (_, sql, params) in zip(cursors, writes, strict=True):
-                    cursor.execute(sql, params)
-                if commit:
-                    with connection.connection.cursor() as raw:
-                        raw.execute("COMMIT", prepare=False)
+            _together(connection, cursors, writes, last="COMMIT" if commit else None)
             for cursor, (instance, _, _) in zip(cursors, writes, strict=True):
                 self._written(instance, cursor)
         finally:

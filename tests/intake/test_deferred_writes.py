@@ -28,8 +28,11 @@ def a_conversation(unit) -> tuple[SmsReporter, SmsConversation]:
     return reporter, conversation
 
 
-def locked(conversation) -> SmsConversation:
-    return SmsConversation.objects.select_for_update().get(pk=conversation.pk)
+def locked(conversation, deferred) -> SmsConversation:
+    """The conversation read FOR UPDATE, as a text reads it, and said so."""
+    mine = SmsConversation.objects.select_for_update().get(pk=conversation.pk)
+    deferred.row_locked(mine)
+    return mine
 
 
 def told(conversation, text: str) -> None:
@@ -38,9 +41,10 @@ def told(conversation, text: str) -> None:
     row_save(conversation)
 
 
-def statements(queries) -> list[str]:
+def verbs(queries) -> list[str]:
+    """The first word of each statement, without the test's own savepoints."""
     return [
-        " ".join(q["sql"].split()[:3])
+        q["sql"].split()[0]
         for q in queries.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
@@ -50,14 +54,13 @@ def statements(queries) -> list[str]:
 def test_a_read_after_a_deferred_update_sees_it(unit):
     _, conversation = a_conversation(unit)
     with transaction.atomic(), deferred_writes() as deferred:
-        mine = locked(conversation)
-        deferred.row_locked(mine)
+        mine = locked(conversation, deferred)
         with CaptureQueriesContext(connection) as queries:
             told(mine, "and laughed")
         assert queries.captured_queries == []  # deferred: nothing sent yet
         with CaptureQueriesContext(connection) as queries:
             again = SmsConversation.objects.get(pk=conversation.pk)
-        assert [s.split()[0] for s in statements(queries)] == ["UPDATE", "SELECT"]
+        assert verbs(queries) == ["UPDATE", "SELECT"]
         assert again.read_draft() == "the guard took my phone\nand laughed"
 
 
@@ -65,14 +68,13 @@ def test_a_read_after_a_deferred_update_sees_it(unit):
 def test_an_update_deferred_twice_is_written_once_with_its_last_values(unit):
     reporter, conversation = a_conversation(unit)
     with transaction.atomic(), deferred_writes() as deferred:
-        mine = locked(conversation)
-        deferred.row_locked(mine)
+        mine = locked(conversation, deferred)
         told(mine, "and laughed")
         told(mine, "then left")
         mine.category = "not written: changed after the last save"
         with CaptureQueriesContext(connection) as queries:
             deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
-        assert [s.split()[0] for s in statements(queries)] == ["UPDATE", "INSERT"]
+        assert verbs(queries) == ["UPDATE", "INSERT"]
     stored = SmsConversation.objects.get(pk=conversation.pk)
     assert stored.read_draft() == "the guard took my phone\nand laughed\nthen left"
     assert stored.category == ""
@@ -83,8 +85,7 @@ def test_an_update_deferred_twice_is_written_once_with_its_last_values(unit):
 def test_an_update_still_deferred_when_the_block_ends_is_written(unit):
     _, conversation = a_conversation(unit)
     with transaction.atomic(), deferred_writes() as deferred:
-        mine = locked(conversation)
-        deferred.row_locked(mine)
+        mine = locked(conversation, deferred)
         told(mine, "and laughed")
     assert SmsConversation.objects.get(pk=conversation.pk).read_draft().endswith("and laughed")
 
@@ -96,7 +97,7 @@ def test_a_row_the_transaction_did_not_lock_is_written_at_once(unit):
         unlocked = SmsConversation.objects.get(pk=conversation.pk)
         with CaptureQueriesContext(connection) as queries:
             told(unlocked, "and laughed")
-        assert [s.split()[0] for s in statements(queries)] == ["UPDATE"]
+        assert verbs(queries) == ["UPDATE"]
 
 
 @pytest.mark.django_db
@@ -129,7 +130,7 @@ def test_a_new_rows_insert_waits_for_the_next_statement_which_sees_it(unit):
         assert queries.captured_queries == [] and new.pk is None
         with CaptureQueriesContext(connection) as queries:
             found = SmsConversation.objects.filter(reporter=reporter).order_by("-pk").first()
-        assert [s.split()[0] for s in statements(queries)] == ["INSERT", "SELECT"]
+        assert verbs(queries) == ["INSERT", "SELECT"]
         assert new.pk is not None and found.pk == new.pk  # the pk came with the INSERT
         assert found.read_draft() == "they locked me in"
         with CaptureQueriesContext(connection) as queries:
@@ -148,7 +149,7 @@ def test_a_new_row_saved_twice_is_inserted_once_with_its_last_values(unit):
         row_save(new)
         with CaptureQueriesContext(connection) as queries:
             deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
-        assert [s.split()[0] for s in statements(queries)] == ["INSERT", "INSERT"]
+        assert verbs(queries) == ["INSERT", "INSERT"]
     assert SmsConversation.objects.get(pk=new.pk).category == "rough"
     assert SmsConversation.objects.filter(reporter=reporter).count() == 2
 
@@ -176,8 +177,7 @@ def test_a_failed_insert_rolls_the_deferred_update_back(unit):
     InboundSms.objects.create(message_sid="SM1", reporter=reporter)
     with pytest.raises(IntegrityError):
         with transaction.atomic(), deferred_writes() as deferred:
-            mine = locked(conversation)
-            deferred.row_locked(mine)
+            mine = locked(conversation, deferred)
             told(mine, "and laughed")
             deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
     assert SmsConversation.objects.get(pk=conversation.pk).read_draft() == "the guard took my phone"
@@ -196,8 +196,7 @@ def test_the_last_writes_and_the_commit_are_one_round_trip(unit):
         pytest.skip("pipeline mode is PostgreSQL's; SQLite has no round trips to save")
     reporter, conversation = a_conversation(unit)
     with transaction.atomic(), deferred_writes() as deferred:
-        mine = locked(conversation)
-        deferred.row_locked(mine)
+        mine = locked(conversation, deferred)
         told(mine, "and laughed")
         inbound = InboundSms(message_sid="SM1", reporter=reporter)
         raw = connection.connection
