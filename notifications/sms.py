@@ -79,12 +79,17 @@ def render_sms(name: str, language: str, **context) -> str:
     Dates and times read in the unit's own time zone (the case's unit, else `unit`).
     For WhatsApp (a reply while whatsapp_replies() is on, or a text about a case filed
     by WhatsApp) the text keeps its accents and its length."""
-    if all(value is None or isinstance(value, bool) for value in context.values()):
+    if all(_is_fixed(value) for value in context.values()):
         # Nothing of anyone's in it ("Got it. Send more..."): the same text every time,
         # rendered once per process (a follow-up text's reply, issue 20).
-        flags = tuple(sorted(context.items()))
+        flags = tuple(sorted((k, () if v in ([], ()) else v) for k, v in context.items()))
         return _render_fixed(name, language, _whatsapp_replies.get(), flags)
     return _render(name, language, **context)
+
+
+def _is_fixed(value) -> bool:
+    """A flag, or nothing at all (None, an empty list of numbers or languages)."""
+    return value is None or isinstance(value, bool) or value in ([], ())
 
 
 @lru_cache(maxsize=512)

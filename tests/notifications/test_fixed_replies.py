@@ -24,6 +24,21 @@ def test_a_fixed_reply_is_rendered_once_and_is_the_same_each_time():
     assert (info.misses, info.hits) == (1, 1)
 
 
+def test_empty_lists_are_nothing_of_anyones_too():
+    """A first text that named its place, from a number whose language is known: no
+    language menu, no emergency numbers."""
+    text = render_sms(
+        "narrative_received", "en", offer_language=False, languages=[], emergency_contacts=[]
+    )
+    assert text == "Got it. Send more, or DONE when you have finished."
+    assert sms._render_fixed.cache_info().currsize == 1
+    contacts = [{"number": "116111", "label": "Child helpline"}]
+    with_numbers = render_sms(
+        "narrative_received", "en", offer_language=True, languages=[], emergency_contacts=contacts
+    )
+    assert "116111" in with_numbers and sms._render_fixed.cache_info().currsize == 1
+
+
 def test_each_language_and_channel_has_its_own_text():
     french = render_sms("narrative_received", "fr", offer_language=False)
     spanish = render_sms("narrative_received", "es", offer_language=False)
