@@ -5,6 +5,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.urls import resolve, reverse
+from django.utils import translation
 
 from policies.staff_locale import staff_locale_for, staff_locale_override
 
@@ -42,8 +43,10 @@ class ProviderWebhookMiddleware:
     instead (intake.sms_views.twilio_signed) and uses none of them, while running them
     cost an inbound text a tenth of its CPU (issue 20). What comes before this one
     still applies: the request log, HTTPS, and the privacy headers. The view is
-    resolved and called as Django's handler calls it; an error in it reaches the
-    handler's error page and log as any other view's."""
+    resolved and called as Django's handler calls it, in the site's default language
+    (what LocaleMiddleware gives a request that, like Twilio's, names none; each
+    reply is then written in the child's own); an error in it reaches the handler's
+    error page and log as any other view's."""
 
     WEBHOOKS = ("intake:twilio_inbound", "intake:twilio_status")
 
@@ -55,11 +58,15 @@ class ProviderWebhookMiddleware:
         return frozenset(reverse(name) for name in self.WEBHOOKS)  # URLs load by the 1st call
 
     def __call__(self, request):
-        if request.path_info not in self.paths:
+        if request.path not in self.paths:  # both with the script prefix, if any
             return self.get_response(request)
         match = resolve(request.path_info)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        with translation.override(settings.LANGUAGE_CODE):
+            response = match.func(request, *match.args, **match.kwargs)
+        if not response.streaming:  # as CommonMiddleware, skipped, would
+            response.headers.setdefault("Content-Length", str(len(response.content)))
+        return response
 
 
 def client_address(request) -> str:

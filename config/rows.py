@@ -167,7 +167,7 @@ def _begin_with_them(connection) -> bool:
     COMMIT or ROLLBACK ends as it would have ended psycopg's."""
     raw = connection.connection
     begins = (
-        connection.in_atomic_block
+        _block_owns_transaction(connection)
         and not raw.autocommit
         and raw.info.transaction_status == pq.TransactionStatus.IDLE
         # psycopg's BEGIN would say more than BEGIN: leave it to psycopg.
@@ -178,6 +178,18 @@ def _begin_with_them(connection) -> bool:
     if begins:
         raw.autocommit = True
     return begins
+
+
+def _block_owns_transaction(connection) -> bool:
+    """The one atomic block open began the transaction and commits it when it ends: not
+    a block nested in another (as a test's is), nor one inside a transaction its
+    caller opened by turning autocommit off, which only the caller may end."""
+    return (
+        connection.in_atomic_block
+        and len(connection.atomic_blocks) == 1
+        and connection.commit_on_exit
+        and not connection.savepoint_ids
+    )
 
 
 def _instance(model: type[Model], row: tuple, alias: str) -> Model:
@@ -202,21 +214,34 @@ class DeferredWrites:
     ends, so a deferred UPDATE finds its row as surely as it would have when it was
     deferred. Each writes the values the row had when it was deferred.
 
+    Inside a savepoint of its own (an atomic block nested in the block's), which may
+    roll back while the transaction goes on, nothing is deferred, and a row locked or
+    inserted there is not one whose UPDATEs are deferred later: a deferred UPDATE must
+    never meet a row that is gone once the COMMIT was sent with it.
+
     Until its INSERT runs, a new row has no pk: code that reads a pk without running a
-    statement first sees None (saving a row that refers to it, or filtering by it,
-    raises in Django rather than writing a NULL)."""
+    statement first sees None. The ORM refuses to save a row that refers to it, or to
+    filter by it, rather than write or look up a NULL; row_insert and row_save do not
+    check, and nothing they write refers to a row of this kind."""
 
     def __init__(self, alias: str):
         self.alias = alias
+        self._depth = len(connections[alias].savepoint_ids)  # the block's own
         self._rows: dict[int, Model] = {}  # rows whose UPDATEs may be deferred, by id()
         # Deferred, by id() of the instance: (instance, SQL, params), the latest of each.
         self._writes: dict[int, tuple[Model, str, list]] = {}
 
+    def _at_own_depth(self) -> bool:
+        return len(connections[self.alias].savepoint_ids) == self._depth
+
     def row_locked(self, instance: Model) -> None:
         """`instance`'s row is locked by this transaction, or was inserted by it."""
-        self._rows[id(instance)] = instance
+        if self._at_own_depth():
+            self._rows[id(instance)] = instance
 
     def defers(self, instance: Model) -> bool:
+        if not self._at_own_depth():
+            return False
         return instance.pk is None or self._rows.get(id(instance)) is instance
 
     def defer(self, instance: Model) -> None:
@@ -245,7 +270,7 @@ class DeferredWrites:
     def _written(self, instance: Model, cursor) -> None:
         if instance.pk is None:
             _inserted(instance, cursor.fetchone()[0], self.alias)
-            self.row_locked(instance)
+            self._rows[id(instance)] = instance  # deferred, so at the block's own depth
         elif cursor.rowcount != 1:
             # Its row is locked by this transaction: that it is gone cannot be, and
             # does not pass unnoticed.
@@ -259,20 +284,16 @@ class DeferredWrites:
 
     def finish(self, last: Model) -> None:
         """INSERT `last` (giving it its pk) after the deferred writes: on PostgreSQL all
-        in one round trip and, when the transaction is the one atomic block open (not
-        a block nested in another, as a test's is), the COMMIT with them; the block's
-        own exit then finds the transaction committed and sends nothing. Call it last
-        in the block: an error in any of them raises here, and the block rolls back."""
+        in one round trip and, when the block owns the transaction
+        (_block_owns_transaction), the COMMIT with them; the block's own exit then
+        finds the transaction committed and sends nothing. Call it last in the block:
+        an error in any statement raises here, and the block rolls back."""
         connection = connections[self.alias]
         if connection.vendor != "postgresql":
             self.flush()
             row_insert(last)
             return
-        commit = (
-            connection.in_atomic_block
-            and len(connection.atomic_blocks) == 1
-            and not connection.needs_rollback
-        )
+        commit = _block_owns_transaction(connection) and not connection.needs_rollback
         insert, fields, _, _ = _statements(type(last), self.alias)
         writes = [*self._take(), (last, insert, _values(last, fields, self.alias, add=True))]
         cursors = [connection.cursor() for _ in writes]

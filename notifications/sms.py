@@ -83,6 +83,7 @@ def render_sms(name: str, language: str, **context) -> str:
         # Nothing of anyone's in it ("Got it. Send more..."): the same text every time,
         # rendered once per process (a follow-up text's reply, issue 20).
         flags = tuple(sorted((k, () if v in ([], ()) else v) for k, v in context.items()))
+        language = language or settings.LANGUAGE_CODE
         return _render_fixed(name, language, _whatsapp_replies.get(), flags)
     return _render(name, language, **context)
 

@@ -10,6 +10,7 @@ import logging
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from intake import sms_views
 from tests.conftest import sign_twilio
@@ -41,6 +42,25 @@ def test_a_webhook_skips_the_page_middleware_and_keeps_the_privacy_headers(unit)
     assert response["Referrer-Policy"] == "no-referrer"
     assert "default-src 'self'" in response["Content-Security-Policy"]
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_a_webhook_runs_in_the_default_language_whatever_ran_before_it(unit, monkeypatch):
+    """LocaleMiddleware, skipped, would have chosen the default for Twilio's request
+    (it names no language); a page before it may have left another one active."""
+    seen = []
+
+    def receive(**kwargs):
+        seen.append(translation.get_language())
+        return ""
+
+    monkeypatch.setattr(sms_views, "sms_receive", receive)
+    translation.activate("ar")
+    try:
+        response = signed_post(Client(), INBOUND, text("TST1 hello"))
+    finally:
+        translation.deactivate()
+    assert response.status_code == 200 and seen == [settings.LANGUAGE_CODE]
+    assert response["Content-Length"] == str(len(response.content))
 
 
 def test_a_page_still_goes_through_the_whole_stack(unit):

@@ -238,3 +238,42 @@ def test_a_new_rows_insert_goes_with_the_last_and_the_commit(unit):
     assert parsed(messages) == ["INSERT", "INSERT", "COMMIT"] and round_trips(messages) == 1
     assert new.pk and inbound.pk
     assert SmsConversation.objects.get(pk=new.pk).read_draft() == "they locked me in"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_inserted_in_a_savepoint_that_rolled_back_is_written_again_not_lost(unit):
+    """Nothing is deferred inside a nested block, and a row inserted there is written
+    at once when saved again: its savepoint may roll it back while the text goes on,
+    and a deferred UPDATE would then meet no row after the COMMIT went with it."""
+    reporter, _ = a_conversation(unit)
+    with transaction.atomic(), deferred_writes() as deferred:
+        new = new_conversation(reporter, unit)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            row_save(new)
+            assert SmsConversation.objects.filter(pk=new.pk).exists()  # inserted at once
+            raise RuntimeError("the nested block fails")
+        assert new.pk and not SmsConversation.objects.filter(pk=new.pk).exists()
+        told(new, "all night")  # its row is gone: written again, now
+        deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
+    assert SmsConversation.objects.get(pk=new.pk).read_draft() == "they locked me in\nall night"
+    assert InboundSms.objects.filter(message_sid="SM1").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_its_caller_opened_is_left_to_the_caller(unit):
+    """With autocommit turned off by the caller, the block is a savepoint in the
+    caller's transaction: finish() sends no COMMIT, and the caller's rollback undoes
+    the text's writes with its own."""
+    reporter, conversation = a_conversation(unit)
+    transaction.set_autocommit(False)
+    try:
+        InboundSms.objects.create(message_sid="SM0", reporter=reporter)  # the caller's
+        with transaction.atomic(), deferred_writes() as deferred:
+            mine = locked(conversation, deferred)
+            told(mine, "and laughed")
+            deferred.finish(InboundSms(message_sid="SM1", reporter=reporter))
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert not InboundSms.objects.exists()
+    assert SmsConversation.objects.get(pk=conversation.pk).read_draft() == "the guard took my phone"
